@@ -1,2 +1,6 @@
-import { A, B } from "../src/layout";
-export function f(x: i32): i32 { return load<i32>(x, A) + B; }
+// Core entry: exports only. See README.md in this folder for the contract.
+import { IMG_VERSION } from '../src/layout';
+
+export function version(): i32 {
+  return IMG_VERSION;
+}
