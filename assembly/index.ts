@@ -1,5 +1,9 @@
 // Core entry: exports only. See README.md in this folder for the contract.
+// Each export file has one owner; add new exports there, not here.
 import { IMG_VERSION } from '../src/layout';
+export { reserve, reservedTop } from './mem';
+export * from './api-ct';      // dissect, conntrack, NAT, host model (setup + test exports)
+export * from './api-engine';  // image, interpreter, hooks, batches, counters
 
 export function version(): i32 {
   return IMG_VERSION;
