@@ -1,0 +1,49 @@
+// The namespace helper itself: two namespaces joined by a veth pair can talk, names are unique per
+// process, and destroy() removes everything it created.
+import { describe, it, expect, afterAll } from 'vitest';
+import { existsSync } from 'node:fs';
+import { Lab, kernelAvailable, reportSkip, sweepStale } from './lib/netns.js';
+
+const reason = kernelAvailable();
+if (reason) reportSkip(reason);
+
+describe.skipIf(reason !== null)('netns helper', () => {
+  const lab = new Lab('netns');
+  afterAll(() => lab.destroy());
+
+  it('creates namespaces joined by a veth pair and removes them', async () => {
+    sweepStale();
+    const a = await lab.ns('a');
+    const b = await lab.ns('b');
+    expect(a).toBe(`nfr-${process.pid}-netns-a`);
+    const { macA, macB } = await lab.veth(a, 'eth0', b, 'eth1');
+    expect(macA).toMatch(/^02:6e:66:00:/);
+    await lab.exec(a, ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'eth0']);
+    await lab.exec(b, ['ip', 'addr', 'add', '192.0.2.2/24', 'dev', 'eth1']);
+    // b counts what arrives: UDP to port 9 in filter INPUT.
+    await lab.exec(b, ['iptables-legacy-restore'], {
+      input: '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp -m udp --dport 9\nCOMMIT\n',
+    });
+    const send = "const s=require('dgram').createSocket('udp4');s.send('x',9,'192.0.2.2',()=>s.close())";
+    await lab.exec(a, [process.execPath, '-e', send]);
+    const neigh = await lab.exec(a, ['ip', 'neigh', 'show', '192.0.2.2']);
+    expect(neigh.stdout).toContain(macB);
+    const save = await lab.exec(b, ['iptables-legacy-save', '-c', '-t', 'filter']);
+    expect(save.stdout).toContain('[1:29] -A INPUT -p udp -m udp --dport 9'); // 20 IP + 8 UDP + 1 byte
+    await lab.sysctl(b, 'net.ipv4.ip_forward', 1);
+    expect(await lab.readSysctl(b, 'net.ipv4.ip_forward')).toBe('1');
+    await lab.destroy();
+    expect(existsSync(`/run/netns/${a}`)).toBe(false);
+    expect(existsSync(`/run/netns/${b}`)).toBe(false);
+  });
+
+  it('times out a hung command', async () => {
+    const lab2 = new Lab('netns-t');
+    try {
+      const n = await lab2.ns('x');
+      await expect(lab2.exec(n, ['sleep', '5'], { timeoutMs: 300 })).rejects.toThrow(/timeout/);
+    } finally {
+      await lab2.destroy();
+    }
+  });
+});
