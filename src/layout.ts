@@ -344,3 +344,12 @@ export const HASH_COL_DADDR = 2;
 export const HASH_COL_PORTS = 4;     // (sport << 16 | dport) & portMask
 export const HASH_HDR = 6;           // words before the first entry of a NODE_HASH
 export const IFBIT_NONE = 31;        // interface bit for "no device" (IF_NONE) and indices >= 31
+
+// ---- Engine additions (ENGINE engineer) ----
+export const H_RECENT = 17;          // word offset of the recent-table directory: per table id [byteOffset, stampsMask]
+export const H_RECENT_BYTES = 18;    // bytes of the recent region (all tables)
+export const H_NSTRINGS = 19;        // reserved
+// Stats region (api-engine statsAddr()): u64 per RES_* code (index = code), then the extras below
+export const ST_NRES = 16;           // RES_* codes counted (0..15)
+export const ST_REJECT_REPLIES = 16; // u64: replies REJECT would emit
+export const ST_SIZE = 24;           // u64 slots

@@ -1,0 +1,162 @@
+// ipt_do_table over the image (netfilter-semantics.md §2, net/ipv4/netfilter/ip_tables.c).
+// A chain is entered through its decision structure (CH_TREE), which yields a leaf: the ordered
+// candidate rules. The walk keeps (chain, leaf, position); -j pushes that triple, -g does not,
+// RETURN (explicit, or falling off a user chain) pops it and resumes after the calling rule; with an
+// empty stack it goes to the hook's builtin chain policy (the underflow entry), whose counter ticks.
+// Counters tick after the base match and all matches matched, before the target runs.
+import {
+  H_CHAINS, H_RULES, H_HOOKS, NUM_TABLES, CH_SIZE, CH_POLICY, CH_POLICY_COUNTER, CH_TREE, NODE_LEAF,
+  R_SIZE, R_FLAGS, R_SRC, R_SMSK, R_DST, R_DMSK, R_PROTO, R_IIF, R_OIF, R_TARGET, R_TARGET_ARG,
+  R_TPARAMS, R_NMATCH, R_MATCHES, R_COUNTER, RF_SRC, RF_SRC_INV, RF_DST, RF_DST_INV, RF_PROTO,
+  RF_PROTO_INV, RF_FRAG, RF_FRAG_INV, RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV,
+  T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_JUMP, T_GOTO, T_MODULE,
+  P_SADDR, P_DADDR, P_PROTO, P_FRAGOFF, P_IIF, P_OIF, P_IPLEN, IF_NONE,
+  V_ACCEPT, V_DROP, V_CONTINUE, V_REJECT,
+} from '../src/layout';
+import { PKT, imgw } from './state';
+import { count } from './counters';
+import { matchOne, targetOne, clearHotdrop, hotdrop } from './modules/index';
+
+/** Maximum jump depth. The kernel sizes its stack by the number of user chains and rejects loops
+ * at load time; we keep a fixed stack and DROP on overflow (the kernel's behaviour when full). */
+const STACK_MAX: i32 = 1024;
+const STACK: usize = memory.data(STACK_MAX * 12, 16);
+
+/** Why the last runTable returned V_DROP/V_REJECT: rule index (>= 0) or -1 - chain id (policy). */
+export let dropBy: i32 = 0;
+
+/** The leaf of chain `chain` for the current packet. Only NODE_LEAF exists in this issue; the
+ * decision-tree work adds node kinds here. Returns the leaf's word offset. */
+// @ts-ignore: decorator
+@inline function classify(chain: i32): i32 {
+  const node = imgw(imgw(H_CHAINS) + chain * CH_SIZE + CH_TREE);
+  // NODE_LEAF: [NODE_LEAF, n, rules...]
+  return node;
+}
+
+// @ts-ignore: decorator
+@inline function ifBit(idx: u32): u32 {
+  return idx == IF_NONE ? (<u32>1 << 31) : (idx < 31 ? (<u32>1 << idx) : 0);
+}
+
+/** ip_packet_match: -s/-d/-p/-f/-i/-o. */
+// @ts-ignore: decorator
+@inline function baseMatch(rb: i32): bool {
+  const f = imgw(rb + R_FLAGS);
+  if (f == 0) return true;
+  if (f & RF_SRC) {
+    if (((load<u32>(PKT, P_SADDR) & <u32>imgw(rb + R_SMSK)) != <u32>imgw(rb + R_SRC)) != ((f & RF_SRC_INV) != 0)) return false;
+  }
+  if (f & RF_DST) {
+    if (((load<u32>(PKT, P_DADDR) & <u32>imgw(rb + R_DMSK)) != <u32>imgw(rb + R_DST)) != ((f & RF_DST_INV) != 0)) return false;
+  }
+  if (f & RF_IIF) {
+    if ((((<u32>imgw(rb + R_IIF)) & ifBit(<u32>load<u8>(PKT, P_IIF))) == 0) != ((f & RF_IIF_INV) != 0)) return false;
+  }
+  if (f & RF_OIF) {
+    if ((((<u32>imgw(rb + R_OIF)) & ifBit(<u32>load<u8>(PKT, P_OIF))) == 0) != ((f & RF_OIF_INV) != 0)) return false;
+  }
+  if (f & RF_PROTO) {
+    if ((<i32>load<u8>(PKT, P_PROTO) != imgw(rb + R_PROTO)) != ((f & RF_PROTO_INV) != 0)) return false;
+  }
+  if (f & RF_FRAG) {
+    // NF_INVF(IPT_INV_FRAG, (flags & IPT_F_FRAG) && !isfrag)
+    const notFrag = load<u16>(PKT, P_FRAGOFF) == 0;
+    if (notFrag != ((f & RF_FRAG_INV) != 0)) return false;
+  }
+  return true;
+}
+
+/** Walk the table's builtin chain for `hook` (chain id `entry`). Returns V_ACCEPT, V_DROP or
+ * V_REJECT (a drop with a reply); dropBy says which rule or policy. */
+export function runChain(entry: i32): i32 {
+  const chains = imgw(H_CHAINS);
+  const rules = imgw(H_RULES);
+  const bytes = load<u32>(PKT, P_IPLEN);
+  let chain = entry;
+  let leaf = classify(chain);
+  let pos = 0;
+  let sp = 0;
+  clearHotdrop();
+  while (true) {
+    if (pos >= imgw(leaf + 1)) {
+      // End of the chain: builtin -> policy; user -> implicit RETURN (its counter ticks).
+      const cb = chains + chain * CH_SIZE;
+      count(imgw(cb + CH_POLICY_COUNTER), bytes);
+      const pol = imgw(cb + CH_POLICY);
+      if (pol >= 0) {
+        if (pol == V_DROP) dropBy = -1 - chain;
+        return pol;
+      }
+      if (sp == 0) return underflow(entry, bytes);
+      sp--;
+      const s = STACK + <usize>sp * 12;
+      chain = load<i32>(s); leaf = load<i32>(s, 4); pos = load<i32>(s, 8) + 1;
+      continue;
+    }
+    const r = imgw(leaf + 2 + pos);
+    const rb = rules + r * R_SIZE;
+    if (!baseMatch(rb)) { pos++; continue; }
+    const nm = imgw(rb + R_NMATCH);
+    if (nm != 0) {
+      let m = imgw(rb + R_MATCHES);
+      let ok = true;
+      for (let i = 0; i < nm; i++) {
+        const n = imgw(m + 1);
+        if (!matchOne(imgw(m), m + 2, n, r)) { ok = false; break; }
+        m += 2 + n;
+      }
+      if (!ok) {
+        if (hotdrop) { dropBy = r; return V_DROP; }
+        pos++; continue;
+      }
+    }
+    count(imgw(rb + R_COUNTER), bytes);
+    const t = imgw(rb + R_TARGET);
+    if (t == T_NONE) { pos++; continue; }
+    if (t == T_ACCEPT) return V_ACCEPT;
+    if (t == T_DROP) { dropBy = r; return V_DROP; }
+    if (t == T_JUMP || t == T_GOTO) {
+      if (t == T_JUMP) {
+        if (sp >= STACK_MAX) { dropBy = r; return V_DROP; }
+        const s = STACK + <usize>sp * 12;
+        store<i32>(s, chain); store<i32>(s, leaf, 4); store<i32>(s, pos, 8);
+        sp++;
+      }
+      chain = imgw(rb + R_TARGET_ARG);
+      leaf = classify(chain);
+      pos = 0;
+      continue;
+    }
+    if (t == T_RETURN) {
+      if (sp == 0) return underflow(entry, bytes);
+      sp--;
+      const s = STACK + <usize>sp * 12;
+      chain = load<i32>(s); leaf = load<i32>(s, 4); pos = load<i32>(s, 8) + 1;
+      continue;
+    }
+    // T_MODULE: params block [modId, nWords, params...]
+    const tp = imgw(rb + R_TPARAMS);
+    const v = targetOne(imgw(tp), tp + 2, imgw(tp + 1), r);
+    if (v == V_CONTINUE) { pos++; continue; }
+    if (v == V_DROP || v == V_REJECT) dropBy = r;
+    return v;
+  }
+  return V_ACCEPT;
+}
+
+/** RETURN with an empty stack: the builtin chain's underflow (policy) entry, counted. */
+function underflow(entry: i32, bytes: u32): i32 {
+  const cb = imgw(H_CHAINS) + entry * CH_SIZE;
+  count(imgw(cb + CH_POLICY_COUNTER), bytes);
+  const pol = imgw(cb + CH_POLICY);
+  if (pol == V_DROP) dropBy = -1 - entry;
+  return pol;
+}
+
+/** Run table `table` at hook `hook`: V_ACCEPT when the table has no chain there. */
+export function runTable(hook: i32, table: i32): i32 {
+  const c = imgw(imgw(H_HOOKS) + hook * NUM_TABLES + table);
+  if (c < 0) return V_ACCEPT;
+  return runChain(c);
+}
