@@ -1,0 +1,465 @@
+// Kubernetes objects in, kube-proxy's view out: Services become service ports, EndpointSlices /
+// Endpoints / Pods / Deployments become endpoints, the way kube-proxy (v1.28, iptables mode, IPv4)
+// sees them through its ServiceChangeTracker and EndpointSliceCache.
+//
+// Input: JSON or YAML files holding single objects, `List` kinds (kind: List or any *List with
+// `items`) and multi-document YAML as `kubectl get -o yaml|json` writes them.
+import { readFileSync } from 'node:fs';
+import { parseYamlDocuments, YamlError, type YamlValue } from './yaml.js';
+
+export class ManifestError extends Error {
+  constructor(
+    public file: string,
+    public line: number,
+    public column: number,
+    public detail: string,
+  ) {
+    super(`${file}:${line}:${column}: ${detail}`);
+  }
+}
+
+// deno-lint-ignore no-explicit-any
+export type Obj = Record<string, any>;
+
+/** An object read from a file, with where it came from (for error messages). */
+export interface SourcedObject {
+  obj: Obj;
+  file: string;
+  line: number; // first line of the document/item when known (1 otherwise)
+}
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** One port of one Service, as kube-proxy's servicePortInfo. */
+export interface ServicePort {
+  namespace: string;
+  name: string;
+  portName: string;
+  /** ServicePortName.String(): "ns/name" or "ns/name:portName". */
+  svcPortName: string;
+  protocol: Protocol;
+  port: number;
+  targetPort: number | string | null;
+  nodePort: number;
+  clusterIP: string;
+  externalIPs: string[];
+  loadBalancerIPs: string[];
+  loadBalancerSourceRanges: string[];
+  /** externalTrafficPolicy Local on a NodePort/LoadBalancer Service. */
+  externalPolicyLocal: boolean;
+  internalPolicyLocal: boolean;
+  /** Only for LoadBalancer + externalTrafficPolicy Local. */
+  healthCheckNodePort: number;
+  sessionAffinityClientIP: boolean;
+  stickyMaxAgeSeconds: number;
+  /** spec.selector (null when none: endpoints only from Endpoints/EndpointSlices). */
+  selector: Record<string, string> | null;
+}
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+  /** "ip:port" (net.JoinHostPort). */
+  endpoint: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  nodeName: string | null;
+}
+
+export interface Cluster {
+  servicePorts: ServicePort[];
+  /** Keyed by `${svcPortName}/${protocol}`, sorted by "ip:port" string as kube-proxy sorts them. */
+  endpoints: Map<string, Endpoint[]>;
+  /** Objects of kinds this reader ignores (e.g. ConfigMap), "Kind ns/name" each. */
+  ignored: string[];
+  /** Pods synthesised from Deployments (for --manifests-out / reports): "ns/pod ip". */
+  synthesizedPods: string[];
+}
+
+export interface ClusterOptions {
+  /** This node's name: endpoints with this nodeName are local (externalTrafficPolicy/internalTrafficPolicy Local). */
+  hostname?: string;
+  /** CIDR used to give pod IPs to the replicas of Deployments that back a Service with no endpoints. */
+  podCIDR?: string;
+  /** deployment name (or ns/name) -> replicas, for what-if runs. */
+  scale?: Map<string, number>;
+}
+
+export const epKey = (svcPortName: string, protocol: Protocol): string => `${svcPortName}/${protocol}`;
+
+// ---------------------------------------------------------------------------------------------
+// Reading files
+
+/** Read one manifest file (JSON or YAML); returns its objects with List kinds flattened. */
+export function readManifestFile(path: string): SourcedObject[] {
+  let text: string;
+  try {
+    text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (e) {
+    throw new ManifestError(path, 0, 0, `cannot read: ${(e as Error).message}`);
+  }
+  return parseManifestText(text, path);
+}
+
+export function parseManifestText(text: string, file: string): SourcedObject[] {
+  const trimmed = text.replace(/^\uFEFF/, '').trimStart();
+  const out: SourcedObject[] = [];
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    let v: unknown;
+    try {
+      v = JSON.parse(text.replace(/^\uFEFF/, ''));
+    } catch (e) {
+      const msg = (e as Error).message;
+      const m = /position (\d+)/.exec(msg);
+      const pos = m ? Number(m[1]) : 0;
+      const { line, column } = lineCol(text, pos);
+      throw new ManifestError(file, line, column, `invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '')}`);
+    }
+    const docs = Array.isArray(v) ? v : [v];
+    for (const d of docs) flatten(d, file, 1, out);
+    return out;
+  }
+  let docs: YamlValue[];
+  try {
+    docs = parseYamlDocuments(text, file);
+  } catch (e) {
+    if (e instanceof YamlError) throw new ManifestError(e.file, e.line, e.column, e.detail);
+    throw e;
+  }
+  // Document start lines, for messages.
+  const starts = docStartLines(text);
+  docs.forEach((d, i) => flatten(d, file, starts[i] ?? 1, out));
+  return out;
+}
+
+function docStartLines(text: string): number[] {
+  const lines = text.split('\n');
+  const starts: number[] = [];
+  let inDoc = false;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (/^---(\s|$)/.test(l) || /^\.\.\.(\s|$)/.test(l)) {
+      inDoc = false;
+      continue;
+    }
+    if (!inDoc && l.trim() !== '' && !l.trim().startsWith('#')) {
+      starts.push(i + 1);
+      inDoc = true;
+    }
+  }
+  return starts;
+}
+
+function lineCol(text: string, pos: number): { line: number; column: number } {
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < pos && i < text.length; i++) {
+    if (text[i] === '\n') {
+      line++;
+      col = 1;
+    } else col++;
+  }
+  return { line, column: col };
+}
+
+function flatten(v: unknown, file: string, line: number, out: SourcedObject[]): void {
+  if (v === null || v === undefined) return;
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw new ManifestError(file, line, 1, `expected a Kubernetes object (a mapping with 'kind'), got ${Array.isArray(v) ? 'a sequence' : JSON.stringify(v)}`);
+  }
+  const o = v as Obj;
+  if (typeof o.kind !== 'string') throw new ManifestError(file, line, 1, `object without 'kind'`);
+  if ((o.kind === 'List' || o.kind.endsWith('List')) && Array.isArray(o.items)) {
+    for (const it of o.items) {
+      if (it && typeof it === 'object' && !it.kind && o.kind !== 'List') it.kind = o.kind.slice(0, -4);
+      flatten(it, file, line, out);
+    }
+    return;
+  }
+  out.push({ obj: o, file, line });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building kube-proxy's view
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function fail(src: SourcedObject, msg: string): never {
+  const o = src.obj;
+  const ns = o.metadata?.namespace ?? 'default';
+  throw new ManifestError(src.file, src.line, 1, `${o.kind} ${ns}/${o.metadata?.name ?? '?'}: ${msg}`);
+}
+
+export function isIPv4(s: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  return !!m && m.slice(1).every((x) => Number(x) <= 255 && (x === '0' || !x.startsWith('0')));
+}
+
+export function parseCIDR(s: string): { base: number; prefix: number } | null {
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(s.trim());
+  if (!m || !isIPv4(m[1]) || Number(m[2]) > 32) return null;
+  const prefix = Number(m[2]);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { base: (ipToInt(m[1]) & mask) >>> 0, prefix };
+}
+
+export function ipToInt(s: string): number {
+  const p = s.split('.').map(Number);
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+}
+export function intToIp(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** Build kube-proxy's view (IPv4 only) from the objects of all files. */
+export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): Cluster {
+  const services: SourcedObject[] = [];
+  const slices: SourcedObject[] = [];
+  const endpointsObjs: SourcedObject[] = [];
+  const pods: SourcedObject[] = [];
+  const workloads: SourcedObject[] = [];
+  const ignored: string[] = [];
+  for (const s of objs) {
+    const k = s.obj.kind;
+    const ns = s.obj.metadata?.namespace ?? 'default';
+    if (!s.obj.metadata || typeof s.obj.metadata.name !== 'string') {
+      if (k !== 'EndpointSlice' || typeof s.obj.metadata?.generateName !== 'string') fail(s, 'metadata.name is missing');
+    }
+    if (k === 'Service') services.push(s);
+    else if (k === 'EndpointSlice') slices.push(s);
+    else if (k === 'Endpoints') endpointsObjs.push(s);
+    else if (k === 'Pod') pods.push(s);
+    else if (k === 'Deployment' || k === 'ReplicaSet' || k === 'StatefulSet') workloads.push(s);
+    else ignored.push(`${k} ${ns}/${s.obj.metadata?.name}`);
+  }
+
+  // --- Services -> service ports (service.go newBaseServiceInfo + ShouldSkipService)
+  const servicePorts: ServicePort[] = [];
+  const svcByName = new Map<string, SourcedObject>();
+  for (const s of services) {
+    const o = s.obj;
+    const ns: string = o.metadata.namespace ?? 'default';
+    const name: string = o.metadata.name;
+    const key = `${ns}/${name}`;
+    if (svcByName.has(key)) fail(s, 'Service defined twice');
+    svcByName.set(key, s);
+    const spec = o.spec ?? {};
+    const type: string = spec.type ?? 'ClusterIP';
+    if (type === 'ExternalName') continue;
+    const clusterIP: string | undefined = str(spec.clusterIP) ?? (Array.isArray(spec.clusterIPs) ? spec.clusterIPs.find((x: string) => isIPv4(x)) : undefined);
+    if (!clusterIP || clusterIP === 'None') continue; // headless or not yet allocated: kube-proxy skips it
+    if (!isIPv4(clusterIP)) {
+      if (clusterIP.includes(':')) continue; // IPv6 Service: the IPv6 proxier's business
+      fail(s, `spec.clusterIP '${clusterIP}' is not an IPv4 address`);
+    }
+    const nodeLike = type === 'NodePort' || type === 'LoadBalancer';
+    const externalPolicyLocal = nodeLike && spec.externalTrafficPolicy === 'Local';
+    const internalPolicyLocal = spec.internalTrafficPolicy === 'Local';
+    const externalIPs: string[] = (spec.externalIPs ?? []).filter((ip: string) => isIPv4(ip));
+    const lbIPs: string[] = type === 'LoadBalancer' ? (o.status?.loadBalancer?.ingress ?? []).map((i: Obj) => i.ip).filter((ip: unknown) => typeof ip === 'string' && isIPv4(ip)) : [];
+    const ranges: string[] = type === 'LoadBalancer' ? (spec.loadBalancerSourceRanges ?? []).map((r: string) => String(r).trim()).filter((r: string) => r.includes('.') || !r.includes(':')) : [];
+    const affinity = spec.sessionAffinity === 'ClientIP';
+    const sticky = Number(spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800);
+    const hc = type === 'LoadBalancer' && externalPolicyLocal ? Number(spec.healthCheckNodePort ?? 0) : 0;
+    const selector = spec.selector && typeof spec.selector === 'object' && Object.keys(spec.selector).length > 0 ? (spec.selector as Record<string, string>) : null;
+    const ports: Obj[] = Array.isArray(spec.ports) ? spec.ports : [];
+    const seen = new Set<string>();
+    for (const p of ports) {
+      const protocol = (p.protocol ?? 'TCP') as Protocol;
+      if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') fail(s, `unsupported port protocol '${p.protocol}'`);
+      const port = Number(p.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) fail(s, `bad port ${JSON.stringify(p.port)}`);
+      const portName: string = p.name ?? '';
+      if (seen.has(`${portName}/${protocol}`)) fail(s, `duplicate port name '${portName}'`);
+      seen.add(`${portName}/${protocol}`);
+      const svcPortName = portName ? `${key}:${portName}` : key;
+      servicePorts.push({
+        namespace: ns,
+        name,
+        portName,
+        svcPortName,
+        protocol,
+        port,
+        targetPort: p.targetPort ?? null,
+        nodePort: nodeLike ? Number(p.nodePort ?? 0) : 0,
+        clusterIP,
+        externalIPs,
+        loadBalancerIPs: lbIPs,
+        loadBalancerSourceRanges: ranges,
+        externalPolicyLocal,
+        internalPolicyLocal,
+        healthCheckNodePort: hc,
+        sessionAffinityClientIP: affinity,
+        stickyMaxAgeSeconds: sticky,
+        selector,
+      });
+    }
+  }
+
+  // --- endpoints
+  const endpoints = new Map<string, Endpoint[]>();
+  const add = (svcPortName: string, protocol: Protocol, ep: Endpoint): void => {
+    const k = epKey(svcPortName, protocol);
+    let list = endpoints.get(k);
+    if (!list) endpoints.set(k, (list = []));
+    if (!list.some((e) => e.endpoint === ep.endpoint)) list.push(ep);
+  };
+  const servicesWithSlices = new Set<string>();
+
+  // EndpointSlices (endpointslicecache.go): labels["kubernetes.io/service-name"], IPv4 address type.
+  for (const s of slices) {
+    const o = s.obj;
+    const ns: string = o.metadata?.namespace ?? 'default';
+    const svc = o.metadata?.labels?.['kubernetes.io/service-name'];
+    if (typeof svc !== 'string') fail(s, "EndpointSlice without label 'kubernetes.io/service-name'");
+    servicesWithSlices.add(`${ns}/${svc}`);
+    if (o.addressType && o.addressType !== 'IPv4') continue;
+    for (const p of (o.ports ?? []) as Obj[]) {
+      if (p.port === undefined || p.port === null) continue;
+      const portName: string = p.name ?? '';
+      const protocol = (p.protocol ?? 'TCP') as Protocol;
+      const spn = portName ? `${ns}/${svc}:${portName}` : `${ns}/${svc}`;
+      for (const e of (o.endpoints ?? []) as Obj[]) {
+        const addrs: string[] = e.addresses ?? [];
+        if (addrs.length === 0) continue;
+        const c = e.conditions ?? {};
+        const ready = c.ready === undefined || c.ready === null ? true : !!c.ready;
+        const serving = c.serving === undefined || c.serving === null ? ready : !!c.serving;
+        const terminating = c.terminating === undefined || c.terminating === null ? false : !!c.terminating;
+        const ip = addrs[0]; // kube-proxy uses the first address only
+        if (!isIPv4(ip)) fail(s, `endpoint address '${ip}' is not IPv4`);
+        const port = Number(p.port);
+        add(spn, protocol, { ip, port, endpoint: `${ip}:${port}`, ready, serving, terminating, nodeName: e.nodeName ?? null });
+      }
+    }
+  }
+  // Endpoints (core/v1): what the EndpointSlice mirroring controller would turn into slices.
+  for (const s of endpointsObjs) {
+    const o = s.obj;
+    const ns: string = o.metadata.namespace ?? 'default';
+    const svc: string = o.metadata.name;
+    if (servicesWithSlices.has(`${ns}/${svc}`)) continue; // the slices win
+    for (const sub of (o.subsets ?? []) as Obj[]) {
+      for (const p of (sub.ports ?? []) as Obj[]) {
+        const portName: string = p.name ?? '';
+        const protocol = (p.protocol ?? 'TCP') as Protocol;
+        const spn = portName ? `${ns}/${svc}:${portName}` : `${ns}/${svc}`;
+        const port = Number(p.port);
+        for (const [list, ready] of [[sub.addresses ?? [], true], [sub.notReadyAddresses ?? [], false]] as [Obj[], boolean][]) {
+          for (const a of list) {
+            if (!isIPv4(a.ip)) fail(s, `address '${a.ip}' is not IPv4`);
+            add(spn, protocol, { ip: a.ip, port, endpoint: `${a.ip}:${port}`, ready, serving: ready, terminating: false, nodeName: a.nodeName ?? null });
+          }
+        }
+      }
+    }
+    servicesWithSlices.add(`${ns}/${svc}`);
+  }
+
+  // Services with a selector and no Endpoints/EndpointSlices: what the endpoint controller would
+  // build from the Pods given, or else from the Deployments' replicas (synthesised pod IPs).
+  const synthesizedPods: string[] = [];
+  const labelsMatch = (sel: Record<string, string>, labels: Record<string, string> | undefined): boolean =>
+    !!labels && Object.entries(sel).every(([k, v]) => labels[k] === v);
+  let podAlloc: { next: number; last: number } | null = null;
+  const podCIDR = opts.podCIDR;
+  const allocIP = (): string => {
+    if (!podAlloc) {
+      if (!podCIDR) throw new ManifestError('<options>', 0, 0, 'a Deployment backs a Service that has no endpoints: give --pod-cidr to synthesise its pods\' IPs');
+      const c = parseCIDR(podCIDR);
+      if (!c || c.prefix > 30) throw new ManifestError('<options>', 0, 0, `bad --pod-cidr '${podCIDR}' (an IPv4 CIDR of at most /30)`);
+      // Like a node's host-local IPAM: .1 is the bridge, pods from .2, the broadcast address unused.
+      podAlloc = { next: c.base + 2, last: c.base + 2 ** (32 - c.prefix) - 2 };
+    }
+    if (podAlloc.next > podAlloc.last) throw new ManifestError('<options>', 0, 0, `--pod-cidr ${podCIDR} has no addresses left`);
+    return intToIp(podAlloc.next++);
+  };
+  // Workloads' replicas, in a fixed order (namespace/name), so synthesised IPs are stable.
+  const wlSorted = [...workloads].sort((a, b) => cmp(`${a.obj.metadata.namespace ?? 'default'}/${a.obj.metadata.name}`, `${b.obj.metadata.namespace ?? 'default'}/${b.obj.metadata.name}`));
+  const synthPodsByNs = new Map<string, { labels: Record<string, string>; ip: string; containers: Obj[]; nodeName: string | null }[]>();
+  const usedScale = new Set<string>();
+  const servicesNeedingPods = servicePorts.filter((sp) => sp.selector && !servicesWithSlices.has(`${sp.namespace}/${sp.name}`));
+  const podObjs = pods.map((p) => ({
+    ns: p.obj.metadata.namespace ?? 'default',
+    labels: (p.obj.metadata.labels ?? {}) as Record<string, string>,
+    ip: p.obj.status?.podIP as string | undefined,
+    containers: (p.obj.spec?.containers ?? []) as Obj[],
+    nodeName: (p.obj.spec?.nodeName ?? null) as string | null,
+    ready: podReady(p.obj),
+    terminating: !!p.obj.metadata.deletionTimestamp,
+    src: p,
+  }));
+  for (const w of wlSorted) {
+    const o = w.obj;
+    const ns: string = o.metadata.namespace ?? 'default';
+    const name: string = o.metadata.name;
+    const labels = (o.spec?.template?.metadata?.labels ?? {}) as Record<string, string>;
+    let replicas = o.spec?.replicas === undefined || o.spec?.replicas === null ? 1 : Number(o.spec.replicas);
+    for (const key of [name, `${ns}/${name}`, `deployment/${name}`]) {
+      const r = opts.scale?.get(key);
+      if (r !== undefined) {
+        replicas = r;
+        usedScale.add(key);
+      }
+    }
+    // Only synthesise when a Service needs it and no real Pod of the workload's labels was given.
+    const needed = servicesNeedingPods.some((sp) => sp.namespace === ns && labelsMatch(sp.selector!, labels));
+    const hasRealPods = podObjs.some((p) => p.ns === ns && labelsMatch(labels, p.labels));
+    if (!needed || hasRealPods) continue;
+    const list = synthPodsByNs.get(ns) ?? [];
+    synthPodsByNs.set(ns, list);
+    for (let i = 0; i < replicas; i++) {
+      const ip = allocIP();
+      list.push({ labels, ip, containers: o.spec?.template?.spec?.containers ?? [], nodeName: opts.hostname ?? null });
+      synthesizedPods.push(`${ns}/${name}-${i} ${ip}`);
+    }
+  }
+  if (opts.scale) {
+    for (const k of opts.scale.keys()) {
+      if (!usedScale.has(k)) throw new ManifestError('<options>', 0, 0, `--scale: no Deployment/ReplicaSet/StatefulSet named '${k}'`);
+    }
+  }
+  for (const sp of servicesNeedingPods) {
+    const candidates = [
+      ...podObjs.filter((p) => p.ns === sp.namespace && p.ip && labelsMatch(sp.selector!, p.labels)).map((p) => ({ ...p, ip: p.ip as string })),
+      ...(synthPodsByNs.get(sp.namespace) ?? []).filter((p) => labelsMatch(sp.selector!, p.labels)).map((p) => ({ ...p, ready: true, terminating: false })),
+    ];
+    for (const p of candidates) {
+      if (!isIPv4(p.ip)) continue;
+      const port = resolveTargetPort(sp, p.containers);
+      if (port === null) continue;
+      add(sp.svcPortName, sp.protocol, { ip: p.ip, port, endpoint: `${p.ip}:${port}`, ready: p.ready && !p.terminating, serving: p.ready, terminating: p.terminating, nodeName: p.nodeName });
+    }
+  }
+
+  for (const list of endpoints.values()) list.sort((a, b) => cmp(a.endpoint, b.endpoint));
+  servicePorts.sort((a, b) => cmp(a.svcPortName, b.svcPortName) || cmp(a.protocol, b.protocol));
+  return { servicePorts, endpoints, ignored, synthesizedPods };
+}
+
+function podReady(o: Obj): boolean {
+  if (o.status?.phase && o.status.phase !== 'Running') return false;
+  const conds: Obj[] = o.status?.conditions ?? [];
+  const r = conds.find((c) => c.type === 'Ready');
+  return r ? r.status === 'True' : true;
+}
+
+/** targetPort: a number, a container port name, or (absent) the service port. */
+function resolveTargetPort(sp: ServicePort, containers: Obj[]): number | null {
+  const tp = sp.targetPort;
+  if (tp === null || tp === undefined || tp === '') return sp.port;
+  if (typeof tp === 'number') return tp;
+  if (/^\d+$/.test(tp)) return Number(tp);
+  for (const c of containers) {
+    for (const p of (c.ports ?? []) as Obj[]) {
+      if (p.name === tp && (p.protocol ?? 'TCP') === sp.protocol) return Number(p.containerPort);
+    }
+  }
+  return null;
+}
+
+/** Go's string order (bytewise for ASCII; kube object names are ASCII). */
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,68 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { buildCluster, readManifestFile, parseManifestText } from '../../src/k8s/manifests.js';
+import { generateRules } from '../../src/k8s/proxier.js';
+import { portProtoHash, sepChain, probability, goFixed, masqueradeMark } from '../../src/k8s/names.js';
+
+const fx = (f: string): string => new URL(`./fixtures/${f}`, import.meta.url).pathname;
+
+describe('kube-proxy chain names', () => {
+  // Values printed in kube-proxy's own tests (proxier_test.go) and in real clusters, as collected
+  // in kube-proxy-rules.md §3.1.
+  it.each([
+    ['ns1/svc1:p80', 'tcp', 'XPGD46QRK7WJZT7O'],
+    ['default/kubernetes:https', 'tcp', 'NPX46M4PTMTKRN6Y'],
+    ['kube-system/kube-dns:dns', 'udp', 'TCOU7JCQXEZGVUNU'],
+    ['kube-system/kube-dns:dns-tcp', 'tcp', 'ERIFXISQEP7F7OF4'],
+    ['ns2/svc2:p80', 'tcp', 'GNZBNJ2PO5MGZ6GT'],
+    ['ns5/svc5:p80', 'tcp', 'NUKIZ6OKUXPJNT4C'],
+    ['ns1/svc1', 'tcp', 'AQI2S6QIMU7PVVRP'],
+  ])('portProtoHash(%s, %s) = %s', (s, p, h) => {
+    expect(portProtoHash(s, p)).toBe(h);
+  });
+  it.each([
+    ['ns1/svc1:p80', 'tcp', '10.180.0.1:80', 'KUBE-SEP-SXIVWICOYRO3J4NJ'],
+    ['ns1/svc1:p80', 'tcp', '[ff06::c2]:80', 'KUBE-SEP-XJJ5QXWGJG344QDZ'],
+    ['ns1/svc1', 'tcp', '10.0.1.1:80', 'KUBE-SEP-3JOIVZTXZZRGORX4'],
+    ['ns1/svc1', 'tcp', '10.0.1.2:80', 'KUBE-SEP-IO5XOSKPAXIFQXAJ'],
+    ['ns1/svc1', 'tcp', '10.0.1.3:80', 'KUBE-SEP-XGJFVO3L2O5SRFNT'],
+  ])('sepChain(%s, %s, %s) = %s', (s, p, ep, h) => {
+    expect(sepChain(s, p, ep)).toBe(h);
+  });
+});
+
+describe('probabilities', () => {
+  // fmt.Sprintf("%0.10f", 1.0/float64(n)): decimal expansions of 1/n rounded at the 10th digit
+  // by hand (1/3 = 0.33333333333.. -> ...3333; 1/6 = 0.16666666666.. -> ...6667; 1/7 =
+  // 0.142857142857.. -> ...1429; 1/9 = 0.1111111111|1 -> ...1111), and TestComputeProbability's
+  // strings for 1/100000 and 1/100001.
+  const expected = ['1.0000000000', '0.5000000000', '0.3333333333', '0.2500000000', '0.2000000000', '0.1666666667', '0.1428571429', '0.1250000000', '0.1111111111', '0.1000000000'];
+  it.each(expected.map((s, i) => [i + 1, s]))('n=%i -> %s', (n, s) => {
+    expect(probability(n as number)).toBe(s);
+  });
+  it('matches TestComputeProbability for large n', () => {
+    expect(probability(100000)).toBe('0.0000100000');
+    expect(probability(100001)).toBe('0.0000099999');
+  });
+  it('rounds exact ties half-to-even like Go (1/2048 = 0.00048828125 exactly)', () => {
+    // 2048 = 2^11 so 1/2048 is exact in binary and its 11th decimal is a 5: Go's strconv rounds
+    // to even (…812), JavaScript's toFixed would round up (…813).
+    expect(goFixed(1 / 2048, 10)).toBe('0.0004882812');
+  });
+  it('formats the mark as %#08x', () => {
+    expect(masqueradeMark(14)).toBe('0x00004000');
+    expect(masqueradeMark(0)).toBe('0x00000001');
+    expect(masqueradeMark(31)).toBe('0x80000000');
+  });
+});
+
+describe('proxier against kube-proxy test output', () => {
+  it('reproduces TestOverallIPTablesRulesWithMultipleServices', () => {
+    // Expected text copied from kube-proxy's test (an independent oracle); the manifests
+    // express the same Services/EndpointSlices; options are the fake proxier's.
+    const objs = readManifestFile(fx('overall-multiple-services.yaml'));
+    const cluster = buildCluster(objs, { hostname: 'test-hostname' });
+    const r = generateRules(cluster, { clusterCIDR: '10.0.0.0/8', masqueradeMarkText: '0x4000', nodeIPs: ['192.168.0.2'], form: 'restore' }, 'test-hostname');
+    expect(r.text).toBe(readFileSync(fx('overall-multiple-services.expected'), 'utf8'));
+  });
+});
