@@ -1,2 +1,11 @@
 // Exports of dissect/conntrack/nat/host. Owned by the conntrack+NAT work.
-export function ctPlaceholder(): i32 { return 0; }
+import { PKT, setImage } from './state';
+export { dissect } from './dissect';
+export { routeInput, addrType, ifAddr, ifFirstAddr, routeNexthop, isLocalAddr } from './host';
+export { draw } from './rng';
+export { csumCompute, csumVerify } from './csum';
+
+/** Address of the PKT scratch record (tests and debugging). */
+export function ctPkt(): usize { return PKT; }
+/** Point the core at an image already in memory (tests; the engine has its own setup). */
+export function ctTestSetImage(addr: usize): void { setImage(addr); }

@@ -1,0 +1,66 @@
+// Internet checksums (RFC 1071) and incremental updates (RFC 1624 eq. 3, as the kernel's
+// csum_replace4/inet_proto_csum_replace{2,4}). Everything works in the "LE-loaded" domain: 16-bit
+// words and addresses are loaded from the wire as little-endian, i.e. byte-swapped. One's-complement
+// sums commute with byte swapping (RFC 1071 §2(B)), so no swap is ever needed: a field loaded with
+// load<u16> and updated with words loaded the same way is correct on the wire.
+
+// @ts-ignore: decorator
+@inline export function csumFold(sum: u64): u32 {
+  let s = (sum & 0xffffffff) + (sum >> 32);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return <u32>s;
+}
+
+/** One's-complement sum (unfolded) of `len` bytes at `addr`, as LE-loaded 16-bit words. */
+export function csumPartial(addr: usize, len: u32, sum: u64): u64 {
+  let p = addr;
+  let n = len;
+  while (n >= 8) {
+    const v = load<u64>(p);
+    sum += (v & 0xffffffff) + (v >> 32);
+    p += 8; n -= 8;
+  }
+  while (n >= 2) {
+    sum += <u64>load<u16>(p);
+    p += 2; n -= 2;
+  }
+  if (n > 0) sum += <u64>load<u8>(p); // odd byte: high byte of a zero-padded BE word = low byte LE
+  return sum;
+}
+
+/** Pseudo-header sum for TCP/UDP: saddr, daddr (P_SADDR encoding), protocol, L4 length. */
+// @ts-ignore: decorator
+@inline export function pseudoSum(saddr: u32, daddr: u32, proto: u32, len: u32): u64 {
+  return <u64>(saddr & 0xffff) + <u64>(saddr >> 16) + <u64>(daddr & 0xffff) + <u64>(daddr >> 16) +
+    <u64>(proto << 8) + <u64>(((len & 0xff) << 8) | ((len >> 8) & 0xff));
+}
+
+/** The 16-bit checksum field at `field` after a 32-bit value changed from `from` to `to`. */
+// @ts-ignore: decorator
+@inline export function csumReplace4(field: usize, from: u32, to: u32): void {
+  const hc = <u32>load<u16>(field);
+  const s: u64 = <u64>(~hc & 0xffff) + <u64>(~from & 0xffff) + <u64>((~from >> 16) & 0xffff) +
+    <u64>(to & 0xffff) + <u64>(to >> 16);
+  store<u16>(field, <u16>(~csumFold(s) & 0xffff));
+}
+
+/** Same for a 16-bit value (`from`/`to` as loaded with load<u16>, i.e. LE domain). */
+// @ts-ignore: decorator
+@inline export function csumReplace2(field: usize, from: u32, to: u32): void {
+  const hc = <u32>load<u16>(field);
+  const s: u64 = <u64>(~hc & 0xffff) + <u64>(~from & 0xffff) + <u64>(to & 0xffff);
+  store<u16>(field, <u16>(~csumFold(s) & 0xffff));
+}
+
+/** Full checksum over [addr, addr+len) with an initial sum: the value to store in the field
+ *  (the field itself must be zero while summing). */
+export function csumCompute(addr: usize, len: u32, init: u64): u16 {
+  return <u16>(~csumFold(csumPartial(addr, len, init)) & 0xffff);
+}
+
+/** True when the data (checksum field included) sums to 0xffff. */
+export function csumVerify(addr: usize, len: u32, init: u64): bool {
+  return csumFold(csumPartial(addr, len, init)) == 0xffff;
+}

@@ -1,0 +1,268 @@
+// Dissect one captured frame into the PKT scratch record (layout P_* in src/layout.ts):
+// link layer (Ethernet + 802.1Q/QinQ, raw IPv4, Linux SLL/SLL2) -> IPv4 (ip_rcv_core checks,
+// options, fragments) -> TCP/UDP/ICMP/SCTP ports, ICMP error inner header.
+// One function per layer, each reading at an offset and writing fixed PKT fields; no allocation.
+import {
+  DESC_FRAME, DESC_CAPLEN, DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC, DESC_LINKTYPE, DESC_IFINDEX,
+  DESC_ORDINAL,
+  P_FRAME, P_CAPLEN, P_L3, P_L4, P_L4LEN, P_IPLEN, P_SADDR, P_DADDR, P_PROTO, P_TOS, P_TTL, P_IHL,
+  P_FRAGOFF, P_MF, P_L4OK, P_SPORT, P_DPORT, P_ICMP_TYPE, P_ICMP_CODE, P_TCPFLAGS, P_PKTTYPE,
+  P_IIF, P_OIF, P_HOOK, P_CTINFO, P_MARK, P_CT, P_CTDIR, P_LOCALGEN, P_DRAWS, P_ORDINAL, P_NOW_LO,
+  P_JIFFIES, P_IN_L3, P_IN_SADDR, P_IN_DADDR, P_IN_PROTO, P_IN_OK, P_IN_SPORT, P_IN_DPORT,
+  P_CSUM_OK, IF_NONE, CTINFO_NONE,
+  RES_NONE, RES_NOT_IP, RES_MALFORMED,
+  LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2,
+  H_HOST, H_HZ, HOST_INGRESS,
+} from '../src/layout';
+import { PKT, IMG, imgw } from './state';
+import { csumVerify } from './csum';
+import { addrType, RTN_BROADCAST } from './host';
+
+export const PACKET_HOST = 0;
+export const PACKET_BROADCAST = 1;
+export const PACKET_MULTICAST = 2;
+export const PACKET_OTHERHOST = 3;
+
+const ETH_P_IP: u32 = 0x0800;
+
+// @ts-ignore: decorator
+@inline export function bswap16(v: u32): u32 { return ((v & 0xff) << 8) | ((v >> 8) & 0xff); }
+// @ts-ignore: decorator
+@inline export function be16(p: usize): u32 { return bswap16(<u32>load<u16>(p)); }
+// @ts-ignore: decorator
+@inline export function be32(p: usize): u32 { return bswap<u32>(load<u32>(p)); }
+
+/** Jiffies per second from the image (250 when the image does not say). */
+// @ts-ignore: decorator
+@inline export function hz(): u64 { const h = IMG == 0 ? 0 : imgw(H_HZ); return h > 0 ? <u64>h : 250; }
+
+// Link layer results
+let l3off: u32 = 0;
+let etype: u32 = 0;
+let l2type: i32 = -1; // pkt_type from the link layer, -1 = unknown (raw IP)
+
+function linkEthernet(frame: usize, caplen: u32): bool {
+  if (caplen < 14) return false;
+  const d0 = <u32>load<u8>(frame);
+  if ((d0 & 1) != 0) {
+    l2type = (load<u32>(frame) == 0xffffffff && load<u16>(frame, 4) == 0xffff) ? PACKET_BROADCAST : PACKET_MULTICAST;
+  } else {
+    l2type = PACKET_HOST; // our own MAC is unknown: unicast frames are taken as addressed to us
+  }
+  let t = be16(frame + 12);
+  let off: u32 = 14;
+  let tags = 0;
+  while ((t == 0x8100 || t == 0x88a8 || t == 0x9100) && tags < 4) {
+    if (off + 4 > caplen) return false;
+    t = be16(frame + off + 2);
+    off += 4;
+    tags++;
+  }
+  etype = t;
+  l3off = off;
+  return true;
+}
+
+function linkSll(frame: usize, caplen: u32): bool {
+  // 16 bytes: pkttype, arphrd, addr len, addr[8], protocol
+  if (caplen < 16) return false;
+  const pt = be16(frame);
+  l2type = pt <= 3 ? <i32>pt : PACKET_HOST; // 4 = outgoing
+  etype = be16(frame + 14);
+  l3off = 16;
+  return true;
+}
+
+function linkSll2(frame: usize, caplen: u32): bool {
+  // 20 bytes: protocol, reserved, ifindex, arphrd, pkttype, addr len, addr[8]
+  if (caplen < 20) return false;
+  etype = be16(frame);
+  const pt = <u32>load<u8>(frame + 10);
+  l2type = pt <= 3 ? <i32>pt : PACKET_HOST;
+  l3off = 20;
+  return true;
+}
+
+/** Ports / ICMP fields of the L4 header at `l4` with `avail` captured bytes (first fragment). */
+function layer4(l4: usize, avail: u32, proto: u32): void {
+  let ok: u8 = 0;
+  if (proto == 6) {
+    if (avail >= 20) {
+      ok = 1;
+      store<u16>(PKT, <u16>be16(l4), P_SPORT);
+      store<u16>(PKT, <u16>be16(l4 + 2), P_DPORT);
+      store<u8>(PKT, load<u8>(l4 + 13), P_TCPFLAGS);
+    }
+  } else if (proto == 17 || proto == 136) { // UDP, UDP-Lite
+    if (avail >= 8) {
+      ok = 1;
+      store<u16>(PKT, <u16>be16(l4), P_SPORT);
+      store<u16>(PKT, <u16>be16(l4 + 2), P_DPORT);
+    }
+  } else if (proto == 132 || proto == 33) { // SCTP (12-byte common header), DCCP
+    if (avail >= 12) {
+      ok = 1;
+      store<u16>(PKT, <u16>be16(l4), P_SPORT);
+      store<u16>(PKT, <u16>be16(l4 + 2), P_DPORT);
+    }
+  } else if (proto == 1) {
+    if (avail >= 8) {
+      ok = 1;
+      const t = <u32>load<u8>(l4);
+      const c = <u32>load<u8>(l4 + 1);
+      store<u8>(PKT, <u8>t, P_ICMP_TYPE);
+      store<u8>(PKT, <u8>c, P_ICMP_CODE);
+      store<u16>(PKT, <u16>be16(l4 + 4), P_SPORT);           // echo/timestamp/info/address id
+      store<u16>(PKT, <u16>((t << 8) | c), P_DPORT);          // the conntrack tuple's "dst port"
+      if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12) icmpInner(l4 + 8, avail - 8);
+    }
+  } else {
+    ok = 1; // no L4 header needed
+  }
+  store<u8>(PKT, ok, P_L4OK);
+}
+
+/** The IP header (and 8 bytes) quoted in an ICMP error, for RELATED lookups and NAT. */
+function icmpInner(p: usize, avail: u32): void {
+  if (avail < 20) return;
+  const vihl = <u32>load<u8>(p);
+  if ((vihl >> 4) != 4) return;
+  const ihl = (vihl & 15) << 2;
+  if (ihl < 20 || ihl > avail) return;
+  const proto = <u32>load<u8>(p + 9);
+  store<u32>(PKT, <u32>p, P_IN_L3);
+  store<u32>(PKT, load<u32>(p + 12), P_IN_SADDR);
+  store<u32>(PKT, load<u32>(p + 16), P_IN_DADDR);
+  store<u8>(PKT, <u8>proto, P_IN_PROTO);
+  const q = p + ihl;
+  const rest = avail - ihl;
+  if ((be16(p + 6) & 0x1fff) != 0) return; // inner non-first fragment: no ports
+  if (proto == 1) {
+    if (rest >= 8) {
+      store<u16>(PKT, <u16>be16(q + 4), P_IN_SPORT);
+      store<u16>(PKT, <u16>((<u32>load<u8>(q) << 8) | <u32>load<u8>(q + 1)), P_IN_DPORT);
+      store<u8>(PKT, 1, P_IN_OK);
+    }
+  } else if (proto == 6 || proto == 17 || proto == 136 || proto == 132 || proto == 33) {
+    if (rest >= 4) {
+      store<u16>(PKT, <u16>be16(q), P_IN_SPORT);
+      store<u16>(PKT, <u16>be16(q + 2), P_IN_DPORT);
+      store<u8>(PKT, 1, P_IN_OK);
+    }
+  } else {
+    store<u8>(PKT, 1, P_IN_OK);
+  }
+}
+
+function resetPkt(): void {
+  store<u8>(PKT, IF_NONE, P_OIF);
+  store<u8>(PKT, 0, P_HOOK);
+  store<u8>(PKT, CTINFO_NONE, P_CTINFO);
+  store<u32>(PKT, 0, P_MARK);
+  store<u32>(PKT, 0, P_CT);
+  store<u8>(PKT, 0, P_CTDIR);
+  store<u8>(PKT, 0, P_LOCALGEN);
+  store<u16>(PKT, 0, P_DRAWS);
+  store<u32>(PKT, 0, P_L3);
+  store<u32>(PKT, 0, P_L4);
+  store<u32>(PKT, 0, P_L4LEN);
+  store<u32>(PKT, 0, P_IPLEN);
+  store<u32>(PKT, 0, P_SADDR);
+  store<u32>(PKT, 0, P_DADDR);
+  store<u32>(PKT, 0, P_PROTO);  // PROTO, TOS, TTL, IHL
+  store<u32>(PKT, 0, P_FRAGOFF); // FRAGOFF, MF, L4OK
+  store<u32>(PKT, 0, P_SPORT);   // SPORT, DPORT
+  store<u32>(PKT, 0, P_ICMP_TYPE); // TYPE, CODE, TCPFLAGS, PKTTYPE
+  store<u32>(PKT, 0, P_IN_L3);
+  store<u32>(PKT, 0, P_IN_SADDR);
+  store<u32>(PKT, 0, P_IN_DADDR);
+  store<u16>(PKT, 0, P_IN_PROTO); // IN_PROTO, IN_OK
+  store<u32>(PKT, 0, P_IN_SPORT); // IN_SPORT, IN_DPORT
+  store<u8>(PKT, 0, P_CSUM_OK);
+}
+
+/** Fill PKT from the batch descriptor at `desc`. RES_NONE: usable IPv4; RES_NOT_IP: not IPv4
+ *  (counted and passed over); RES_MALFORMED: an IPv4 header ip_rcv would drop. */
+export function dissect(desc: usize): i32 {
+  const frame = <usize>load<u32>(desc, DESC_FRAME);
+  const caplen = load<u32>(desc, DESC_CAPLEN);
+  const wirelen = load<u32>(desc, DESC_WIRELEN);
+  const lt = <i32>load<u16>(desc, DESC_LINKTYPE);
+  resetPkt();
+  store<u32>(PKT, <u32>frame, P_FRAME);
+  store<u32>(PKT, caplen, P_CAPLEN);
+  store<u32>(PKT, load<u32>(desc, DESC_ORDINAL), P_ORDINAL);
+  const sec = <u64>load<u32>(desc, DESC_TS_SEC);
+  const nsec = <u64>load<u32>(desc, DESC_TS_NSEC);
+  store<u64>(PKT, sec * 1000000000 + nsec, P_NOW_LO);
+  const h = hz();
+  store<u64>(PKT, sec * h + nsec * h / 1000000000, P_JIFFIES);
+  let ifx = <u32>load<u16>(desc, DESC_IFINDEX);
+  if (ifx == 0xffff) {
+    ifx = IMG != 0 && imgw(H_HOST) != 0 ? <u32>imgw(imgw(H_HOST) + HOST_INGRESS) : IF_NONE;
+  }
+  store<u8>(PKT, <u8>ifx, P_IIF);
+
+  // link layer
+  l2type = -1;
+  etype = ETH_P_IP;
+  l3off = 0;
+  if (lt == LINKTYPE_ETHERNET) {
+    if (!linkEthernet(frame, caplen)) return RES_NOT_IP;
+  } else if (lt == LINKTYPE_LINUX_SLL) {
+    if (!linkSll(frame, caplen)) return RES_NOT_IP;
+  } else if (lt == LINKTYPE_LINUX_SLL2) {
+    if (!linkSll2(frame, caplen)) return RES_NOT_IP;
+  } else if (lt == LINKTYPE_RAW) {
+    if (caplen < 1 || (<u32>load<u8>(frame) >> 4) != 4) return RES_NOT_IP; // raw may carry IPv6
+  } else if (lt != LINKTYPE_IPV4) {
+    return RES_NOT_IP;
+  }
+  if (etype != ETH_P_IP) return RES_NOT_IP;
+
+  // IPv4 (ip_rcv_core): header present, version 4, ihl >= 5, checksum, tot_len within the datagram
+  const off = l3off;
+  if (off + 20 > caplen) return RES_MALFORMED;
+  const l3 = frame + off;
+  const vihl = <u32>load<u8>(l3);
+  if ((vihl >> 4) != 4) return RES_MALFORMED;
+  const ihl = (vihl & 15) << 2;
+  if (ihl < 20 || off + ihl > caplen) return RES_MALFORMED;
+  if (!csumVerify(l3, ihl, 0)) return RES_MALFORMED;
+  const iplen = be16(l3 + 2);
+  const onWire = wirelen > off ? wirelen - off : 0;
+  if (iplen < ihl || onWire < iplen) return RES_MALFORMED;
+  store<u32>(PKT, <u32>l3, P_L3);
+  store<u32>(PKT, iplen, P_IPLEN);
+  store<u8>(PKT, <u8>ihl, P_IHL);
+  store<u8>(PKT, load<u8>(l3 + 1), P_TOS);
+  store<u8>(PKT, load<u8>(l3 + 8), P_TTL);
+  const proto = <u32>load<u8>(l3 + 9);
+  store<u8>(PKT, <u8>proto, P_PROTO);
+  const fo = be16(l3 + 6);
+  const fragoff = fo & 0x1fff;
+  store<u16>(PKT, <u16>fragoff, P_FRAGOFF);
+  store<u8>(PKT, <u8>((fo >> 13) & 1), P_MF);
+  const saddr = load<u32>(l3 + 12);
+  const daddr = load<u32>(l3 + 16);
+  store<u32>(PKT, saddr, P_SADDR);
+  store<u32>(PKT, daddr, P_DADDR);
+
+  // pkt_type: from the link layer; for raw IP from the address
+  let pt = l2type;
+  if (pt < 0) {
+    if ((daddr & 0xf0) == 0xe0) pt = PACKET_MULTICAST;
+    else if (daddr == 0xffffffff || addrType(daddr, -1) == RTN_BROADCAST) pt = PACKET_BROADCAST;
+    else pt = PACKET_HOST;
+  }
+  store<u8>(PKT, <u8>pt, P_PKTTYPE);
+
+  // L4: what is captured of the datagram after the IP header
+  const capIp = caplen - off < iplen ? caplen - off : iplen;
+  const avail = capIp - ihl;
+  const l4 = l3 + ihl;
+  store<u32>(PKT, <u32>l4, P_L4);
+  store<u32>(PKT, avail, P_L4LEN);
+  if (fragoff == 0) layer4(l4, avail, proto);
+  return RES_NONE;
+}

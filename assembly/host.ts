@@ -1,0 +1,234 @@
+// Host model: interfaces, addresses, routes and sysctls from the image (HOST_*/IF_*/AD_*/RT_*/SYS_*
+// sections written by src/host/lower.ts). Used for the routing decision (INPUT vs FORWARD, martian
+// drops), addrtype, MASQUERADE and REDIRECT.
+import {
+  H_HOST, H_SYSCTL, HOST_NIFS, HOST_IFS, HOST_NADDRS, HOST_ADDRS, HOST_NROUTES, HOST_ROUTES,
+  IF_SIZE, IF_FLAGS, IF_ROUTE_LOCALNET, IF_RP_FILTER, AD_ADDR, AD_MASK, AD_BCAST, AD_IF, AD_SIZE,
+  RT_DST, RT_MASK, RT_GW, RT_IF, RT_TYPE, RT_SIZE, SYS_IP_FORWARD,
+  P_SADDR, P_DADDR, P_IIF, P_OIF, IF_NONE, HOOK_INPUT, HOOK_FORWARD,
+  RES_DROP_MARTIAN, RES_DROP_NOROUTE,
+} from '../src/layout';
+import { PKT, IMG, imgw } from './state';
+
+// Route types (RTN_*), as xt_addrtype numbers them
+export const RTN_UNSPEC = 0;
+export const RTN_UNICAST = 1;
+export const RTN_LOCAL = 2;
+export const RTN_BROADCAST = 3;
+export const RTN_ANYCAST = 4;
+export const RTN_MULTICAST = 5;
+export const RTN_BLACKHOLE = 6;
+export const RTN_UNREACHABLE = 7;
+export const RTN_PROHIBIT = 8;
+export const IFF_LOOPBACK = 8;
+
+/** Next hop of the last routeInput() that chose FORWARD (gateway, or the destination when on-link). */
+let lastNexthop: u32 = 0;
+
+// @ts-ignore: decorator
+@inline function hostW(): i32 { return IMG == 0 ? 0 : imgw(H_HOST); }
+// @ts-ignore: decorator
+@inline export function sysctl(idx: i32): i32 { return imgw(imgw(H_SYSCTL) + idx); }
+
+// @ts-ignore: decorator
+@inline export function nIfs(): i32 { const h = hostW(); return h == 0 ? 0 : imgw(h + HOST_NIFS); }
+// @ts-ignore: decorator
+@inline export function ifWord(dev: i32, field: i32): i32 {
+  const h = hostW();
+  return imgw(h + imgw(h + HOST_IFS) + dev * IF_SIZE + field);
+}
+// @ts-ignore: decorator
+@inline function nAddrs(): i32 { const h = hostW(); return h == 0 ? 0 : imgw(h + HOST_NADDRS); }
+// @ts-ignore: decorator
+@inline function adWord(i: i32, field: i32): u32 {
+  const h = hostW();
+  return <u32>imgw(h + imgw(h + HOST_ADDRS) + i * AD_SIZE + field);
+}
+// @ts-ignore: decorator
+@inline function nRoutes(): i32 { const h = hostW(); return h == 0 ? 0 : imgw(h + HOST_NROUTES); }
+// @ts-ignore: decorator
+@inline function rtWord(i: i32, field: i32): u32 {
+  const h = hostW();
+  return <u32>imgw(h + imgw(h + HOST_ROUTES) + i * RT_SIZE + field);
+}
+
+// Address classes (addr in P_SADDR encoding: first wire byte is the low byte)
+// @ts-ignore: decorator
+@inline export function isMulticast(a: u32): bool { return (a & 0xf0) == 0xe0; }
+// @ts-ignore: decorator
+@inline export function isLbcast(a: u32): bool { return a == 0xffffffff; }
+// @ts-ignore: decorator
+@inline export function isZeronet(a: u32): bool { return (a & 0xff) == 0; }
+// @ts-ignore: decorator
+@inline export function isLoopback(a: u32): bool { return (a & 0xff) == 127; }
+
+function isLoopbackDev(dev: i32): bool {
+  return dev >= 0 && dev < nIfs() && (ifWord(dev, IF_FLAGS) & IFF_LOOPBACK) != 0;
+}
+
+/** Lookup in the kernel's *local* table (host addresses, subnet broadcasts, loopback prefixes):
+ *  RTN_LOCAL / RTN_BROADCAST, or RTN_UNSPEC when nothing there matches. Sets `localDev`. */
+let localDev: i32 = -1;
+function localLookup(addr: u32): i32 {
+  const n = nAddrs();
+  // /32 entries first (longest prefix): host addresses and broadcast addresses
+  for (let i = 0; i < n; i++) {
+    if (adWord(i, AD_ADDR) == addr) { localDev = <i32>adWord(i, AD_IF); return RTN_LOCAL; }
+  }
+  for (let i = 0; i < n; i++) {
+    const b = adWord(i, AD_BCAST);
+    if (b != 0 && b == addr) { localDev = <i32>adWord(i, AD_IF); return RTN_BROADCAST; }
+  }
+  // a loopback device's prefix route is of type local (127.0.0.0/8 on lo)
+  for (let i = 0; i < n; i++) {
+    const dev = <i32>adWord(i, AD_IF);
+    const m = adWord(i, AD_MASK);
+    if (isLoopbackDev(dev) && (addr & m) == (adWord(i, AD_ADDR) & m)) { localDev = dev; return RTN_LOCAL; }
+  }
+  return RTN_UNSPEC;
+}
+
+/** xt_addrtype's inet_dev_addr_type: the route type of `addr`, the lookup restricted to `dev`
+ *  (-1 = any device: inet_addr_type). */
+export function addrType(addr: u32, dev: i32): i32 {
+  if (addr == 0 || isLbcast(addr)) return RTN_BROADCAST;
+  if (isMulticast(addr)) return RTN_MULTICAST;
+  const t = localLookup(addr);
+  if (t == RTN_UNSPEC) return RTN_UNICAST;
+  if (dev >= 0 && dev != localDev) return RTN_UNICAST;
+  return t;
+}
+
+/** True when `addr` is one of the host's interface addresses (inet_lookup_ifaddr). */
+export function isLocalAddr(addr: u32): bool {
+  const n = nAddrs();
+  for (let i = 0; i < n; i++) if (adWord(i, AD_ADDR) == addr) return true;
+  return false;
+}
+
+/** Main-table lookup: route index, or -1. Routes are stored longest prefix first. */
+function mainLookup(addr: u32): i32 {
+  const n = nRoutes();
+  for (let i = 0; i < n; i++) {
+    if ((addr & rtWord(i, RT_MASK)) == rtWord(i, RT_DST)) return i;
+  }
+  return -1;
+}
+
+/** fib_validate_source: 0 ok, else a RES_DROP_* code (martian). */
+function validateSource(saddr: u32, iif: i32): i32 {
+  const rpf = iif >= 0 && iif < nIfs() ? ifWord(iif, IF_RP_FILTER) : 0;
+  if (rpf == 0) {
+    // without rp_filter the kernel only rejects a source that is one of our own addresses
+    return isLocalAddr(saddr) ? RES_DROP_MARTIAN : 0;
+  }
+  const lt = localLookup(saddr);
+  if (lt != RTN_UNSPEC) return RES_DROP_MARTIAN;          // local or broadcast source
+  const r = mainLookup(saddr);
+  if (r < 0) return RES_DROP_MARTIAN;                     // last_resort with rp_filter: -EXDEV
+  if (<i32>rtWord(r, RT_TYPE) != RTN_UNICAST) return RES_DROP_MARTIAN;
+  if (<i32>rtWord(r, RT_IF) == iif) return 0;
+  return rpf == 1 ? RES_DROP_MARTIAN : 0;                 // strict needs the reverse path via iif
+}
+
+/** The routing decision for a packet received on P_IIF (ip_route_input_slow), after DNAT:
+ *  HOOK_INPUT, HOOK_FORWARD (P_OIF set), or -RES_DROP_* (martian / no route / forwarding off). */
+export function routeInput(): i32 {
+  const saddr = load<u32>(PKT, P_SADDR);
+  const daddr = load<u32>(PKT, P_DADDR);
+  const iifb = <i32>load<u8>(PKT, P_IIF);
+  const iif = iifb == IF_NONE ? -1 : iifb;
+  lastNexthop = 0;
+  if (isMulticast(saddr) || isLbcast(saddr)) return -RES_DROP_MARTIAN;
+  if (isMulticast(daddr)) {
+    // the host is a member of 224.0.0.1 (all hosts) only; no multicast forwarding
+    if (isZeronet(saddr) && saddr != 0) return -RES_DROP_MARTIAN;
+    return daddr == 0x010000e0 ? HOOK_INPUT : -RES_DROP_NOROUTE;
+  }
+  if (isLbcast(daddr) || (saddr == 0 && daddr == 0)) return brdInput(saddr, iif);
+  if (isZeronet(saddr)) return -RES_DROP_MARTIAN;
+  if (isZeronet(daddr)) return -RES_DROP_MARTIAN;
+  const localnet = iif >= 0 && iif < nIfs() ? ifWord(iif, IF_ROUTE_LOCALNET) : 0;
+  if (isLoopback(daddr)) {
+    if (localnet == 0) return -RES_DROP_MARTIAN;
+  } else if (isLoopback(saddr)) {
+    if (localnet == 0) return -RES_DROP_MARTIAN;
+  }
+  const lt = localLookup(daddr);
+  if (lt == RTN_BROADCAST) return brdInput(saddr, iif);
+  if (lt == RTN_LOCAL) {
+    const v = validateSource(saddr, iif);
+    return v != 0 ? -v : HOOK_INPUT;
+  }
+  const r = mainLookup(daddr);
+  if (r < 0) return -RES_DROP_NOROUTE;
+  if (sysctl(SYS_IP_FORWARD) == 0) return -RES_DROP_NOROUTE;
+  const t = <i32>rtWord(r, RT_TYPE);
+  if (t != RTN_UNICAST) return -RES_DROP_NOROUTE;          // blackhole / unreachable / prohibit
+  const v = validateSource(saddr, iif);
+  if (v != 0) return -v;
+  const gw = rtWord(r, RT_GW);
+  lastNexthop = gw != 0 ? gw : daddr;
+  store<u8>(PKT, <u8>rtWord(r, RT_IF), P_OIF);
+  return HOOK_FORWARD;
+}
+
+function brdInput(saddr: u32, iif: i32): i32 {
+  if (!isZeronet(saddr)) {
+    const v = validateSource(saddr, iif);
+    if (v != 0) return -v;
+  }
+  return HOOK_INPUT;
+}
+
+/** Next hop of the last forwarding decision (rt_nexthop), for MASQUERADE. */
+export function routeNexthop(): u32 { return lastNexthop; }
+
+/** Is address i a secondary address (an earlier address on the same device covers its subnet)? */
+function isSecondary(i: i32): bool {
+  const dev = adWord(i, AD_IF);
+  const m = adWord(i, AD_MASK);
+  const net = adWord(i, AD_ADDR) & m;
+  for (let j = 0; j < i; j++) {
+    if (adWord(j, AD_IF) == dev && adWord(j, AD_MASK) == m && (adWord(j, AD_ADDR) & m) == net) return true;
+  }
+  return false;
+}
+
+function selectOnDev(dev: i32, nexthop: u32): u32 {
+  const n = nAddrs();
+  let first: u32 = 0;
+  for (let i = 0; i < n; i++) {
+    if (<i32>adWord(i, AD_IF) != dev) continue;
+    const a = adWord(i, AD_ADDR);
+    if (isLoopback(a)) continue;               // scope host: never chosen for RT_SCOPE_UNIVERSE
+    if (isSecondary(i)) continue;
+    const m = adWord(i, AD_MASK);
+    if (nexthop == 0 || (nexthop & m) == (a & m)) return a;
+    if (first == 0) first = a;
+  }
+  return first;
+}
+
+/** inet_select_addr(dev, nexthop, RT_SCOPE_UNIVERSE): the primary address of `dev`, preferring
+ *  one on the next hop's subnet; falling back to another device's address; 0 when none. */
+export function ifAddr(dev: i32, nexthop: u32): u32 {
+  if (dev >= 0 && dev < nIfs()) {
+    const a = selectOnDev(dev, nexthop);
+    if (a != 0) return a;
+  }
+  const n = nIfs();
+  for (let d = 0; d < n; d++) {
+    if (d == dev) continue;
+    const a = selectOnDev(d, 0);
+    if (a != 0) return a;
+  }
+  return 0;
+}
+
+/** The first address of `dev` in list order (REDIRECT: indev->ifa_list), 0 when none. */
+export function ifFirstAddr(dev: i32): u32 {
+  const n = nAddrs();
+  for (let i = 0; i < n; i++) if (<i32>adWord(i, AD_IF) == dev) return adWord(i, AD_ADDR);
+  return 0;
+}

@@ -1,0 +1,99 @@
+// Conntrack memory layout: shared by assembly/conntrack.ts (asc) and src/report/conntrack.ts (tsc).
+// Plain integer constants only (see src/layout.ts). Offsets in bytes.
+//
+// The table (reserved by ctSetup(capacity), base returned by it):
+//   [0, CTT_HDR)                  header words (CTT_*)
+//   entries: capacity * CT_SIZE   one record per connection (index 0..capacity-1)
+//   free list: capacity * 4       stack of free entry indices
+//   slots: nslots * SLOT_SIZE     open-addressing hash (linear probing, nslots = pow2 >= 4*capacity)
+// A connection is hashed under its ORIGINAL and REPLY tuples, and (after a SRC NAT decision) under
+// its original source (ip, port, proto) for nf_nat_bysource-style lookups.
+
+// Table header (byte offsets from the table base)
+export const CTT_CAPACITY = 0;   // u32 entries
+export const CTT_NSLOTS = 4;     // u32 slots (power of two)
+export const CTT_ENTRIES = 8;    // u32 absolute address of entry 0
+export const CTT_FREE = 12;      // u32 absolute address of the free-index stack
+export const CTT_SLOTS = 16;     // u32 absolute address of slot 0
+export const CTT_NFREE = 20;     // u32 entries on the free stack
+export const CTT_USED = 24;      // u32 live entries (confirmed + the one unconfirmed)
+export const CTT_TOMBS = 28;     // u32 tombstone slots
+export const CTT_HWM = 32;       // u32 entries ever handed out (entries >= HWM were never used)
+export const CTT_EARLYDROPS = 36; // u32 early drops done
+export const CTT_FULLDROPS = 40;  // u32 packets dropped because the table was full
+export const CTT_HDR = 64;
+
+// Entry record
+export const CT_STATUS = 0;      // u32 IPS_* bits (src/layout.ts); 0 with CT_INUSE clear = free
+export const CT_MARK = 4;        // u32 ct->mark
+export const CT_TIMEOUT = 8;     // u64 absolute expiry in jiffies
+export const CT_PROTO = 16;      // u8 l4 protocol
+export const CT_TCPSTATE = 17;   // u8 TCP_CONNTRACK_* (TCS_* below)
+export const CT_INUSE = 18;      // u8 1 when the record holds a connection
+export const CT_LAST_INDEX = 19; // u8 TCP: last packet kind (TCP_*_SET)
+// ORIGINAL tuple (addresses in P_SADDR encoding; ports host order; ICMP: sport = id, dport = type<<8|code)
+export const CT_O_SRC = 20;
+export const CT_O_DST = 24;
+export const CT_O_SPORT = 28;    // u16
+export const CT_O_DPORT = 30;    // u16
+// REPLY tuple (reflects NAT)
+export const CT_R_SRC = 32;
+export const CT_R_DST = 36;
+export const CT_R_SPORT = 40;    // u16
+export const CT_R_DPORT = 42;    // u16
+// TCP per-direction window data: seen[0] at CT_SEEN0, seen[1] at CT_SEEN0 + CT_SEEN_SIZE
+export const CT_SEEN0 = 44;
+export const SEEN_END = 0;       // u32 td_end
+export const SEEN_MAXEND = 4;    // u32 td_maxend
+export const SEEN_MAXWIN = 8;    // u32 td_maxwin
+export const SEEN_MAXACK = 12;   // u32 td_maxack
+export const SEEN_SCALE = 16;    // u8 td_scale
+export const SEEN_FLAGS = 17;    // u8 IP_CT_TCP_FLAG_*
+export const CT_SEEN_SIZE = 20;
+export const CT_LAST_DIR = 84;   // u8
+export const CT_RETRANS = 85;    // u8
+export const CT_LAST_WSCALE = 86; // u8
+export const CT_LAST_FLAGS = 87; // u8
+export const CT_LAST_SEQ = 88;   // u32
+export const CT_LAST_ACK = 92;   // u32
+export const CT_LAST_END = 96;   // u32
+export const CT_LAST_WIN = 100;  // u16
+// UDP: stream timestamp (jiffies, u64) overlays the TCP window area
+export const CT_UDP_STREAM_TS = 44;
+// Hash slot indices (for O(1) removal): slot of the ORIGINAL tuple, of the REPLY tuple, of bysource
+export const CT_SLOT_O = 104;    // u32 slot index + 1 (0 = not hashed)
+export const CT_SLOT_R = 108;    // u32
+export const CT_SLOT_S = 112;    // u32
+export const CT_SEQ = 116;       // u32 creation sequence number (dump order tiebreak)
+export const CT_SIZE = 120;
+
+// Hash slot: 16 bytes
+export const SLOT_W0 = 0;        // u32 src address
+export const SLOT_W1 = 4;        // u32 dst address (0 for bysource keys)
+export const SLOT_W2 = 8;        // u32 sport | dport << 16
+export const SLOT_W3 = 12;       // u32 proto (bits 0..7) | kind (bits 8..9) | (entry index + 1) << 10
+export const SLOT_SIZE = 16;
+export const SLOT_EMPTY = 0;
+export const SLOT_TOMB = 1;      // never a live key: a live key has index+1 >= 1 in bits 10..31
+export const SLOT_KIND_ORIG = 0;
+export const SLOT_KIND_REPLY = 1;
+export const SLOT_KIND_SRC = 2;  // nf_nat_bysource: (orig src ip, orig src port, proto)
+export const CT_MAX_CAPACITY = 4194303; // (2^22 - 1): index + 1 fits 22 bits
+
+// TCP conntrack states (enum tcp_conntrack)
+export const TCS_NONE = 0;
+export const TCS_SYN_SENT = 1;
+export const TCS_SYN_RECV = 2;
+export const TCS_ESTABLISHED = 3;
+export const TCS_FIN_WAIT = 4;
+export const TCS_CLOSE_WAIT = 5;
+export const TCS_LAST_ACK = 6;
+export const TCS_TIME_WAIT = 7;
+export const TCS_CLOSE = 8;
+export const TCS_SYN_SENT2 = 9;
+export const TCS_MAX = 10;       // sIV
+export const TCS_IGNORE = 11;    // sIG
+export const TCS_RETRANS = 12;   // timeout table only
+export const TCS_UNACK = 13;     // timeout table only
+
+export const CT_DEFAULT_MAX = 262144;
