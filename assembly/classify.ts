@@ -1,0 +1,97 @@
+// Walk a chain's decision structure (built by src/compile/tree.ts, format in src/layout.ts) for
+// the packet in PKT and return the word offset of its NODE_LEAF: the rules that can still match,
+// in order. Child pointers are relative to the block's first word (`base`). No allocation: the
+// packet's fields are read once into locals (addresses byte-swapped to host order so that range
+// splits compare numerically), then one load per node.
+import {
+  NODE_LEAF, NODE_ROOT, NODE_HASH, NODE_IFACE, NODE_SPLIT_SADDR, NODE_SPLIT_DADDR, NODE_SPLIT_PROTO,
+  NODE_SPLIT_SPORT, NODE_SPLIT_DPORT, HASH_COL_SADDR, HASH_COL_DADDR, HASH_COL_PORTS, HASH_HDR,
+  IFBIT_NONE, P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT, P_FRAGOFF, P_L4OK, P_IIF, P_OIF,
+} from '../src/layout';
+import { PKT, imgw } from './state';
+
+/** Interface bit of a P_IIF/P_OIF value (IF_NONE = 255 and indices >= 31 share bit 31). */
+// @ts-ignore: decorator
+@inline function ifBit(idx: u32): i32 {
+  return idx >= <u32>IFBIT_NONE ? IFBIT_NONE : <i32>idx;
+}
+
+/** Same mix as hashKey in src/compile/tree.ts (murmur-style multiply, lowbias32 finaliser). */
+// @ts-ignore: decorator
+@inline function hashKey(a: u32, b: u32, c: u32): u32 {
+  let h: u32 = (a * 0x9e3779b1) ^ (b * 0x85ebca77) ^ (c * 0xc2b2ae3d);
+  h ^= h >> 16; h *= 0x7feb352d; h ^= h >> 15; h *= 0x846ca68b; h ^= h >> 16;
+  return h;
+}
+
+/** Protocols whose ports dissect fills (tcp, udp, sctp): the only ones the tree cuts ports for. */
+// @ts-ignore: decorator
+@inline function portProto(p: u32): bool {
+  return p == 6 || p == 17 || p == 132;
+}
+
+/** Word offset of the packet's leaf in the block at word offset `base`. */
+export function classify(base: i32): i32 {
+  let n = base;
+  const proto = <u32>load<u8>(PKT, P_PROTO);
+  if (imgw(n) == NODE_ROOT) {
+    // non-first fragments: no ports, L4 rules cannot match; a first fragment without its L4
+    // header: L4 rules hotdrop whatever the ports, so a root that does not cut ports
+    if (load<u16>(PKT, P_FRAGOFF) != 0) n = base + imgw(base + 2);
+    else if (load<u8>(PKT, P_L4OK) == 0 && portProto(proto)) n = base + imgw(base + 3);
+    else n = base + imgw(base + 1);
+  }
+  const sa = bswap<u32>(load<u32>(PKT, P_SADDR));
+  const da = bswap<u32>(load<u32>(PKT, P_DADDR));
+  const sp = <u32>load<u16>(PKT, P_SPORT);
+  const dp = <u32>load<u16>(PKT, P_DPORT);
+  while (true) {
+    const k = imgw(n);
+    if (k >= NODE_SPLIT_SADDR) {
+      let v: u32 = 0;
+      switch (k) {
+        case NODE_SPLIT_SADDR: { v = sa; break; }
+        case NODE_SPLIT_DADDR: { v = da; break; }
+        case NODE_SPLIT_PROTO: { v = proto; break; }
+        case NODE_SPLIT_SPORT: { v = sp; break; }
+        case NODE_SPLIT_DPORT: { v = dp; break; }
+        default: unreachable();
+      }
+      n = base + (v < <u32>imgw(n + 1) ? imgw(n + 2) : imgw(n + 3));
+      continue;
+    }
+    if (k == NODE_LEAF) return n;
+    if (k == NODE_HASH) {
+      const cols = imgw(n + 1);
+      const a: u32 = cols & HASH_COL_SADDR ? sa : 0;
+      const b: u32 = cols & HASH_COL_DADDR ? da : 0;
+      const c: u32 = cols & HASH_COL_PORTS ? ((sp << 16) | dp) & <u32>imgw(n + 2) : 0;
+      const mask: u32 = (<u32>1 << <u32>imgw(n + 3)) - 1;
+      const ncols = imgw(n + 5);
+      const stride = ncols + 1;
+      let idx = hashKey(a, b, c) & mask;
+      let next = base + imgw(n + 4);
+      while (true) {
+        const e = n + HASH_HDR + <i32>idx * stride;
+        const child = imgw(e + ncols);
+        if (child == 0) break;
+        let w = e;
+        let ok = true;
+        if (cols & HASH_COL_SADDR) { ok = <u32>imgw(w) == a; w++; }
+        if (ok && (cols & HASH_COL_DADDR)) { ok = <u32>imgw(w) == b; w++; }
+        if (ok && (cols & HASH_COL_PORTS)) { ok = <u32>imgw(w) == c; }
+        if (ok) { next = base + child; break; }
+        idx = (idx + 1) & mask;
+      }
+      n = next;
+      continue;
+    }
+    if (k == NODE_IFACE) {
+      const dev = imgw(n + 1) == 0 ? <u32>load<u8>(PKT, P_IIF) : <u32>load<u8>(PKT, P_OIF);
+      n = base + imgw(n + 2 + ifBit(dev));
+      continue;
+    }
+    unreachable();
+  }
+  return n;
+}

@@ -1,0 +1,166 @@
+// Synthetic rule keys and packets for the decision-structure tests and bench/classify.mjs:
+// ClassBench-style ACL / FW / IPC filter sets (Taylor & Turner 2007: prefix-length mixes, port
+// range classes WC / HI / LO / AR / EM, protocol mixes, clustered address prefixes) plus what
+// iptables adds (negations, -i/-o with wildcards, -f), a kube-proxy KUBE-SERVICES shape, and
+// packets biased to rule boundaries. Deterministic from a seed.
+import { type RuleKey, type KeyPacket, type Range, wildKey } from './tree.js';
+
+/** mulberry32: small seeded generator. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export type SetKind = 'acl' | 'fw' | 'ipc';
+
+function prefixRange(addr: number, len: number): Range {
+  if (len === 0) return { lo: 0, hi: 0xffffffff };
+  const mask = len >= 32 ? 0xffffffff : (~(0xffffffff >>> len)) >>> 0;
+  const lo = (addr & mask) >>> 0;
+  return { lo, hi: (lo | (~mask >>> 0)) >>> 0 };
+}
+
+/** Pick from weighted choices [weight, value]. */
+function pick<T>(r: () => number, w: [number, T][]): T {
+  let s = 0;
+  for (const [x] of w) s += x;
+  let u = r() * s;
+  for (const [x, v] of w) { if ((u -= x) < 0) return v; }
+  return w[w.length - 1][1];
+}
+
+// prefix-length mixes per set kind (ClassBench seeds: ACL destinations mostly specific, FW many wildcards)
+const SRC_LEN: Record<SetKind, [number, number][]> = {
+  acl: [[30, 0], [10, 8], [10, 16], [20, 24], [5, 28], [25, 32]],
+  fw: [[45, 0], [10, 8], [10, 16], [15, 24], [20, 32]],
+  ipc: [[20, 0], [10, 8], [15, 16], [20, 24], [35, 32]],
+};
+const DST_LEN: Record<SetKind, [number, number][]> = {
+  acl: [[5, 0], [5, 16], [20, 24], [10, 28], [60, 32]],
+  fw: [[35, 0], [10, 16], [20, 24], [35, 32]],
+  ipc: [[15, 0], [10, 16], [20, 24], [55, 32]],
+};
+
+function portRange(r: () => number, cls: string): Range {
+  switch (cls) {
+    case 'WC': return { lo: 0, hi: 0xffff };
+    case 'HI': return { lo: 1024, hi: 0xffff };
+    case 'LO': return { lo: 0, hi: 1023 };
+    case 'EM': { const p = pick(r, [[50, Math.floor(r() * 1024)], [30, 1024 + Math.floor(r() * 64512)], [5, 0], [5, 0xffff], [10, [80, 443, 53, 22, 8080][Math.floor(r() * 5)]]]); return { lo: p, hi: p }; }
+    default: { const a = Math.floor(r() * 0x10000), b = Math.floor(r() * 0x10000); return { lo: Math.min(a, b), hi: Math.max(a, b) }; }
+  }
+}
+
+export interface GenOpts {
+  /** Interfaces in the host model (bits 0..nIf-1); -i/-o masks are drawn over them. */
+  nIf?: number;
+  /** Probability of `!` on each field (default 0.03). */
+  negate?: number;
+  /** Probability of -f / ! -f (default 0.01). */
+  frag?: number;
+}
+
+/** A ClassBench-style filter set of n keys. */
+export function genRules(kind: SetKind, n: number, seed: number, o: GenOpts = {}): RuleKey[] {
+  const r = rng(seed);
+  const nIf = o.nIf ?? 4, neg = o.negate ?? 0.03, fr = o.frag ?? 0.01;
+  // clustered address space: rules draw from a pool of base networks, as ClassBench's trie model does
+  const pool = Array.from({ length: Math.max(4, Math.ceil(Math.sqrt(n) * 2)) }, () => (Math.floor(r() * 0xffffffff)) >>> 0);
+  const addr = (): number => ((pool[Math.floor(r() * pool.length)] & 0xffff0000) | Math.floor(r() * 0x10000)) >>> 0;
+  const out: RuleKey[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = wildKey();
+    k.src = prefixRange(addr(), pick(r, SRC_LEN[kind]));
+    k.dst = prefixRange(addr(), pick(r, DST_LEN[kind]));
+    k.proto = pick<number | null>(r, kind === 'fw' ? [[40, 6], [25, 17], [30, null], [5, 1]] : [[60, 6], [25, 17], [10, null], [5, 1]]);
+    if (k.proto === 6 || k.proto === 17) {
+      k.l4 = r() < 0.95;
+      if (k.l4) {
+        k.sport = portRange(r, pick(r, kind === 'fw' ? [[80, 'WC'], [10, 'HI'], [5, 'LO'], [5, 'AR']] : [[95, 'WC'], [3, 'HI'], [2, 'AR']]));
+        k.dport = portRange(r, pick(r, kind === 'fw' ? [[30, 'WC'], [15, 'HI'], [5, 'LO'], [20, 'AR'], [30, 'EM']] : [[15, 'WC'], [10, 'HI'], [5, 'LO'], [10, 'AR'], [60, 'EM']]));
+      }
+    } else if (k.proto === 1) {
+      k.l4 = r() < 0.5; // -p icmp --icmp-type ...
+    }
+    if (r() < neg) k.srcInv = true;
+    if (r() < neg) k.dstInv = true;
+    if (k.proto !== null && r() < neg) { k.protoInv = true; }
+    if (k.l4 && r() < neg) k.sportInv = true;
+    if (k.l4 && r() < neg) k.dportInv = true;
+    const ifProb = kind === 'fw' ? 0.4 : 0.1;
+    const ifMask = (): number => {
+      const c = pick(r, [[60, 'one'], [25, 'prefix'], [15, 'plus']]);
+      if (c === 'plus') return 0xffffffff; // `-i +`
+      if (c === 'one') return (1 << Math.floor(r() * nIf)) >>> 0; // `-i ethN`
+      const a = Math.floor(r() * nIf), b = Math.min(nIf - 1, a + 1 + Math.floor(r() * 2)); // `-i eth+`
+      let m = 0;
+      for (let j = a; j <= b; j++) m |= 1 << j;
+      return m >>> 0;
+    };
+    if (r() < ifProb) { const m = ifMask(); k.iif = (r() < neg * 3 ? ~m : m) >>> 0; }
+    if (r() < ifProb / 2) { const m = ifMask(); k.oif = (r() < neg * 3 ? ~m : m) >>> 0; }
+    if (r() < fr) k.frag = r() < 0.5 ? 1 : 2;
+    out.push(k);
+  }
+  return out;
+}
+
+/** KUBE-SERVICES-shaped keys: n `-d VIP/32 -p tcp|udp --dport P` rules, then the NODEPORTS rule. */
+export function genKube(n: number, seed: number): { keys: RuleKey[]; vips: { vip: number; proto: number; port: number }[] } {
+  const r = rng(seed);
+  const keys: RuleKey[] = [], vips: { vip: number; proto: number; port: number }[] = [];
+  const seen = new Set<string>();
+  let vip = (10 << 24 | 96 << 16) >>> 0; // 10.96.0.0/12 service range
+  while (keys.length < n - 1) {
+    vip = (vip + 1 + Math.floor(r() * 3)) >>> 0;
+    const nports = pick(r, [[70, 1], [20, 2], [10, 4]]);
+    for (let j = 0; j < nports && keys.length < n - 1; j++) {
+      const proto = r() < 0.9 ? 6 : 17;
+      const port = pick(r, [[40, 80], [20, 443], [40, 1 + Math.floor(r() * 65535)]]);
+      const id = `${vip}:${proto}:${port}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const k = wildKey();
+      k.dst = { lo: vip, hi: vip }; k.proto = proto; k.l4 = true; k.dport = { lo: port, hi: port };
+      keys.push(k); vips.push({ vip, proto, port });
+    }
+  }
+  keys.push(wildKey()); // -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS: nothing the tree can cut on
+  return { keys, vips };
+}
+
+/** Packets biased to rule boundaries (lo, hi, lo-1, hi+1 of a random rule's fields) plus random ones. */
+export function genPackets(keys: RuleKey[], count: number, seed: number, o: { nIf?: number; frags?: boolean } = {}): KeyPacket[] {
+  const r = rng(seed ^ 0x5bd1e995);
+  const nIf = o.nIf ?? 4;
+  const edge = (x: Range, max: number): number => {
+    const c = Math.floor(r() * 6);
+    const lo = Math.min(x.lo, max), hi = Math.min(x.hi, max);
+    const v = c === 0 ? lo : c === 1 ? hi : c === 2 ? lo - 1 : c === 3 ? hi + 1 : c === 4 ? lo + Math.floor(r() * (hi - lo + 1)) : Math.floor(r() * (max + 1));
+    return v < 0 ? 0 : v > max ? max : v;
+  };
+  const out: KeyPacket[] = [];
+  for (let i = 0; i < count; i++) {
+    const k = keys.length ? keys[Math.floor(r() * keys.length)] : wildKey();
+    const proto = r() < 0.8 && k.proto !== null ? k.proto : pick(r, [[40, 6], [30, 17], [10, 1], [10, 132], [10, 47]]);
+    const iface = (): number => (r() < 0.15 ? 255 : Math.floor(r() * (nIf + 1)));
+    out.push({
+      saddr: edge(k.src, 0xffffffff) >>> 0,
+      daddr: edge(k.dst, 0xffffffff) >>> 0,
+      proto,
+      sport: edge(k.sport, 0xffff),
+      dport: edge(k.dport, 0xffff),
+      iif: iface(),
+      oif: iface(),
+      fragoff: o.frags !== false && r() < 0.05 ? 1 + Math.floor(r() * 100) : 0,
+      l4ok: r() < 0.97,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,702 @@
+// Per-chain decision structures (issue 4): from a chain's rules to a structure that takes a packet
+// to the ordered list of rules that can still match it (a NODE_LEAF), walked by
+// assembly/classify.ts. The interpreter re-checks every candidate fully, so a leaf may hold rules
+// that do not match (a superset), never miss one that does, and always keeps rule order.
+//
+// Why this algorithm. netfilter needs *every* rule that can match, in order (LOG, MARK, jumps that
+// RETURN and residual matches such as statistic or conntrack mean the first key match is not
+// the end), and the core's contract is one leaf per packet. So the structures that merge several
+// sub-classifiers at run time (EffiCuts' separate trees, TupleMerge's table probes, CutSplit's
+// pre-partitioning) cannot be used as such: their idea is kept in the choice made at each node.
+//  - Exact-match hash nodes (TupleMerge / Tuple Space Search): when most of a node's rules are
+//    exact on the same tuple of fields (kube-proxy's KUBE-SERVICES: `-d VIP/32 -p tcp --dport N`;
+//    KUBE-NODEPORTS: `--dport N`), one hash probe on (saddr?, daddr?, sport?/dport?) selects a
+//    child holding that tuple's rules merged in order with the few non-exact rules containing the
+//    tuple; a miss goes to the default child (the non-exact rules only). The per-packet cost does
+//    not grow with the number of services. Taken only when the wildcard rules that would be
+//    copied into every entry are few (≤ 8 per entry on average) — EffiCuts' lesson that wild rules
+//    must not be replicated across many fine cuts.
+//  - Otherwise binary range splits (HyperSplit, Qi et al. 2009) on the rule endpoints of one field
+//    at a time, chosen to minimise the larger child plus half the copies the cut makes, with
+//    interface dispatch nodes for -i/-o. Binary endpoint splits replicate far less than HiCuts'
+//    equal-size cuts on wildcard-heavy firewall sets; candidates come from a sample of endpoints
+//    so a node costs O(m) and 100,000 rules build in about a second.
+//  - Bounds instead of blow-ups: nodes are built breadth first under a replication budget (total
+//    rules over all leaves ≤ maxReplication × n), a depth limit and a build deadline; when one is
+//    reached the remaining nodes become leaves (a shallower structure with longer leaves: slower,
+//    still exact). Identical leaves are stored once.
+//
+// Cuts use only fields that cannot change during one table walk: saddr, daddr, proto, sport,
+// dport, iif, oif (not mark: MARK targets change it mid-walk). Non-first fragments have no ports
+// and L4 matches (tcp, udp, sctp, icmp, multiport) never match them, so the block has a separate
+// root for them; a first fragment whose L4 header is missing makes an L4 match hotdrop, whatever
+// its ports say, so it gets a root that does not cut on ports.
+//
+// Block format (node kinds in src/layout.ts): a lone NODE_LEAF (--linear and chains of at most
+// `binth` rules), or NODE_ROOT first. Every child pointer is a word offset relative to the first
+// word of the block, so the block is position independent: the compiler appends the words
+// anywhere in the image and stores the block's word offset in CH_TREE; classify(base) adds base.
+
+import type { Rule, IfaceMatch, Match } from '../rules/model.js';
+import {
+  NODE_LEAF, NODE_ROOT, NODE_HASH, NODE_IFACE, NODE_SPLIT_SADDR, HASH_COL_SADDR, HASH_COL_DADDR,
+  HASH_COL_PORTS, HASH_HDR, IFBIT_NONE, IF_NONE,
+} from '../layout.js';
+
+/** Inclusive unsigned range (addresses in host order, i.e. 10.0.0.1 = 0x0a000001). */
+export interface Range { lo: number; hi: number }
+
+/**
+ * The classifiable part of one rule. A packet that matches the rule matches its key (the key may
+ * be wider, e.g. the hull of a multiport list). Inverted fields are exact here (the reference
+ * checker uses them) and wildcards for the tree.
+ */
+export interface RuleKey {
+  src: Range; srcInv: boolean;
+  dst: Range; dstInv: boolean;
+  /** IP protocol, null = any. */
+  proto: number | null; protoInv: boolean;
+  sport: Range; sportInv: boolean;
+  dport: Range; dportInv: boolean;
+  /** Interface bits (bit i = host interface i, bit 31 = no device) for which -i passes, `!` applied. */
+  iif: number;
+  oif: number;
+  /** The rule has an L4 match (tcp, udp, sctp, icmp, multiport...): never matches a non-first
+   * fragment; hotdrops on a first fragment without the L4 header. Ports are only meaningful then. */
+  l4: boolean;
+  /** 0: no -f; 1: `-f` (non-first fragments only); 2: `! -f` (first/unfragmented only). */
+  frag: 0 | 1 | 2;
+}
+
+export const FULL32: Range = { lo: 0, hi: 0xffffffff };
+export const FULL16: Range = { lo: 0, hi: 0xffff };
+export const ALL_IFACES = 0xffffffff;
+/** Protocols whose ports the core fills in P_SPORT/P_DPORT: only their rules are cut on ports. */
+export const PORT_PROTOS: readonly number[] = [6, 17, 132];
+
+/** A key that matches every packet. */
+export function wildKey(): RuleKey {
+  return {
+    src: { ...FULL32 }, srcInv: false, dst: { ...FULL32 }, dstInv: false, proto: null, protoInv: false,
+    sport: { ...FULL16 }, sportInv: false, dport: { ...FULL16 }, dportInv: false,
+    iif: ALL_IFACES, oif: ALL_IFACES, l4: false, frag: 0,
+  };
+}
+
+/** Interface bit of a P_IIF/P_OIF value (IF_NONE and out-of-mask indices share bit 31). */
+export function ifBit(idx: number): number {
+  return idx === IF_NONE || idx >= IFBIT_NONE ? IFBIT_NONE : idx;
+}
+
+const L4_MODULES = new Set(['tcp', 'udp', 'sctp', 'icmp', 'multiport', 'udplite', 'dccp']);
+
+/** A port constraint as the rules engineer's module params may spell it (tolerant on purpose). */
+function portParam(v: unknown, invFlag: unknown): { r: Range; inv: boolean } | null {
+  if (v == null) return null;
+  let lo: number | undefined, hi: number | undefined, inv = invFlag === true;
+  if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'number') { lo = v[0]; hi = v[1]; }
+  else if (typeof v === 'number') { lo = hi = v; }
+  else if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const a = o.min ?? o.lo ?? o.from ?? o.first, b = o.max ?? o.hi ?? o.to ?? o.last;
+    if (typeof a === 'number') { lo = a; hi = typeof b === 'number' ? b : a; }
+    if (o.invert === true || o.inv === true) inv = true;
+  }
+  if (lo === undefined || hi === undefined) return null;
+  return { r: { lo, hi }, inv };
+}
+
+interface PortAcc { r: Range | null; inv: boolean; invCount: number; pos: boolean }
+function addPort(acc: PortAcc, c: { r: Range; inv: boolean } | null): void {
+  if (!c) return;
+  if (c.inv) { acc.invCount++; if (!acc.pos) { acc.r = c.r; acc.inv = true; } return; }
+  // non-inverted constraints intersect (several -m tcp blocks all have to match)
+  if (!acc.pos) { acc.r = { ...c.r }; acc.inv = false; acc.pos = true; return; }
+  const lo = Math.max(acc.r!.lo, c.r.lo), hi = Math.min(acc.r!.hi, c.r.hi);
+  if (lo <= hi) acc.r = { lo, hi }; // empty: keep the wider one (a superset is always safe)
+}
+function finishPort(acc: PortAcc): { r: Range; inv: boolean } {
+  if (acc.pos) return { r: acc.r!, inv: false };
+  if (acc.invCount === 1) return { r: acc.r!, inv: true };
+  return { r: { ...FULL16 }, inv: false }; // none, or several negations: wildcard (superset)
+}
+
+/** Ports listed by a multiport match, as ranges, or null when not readable. */
+function multiportRanges(v: unknown): Range[] | null {
+  if (!Array.isArray(v)) return null;
+  const out: Range[] = [];
+  for (const e of v) {
+    const p = portParam(e, false);
+    if (!p) return null;
+    out.push(p.r);
+  }
+  return out.length ? out : null;
+}
+
+/**
+ * The key of a rule. `ifaceMask(m)` must return the interface bits whose name passes the
+ * non-inverted test `-i m.name` (bit 31 = no device; `+` alone includes it); it is always called
+ * with invert false and the inversion is applied here.
+ */
+export function ruleKey(rule: Rule, ifaceMask: (m: IfaceMatch) => number): RuleKey {
+  const k = wildKey();
+  const addr = (a: { addr: number; prefix: number } | null): Range => {
+    if (!a || a.prefix === 0) return { ...FULL32 };
+    const mask = a.prefix >= 32 ? 0xffffffff : (~(0xffffffff >>> a.prefix)) >>> 0;
+    const lo = (a.addr & mask) >>> 0;
+    return { lo, hi: (lo | (~mask >>> 0)) >>> 0 };
+  };
+  if (rule.src) { k.src = addr(rule.src); k.srcInv = rule.src.invert && rule.src.prefix > 0 ? true : false; if (rule.src.invert && rule.src.prefix === 0) { k.src = { lo: 1, hi: 0 }; } }
+  if (rule.dst) { k.dst = addr(rule.dst); k.dstInv = rule.dst.invert && rule.dst.prefix > 0 ? true : false; if (rule.dst.invert && rule.dst.prefix === 0) { k.dst = { lo: 1, hi: 0 }; } }
+  if (rule.proto && rule.proto.proto !== 0) { k.proto = rule.proto.proto; k.protoInv = rule.proto.invert; }
+  if (rule.inIface) { const m = ifaceMask({ name: rule.inIface.name, invert: false }) >>> 0; k.iif = (rule.inIface.invert ? ~m : m) >>> 0; }
+  if (rule.outIface) { const m = ifaceMask({ name: rule.outIface.name, invert: false }) >>> 0; k.oif = (rule.outIface.invert ? ~m : m) >>> 0; }
+  if (rule.frag) k.frag = rule.frag.invert ? 2 : 1;
+  const sp: PortAcc = { r: null, inv: false, invCount: 0, pos: false };
+  const dp: PortAcc = { r: null, inv: false, invCount: 0, pos: false };
+  for (const m of rule.matches as Match[]) {
+    if (!L4_MODULES.has(m.module)) continue;
+    k.l4 = true;
+    const p = (m.params ?? {}) as Record<string, unknown>;
+    if (m.module === 'multiport') {
+      // --dports/--sports list: the hull of the list is a superset; --ports (either side) and
+      // negated lists are wildcards. Param names tolerated: sports/dports/ports, source/dest.
+      const inv = p.invert === true || p.inv === true;
+      const d = multiportRanges(p.dports ?? p.destinationPorts ?? (p.flags === 'dst' ? p.ports : undefined));
+      const s = multiportRanges(p.sports ?? p.sourcePorts ?? (p.flags === 'src' ? p.ports : undefined));
+      if (!inv && d) addPort(dp, { r: { lo: Math.min(...d.map((x) => x.lo)), hi: Math.max(...d.map((x) => x.hi)) }, inv: false });
+      if (!inv && s) addPort(sp, { r: { lo: Math.min(...s.map((x) => x.lo)), hi: Math.max(...s.map((x) => x.hi)) }, inv: false });
+      continue;
+    }
+    if (m.module === 'icmp') continue;
+    addPort(sp, portParam(p.sport ?? p.sourcePort ?? p.spts, p.sportInvert ?? p.invSport ?? p.sportInv));
+    addPort(dp, portParam(p.dport ?? p.destinationPort ?? p.dpts, p.dportInvert ?? p.invDport ?? p.dportInv));
+  }
+  const s = finishPort(sp), d = finishPort(dp);
+  k.sport = s.r; k.sportInv = s.inv; k.dport = d.r; k.dportInv = d.inv;
+  return k;
+}
+
+/** Would `key` let a packet through (the plain JS reference checker the tests compare with)?
+ * Returns 'hotdrop' for an L4 rule on a first fragment without its L4 header. */
+export interface KeyPacket {
+  saddr: number; daddr: number; proto: number; sport: number; dport: number;
+  iif: number; oif: number; fragoff: number; l4ok: boolean;
+}
+export function keyMatches(k: RuleKey, p: KeyPacket): boolean | 'hotdrop' {
+  const inR = (v: number, r: Range): boolean => v >= r.lo && v <= r.hi;
+  if (k.frag === 1 && p.fragoff === 0) return false;
+  if (k.frag === 2 && p.fragoff !== 0) return false;
+  if (inR(p.saddr, k.src) === k.srcInv) return false;
+  if (inR(p.daddr, k.dst) === k.dstInv) return false;
+  if (k.proto !== null && (p.proto === k.proto) === k.protoInv) return false;
+  if (((k.iif >>> ifBit(p.iif)) & 1) === 0) return false;
+  if (((k.oif >>> ifBit(p.oif)) & 1) === 0) return false;
+  if (!k.l4) return true;
+  if (p.fragoff !== 0) return false;
+  if (!p.l4ok) return 'hotdrop';
+  if (inR(p.sport, k.sport) === k.sportInv) return false;
+  if (inR(p.dport, k.dport) === k.dportInv) return false;
+  return true;
+}
+
+export interface TreeOpts {
+  /** Stop cutting at this many rules (default 8). */
+  binth?: number;
+  /** Total rules over all leaves of a root ≤ maxReplication × n + 1024 (default 8). */
+  maxReplication?: number;
+  /** Build deadline for the whole block in ms (default 200 + n / 40). */
+  maxBuildMs?: number;
+  /** Maximum depth (default 48). */
+  maxDepth?: number;
+  /** Use exact-match hash nodes (default true). */
+  hash?: boolean;
+}
+
+export interface TreeStats {
+  kind: 'linear' | 'tree' | 'hash' | 'hash+tree';
+  rules: number;
+  depth: number;
+  nodes: number;
+  hashNodes: number;
+  leaves: number;
+  largestLeaf: number;
+  /** Rules stored in all (distinct) leaves / rules. */
+  replication: number;
+  words: number;
+  bytes: number;
+  buildMs: number;
+  /** A bound turned nodes into leaves early. */
+  budgetHit: boolean;
+  deadlineHit: boolean;
+}
+
+/** The --linear structure: one leaf with all n rules (indices 0..n-1 relative to the chain's first). */
+export function linearTree(n: number, ruleIndex?: number[]): { words: number[]; stats: TreeStats } {
+  const words = [NODE_LEAF, n];
+  for (let i = 0; i < n; i++) words.push(ruleIndex ? ruleIndex[i] : i);
+  return {
+    words,
+    stats: {
+      kind: 'linear', rules: n, depth: 0, nodes: 1, hashNodes: 0, leaves: 1, largestLeaf: n,
+      replication: n ? 1 : 0, words: words.length, bytes: words.length * 4, buildMs: 0,
+      budgetHit: false, deadlineHit: false,
+    },
+  };
+}
+
+// Range fields of the builder: 0 saddr, 1 daddr, 2 proto, 3 sport, 4 dport; 5 iif, 6 oif.
+const NF = 5;
+const FULL_HI = [0xffffffff, 0xffffffff, 255, 0xffff, 0xffff];
+const HASH_FIELDS = [0, 1, 3, 4]; // bit j of a tuple = HASH_FIELDS[j]
+const HASH_MIN_RULES = 16;
+const HASH_MIN_KEYS = 4;
+const HASH_MAX_EXTRA = 8; // average wildcard rules copied into each hash entry
+const SAMPLE = 64;
+
+interface Item {
+  rules: Int32Array;
+  lo: number[];
+  hi: number[];
+  ifr: number[]; // interface bits that can reach the node, per iface field
+  depth: number;
+  slot: number; // word to patch with the node's offset
+  ports: boolean; // ports may be cut at this root
+  leaf?: boolean; // emit as a leaf whatever its size
+}
+
+/** Shared hash of NODE_HASH keys (assembly/classify.ts computes the same). */
+export function hashKey(a: number, b: number, c: number): number {
+  let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77) ^ Math.imul(c, 0xc2b2ae3d);
+  h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function popcount(x: number): number {
+  x = x - ((x >>> 1) & 0x55555555);
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+class Builder {
+  words: number[] = [];
+  readonly lo: Uint32Array[] = [];
+  readonly hi: Uint32Array[] = [];
+  readonly ifm: Uint32Array[] = [];
+  readonly leafCache = new Map<string, number>();
+  readonly queue: Item[] = [];
+  stats = { depth: 0, nodes: 0, hashNodes: 0, leaves: 0, largestLeaf: 0, leafWords: 0, splits: 0, budgetHit: false, deadlineHit: false };
+  frontier = 0;
+  budget = 0;
+  readonly binth: number;
+  readonly maxDepth: number;
+  readonly useHash: boolean;
+  readonly deadline: number;
+  ticks = 0;
+  expired = false;
+
+  constructor(keys: RuleKey[], readonly ruleIndex: number[], readonly n: number, readonly opts: TreeOpts, t0: number) {
+    this.binth = Math.max(1, opts.binth ?? 8);
+    this.maxDepth = opts.maxDepth ?? 48;
+    this.useHash = opts.hash ?? true;
+    this.deadline = t0 + (opts.maxBuildMs ?? 200 + n / 40);
+    for (let f = 0; f < NF; f++) { this.lo.push(new Uint32Array(n)); this.hi.push(new Uint32Array(n)); }
+    this.ifm.push(new Uint32Array(n), new Uint32Array(n));
+    keys.forEach((k, i) => {
+      const set = (f: number, r: Range, inv: boolean): void => {
+        const wild = inv || r.lo > r.hi;
+        this.lo[f][i] = wild ? 0 : r.lo; this.hi[f][i] = wild ? FULL_HI[f] : r.hi;
+      };
+      set(0, k.src, k.srcInv);
+      set(1, k.dst, k.dstInv);
+      set(2, k.proto === null ? { lo: 0, hi: 255 } : { lo: k.proto, hi: k.proto }, k.protoInv);
+      const cut = k.l4 && k.proto !== null && !k.protoInv && PORT_PROTOS.includes(k.proto);
+      set(3, k.sport, k.sportInv || !cut);
+      set(4, k.dport, k.dportInv || !cut);
+      this.ifm[0][i] = k.iif >>> 0; this.ifm[1][i] = k.oif >>> 0;
+    });
+  }
+
+  /** Enqueue a root over `rules` whose offset goes to words[slot]. */
+  addRoot(rules: number[], slot: number, ports: boolean): void {
+    this.budget += (this.opts.maxReplication ?? 8) * rules.length + 1024;
+    this.frontier += rules.length;
+    this.queue.push({
+      rules: Int32Array.from(rules), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES],
+      depth: 0, slot, ports,
+    });
+  }
+
+  run(): void {
+    for (let q = 0; q < this.queue.length; q++) {
+      const it = this.queue[q];
+      this.queue[q] = undefined as unknown as Item; // let the rule arrays go
+      this.node(it);
+    }
+  }
+
+  private timeUp(): boolean {
+    if (this.expired) return true;
+    if ((++this.ticks & 63) === 0 && performance.now() > this.deadline) { this.expired = true; this.stats.deadlineHit = true; }
+    return this.expired;
+  }
+
+  private leaf(it: Item): void {
+    const r = it.rules;
+    const key = r.join(',');
+    let off = this.leafCache.get(key);
+    if (off === undefined) {
+      off = this.words.length;
+      this.words.push(NODE_LEAF, r.length);
+      for (let i = 0; i < r.length; i++) this.words.push(this.ruleIndex[r[i]]);
+      this.leafCache.set(key, off);
+      if (it.leaf) return void (this.words[it.slot] = off); // the truncated-L4 leaf: not in the tree's stats
+      this.stats.leaves++;
+      this.stats.leafWords += r.length;
+      if (r.length > this.stats.largestLeaf) this.stats.largestLeaf = r.length;
+    }
+    this.words[it.slot] = off;
+    if (it.depth > this.stats.depth) this.stats.depth = it.depth;
+  }
+
+  private child(parent: Item, rules: Int32Array, slot: number, lo: number[], hi: number[], ifr: number[]): void {
+    this.queue.push({ rules, lo, hi, ifr, depth: parent.depth + 1, slot, ports: parent.ports });
+  }
+
+  private node(it: Item): void {
+    const m = it.rules.length;
+    if (it.leaf || m <= this.binth || it.depth >= this.maxDepth || this.timeUp()) { this.leaf(it); return; }
+    if (this.useHash && m >= HASH_MIN_RULES && this.tryHash(it)) return;
+    if (this.trySplit(it)) return;
+    this.leaf(it);
+  }
+
+  /** Accept a cut that turns m rules into children totalling `sum`? (replication budget) */
+  private afford(m: number, sum: number): boolean {
+    if (this.frontier + sum - m > this.budget) { this.stats.budgetHit = true; return false; }
+    this.frontier += sum - m;
+    return true;
+  }
+
+  private tryHash(it: Item): boolean {
+    const rules = it.rules, m = rules.length;
+    // exactness of each rule on the hashable fields still open at this node
+    const open = HASH_FIELDS.map((f) => (f >= 3 && !it.ports ? false : it.lo[f] !== it.hi[f]));
+    const cntE = new Int32Array(16);
+    const ex = new Uint8Array(m);
+    for (let i = 0; i < m; i++) {
+      const r = rules[i];
+      let e = 0;
+      for (let j = 0; j < 4; j++) if (open[j] && this.lo[HASH_FIELDS[j]][r] === this.hi[HASH_FIELDS[j]][r]) e |= 1 << j;
+      ex[i] = e; cntE[e]++;
+    }
+    let bestT = 0, bestC = 0;
+    for (let T = 1; T < 16; T++) {
+      let c = 0;
+      for (let e = 0; e < 16; e++) if ((e & T) === T) c += cntE[e];
+      if (c < HASH_MIN_RULES || c * 2 < m) continue;
+      if (c > bestC || (c === bestC && popcount(T) > popcount(bestT))) { bestC = c; bestT = T; }
+    }
+    if (!bestT) return false;
+    const T = bestT;
+    const fs = HASH_FIELDS.filter((_, j) => T & (1 << j));
+    // group the exact rules by their tuple, in rule order
+    const groups = new Map<string, { v: number[]; rules: number[] }>();
+    const rest: number[] = [];
+    for (let i = 0; i < m; i++) {
+      const r = rules[i];
+      if ((ex[i] & T) !== T) { rest.push(r); continue; }
+      const v = fs.map((f) => this.lo[f][r]);
+      const k = v.join(',');
+      let g = groups.get(k);
+      if (!g) { g = { v, rules: [] }; groups.set(k, g); }
+      g.rules.push(r);
+    }
+    const D = groups.size;
+    if (D < HASH_MIN_KEYS) return false;
+    // wildcard (on T) rules go to every entry; partial ones to the entries they contain
+    const wild: number[] = [], partial: number[] = [];
+    for (const r of rest) {
+      let full = true;
+      for (const f of fs) if (this.lo[f][r] > it.lo[f] || this.hi[f][r] < it.hi[f]) { full = false; break; }
+      (full ? wild : partial).push(r);
+    }
+    if (D * partial.length > 4_000_000) return false;
+    if (wild.length > HASH_MAX_EXTRA) return false;
+    const gl = [...groups.values()];
+    const extra: number[][] = gl.map(() => []);
+    let extraSum = 0;
+    if (partial.length) {
+      for (let g = 0; g < gl.length; g++) {
+        const v = gl[g].v;
+        for (const r of partial) {
+          let inside = true;
+          for (let j = 0; j < fs.length; j++) { const f = fs[j]; if (v[j] < this.lo[f][r] || v[j] > this.hi[f][r]) { inside = false; break; } }
+          if (inside) extra[g].push(r);
+        }
+        extraSum += extra[g].length;
+      }
+    }
+    if (extraSum + D * wild.length > HASH_MAX_EXTRA * D) return false;
+    let sum = rest.length;
+    const childRules: Int32Array[] = gl.map((g, i) => {
+      const a = g.rules, b = extra[i].length ? mergeSorted(wild, extra[i]) : wild;
+      const out = b.length ? Int32Array.from(mergeSorted(a, b)) : Int32Array.from(a);
+      sum += out.length;
+      return out;
+    });
+    if (!this.afford(m, sum)) return false;
+    // emit [NODE_HASH, cols, portMask, log2Size, default, ncols, entries...]
+    let cols = 0, portMask = 0;
+    if (T & 1) cols |= HASH_COL_SADDR;
+    if (T & 2) cols |= HASH_COL_DADDR;
+    if (T & 4) { cols |= HASH_COL_PORTS; portMask |= 0xffff0000; }
+    if (T & 8) { cols |= HASH_COL_PORTS; portMask |= 0x0000ffff; }
+    const ncols = popcount(cols);
+    let log2 = 2;
+    while ((1 << log2) < 2 * D) log2++;
+    const size = 1 << log2, stride = ncols + 1;
+    const at = this.words.length;
+    this.words[it.slot] = at;
+    this.words.push(NODE_HASH, cols, portMask | 0, log2, 0, ncols);
+    const tbl = at + HASH_HDR;
+    for (let i = 0; i < size * stride; i++) this.words.push(0);
+    this.stats.nodes++; this.stats.hashNodes++;
+    this.child(it, Int32Array.from(rest), at + 4, it.lo, it.hi, it.ifr);
+    gl.forEach((g, i) => {
+      const val = (f: number): number => { const j = fs.indexOf(f); return j < 0 ? 0 : g.v[j]; };
+      const a = (cols & HASH_COL_SADDR) ? val(0) : 0;
+      const b = (cols & HASH_COL_DADDR) ? val(1) : 0;
+      const c = (cols & HASH_COL_PORTS) ? (((val(3) << 16) | val(4)) & portMask) >>> 0 : 0;
+      let idx = hashKey(a, b, c) & (size - 1);
+      while (this.words[tbl + idx * stride + ncols] !== 0) idx = (idx + 1) & (size - 1);
+      const e = tbl + idx * stride;
+      let w = 0;
+      if (cols & HASH_COL_SADDR) this.words[e + w++] = a | 0;
+      if (cols & HASH_COL_DADDR) this.words[e + w++] = b | 0;
+      if (cols & HASH_COL_PORTS) this.words[e + w++] = c | 0;
+      this.words[e + ncols] = -1; // occupied; patched with the child offset
+      const lo = it.lo.slice(), hi = it.hi.slice();
+      for (let j = 0; j < fs.length; j++) { lo[fs[j]] = g.v[j]; hi[fs[j]] = g.v[j]; }
+      this.child(it, childRules[i], e + ncols, lo, hi, it.ifr);
+    });
+    return true;
+  }
+
+  private trySplit(it: Item): boolean {
+    const rules = it.rules, m = rules.length;
+    let best = -1, bestScore = Infinity, bestT = 0, bestL = 0, bestR = 0;
+    const step = m > SAMPLE ? m / SAMPLE : 1;
+    const cand: number[] = [];
+    for (let f = 0; f < NF; f++) {
+      if ((f === 3 || f === 4) && !it.ports) continue;
+      const RL = it.lo[f], RH = it.hi[f];
+      if (RL === RH) continue;
+      const LO = this.lo[f], HI = this.hi[f];
+      cand.length = 0;
+      for (let s = 0; s < m; s += step) {
+        const r = rules[s | 0];
+        const l = LO[r], h = HI[r];
+        if (l > RL && l <= RH) cand.push(l);
+        if (h < RH && h >= RL) cand.push(h + 1);
+      }
+      if (!cand.length) continue;
+      cand.sort((a, b) => a - b);
+      const ts = [cand[cand.length >> 1], cand[cand.length >> 2], cand[(3 * cand.length) >> 2]];
+      const nL = [0, 0, 0], nR = [0, 0, 0];
+      for (let i = 0; i < m; i++) {
+        const r = rules[i], l = LO[r], h = HI[r];
+        if (l < ts[0]) nL[0]++; if (h >= ts[0]) nR[0]++;
+        if (l < ts[1]) nL[1]++; if (h >= ts[1]) nR[1]++;
+        if (l < ts[2]) nL[2]++; if (h >= ts[2]) nR[2]++;
+      }
+      for (let c = 0; c < 3; c++) {
+        const mx = Math.max(nL[c], nR[c]);
+        if (mx >= m || nL[c] === 0 || nR[c] === 0) continue;
+        const score = mx + 0.5 * (nL[c] + nR[c] - m);
+        if (score < bestScore) { bestScore = score; best = f; bestT = ts[c]; bestL = nL[c]; bestR = nR[c]; }
+      }
+    }
+    // interface dispatch: classes of interface bits that the node's rules cannot tell apart
+    let ifBest: { g: number; classes: number[]; kids: Int32Array[]; sum: number } | null = null;
+    for (let g = 0; g < 2; g++) {
+      const R = it.ifr[g] >>> 0;
+      if (popcount(R) <= 1) continue;
+      const M = this.ifm[g];
+      let any = false;
+      for (let i = 0; i < m; i++) if (((M[rules[i]] & R) >>> 0) !== R) { any = true; break; }
+      if (!any) continue;
+      const sa = new Int32Array(32), sb = new Int32Array(32);
+      for (let i = 0; i < m; i++) {
+        const r = rules[i];
+        let bits = (M[r] & R) >>> 0;
+        while (bits) {
+          const b = 31 - Math.clz32(bits); bits = (bits & ~(1 << b)) >>> 0;
+          sa[b] = Math.imul(sa[b] ^ (r + 1), 0x9e3779b1) + 1; sb[b] = Math.imul(sb[b] + r + 7, 0x85ebca77) ^ (sb[b] >>> 13);
+        }
+      }
+      const cls = new Map<string, number>();
+      for (let b = 0; b < 32; b++) if ((R >>> b) & 1) { const k = sa[b] + ':' + sb[b]; cls.set(k, ((cls.get(k) ?? 0) | (1 << b)) >>> 0); }
+      if (cls.size < 2) continue;
+      const classes = [...cls.values()];
+      const kids = classes.map((cm) => { const out: number[] = []; for (let i = 0; i < m; i++) if (M[rules[i]] & cm) out.push(rules[i]); return Int32Array.from(out); });
+      let mx = 0, sum = 0;
+      for (const k of kids) { mx = Math.max(mx, k.length); sum += k.length; }
+      if (mx >= m) continue;
+      const score = mx + 0.5 * (sum - m);
+      if (score < bestScore) { bestScore = score; best = -1; ifBest = { g, classes, kids, sum }; }
+    }
+    if (ifBest && best === -1) {
+      if (!this.afford(m, ifBest.sum)) return false;
+      const at = this.words.length;
+      this.words[it.slot] = at;
+      this.words.push(NODE_IFACE, ifBest.g);
+      for (let b = 0; b < 32; b++) this.words.push(0);
+      this.stats.nodes++;
+      ifBest.classes.forEach((cm, c) => {
+        const slot = at + 2 + (31 - Math.clz32(cm));
+        const ifr = it.ifr.slice(); ifr[ifBest!.g] = cm;
+        this.child(it, ifBest!.kids[c], slot, it.lo, it.hi, ifr);
+        for (let b = 0; b < 32; b++) if ((cm >>> b) & 1) this.words[at + 2 + b] = -1 - slot; // alias, resolved below
+      });
+      this.aliases.push(at);
+      return true;
+    }
+    if (best < 0) return false;
+    if (!this.afford(m, bestL + bestR)) return false;
+    const LO = this.lo[best], HI = this.hi[best];
+    const left = new Int32Array(bestL), right = new Int32Array(bestR);
+    let a = 0, b = 0;
+    for (let i = 0; i < m; i++) {
+      const r = rules[i];
+      if (LO[r] < bestT) left[a++] = r;
+      if (HI[r] >= bestT) right[b++] = r;
+    }
+    const at = this.words.length;
+    this.words[it.slot] = at;
+    this.words.push(NODE_SPLIT_SADDR + best, bestT | 0, 0, 0);
+    this.stats.nodes++;
+    const llo = it.lo, lhi = it.hi.slice(), rlo = it.lo.slice(), rhi = it.hi;
+    lhi[best] = bestT - 1; rlo[best] = bestT;
+    this.child(it, left, at + 2, llo, lhi, it.ifr);
+    this.child(it, right, at + 3, rlo, rhi, it.ifr);
+    return true;
+  }
+
+  /** NODE_IFACE nodes whose bit slots still hold aliases (-1 - slot of the class's first bit). */
+  aliases: number[] = [];
+  resolveAliases(): void {
+    for (const at of this.aliases) {
+      for (let b = 0; b < 32; b++) {
+        const w = this.words[at + 2 + b];
+        if (w < 0) this.words[at + 2 + b] = this.words[-1 - w];
+      }
+      // bits no packet can bring here: any child will do
+      const any = this.words.slice(at + 2, at + 34).find((w) => w > 0) ?? 0;
+      for (let b = 0; b < 32; b++) if (this.words[at + 2 + b] === 0) this.words[at + 2 + b] = any;
+    }
+  }
+}
+
+function mergeSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) out.push(a[i] <= b[j] ? a[i++] : b[j++]);
+  while (i < a.length) out.push(a[i++]);
+  while (j < b.length) out.push(b[j++]);
+  return out;
+}
+
+/**
+ * Build a chain's decision structure. `keys[i]` is the key of the chain's i-th rule and
+ * `ruleIndex[i]` its index in the image rule table (ascending); leaves hold those indices.
+ */
+export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts = {}): { words: number[]; stats: TreeStats } {
+  const t0 = performance.now();
+  const n = keys.length;
+  const binth = Math.max(1, opts.binth ?? 8);
+  if (n <= binth) {
+    const lt = linearTree(n, ruleIndex);
+    lt.stats.buildMs = performance.now() - t0;
+    return lt;
+  }
+  const b = new Builder(keys, ruleIndex, n, opts, t0);
+  b.words.push(NODE_ROOT, 0, 0, 0);
+  const main: number[] = [], frag: number[] = [], trunc: number[] = [];
+  let anyPorts = false;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i];
+    if (k.frag !== 1) main.push(i);
+    if (!k.l4 && k.frag !== 2) frag.push(i);
+    if (k.frag !== 1) trunc.push(i);
+    if (b.lo[3][i] !== 0 || b.hi[3][i] !== 0xffff || b.lo[4][i] !== 0 || b.hi[4][i] !== 0xffff) anyPorts = true;
+  }
+  b.addRoot(main, 1, true);
+  b.addRoot(frag, 2, false);
+  // A first fragment without its L4 header: an L4 rule hotdrops whatever the ports, so no port
+  // cuts. Rare (truncated captures), so a plain leaf unless ports are never cut anyway.
+  if (anyPorts) { b.budget += trunc.length; b.queue.push({ rules: Int32Array.from(trunc), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES], depth: 0, slot: 3, ports: false, leaf: true }); }
+  b.run();
+  if (!anyPorts) b.words[3] = b.words[1];
+  b.resolveAliases();
+  const s = b.stats;
+  const kind: TreeStats['kind'] = s.hashNodes ? (s.nodes > s.hashNodes ? 'hash+tree' : 'hash') : 'tree';
+  return {
+    words: b.words,
+    stats: {
+      kind, rules: n, depth: s.depth, nodes: s.nodes, hashNodes: s.hashNodes, leaves: s.leaves,
+      largestLeaf: s.largestLeaf, replication: n ? s.leafWords / n : 0, words: b.words.length,
+      bytes: b.words.length * 4, buildMs: performance.now() - t0, budgetHit: s.budgetHit,
+      deadlineHit: s.deadlineHit,
+    },
+  };
+}
+
+/** Host-order u32 of a P_SADDR-encoded address (wire bytes loaded little-endian). */
+export function wireToHost(w: number): number {
+  return (((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24)) >>> 0;
+}
+
+/**
+ * The same walk as assembly/classify.ts, in JS (tests, benchmarks, --stats checks): the word
+ * offset (relative to `words`' start + base) of the packet's leaf. Addresses in host order.
+ */
+export function classifyJs(words: ArrayLike<number>, base: number, p: KeyPacket): number {
+  let n = base;
+  if (words[n] === NODE_ROOT) {
+    if (p.fragoff !== 0) n = base + words[base + 2];
+    else if (!p.l4ok && PORT_PROTOS.includes(p.proto)) n = base + words[base + 3];
+    else n = base + words[base + 1];
+  }
+  const vals = [p.saddr >>> 0, p.daddr >>> 0, p.proto, p.sport, p.dport];
+  for (;;) {
+    const k = words[n];
+    if (k === NODE_LEAF) return n;
+    if (k >= NODE_SPLIT_SADDR) {
+      n = base + (vals[k - NODE_SPLIT_SADDR] < (words[n + 1] >>> 0) ? words[n + 2] : words[n + 3]);
+    } else if (k === NODE_IFACE) {
+      n = base + words[n + 2 + ifBit(words[n + 1] === 0 ? p.iif : p.oif)];
+    } else if (k === NODE_HASH) {
+      const cols = words[n + 1], pm = words[n + 2], size = 1 << words[n + 3], ncols = words[n + 5];
+      const a = cols & HASH_COL_SADDR ? vals[0] : 0, b = cols & HASH_COL_DADDR ? vals[1] : 0;
+      const c = cols & HASH_COL_PORTS ? (((p.sport << 16) | p.dport) & pm) >>> 0 : 0;
+      let idx = hashKey(a, b, c) & (size - 1);
+      const stride = ncols + 1;
+      let next = base + words[n + 4];
+      for (;;) {
+        const e = n + HASH_HDR + idx * stride;
+        const child = words[e + ncols];
+        if (child === 0) break;
+        let w = 0, ok = true;
+        if (cols & HASH_COL_SADDR) ok = (words[e + w++] >>> 0) === a;
+        if (ok && cols & HASH_COL_DADDR) ok = (words[e + w++] >>> 0) === b;
+        if (ok && cols & HASH_COL_PORTS) ok = (words[e + w++] >>> 0) === c;
+        if (ok) { next = base + child; break; }
+        idx = (idx + 1) & (size - 1);
+      }
+      n = next;
+    } else {
+      throw new Error(`classifyJs: bad node kind ${k} at ${n}`);
+    }
+  }
+}

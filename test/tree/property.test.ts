@@ -1,0 +1,100 @@
+// Property tests of the decision structures: for random ClassBench-style rule sets and packets
+// biased to rule boundaries, the leaf the structure picks holds every rule that can match (checked
+// with the plain reference checker keyMatches), in rule order — so the first match through the
+// structure is the first match of a linear scan. Seeds are printed on failure.
+import { describe, it, expect } from 'vitest';
+import { buildTree, classifyJs, keyMatches, linearTree, type RuleKey, type KeyPacket, type TreeOpts } from '../../src/compile/tree.js';
+import { genRules, genKube, genPackets, type SetKind } from '../../src/compile/tree-gen.js';
+import { NODE_LEAF } from '../../src/layout.js';
+
+/** Check every packet; returns a failure description or null. Rule indices are offset by 100
+ * (as the image's rule table would be) to catch confusions of position and index. */
+function check(keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts): string | null {
+  const idx = keys.map((_, i) => 100 + i);
+  const { words } = buildTree(keys, idx, opts);
+  for (let p = 0; p < pkts.length; p++) {
+    const pk = pkts[p];
+    const leaf = classifyJs(words, 0, pk);
+    if (words[leaf] !== NODE_LEAF) return `packet ${p}: not a leaf`;
+    const n = words[leaf + 1];
+    const cand = new Set<number>();
+    let prev = -1;
+    for (let j = 0; j < n; j++) {
+      const ri = words[leaf + 2 + j];
+      if (ri <= prev) return `packet ${p}: leaf not in rule order`;
+      prev = ri;
+      cand.add(ri - 100);
+    }
+    let firstLinear = -1, firstTree = -1;
+    for (let i = 0; i < keys.length; i++) {
+      const m = keyMatches(keys[i], pk) !== false;
+      if (m && !cand.has(i)) return `packet ${p} ${JSON.stringify(pk)}: rule ${i} ${JSON.stringify(keys[i])} matches but is not in its leaf`;
+      if (m && firstLinear < 0) firstLinear = i;
+    }
+    for (let j = 0; j < n && firstTree < 0; j++) { const i = words[leaf + 2 + j] - 100; if (keyMatches(keys[i], pk) !== false) firstTree = i; }
+    if (firstTree !== firstLinear) return `packet ${p}: first match ${firstTree} != linear ${firstLinear}`;
+  }
+  return null;
+}
+
+function run(label: string, keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts = {}): void {
+  const err = check(keys, pkts, opts);
+  if (err) throw new Error(`${label}: ${err}`);
+}
+
+describe('decision structure = linear scan (random ClassBench-style sets)', () => {
+  const base = Number(process.env.TREE_SEED ?? 20261125);
+  const kinds: SetKind[] = ['acl', 'fw', 'ipc'];
+  it('small and medium sets, many packets each', () => {
+    let cases = 0;
+    for (let s = 0; s < 60; s++) {
+      const seed = base + s;
+      const kind = kinds[s % 3];
+      const n = [10, 30, 100, 300, 1000][s % 5];
+      const keys = genRules(kind, n, seed, { negate: 0.05, frag: 0.03 });
+      const pkts = genPackets(keys, 400, seed);
+      run(`seed ${seed} (${kind}, ${n} rules; rerun with TREE_SEED=${base})`, keys, pkts, { binth: [1, 4, 8, 16][s % 4] });
+      cases += pkts.length;
+    }
+    expect(cases).toBe(24000);
+  });
+
+  it('bounds: tiny replication budget, zero deadline, depth 2, no hash', () => {
+    for (let s = 0; s < 12; s++) {
+      const seed = base + 1000 + s;
+      const keys = genRules(kinds[s % 3], 500, seed);
+      const pkts = genPackets(keys, 300, seed);
+      const opts: TreeOpts[] = [{ maxReplication: 1 }, { maxBuildMs: 0 }, { maxDepth: 2 }, { hash: false }];
+      run(`seed ${seed} opts ${JSON.stringify(opts[s % 4])}`, keys, pkts, opts[s % 4]);
+    }
+  });
+
+  it('kube-proxy KUBE-SERVICES shape: one hash probe, leaf = the service rule + NODEPORTS', () => {
+    const { keys, vips } = genKube(2000, base);
+    const { words, stats } = buildTree(keys, keys.map((_, i) => i));
+    expect(stats.hashNodes).toBeGreaterThan(0);
+    const pkts: KeyPacket[] = vips.slice(0, 500).map((v) => ({ saddr: 0x0a000001, daddr: v.vip, proto: v.proto, sport: 40000, dport: v.port, iif: 0, oif: 255, fragoff: 0, l4ok: true }));
+    for (let i = 0; i < pkts.length; i++) {
+      const leaf = classifyJs(words, 0, pkts[i]);
+      // by the shape: the rules with this VIP and port (the hash key leaves the protocol to the
+      // interpreter, so tcp and udp of one VIP:port share a leaf), then the last (wildcard) rule
+      const want = vips.flatMap((w, j) => (w.vip === vips[i].vip && w.port === vips[i].port ? [j] : []));
+      want.push(keys.length - 1);
+      expect([...words.slice(leaf, leaf + 2 + want.length)]).toEqual([NODE_LEAF, want.length, ...want]);
+    }
+    run(`kube seed ${base}`, keys, genPackets(keys, 3000, base));
+  });
+
+  it('interfaces: many -i/-o classes including "no device"', () => {
+    for (let s = 0; s < 6; s++) {
+      const seed = base + 2000 + s;
+      const keys = genRules('fw', 400, seed, { nIf: 12, negate: 0.1 });
+      run(`seed ${seed} (fw, 12 interfaces)`, keys, genPackets(keys, 500, seed, { nIf: 12 }));
+    }
+  });
+
+  it('linearTree is one leaf of every rule in order', () => {
+    expect(linearTree(3, [7, 8, 9]).words).toEqual([NODE_LEAF, 3, 7, 8, 9]);
+    expect(linearTree(0).words).toEqual([NODE_LEAF, 0]);
+  });
+});
