@@ -1,0 +1,504 @@
+// The differential harness (issue 6): run a case through a real router namespace, then through
+// `nfreplay replay`, and compare counters, conntrack entries and egress packets.
+//
+// Topology, built per case:
+//
+//   sender ──veth── router ──veth── sink
+//   (peer of the      (one veth per host.json     (peers of every other router interface)
+//    ingress iface)    interface, same names)
+//
+// - The router is configured from host.json: interface addresses and MTUs, routes, sysctls (the
+//   harness first sets ip_forward=1, the model's default, and send_redirects=0 so hairpin traffic does
+//   not make the stack emit ICMP redirects nfreplay does not model; then the file's values), and
+//   PERMANENT neighbour entries pointing at the peer MACs for every next hop and every host address of
+//   each connected prefix (/22 or smaller prefixes: all of them; larger ones: the addresses that appear
+//   in the capture or the rules), so nothing waits for ARP and no ARP frame is sent.
+// - Sender and sink have no addresses and drop everything in raw PREROUTING, so their stacks never
+//   answer (no RSTs, no ICMP); IPv6 is disabled in all three namespaces (no ND/MLD noise on the wire).
+// - Frames get the veth MACs (dst = router interface, src = peer) by our own code, never tcprewrite
+//   (it silently fixes checksums). A capture entering on one interface is replayed with tcpreplay
+//   (--pps); one entering on several interfaces is written in order by lib/inject.py (AF_PACKET
+//   sockets opened in each namespace), since ordering across interfaces matters (requests, then
+//   replies). Either way the router's per-interface rx_packets must grow by exactly the number of
+//   frames sent there, and rx_dropped must not grow: nothing lost.
+// - The router's egress is captured with one tcpdump per router interface, `-Q out -U` (stopped with
+//   SIGINT, "0 packets dropped by kernel" checked), merged by timestamp. `--immediate-mode` matters:
+//   without it libpcap's TPACKET_V3 block (1 s timeout) is never handed to tcpdump when it is stopped
+//   soon after the traffic, and the file stays empty while "received by filter" counts the packets.
+// - Then `iptables-legacy-save -c`, `conntrack -L -o extended` and `conntrack -S` are read.
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { Lab, run } from './netns.js';
+import { parseCounters, type CounterLine } from './iptables.js';
+import { parseConntrack, ctKey, type CtEntry } from './conntrack.js';
+import {
+  readCapture, ipDatagram, writePcap, writePcapng,
+} from './pcapfile.js';
+import { hasSubcommand, nfreplay } from './nfreplay.js';
+
+export interface HostModel {
+  interfaces: { name: string; addresses: string[]; mtu?: number }[];
+  routes: { dst: string; via?: string; dev?: string; type?: string }[];
+  ingress: string;
+  sysctl?: Record<string, number | string>;
+}
+
+/** One packet of a case's capture: an Ethernet frame (MACs are rewritten) or a bare IPv4 packet. */
+export interface CasePacket {
+  frame?: Uint8Array;
+  ip?: Uint8Array;
+  /** Router interface it arrives on; default host.ingress. */
+  iface?: string;
+  /** Capture timestamp in seconds; default 1.7e9 + 1 ms per packet. */
+  ts?: number;
+}
+
+export interface Case {
+  name: string;
+  dir: string;
+  rules: string;
+  host: HostModel;
+  packets: CasePacket[];
+}
+
+export interface EgressPacket { iface: string; ip: Uint8Array; ts: number }
+
+export interface KernelResult {
+  saveC: string;
+  counters: Map<string, CounterLine>;
+  conntrackText: string;
+  conntrack: CtEntry[];
+  conntrackStats: string;
+  egress: EgressPacket[];
+  /** Frames sent per router interface. */
+  injected: Record<string, number>;
+  /** Which replay tool was used. */
+  replayer: 'tcpreplay' | 'inject.py';
+  /** The capture as nfreplay gets it (same frames, same MACs). */
+  pcapPath: string;
+  hostPath: string;
+  rulesPath: string;
+  workdir: string;
+}
+
+export const SEED = 20260601;
+const LIB = fileURLToPath(new URL('.', import.meta.url));
+
+export async function loadCase(dir: string): Promise<Case> {
+  const name = dir.replace(/\/+$/, '').split('/').pop()!;
+  const rules = readFileSync(join(dir, 'rules.txt'), 'utf8');
+  const host = JSON.parse(readFileSync(join(dir, 'host.json'), 'utf8')) as HostModel;
+  const mod = await import(pathToFileURL(join(dir, 'capture.ts')).href) as { default: (seed: number) => CasePacket[] };
+  const packets = mod.default(SEED);
+  return { name, dir, rules, host, packets };
+}
+
+// ------------------------------------------------------------------ small address helpers
+
+function ipToNum(s: string): number {
+  const p = s.split('.').map(Number);
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+}
+function numToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+function inPrefix(ip: number, net: number, len: number): boolean {
+  if (len === 0) return true;
+  const mask = (~0 << (32 - len)) >>> 0;
+  return ((ip & mask) >>> 0) === ((net & mask) >>> 0);
+}
+function ipAt(p: Uint8Array, off: number): string {
+  return `${p[off]}.${p[off + 1]}.${p[off + 2]}.${p[off + 3]}`;
+}
+
+/** Addresses a router may need a neighbour entry for: both ends of every packet, and every IPv4 literal in the rules. */
+function addressesSeen(c: Case): Set<string> {
+  const s = new Set<string>();
+  for (const p of c.packets) {
+    const ip = p.ip ?? ipDatagram(p.frame!, 1);
+    if (!ip) continue;
+    s.add(ipAt(ip, 12));
+    s.add(ipAt(ip, 16));
+  }
+  for (const m of c.rules.matchAll(/\b(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\b/g)) s.add(m[1]);
+  return s;
+}
+
+function macBytes(mac: string): Uint8Array {
+  return Uint8Array.from(mac.split(':').map((h) => parseInt(h, 16)));
+}
+
+// ------------------------------------------------------------------ the kernel side
+
+export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
+  const work = mkdtempSync(join(tmpdir(), `nfr-case-${c.name}-`));
+  const host = c.host;
+  const ifnames = host.interfaces.map((i) => i.name);
+  if (!ifnames.includes(host.ingress)) throw new Error(`${c.name}: host.json ingress ${host.ingress} is not an interface`);
+
+  const router = await lab.ns('router');
+  const sender = await lab.ns('sender');
+  const sink = await lab.ns('sink');
+  for (const ns of [router, sender, sink]) {
+    await lab.sysctl(ns, 'net.ipv6.conf.all.disable_ipv6', 1);
+    await lab.sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', 1);
+  }
+
+  // Veth pairs: router side named as in host.json; peers v0, v1, ...
+  const mac: Record<string, { router: string; peer: string; peerNs: string; peerName: string }> = {};
+  for (const [i, itf] of host.interfaces.entries()) {
+    const peerNs = itf.name === host.ingress ? sender : sink;
+    const peerName = `v${i}`;
+    const { macA, macB } = await lab.veth(router, itf.name, peerNs, peerName, itf.mtu ?? 1500);
+    mac[itf.name] = { router: macA, peer: macB, peerNs, peerName };
+  }
+
+  // Addresses, routes.
+  const batch: string[] = [];
+  for (const itf of host.interfaces) for (const a of itf.addresses) batch.push(`addr add ${a} dev ${itf.name}`);
+  for (const r of host.routes) {
+    const words = ['route', 'add'];
+    if (r.type) words.push(r.type);
+    words.push(r.dst);
+    if (r.via) words.push('via', r.via);
+    if (r.dev) words.push('dev', r.dev);
+    batch.push(words.join(' '));
+  }
+
+  // Neighbours: next hops and hosts of connected prefixes.
+  const local = new Set(host.interfaces.flatMap((i) => i.addresses.map((a) => a.split('/')[0])));
+  const neigh = new Map<string, string>(); // ip -> dev
+  for (const r of host.routes) if (r.via && r.dev) neigh.set(r.via, r.dev);
+  const seen = addressesSeen(c);
+  for (const itf of host.interfaces) {
+    for (const a of itf.addresses) {
+      const [addr, lenS] = a.split('/');
+      const len = Number(lenS ?? 32);
+      const net = ipToNum(addr);
+      if (len >= 22 && len <= 30) {
+        const base = (net & ((~0 << (32 - len)) >>> 0)) >>> 0;
+        for (let h = 1; h < 2 ** (32 - len) - 1; h++) {
+          const ip = numToIp((base + h) >>> 0);
+          if (!local.has(ip) && !neigh.has(ip)) neigh.set(ip, itf.name);
+        }
+      } else {
+        for (const ip of seen) if (!local.has(ip) && inPrefix(ipToNum(ip), net, len) && !neigh.has(ip)) neigh.set(ip, itf.name);
+      }
+    }
+  }
+  for (const [ip, dev] of neigh) batch.push(`neigh replace ${ip} lladdr ${mac[dev].peer} dev ${dev} nud permanent`);
+  await lab.exec(router, ['ip', '-batch', '-'], { input: batch.join('\n') + '\n' });
+
+  // Sysctls: model defaults, then the case's.
+  await lab.sysctl(router, 'net.ipv4.ip_forward', 1);
+  await lab.sysctl(router, 'net.ipv4.conf.all.send_redirects', 0);
+  for (const n of ifnames) await lab.sysctl(router, `net.ipv4.conf.${n}.send_redirects`, 0);
+  for (const [k, v] of Object.entries(host.sysctl ?? {})) await lab.sysctl(router, k, v);
+
+  // Silent peers.
+  for (const ns of [sender, sink]) {
+    await lab.exec(ns, ['iptables-legacy-restore'], { input: '*raw\n:PREROUTING DROP [0:0]\n:OUTPUT DROP [0:0]\nCOMMIT\n' });
+  }
+
+  // The case's rules.
+  const rulesPath = join(work, 'rules.txt');
+  writeFileSync(rulesPath, c.rules);
+  const hostPath = join(work, 'host.json');
+  writeFileSync(hostPath, JSON.stringify(host, null, 2));
+  await lab.exec(router, ['iptables-legacy-restore'], { input: c.rules });
+
+  // Frames with the veth MACs, in order, and the capture nfreplay will read.
+  const frames: { iface: string; data: Uint8Array; ts: number }[] = c.packets.map((p, i) => {
+    const iface = p.iface ?? host.ingress;
+    if (!mac[iface]) throw new Error(`${c.name}: packet ${i} on unknown interface ${iface}`);
+    let f: Uint8Array;
+    if (p.frame) f = Uint8Array.from(p.frame);
+    else { f = new Uint8Array(14 + p.ip!.length); f[12] = 0x08; f[13] = 0x00; f.set(p.ip!, 14); }
+    f.set(macBytes(mac[iface].router), 0);
+    f.set(macBytes(mac[iface].peer), 6);
+    return { iface, data: f, ts: p.ts ?? 1.7e9 + i * 0.001 };
+  });
+  const ifacesUsed = [...new Set(frames.map((f) => f.iface))];
+  const pcapPath = join(work, ifacesUsed.length > 1 ? 'capture.pcapng' : 'capture.pcap');
+  writeFileSync(pcapPath, ifacesUsed.length > 1 ? writePcapng(ifnames, frames) : writePcap(frames));
+
+  // Interface stats before.
+  const before = await linkStats(lab, router);
+
+  // Egress capture: one tcpdump per router interface, outgoing direction only.
+  const dumps = ifnames.map((n) => {
+    const path = join(work, `egress-${n}.pcap`);
+    return { iface: n, path, bg: lab.spawn(router, ['tcpdump', '-i', n, '-Q', 'out', '--immediate-mode', '-U', '-n', '-s', '0', '-w', path]) };
+  });
+  for (const d of dumps) await waitFor(() => d.bg.stderr().includes('listening on'), 10_000, () => `tcpdump did not start: ${d.bg.stderr()}`);
+
+  // Replay.
+  let replayer: KernelResult['replayer'];
+  const injected: Record<string, number> = {};
+  for (const f of frames) injected[f.iface] = (injected[f.iface] ?? 0) + 1;
+  if (ifacesUsed.length === 1) {
+    replayer = 'tcpreplay';
+    const m = mac[ifacesUsed[0]];
+    const r = await lab.exec(m.peerNs, ['tcpreplay', '-i', m.peerName, '--pps=4000', pcapPath], { timeoutMs: 60_000 });
+    const ok = /Successful packets:\s+(\d+)/.exec(r.stdout);
+    const failed = /Failed packets:\s+(\d+)/.exec(r.stdout);
+    if (!ok || Number(ok[1]) !== frames.length || !failed || Number(failed[1]) !== 0) {
+      throw new Error(`${c.name}: tcpreplay did not send every frame:\n${r.stdout}${r.stderr}`);
+    }
+  } else {
+    replayer = 'inject.py';
+    const targets = ifnames.map((n) => `${mac[n].peerNs}:${mac[n].peerName}`);
+    const parts: Uint8Array[] = [];
+    for (const f of frames) {
+      const h = new Uint8Array(5);
+      h[0] = ifnames.indexOf(f.iface);
+      new DataView(h.buffer).setUint32(1, f.data.length, false);
+      parts.push(h, f.data);
+    }
+    const framesPath = join(work, 'frames.bin');
+    writeFileSync(framesPath, Buffer.concat(parts));
+    const r = await run(['python3', join(LIB, 'inject.py'), framesPath, '200', ...targets], { timeoutMs: 60_000 });
+    const st = JSON.parse(r.stdout.trim().split('\n').pop()!) as { sent: number; errors: number };
+    if (st.sent !== frames.length || st.errors) throw new Error(`${c.name}: inject.py: ${r.stdout}${r.stderr}`);
+  }
+
+  // Let the last packets leave, then stop the capture cleanly.
+  await sleep(150);
+  const after = await linkStats(lab, router);
+  for (const d of dumps) {
+    const stopped = await d.bg.stop();
+    if (process.env.NFR_DEBUG) process.stdout.write(`tcpdump ${d.iface}: ${stopped.stderr}\n`);
+    const dropped = /(\d+) packets? dropped by kernel/.exec(stopped.stderr);
+    if (!dropped || Number(dropped[1]) !== 0) throw new Error(`${c.name}: tcpdump on ${d.iface} lost packets: ${stopped.stderr}`);
+  }
+  for (const n of ifnames) {
+    const got = after[n].rx_packets - before[n].rx_packets;
+    if (got !== (injected[n] ?? 0) || after[n].rx_dropped !== before[n].rx_dropped) {
+      throw new Error(`${c.name}: ${n} received ${got} of ${injected[n] ?? 0} frames (rx_dropped ${before[n].rx_dropped} -> ${after[n].rx_dropped})`);
+    }
+  }
+
+  // Egress packets of all interfaces, merged in time order (stable: per-interface order kept).
+  const egress: EgressPacket[] = [];
+  for (const d of dumps) {
+    const cap = readCapture(readFileSync(d.path));
+    for (const p of cap.packets) {
+      const ip = ipDatagram(p.data, cap.linktype);
+      if (ip) egress.push({ iface: d.iface, ip: Uint8Array.from(ip), ts: p.ts });
+    }
+  }
+  egress.sort((x, y) => x.ts - y.ts);
+
+  const saveC = (await lab.exec(router, ['iptables-legacy-save', '-c'])).stdout;
+  const ct = await lab.exec(router, ['conntrack', '-L', '-o', 'extended'], { allowFail: true });
+  const cts = await lab.exec(router, ['conntrack', '-S'], { allowFail: true });
+  return {
+    saveC, counters: parseCounters(saveC),
+    conntrackText: ct.stdout, conntrack: parseConntrack(ct.stdout), conntrackStats: cts.stdout,
+    egress, injected, replayer, pcapPath, hostPath, rulesPath, workdir: work,
+  };
+}
+
+interface LinkStat { ifindex: number; rx_packets: number; rx_dropped: number; tx_packets: number }
+
+async function linkStats(lab: Lab, ns: string): Promise<Record<string, LinkStat>> {
+  const r = await lab.exec(ns, ['ip', '-s', '-j', 'link', 'show']);
+  const out: Record<string, LinkStat> = {};
+  for (const l of JSON.parse(r.stdout) as { ifindex: number; ifname: string; stats64: { rx: { packets: number; dropped: number }; tx: { packets: number } } }[]) {
+    out[l.ifname] = { ifindex: l.ifindex, rx_packets: l.stats64.rx.packets, rx_dropped: l.stats64.rx.dropped, tx_packets: l.stats64.tx.packets };
+  }
+  return out;
+}
+
+function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+
+async function waitFor(cond: () => boolean, ms: number, msg: () => string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(msg());
+    await sleep(20);
+  }
+}
+
+// ------------------------------------------------------------------ the nfreplay side and the comparison
+
+export interface Comparison {
+  agree: number;
+  total: number;
+  differences: string[];
+  /** Set when the nfreplay side could not run yet. */
+  pending?: string;
+}
+
+/** True once `nfreplay replay` exists in the built CLI. */
+export function replayAvailable(): boolean { return hasSubcommand('replay'); }
+
+/**
+ * Rules whose counters depend on a random choice: every `-m statistic --mode random` rule, the rules
+ * after it in its chain, and (transitively) everything in chains such rules jump or go to.
+ */
+export function randomDependent(saveC: string): Set<string> {
+  const counters = parseCounters(saveC);
+  const byChain = new Map<string, CounterLine[]>();
+  for (const c of counters.values()) {
+    if (c.rule === 0) continue;
+    const k = `${c.table}:${c.chain}`;
+    if (!byChain.has(k)) byChain.set(k, []);
+    byChain.get(k)!.push(c);
+  }
+  const dep = new Set<string>();
+  const chains: string[] = [];
+  for (const [k, rules] of byChain) {
+    const first = rules.findIndex((r) => /-m statistic --mode random/.test(r.text));
+    if (first < 0) continue;
+    for (const r of rules.slice(first)) {
+      dep.add(r.key);
+      const t = /-[jg] (\S+)/.exec(r.text);
+      if (t && byChain.has(`${r.table}:${t[1]}`)) chains.push(`${r.table}:${t[1]}`);
+    }
+    void k;
+  }
+  while (chains.length) {
+    const ch = chains.pop()!;
+    for (const r of byChain.get(ch) ?? []) {
+      if (dep.has(r.key)) continue;
+      dep.add(r.key);
+      const t = /-[jg] (\S+)/.exec(r.text);
+      if (t && byChain.has(`${r.table}:${t[1]}`)) chains.push(`${r.table}:${t[1]}`);
+    }
+  }
+  return dep;
+}
+
+/** Chi-square homogeneity test of two count vectors; returns the p-value (Wilson–Hilferty approximation). */
+export function chiSquareP(a: number[], b: number[]): number {
+  const na = a.reduce((s, x) => s + x, 0);
+  const nb = b.reduce((s, x) => s + x, 0);
+  let chi = 0;
+  let k = 0;
+  for (let i = 0; i < a.length; i++) {
+    const col = a[i] + b[i];
+    if (col === 0) continue;
+    k++;
+    const ea = (col * na) / (na + nb);
+    const eb = (col * nb) / (na + nb);
+    if (ea > 0) chi += (a[i] - ea) ** 2 / ea;
+    if (eb > 0) chi += (b[i] - eb) ** 2 / eb;
+  }
+  const df = k - 1;
+  if (df <= 0) return 1;
+  const z = (Math.cbrt(chi / df) - (1 - 2 / (9 * df))) / Math.sqrt(2 / (9 * df));
+  return 0.5 * erfc(z / Math.SQRT2);
+}
+
+function erfc(x: number): number {
+  // Numerical Recipes erfc approximation (fractional error < 1.2e-7).
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? r : 2 - r;
+}
+
+function hex(b: Uint8Array): string { return Buffer.from(b).toString('hex'); }
+
+/** Kernel-stack packets (not derived from any replayed packet): RSTs and ICMP the router itself sends. */
+function isLocalStack(p: EgressPacket, localAddrs: Set<string>): boolean {
+  const src = ipAt(p.ip, 12);
+  if (!localAddrs.has(src)) return false;
+  const proto = p.ip[9];
+  if (proto === 1) return true;
+  if (proto === 6) {
+    const ihl = (p.ip[0] & 15) * 4;
+    return (p.ip[ihl + 13] & 0x04) !== 0 || (p.ip[ihl + 13] & 0x12) === 0x12;
+  }
+  return false;
+}
+
+export function compare(c: Case, k: KernelResult): Comparison {
+  if (!replayAvailable()) {
+    return { agree: 0, total: 0, differences: [], pending: 'PENDING: `nfreplay replay` is not in dist/ yet; kernel side only' };
+  }
+  const w = k.workdir;
+  const countersOut = join(w, 'nfreplay.save');
+  const ctOut = join(w, 'nfreplay.conntrack');
+  const egressOut = join(w, 'nfreplay-out.pcap');
+  const r = nfreplay(['replay', '--rules', k.rulesPath, '--pcap', k.pcapPath, '--host', k.hostPath,
+    '--save-counters', countersOut, '--conntrack', ctOut, '--out', egressOut, '--seed', String(SEED)]);
+  const differences: string[] = [];
+  let agree = 0;
+  let total = 0;
+  if (r.code !== 0) return { agree, total: 1, differences: [`nfreplay replay exited ${r.code}: ${r.stderr.slice(0, 2000)}`] };
+
+  // 1. Counters: exact, except random-dependent rules (chi-square per chain).
+  const mine = parseCounters(readFileSync(countersOut, 'utf8'));
+  const dep = randomDependent(k.saveC);
+  const depChains = new Map<string, string[]>();
+  for (const [key, kc] of k.counters) {
+    if (dep.has(key)) {
+      const ch = `${kc.table}:${kc.chain}`;
+      if (!depChains.has(ch)) depChains.set(ch, []);
+      depChains.get(ch)!.push(key);
+      continue;
+    }
+    total++;
+    const nc = mine.get(key);
+    if (nc && nc.packets === kc.packets && nc.bytes === kc.bytes) agree++;
+    else differences.push(`counter ${key} (${kc.text.trim()}): kernel [${kc.packets}:${kc.bytes}] nfreplay ${nc ? `[${nc.packets}:${nc.bytes}]` : 'missing'}`);
+  }
+  for (const [ch, keys] of depChains) {
+    total++;
+    const a = keys.map((x) => Number(k.counters.get(x)!.packets));
+    const b = keys.map((x) => Number(mine.get(x)?.packets ?? 0n));
+    const p = chiSquareP(a, b);
+    if (p > 0.001) agree++;
+    else differences.push(`random split in ${ch}: kernel ${a.join('/')} nfreplay ${b.join('/')} (chi-square p=${p.toExponential(2)})`);
+  }
+  for (const key of mine.keys()) if (!k.counters.has(key)) { total++; differences.push(`counter ${key} only in nfreplay`); }
+
+  // 2. Conntrack: the set of (proto, state, tuples, ASSURED/UNREPLIED).
+  const kc = k.conntrack.map(ctKey).sort();
+  const nc = existsSync(ctOut) ? parseConntrack(readFileSync(ctOut, 'utf8')).map(ctKey).sort() : [];
+  const random = dep.size > 0;
+  if (!random) {
+    const left = [...nc];
+    for (const e of kc) {
+      total++;
+      const i = left.indexOf(e);
+      if (i >= 0) { agree++; left.splice(i, 1); } else differences.push(`conntrack only in kernel: ${e}`);
+    }
+    for (const e of left) { total++; differences.push(`conntrack only in nfreplay: ${e}`); }
+  } else {
+    total++;
+    if (kc.length === nc.length) agree++;
+    else differences.push(`conntrack: kernel ${kc.length} entries, nfreplay ${nc.length}`);
+  }
+
+  // 3. Egress, byte for byte at the IP layer, in order; the kernel stack's own packets accounted apart.
+  const localAddrs = new Set(c.host.interfaces.flatMap((i) => i.addresses.map((a) => a.split('/')[0])));
+  localAddrs.add('127.0.0.1');
+  const nOut = existsSync(egressOut) ? readCapture(readFileSync(egressOut)) : { linktype: 1, packets: [] };
+  const nIps = nOut.packets.map((p) => ipDatagram(p.data, nOut.linktype)).filter((x): x is Uint8Array => x !== null).map(hex);
+  const kIps = k.egress.map((p) => ({ hex: hex(p.ip), local: isLocalStack(p, localAddrs), iface: p.iface }));
+  let j = 0;
+  let localOnly = 0;
+  for (const kp of kIps) {
+    if (j < nIps.length && nIps[j] === kp.hex) { total++; agree++; j++; continue; }
+    if (kp.local) { localOnly++; continue; }
+    if (random) continue; // order and content differ legitimately after random choices
+    total++;
+    differences.push(`egress on ${kp.iface}: kernel ${kp.hex.slice(0, 120)} nfreplay ${nIps[j]?.slice(0, 120) ?? 'none'}`);
+    if (j < nIps.length) j++;
+  }
+  for (; j < nIps.length; j++) { total++; differences.push(`egress only in nfreplay: ${nIps[j].slice(0, 120)}`); }
+  if (localOnly) differences.push(`(info) ${localOnly} kernel-stack packets (RST/ICMP from the router) not compared`);
+  return { agree, total, differences };
+}
+
+export function summary(c: Case, cmp: Comparison): string {
+  if (cmp.pending) return `${c.name}: ${cmp.pending}`;
+  const firsts = cmp.differences.slice(0, 5).map((d) => `  ${d}`).join('\n');
+  return `${c.name}: agree ${cmp.agree}/${cmp.total}${firsts ? `\n${firsts}` : ''}`;
+}
