@@ -7,3 +7,6 @@ export interface Command {
 }
 
 export const commands: Command[] = [];
+
+import { k8sCommands } from './commands/k8s.js';
+commands.push(...k8sCommands);

@@ -1,0 +1,261 @@
+// `nfreplay k8s rules | synth | traffic`: kube-proxy rules from manifests, synthetic clusters, and
+// traffic for the Services of a ruleset.
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Command } from '../commands.js';
+import { buildCluster, ManifestError, parseCIDR, isIPv4, readManifestFile, type SourcedObject } from '../k8s/manifests.js';
+import { generateRules, type ProxierOptions } from '../k8s/proxier.js';
+import { objectsToListJSON, synthObjects, SYNTH_CLUSTER } from '../k8s/synth.js';
+
+export class UsageError extends Error {}
+
+interface Spec {
+  flags: string[]; // boolean options
+  values: string[]; // options taking a value (repeatable ones collect all)
+}
+
+/** Parse `--opt value`, `--opt=value`, boolean `--flag`, and positional arguments. */
+export function parseArgs(cmd: string, args: string[], spec: Spec): { opts: Map<string, string[]>; flags: Set<string>; positional: string[] } {
+  const opts = new Map<string, string[]>();
+  const flags = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      positional.push(...args.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('--') && a.length > 2) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (spec.flags.includes(name)) {
+        if (eq > 0) throw new UsageError(`${cmd}: --${name} takes no value`);
+        flags.add(name);
+        continue;
+      }
+      if (!spec.values.includes(name)) throw new UsageError(`${cmd}: unknown option '--${name}' (see --help)`);
+      let v: string;
+      if (eq > 0) v = a.slice(eq + 1);
+      else {
+        if (i + 1 >= args.length) throw new UsageError(`${cmd}: --${name} needs a value`);
+        v = args[++i];
+      }
+      const l = opts.get(name) ?? [];
+      l.push(v);
+      opts.set(name, l);
+      continue;
+    }
+    if (a.startsWith('-') && a !== '-') throw new UsageError(`${cmd}: unknown option '${a}' (see --help)`);
+    positional.push(a);
+  }
+  return { opts, flags, positional };
+}
+
+function one(opts: Map<string, string[]>, name: string, cmd: string): string | undefined {
+  const l = opts.get(name);
+  if (!l) return undefined;
+  if (l.length > 1) throw new UsageError(`${cmd}: --${name} given more than once`);
+  return l[0];
+}
+
+function num(opts: Map<string, string[]>, name: string, cmd: string, def: number | undefined, check: (n: number) => boolean, what: string): number | undefined {
+  const v = one(opts, name, cmd);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`${cmd}: --${name} '${v}': expected ${what}`);
+  return n;
+}
+
+function cidrOpt(v: string | undefined, name: string, cmd: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (!parseCIDR(v)) throw new UsageError(`${cmd}: --${name} '${v}': expected an IPv4 CIDR like 198.18.0.0/16`);
+  return v;
+}
+
+/** Write to `path` through a temporary file and a rename, or to stdout for '-'/undefined. */
+export function writeOutput(path: string | undefined, text: string | Uint8Array): void {
+  if (path === undefined || path === '-') {
+    process.stdout.write(text);
+    return;
+  }
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* not created */
+    }
+    throw e;
+  }
+}
+
+const RULE_FLAGS = ['masquerade-all', 'random-fully', 'no-localhost-nodeports', 'restore-form'];
+const RULE_VALUES = ['cluster-cidr', 'node-ip', 'masquerade-bit', 'nodeport-addresses', 'out'];
+
+function proxierOptions(cmd: string, opts: Map<string, string[]>, flags: Set<string>, defaults: { clusterCIDR?: string; nodeIP?: string } = {}): ProxierOptions {
+  const nodeIPs = opts.get('node-ip') ?? (defaults.nodeIP ? [defaults.nodeIP] : []);
+  for (const ip of nodeIPs) if (!isIPv4(ip)) throw new UsageError(`${cmd}: --node-ip '${ip}': expected an IPv4 address`);
+  const npa = opts.get('nodeport-addresses') ?? [];
+  for (const c of npa) cidrOpt(c, 'nodeport-addresses', cmd);
+  return {
+    clusterCIDR: cidrOpt(one(opts, 'cluster-cidr', cmd), 'cluster-cidr', cmd) ?? defaults.clusterCIDR,
+    masqueradeAll: flags.has('masquerade-all'),
+    masqueradeBit: num(opts, 'masquerade-bit', cmd, 14, (n) => Number.isInteger(n) && n >= 0 && n <= 31, 'an integer 0..31'),
+    randomFully: flags.has('random-fully'),
+    localhostNodePorts: !flags.has('no-localhost-nodeports'),
+    nodeIPs,
+    nodePortAddresses: npa,
+    form: flags.has('restore-form') ? 'restore' : 'full',
+  };
+}
+
+function handleErrors(fn: () => number): number {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ManifestError || e instanceof RangeError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+const RULES_OPTIONS = `
+  --cluster-cidr CIDR        pod network (kube-proxy's local traffic detector); without it no
+                             "! -s CIDR -j KUBE-MARK-MASQ" rules, as kube-proxy without --cluster-cidr
+  --node-ip IP               this node's address (repeatable); used for loadBalancerSourceRanges
+                             and --nodeport-addresses
+  --hostname NAME            this node's name: endpoints with this nodeName are local
+                             (externalTrafficPolicy / internalTrafficPolicy Local)
+  --masquerade-bit N         mark bit for SNAT (default 14 -> 0x00004000)
+  --masquerade-all           masquerade all traffic to ClusterIPs
+  --random-fully             MASQUERADE --random-fully (iptables >= 1.6.2 on the node)
+  --no-localhost-nodeports   --iptables-localhost-nodeports=false
+  --nodeport-addresses CIDR  NodePorts only on node IPs in CIDR (repeatable)
+  --restore-form             print only what kube-proxy feeds to iptables-restore --noflush
+                             (default: a complete ruleset with builtin chains and kube-proxy's
+                             jump rules, loadable into an empty namespace and replayable)
+  --out FILE                 write to FILE (atomically) instead of stdout`;
+
+const rulesCommand: Command = {
+  name: 'k8s rules',
+  summary: 'kube-proxy (iptables mode) rules from Service/EndpointSlice/Deployment manifests',
+  help: `
+usage: nfreplay k8s rules --manifests FILE... [options]
+
+Prints the iptables rules kube-proxy v1.28+ (iptables mode, IPv4) would program for the Services,
+Endpoints, EndpointSlices, Pods and Deployments in FILE (JSON or YAML; single objects, List kinds,
+multi-document YAML as \`kubectl get -o yaml\` writes). Rules are in the sorted order kube-proxy's
+own tests use, so the output is deterministic. A Service with a selector and no endpoints takes its
+endpoints from matching Pods, or else from matching Deployments' replicas with pod IPs synthesised
+from --pod-cidr (host-local style: .2, .3, ... in the order Deployments sort by namespace/name).
+NodePorts are taken as the manifest says (none are allocated).
+
+options:
+  --manifests FILE           manifest file (repeatable; also FILEs as plain arguments; - = stdin)
+  --pod-cidr CIDR            addresses for synthesised pods of Deployments
+  --scale deployment/NAME=N  replicas of a Deployment (what-if; repeatable)${RULES_OPTIONS}
+
+example:
+  nfreplay k8s rules --manifests pcaps/k8s/service3/manifests.yaml --cluster-cidr 198.18.0.0/16 \\
+      --pod-cidr 198.18.32.0/24 --node-ip 192.0.2.10 --hostname node-0 --scale deployment/nginx-79959=5
+`,
+  async run(args) {
+    return handleErrors(() => {
+      const cmd = 'nfreplay k8s rules';
+      const { opts, flags, positional } = parseArgs(cmd, args, { flags: RULE_FLAGS, values: [...RULE_VALUES, 'manifests', 'pod-cidr', 'scale', 'hostname'] });
+      const files = [...(opts.get('manifests') ?? []), ...positional];
+      if (files.length === 0) throw new UsageError(`${cmd}: no manifests given (--manifests FILE)`);
+      const scale = new Map<string, number>();
+      for (const s of opts.get('scale') ?? []) {
+        const m = /^(?:(?:deployment|deploy|deployments|replicaset|statefulset)(?:\.apps)?\/)?([^=]+)=(\d+)$/.exec(s);
+        if (!m) throw new UsageError(`${cmd}: --scale '${s}': expected deployment/NAME=N`);
+        scale.set(m[1], Number(m[2]));
+      }
+      const objs: SourcedObject[] = [];
+      for (const f of files) objs.push(...readManifestFile(f));
+      const hostname = one(opts, 'hostname', cmd) ?? null;
+      const cluster = buildCluster(objs, { hostname: hostname ?? undefined, podCIDR: cidrOpt(one(opts, 'pod-cidr', cmd), 'pod-cidr', cmd), scale });
+      const r = generateRules(cluster, proxierOptions(cmd, opts, flags), hostname);
+      writeOutput(one(opts, 'out', cmd), r.text);
+      return 0;
+    });
+  },
+};
+
+const synthCommand: Command = {
+  name: 'k8s synth',
+  summary: 'rules of a synthetic cluster: N services x M endpoints',
+  help: `
+usage: nfreplay k8s synth --services N --endpoints M [options]
+
+Builds N Services with M endpoints each (Service + EndpointSlice objects) and prints the rules
+kube-proxy would program for them, through the same code as \`k8s rules\`. ClusterIPs come from
+198.19.0.0/16, pod IPs from 198.18.0.0/16 (the cluster CIDR), this node is node-0 / 192.0.2.10.
+Above 1000 endpoints in total kube-proxy's large-cluster mode drops the per-endpoint comments.
+
+options:
+  --services N               number of Services (0..65534)
+  --endpoints M              endpoints per Service
+  --nodeport-fraction F      fraction of Services of type NodePort (nodePorts from 30000)
+  --affinity-fraction F      fraction with sessionAffinity ClientIP
+  --local-fraction F         fraction with Local traffic policy (external for NodePort Services,
+                             internal for the others)
+  --udp-fraction F           fraction of UDP Services (port 53 -> 5353)
+  --nodes K                  nodes the endpoints are spread over (default 3; node-0 is this node)
+  --seed S                   seed for the draws (default 1)
+  --manifests-out FILE       also write the objects as a JSON List (\`k8s rules\` on it with the
+                             options in its nfreplay/rules-options annotation prints the same rules)${RULES_OPTIONS}
+
+example:
+  nfreplay k8s synth --services 10000 --endpoints 5 --nodeport-fraction 0.2 --affinity-fraction 0.1 \\
+      --seed 7 --out /tmp/k8s-10k.rules --manifests-out /tmp/k8s-10k.json
+`,
+  async run(args) {
+    return handleErrors(() => {
+      const cmd = 'nfreplay k8s synth';
+      const { opts, flags, positional } = parseArgs(cmd, args, {
+        flags: RULE_FLAGS,
+        values: [...RULE_VALUES, 'services', 'endpoints', 'nodeport-fraction', 'affinity-fraction', 'local-fraction', 'udp-fraction', 'nodes', 'seed', 'manifests-out'],
+      });
+      if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
+      const intOpt = (n: string, def?: number): number | undefined => num(opts, n, cmd, def, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+      const frac = (n: string): number | undefined => num(opts, n, cmd, undefined, (x) => x >= 0 && x <= 1, 'a fraction between 0 and 1');
+      const services = intOpt('services');
+      const endpoints = intOpt('endpoints');
+      if (services === undefined || endpoints === undefined) throw new UsageError(`${cmd}: --services and --endpoints are required`);
+      const objs = synthObjects({
+        services,
+        endpoints,
+        nodeportFraction: frac('nodeport-fraction'),
+        affinityFraction: frac('affinity-fraction'),
+        localFraction: frac('local-fraction'),
+        udpFraction: frac('udp-fraction'),
+        nodes: intOpt('nodes', 3),
+        seed: intOpt('seed', 1),
+      });
+      const popts = proxierOptions(cmd, opts, flags, { clusterCIDR: SYNTH_CLUSTER.clusterCIDR, nodeIP: SYNTH_CLUSTER.nodeIP });
+      const cluster = buildCluster(objs, { hostname: SYNTH_CLUSTER.hostname });
+      const r = generateRules(cluster, popts, SYNTH_CLUSTER.hostname);
+      const mo = one(opts, 'manifests-out', cmd);
+      if (mo !== undefined) {
+        const note = [
+          `--hostname ${SYNTH_CLUSTER.hostname}`,
+          popts.clusterCIDR ? `--cluster-cidr ${popts.clusterCIDR}` : '',
+          ...(popts.nodeIPs ?? []).map((ip) => `--node-ip ${ip}`),
+          popts.masqueradeBit !== 14 ? `--masquerade-bit ${popts.masqueradeBit}` : '',
+          ...[...flags].map((f) => `--${f}`),
+          ...(popts.nodePortAddresses ?? []).map((c) => `--nodeport-addresses ${c}`),
+        ].filter(Boolean).join(' ');
+        writeOutput(mo, objectsToListJSON(objs, note));
+      }
+      writeOutput(one(opts, 'out', cmd), r.text);
+      return 0;
+    });
+  },
+};
+
+export const k8sCommands: Command[] = [rulesCommand, synthCommand];
