@@ -219,6 +219,7 @@ export interface TreeStats {
   depth: number;
   nodes: number;
   hashNodes: number;
+  ifaceNodes: number;
   leaves: number;
   largestLeaf: number;
   /** Rules stored in all (distinct) leaves / rules. */
@@ -238,7 +239,7 @@ export function linearTree(n: number, ruleIndex?: number[]): { words: number[]; 
   return {
     words,
     stats: {
-      kind: 'linear', rules: n, depth: 0, nodes: 1, hashNodes: 0, leaves: 1, largestLeaf: n,
+      kind: 'linear', rules: n, depth: 0, nodes: 1, hashNodes: 0, ifaceNodes: 0, leaves: 1, largestLeaf: n,
       replication: n ? 1 : 0, words: words.length, bytes: words.length * 4, buildMs: 0,
       budgetHit: false, deadlineHit: false,
     },
@@ -285,7 +286,7 @@ class Builder {
   readonly ifm: Uint32Array[] = [];
   readonly leafCache = new Map<string, number>();
   readonly queue: Item[] = [];
-  stats = { depth: 0, nodes: 0, hashNodes: 0, leaves: 0, largestLeaf: 0, leafWords: 0, splits: 0, budgetHit: false, deadlineHit: false };
+  stats = { depth: 0, nodes: 0, hashNodes: 0, ifaceNodes: 0, leaves: 0, largestLeaf: 0, leafWords: 0, splits: 0, budgetHit: false, deadlineHit: false };
   frontier = 0;
   budget = 0;
   readonly binth: number;
@@ -552,7 +553,7 @@ class Builder {
       this.words[it.slot] = at;
       this.words.push(NODE_IFACE, ifBest.g);
       for (let b = 0; b < 32; b++) this.words.push(0);
-      this.stats.nodes++;
+      this.stats.nodes++; this.stats.ifaceNodes++;
       ifBest.classes.forEach((cm, c) => {
         const slot = at + 2 + (31 - Math.clz32(cm));
         const ifr = it.ifr.slice(); ifr[ifBest!.g] = cm;
@@ -644,7 +645,7 @@ export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts =
   return {
     words: b.words,
     stats: {
-      kind, rules: n, depth: s.depth, nodes: s.nodes, hashNodes: s.hashNodes, leaves: s.leaves,
+      kind, rules: n, depth: s.depth, nodes: s.nodes, hashNodes: s.hashNodes, ifaceNodes: s.ifaceNodes, leaves: s.leaves,
       largestLeaf: s.largestLeaf, replication: n ? s.leafWords / n : 0, words: b.words.length,
       bytes: b.words.length * 4, buildMs: performance.now() - t0, budgetHit: s.budgetHit,
       deadlineHit: s.deadlineHit,
