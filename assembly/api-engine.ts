@@ -5,6 +5,7 @@ import { setImage, setCounters } from './state';
 import { setStateBase } from './modules/index';
 import { setRecentBase } from './modules/recent';
 import { processPacket } from './hooks';
+import { REJECT_COUNTS } from './modules/targets';
 
 const STATS: usize = memory.data(ST_SIZE * 8, 16);
 
@@ -50,3 +51,6 @@ export function buildDescs(descs: usize, n: u32, data: usize, offset: usize, cap
     store<u32>(d, 0, DESC_RESULT);
   }
 }
+
+/** Address of the REJECT reply counts (u64 per --reject-with kind, 16 slots). */
+export function rejectCountsAddr(): usize { return REJECT_COUNTS; }

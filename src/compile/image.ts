@@ -1,0 +1,317 @@
+// Model (src/rules/model.ts) -> image (Int32Array, layout H_*/CH_*/R_* in src/layout.ts).
+//
+// Image order: header (H_SIZE words), hook table (NUM_HOOKS * NUM_TABLES: chain id or -1), chain
+// table, rule table, per-chain decision structures, match and target params, recent directory,
+// host section, sysctl section. Counters: one per rule (index = rule index), then one per chain
+// (index = nrules + chain id): a builtin chain's policy or a user chain's implicit RETURN.
+// Interfaces in -i/-o become a bitmask over the host model's interfaces (bit i = interface i,
+// bit 31 = "no device" and interfaces beyond the 31st); a name the host model does not have
+// matches no interface (so `-i nosuch` never matches and `! -i nosuch` always does).
+import {
+  IMG_MAGIC, IMG_VERSION, H_MAGIC, H_VERSION, H_FLAGS, H_NCHAINS, H_CHAINS, H_NRULES, H_RULES, H_HOOKS,
+  H_HOST, H_SYSCTL, H_NCOUNTERS, H_NRECENT, H_NSTATE, H_SEED_LO, H_SEED_HI, H_HZ, H_CT_MAX, H_SIZE,
+  H_RECENT, H_RECENT_BYTES, NUM_HOOKS, NUM_TABLES, CH_SIZE, CH_FIRST_RULE, CH_NRULES, CH_POLICY,
+  CH_POLICY_COUNTER, CH_TREE, CH_TABLE, NODE_LEAF, R_SIZE, R_FLAGS, R_SRC, R_SMSK, R_DST, R_DMSK,
+  R_PROTO, R_IIF, R_OIF, R_TARGET, R_TARGET_ARG, R_TPARAMS, R_NMATCH, R_MATCHES, R_COUNTER, R_ID,
+  R_CHAIN, RF_SRC, RF_SRC_INV, RF_DST, RF_DST_INV, RF_PROTO, RF_PROTO_INV, RF_FRAG, RF_FRAG_INV,
+  RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV, RF_APPROX, T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_JUMP,
+  T_GOTO, T_MODULE, V_ACCEPT, V_DROP, IMGF_CONNTRACK, IMGF_NAT, IMGF_LINEAR, IMGF_TRUST_CSUM,
+  MOD_UNSUPPORTED, SYS_CT_MAX, IF_NAME0, IF_SIZE, HOST_NIFS, HOST_IFS,
+} from '../layout.js';
+import type { Ruleset, Rule, Chain, TableName, IfaceMatch, Match } from '../rules/model.js';
+import { TABLE_NAMES } from '../rules/model.js';
+import type { LowerCtx } from '../rules/modules/types.js';
+import { lowerModule, moduleId, needsConntrack } from './lower.js';
+
+export const HOOK_OF: Record<string, number> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
+
+export interface CompileOptions {
+  /** Lowered host model (src/host lowerHost output). */
+  host: { host: number[]; sysctl: number[] };
+  hz?: number;
+  seed?: bigint | number;
+  linear?: boolean;
+  trustChecksums?: boolean;
+  /** Conntrack capacity (default: the host's nf_conntrack_max). */
+  ctMax?: number;
+  /** Builds a chain's decision structure (src/compile/tree.ts); default: one leaf. */
+  buildTree?: (chain: ChainInfo, rules: RuleInfo[]) => { words: number[]; kind: string } | null;
+}
+
+export interface ChainInfo {
+  id: number;
+  table: TableName;
+  name: string;
+  builtin: boolean;
+  policy: 'ACCEPT' | 'DROP' | null;
+  /** Policy counter (builtin) or implicit RETURN counter (user chain). */
+  counter: number;
+  /** Rule indices, in chain order. */
+  rules: number[];
+  model: Chain;
+  /** Decision-structure kind and size (words). */
+  structure: string;
+  structureWords: number;
+}
+
+export interface RuleInfo {
+  index: number;
+  chain: number;
+  model: Rule;
+}
+
+export interface CompiledImage {
+  image: Int32Array;
+  chains: ChainInfo[];
+  rules: RuleInfo[];
+  nCounters: number;
+  nState: number;
+  recentBytes: number;
+  recentNames: string[];
+  conntrack: boolean;
+  ifaceNames: string[];
+  ctMax: number;
+  hz: number;
+}
+
+const TABLE_ID: Record<TableName, number> = { raw: 0, mangle: 1, nat: 2, filter: 3, security: 4 };
+
+/** Interface names from a lowered host section (IF_NAME0: 16 bytes, NUL padded). */
+export function ifaceNamesFromHost(host: number[]): string[] {
+  const n = host[HOST_NIFS];
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = Buffer.alloc(16);
+    for (let k = 0; k < 4; k++) b.writeInt32LE(host[host[HOST_IFS] + i * IF_SIZE + IF_NAME0 + k] | 0, k * 4);
+    const z = b.indexOf(0);
+    names.push(b.toString('latin1', 0, z < 0 ? 16 : z));
+  }
+  return names;
+}
+
+/** host-order u32 -> P_SADDR encoding (the 4 wire bytes loaded as little-endian u32), as i32 */
+export function wireAddr(a: number): number {
+  return ((a & 0xff) << 24) | ((a >>> 8 & 0xff) << 16) | ((a >>> 16 & 0xff) << 8) | (a >>> 24);
+}
+export function prefixMask(plen: number): number {
+  return plen === 0 ? 0 : (0xffffffff << (32 - plen)) >>> 0;
+}
+
+/** -i/-o name -> bitmask over host interfaces (xtables_parse_interface semantics). */
+export function ifaceMask(m: IfaceMatch, names: string[]): number {
+  if (m.name === '+') return -1;
+  let mask = 0;
+  const wild = m.name.endsWith('+');
+  const stem = wild ? m.name.slice(0, -1) : m.name;
+  names.forEach((n, i) => {
+    if (wild ? n.startsWith(stem) : n === stem) mask |= i < 31 ? 1 << i : 1 << 31;
+  });
+  return mask;
+}
+
+export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
+  const ifaceNames = ifaceNamesFromHost(opts.host.host);
+  const chains: ChainInfo[] = [];
+  const rules: RuleInfo[] = [];
+  const chainIdx = new Map<string, number>(); // `${table}/${name}`
+  for (const t of rs.tables) {
+    for (const c of t.chains) {
+      const id = chains.length;
+      chainIdx.set(`${t.name}/${c.name}`, id);
+      chains.push({ id, table: t.name, name: c.name, builtin: c.builtin, policy: c.policy, counter: 0, rules: [], model: c, structure: 'leaf', structureWords: 0 });
+    }
+  }
+  for (const ch of chains) {
+    for (const r of ch.model.rules) {
+      ch.rules.push(rules.length);
+      rules.push({ index: rules.length, chain: ch.id, model: r });
+    }
+  }
+  for (const ch of chains) ch.counter = rules.length + ch.id;
+  const nCounters = rules.length + chains.length;
+
+  // conntrack on demand: any rule using a conntrack user (match or target), NAT targets included
+  let conntrack = false;
+  for (const r of rules) {
+    if (r.model.matches.some((m) => needsConntrack(m.module, 'match'))) conntrack = true;
+    if (r.model.target?.kind === 'module' && needsConntrack(r.model.target.module, 'target')) conntrack = true;
+  }
+  const hasNat = rs.tables.some((t) => t.name === 'nat');
+
+  const w: number[] = new Array(H_SIZE).fill(0);
+  const hookAt = w.length;
+  w.push(...new Array(NUM_HOOKS * NUM_TABLES).fill(-1));
+  for (const ch of chains) {
+    if (!ch.builtin) continue;
+    const h = HOOK_OF[ch.name];
+    if (h !== undefined) w[hookAt + h * NUM_TABLES + TABLE_ID[ch.table]] = ch.id;
+  }
+  const chainAt = w.length;
+  w.push(...new Array(chains.length * CH_SIZE).fill(0));
+  const ruleAt = w.length;
+  w.push(...new Array(rules.length * R_SIZE).fill(0));
+
+  // decision structures
+  for (const ch of chains) {
+    const cb = chainAt + ch.id * CH_SIZE;
+    w[cb + CH_FIRST_RULE] = ch.rules.length ? ch.rules[0] : 0;
+    w[cb + CH_NRULES] = ch.rules.length;
+    w[cb + CH_POLICY] = ch.policy === 'ACCEPT' ? V_ACCEPT : ch.policy === 'DROP' ? V_DROP : -1;
+    w[cb + CH_POLICY_COUNTER] = ch.counter;
+    w[cb + CH_TABLE] = TABLE_ID[ch.table];
+    const built = !opts.linear && opts.buildTree ? opts.buildTree(ch, ch.rules.map((i) => rules[i])) : null;
+    w[cb + CH_TREE] = w.length;
+    if (built) {
+      ch.structure = built.kind;
+      ch.structureWords = built.words.length;
+      w.push(...built.words);
+    } else {
+      ch.structure = 'leaf';
+      ch.structureWords = 2 + ch.rules.length;
+      w.push(NODE_LEAF, ch.rules.length, ...ch.rules);
+    }
+  }
+
+  // rules, matches, targets
+  let nState = 0;
+  const recentIds = new Map<string, number>();
+  const recentStamps: number[] = [];
+  for (const ri of rules) {
+    const r = ri.model;
+    const rb = ruleAt + ri.index * R_SIZE;
+    let f = 0;
+    if (r.src) {
+      f |= RF_SRC | (r.src.invert ? RF_SRC_INV : 0);
+      const m = prefixMask(r.src.prefix);
+      w[rb + R_SRC] = wireAddr((r.src.addr & m) >>> 0);
+      w[rb + R_SMSK] = wireAddr(m);
+    }
+    if (r.dst) {
+      f |= RF_DST | (r.dst.invert ? RF_DST_INV : 0);
+      const m = prefixMask(r.dst.prefix);
+      w[rb + R_DST] = wireAddr((r.dst.addr & m) >>> 0);
+      w[rb + R_DMSK] = wireAddr(m);
+    }
+    if (r.proto && r.proto.proto !== 0) {
+      f |= RF_PROTO | (r.proto.invert ? RF_PROTO_INV : 0);
+      w[rb + R_PROTO] = r.proto.proto;
+    }
+    if (r.frag) f |= RF_FRAG | (r.frag.invert ? RF_FRAG_INV : 0);
+    if (r.inIface) {
+      f |= RF_IIF | (r.inIface.invert ? RF_IIF_INV : 0);
+      w[rb + R_IIF] = ifaceMask(r.inIface, ifaceNames);
+    }
+    if (r.outIface) {
+      f |= RF_OIF | (r.outIface.invert ? RF_OIF_INV : 0);
+      w[rb + R_OIF] = ifaceMask(r.outIface, ifaceNames);
+    }
+    const ctx: LowerCtx = {
+      ifaceIndex(name: string) {
+        const i = ifaceNames.indexOf(name);
+        if (i < 0) throw new Error(`unknown interface '${name}'`);
+        return i;
+      },
+      recentId(name: string) {
+        let id = recentIds.get(name);
+        if (id === undefined) { id = recentIds.size; recentIds.set(name, id); recentStamps.push(1); }
+        return id;
+      },
+      stateSlot: () => nState++,
+      chainId(name: string) {
+        const id = chainIdx.get(`${r.table}/${name}`);
+        if (id === undefined) throw new Error(`unknown chain '${name}'`);
+        return id;
+      },
+      rule: r,
+    };
+    // matches: [moduleId, nWords, params...]
+    const ml: number[] = [];
+    let nm = 0;
+    for (const m of r.matches) {
+      const words = lowerModule(m.module, 'match', m.params, ctx, m);
+      ml.push(moduleId(m.module, 'match'), words.length, ...words);
+      nm++;
+      if (m.module === 'recent') {
+        const hc = (m.params as { hitcount?: number }).hitcount ?? 0;
+        const id = recentIds.get((m.params as { name?: string }).name ?? 'DEFAULT');
+        if (id !== undefined) recentStamps[id] = Math.max(recentStamps[id], hc);
+      }
+    }
+    if (r.approximation) {
+      f |= RF_APPROX;
+      if (r.approximation.mode !== 'skip-rule') {
+        ml.push(MOD_UNSUPPORTED, 1, r.approximation.mode === 'assume-match' ? 1 : 0);
+        nm++;
+      }
+    }
+    w[rb + R_FLAGS] = f;
+    w[rb + R_NMATCH] = nm;
+    w[rb + R_MATCHES] = w.length;
+    w.push(...ml);
+    const t = r.target;
+    if (!t) w[rb + R_TARGET] = T_NONE;
+    else if (t.kind === 'verdict') w[rb + R_TARGET] = t.verdict === 'ACCEPT' ? T_ACCEPT : t.verdict === 'DROP' ? T_DROP : T_RETURN;
+    else if (t.kind === 'jump') {
+      w[rb + R_TARGET] = t.goto ? T_GOTO : T_JUMP;
+      w[rb + R_TARGET_ARG] = ctx.chainId(t.chain);
+    } else {
+      const words = lowerModule(t.module, 'target', t.params, ctx, null);
+      const id = moduleId(t.module, 'target');
+      w[rb + R_TARGET] = T_MODULE;
+      w[rb + R_TARGET_ARG] = id;
+      w[rb + R_TPARAMS] = w.length;
+      w.push(id, words.length, ...words);
+    }
+    w[rb + R_COUNTER] = ri.index;
+    w[rb + R_ID] = ri.index;
+    w[rb + R_CHAIN] = ri.chain;
+  }
+
+  // recent directory: per table [byteOffset, stampsMask]; table = 16 + 100 * (24 + 8 * stamps)
+  const recentDir = w.length;
+  let recentBytes = 0;
+  for (let i = 0; i < recentStamps.length; i++) {
+    const hc = recentStamps[i];
+    let stamps = 2;
+    while (stamps < hc) stamps *= 2;
+    stamps = Math.min(stamps, 256);
+    w.push(recentBytes, stamps - 1);
+    recentBytes += 16 + 100 * (24 + 8 * stamps);
+  }
+
+  const hostAt = w.length;
+  w.push(...opts.host.host);
+  const sysAt = w.length;
+  w.push(...opts.host.sysctl);
+
+  const seed = BigInt(opts.seed ?? 0) & 0xffffffffffffffffn;
+  const hz = opts.hz ?? 250;
+  const ctMax = opts.ctMax ?? (opts.host.sysctl[SYS_CT_MAX] || 262144);
+  w[H_MAGIC] = IMG_MAGIC;
+  w[H_VERSION] = IMG_VERSION;
+  w[H_FLAGS] = (conntrack ? IMGF_CONNTRACK : 0) | (conntrack && hasNat ? IMGF_NAT : 0) | (opts.linear ? IMGF_LINEAR : 0) | (opts.trustChecksums ? IMGF_TRUST_CSUM : 0);
+  w[H_NCHAINS] = chains.length;
+  w[H_CHAINS] = chainAt;
+  w[H_NRULES] = rules.length;
+  w[H_RULES] = ruleAt;
+  w[H_HOOKS] = hookAt;
+  w[H_HOST] = hostAt;
+  w[H_SYSCTL] = sysAt;
+  w[H_NCOUNTERS] = nCounters;
+  w[H_NRECENT] = recentStamps.length;
+  w[H_NSTATE] = nState;
+  w[H_SEED_LO] = Number(seed & 0xffffffffn) | 0;
+  w[H_SEED_HI] = Number(seed >> 32n) | 0;
+  w[H_HZ] = hz;
+  w[H_CT_MAX] = ctMax;
+  w[H_RECENT] = recentDir;
+  w[H_RECENT_BYTES] = recentBytes;
+  return {
+    image: Int32Array.from(w, (x) => x | 0),
+    chains, rules, nCounters, nState, recentBytes,
+    recentNames: [...recentIds.keys()],
+    conntrack, ifaceNames, ctMax, hz,
+  };
+}
+
+export type { Match };

@@ -1,0 +1,142 @@
+// The single-worker replay: a clean function of (compiled image, batches). One core instance;
+// setup reserves the image, counters, state slots, recent tables, conntrack table, descriptors and
+// a data area; each batch is copied into the data area once (one memcpy per column) and run by
+// processBatch. No per-packet JS in the hot path except the interface-id mapping for pcapng.
+import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, RES_FORWARDED } from '../layout.js';
+import type { CompiledImage } from '../compile/image.js';
+import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
+import { instantiateCore, type CoreExports } from './core.js';
+
+export interface EngineStats {
+  /** Packets per RES_* code (index = code). */
+  res: bigint[];
+  rejectReplies: bigint;
+}
+
+export interface ForwardedSink {
+  /** Called for every forwarded packet with its rewritten frame (valid during the call only). */
+  (tsSec: number, tsNsec: number, frame: Uint8Array, wirelen: number, linktype: number): void;
+}
+
+export class Engine {
+  readonly core: CoreExports;
+  readonly compiled: CompiledImage;
+  private countersAddr = 0;
+  private descAddr = 0;
+  private descCap = 0;
+  private dataAddr = 0;
+  private dataCap = 0;
+  private colAddr = 0;
+  ctAddr = 0;
+  packets = 0;
+  lastTsSec = 0;
+  lastTsNsec = 0;
+
+  constructor(compiled: CompiledImage, core: CoreExports = instantiateCore()) {
+    this.core = core;
+    this.compiled = compiled;
+    const img = compiled.image;
+    const imgAddr = core.reserve(img.byteLength);
+    new Int32Array(core.memory.buffer, imgAddr, img.length).set(img);
+    this.countersAddr = core.reserve(compiled.nCounters * CNT_SIZE);
+    const stateAddr = core.reserve(Math.max(1, compiled.nState) * 16);
+    const recentAddr = core.reserve(Math.max(16, compiled.recentBytes));
+    core.engineSetup(imgAddr, this.countersAddr, stateAddr, recentAddr);
+    if (compiled.conntrack && typeof core.ctSetup === 'function') this.ctAddr = core.ctSetup(compiled.ctMax) >>> 0;
+  }
+
+  private ensure(n: number, bytes: number): void {
+    if (n > this.descCap) {
+      this.descCap = Math.max(n, 16384);
+      this.descAddr = this.core.reserve(this.descCap * DESC_SIZE);
+      // columns: offset, caplen, wirelen, tsSec, tsNsec, ordinal (u32) + linktype, ifindex (u16)
+      this.colAddr = this.core.reserve(this.descCap * (6 * 4 + 2 * 2));
+    }
+    if (bytes > this.dataCap) {
+      this.dataCap = Math.max(bytes, 4 << 20);
+      this.dataAddr = this.core.reserve(this.dataCap);
+    }
+  }
+
+  /** Run one batch. `ifindex(ifaceId)` maps capture interface ids to host interface indices
+   *  (0xFFFF = the host model's ingress). Calls `sink` for forwarded packets when given. */
+  runBatch(b: PacketBatch, ifmap: Uint16Array | null, sink?: ForwardedSink): void {
+    const n = b.count;
+    if (n === 0) return;
+    const start = b.offset[0];
+    const end = b.offset[n - 1] + b.caplen[n - 1];
+    this.ensure(n, end - start);
+    const core = this.core;
+    const buf = core.memory.buffer;
+    new Uint8Array(buf, this.dataAddr, end - start).set(b.data.subarray(start, end));
+    const cap = this.descCap;
+    const c = this.colAddr;
+    const u32 = (k: number) => new Uint32Array(buf, c + k * cap * 4, n);
+    u32(0).set(b.offset.subarray(0, n));
+    u32(1).set(b.caplen.subarray(0, n));
+    u32(2).set(b.wirelen.subarray(0, n));
+    u32(3).set(b.tsSec.subarray(0, n));
+    u32(4).set(b.tsNsec.subarray(0, n));
+    u32(5).set(b.ordinal.subarray(0, n));
+    const u16base = c + 6 * cap * 4;
+    new Uint16Array(buf, u16base, n).set(b.linktype.subarray(0, n));
+    const ifx = new Uint16Array(buf, u16base + cap * 2, n);
+    if (!ifmap) ifx.fill(0xffff);
+    else for (let i = 0; i < n; i++) ifx[i] = ifmap[b.ifaceId[i]] ?? 0xffff;
+    core.buildDescs(this.descAddr, n, (this.dataAddr - start) >>> 0, c, c + cap * 4, c + 2 * cap * 4,
+      c + 3 * cap * 4, c + 4 * cap * 4, u16base, u16base + cap * 2, c + 5 * cap * 4);
+    core.processBatch(this.descAddr, n);
+    this.packets += n;
+    this.lastTsSec = b.tsSec[n - 1];
+    this.lastTsNsec = b.tsNsec[n - 1];
+    if (sink) {
+      const mem = core.memory.buffer;
+      const dv = new DataView(mem);
+      const u8 = new Uint8Array(mem);
+      for (let i = 0; i < n; i++) {
+        const d = this.descAddr + i * DESC_SIZE;
+        if ((dv.getUint32(d + DESC_RESULT, true) & 0xff) !== RES_FORWARDED) continue;
+        const f = dv.getUint32(d + DESC_FRAME, true);
+        sink(b.tsSec[i], b.tsNsec[i], u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true)), b.wirelen[i], b.linktype[i]);
+      }
+    }
+  }
+
+  /** Per-packet results of the last batch (DESC_RESULT words). */
+  lastResults(n: number): Uint32Array {
+    const out = new Uint32Array(n);
+    const dv = new DataView(this.core.memory.buffer);
+    for (let i = 0; i < n; i++) out[i] = dv.getUint32(this.descAddr + i * DESC_SIZE + DESC_RESULT, true);
+    return out;
+  }
+
+  /** Counters: packets and bytes per counter index (rules, then chains). */
+  counters(): { packets: bigint[]; bytes: bigint[] } {
+    const v = new BigUint64Array(this.core.memory.buffer, this.countersAddr, this.compiled.nCounters * 2);
+    const packets: bigint[] = [], bytes: bigint[] = [];
+    for (let i = 0; i < this.compiled.nCounters; i++) { packets.push(v[2 * i]); bytes.push(v[2 * i + 1]); }
+    return { packets, bytes };
+  }
+
+  stats(): EngineStats {
+    const v = new BigUint64Array(this.core.memory.buffer, this.core.statsAddr() >>> 0, ST_SIZE);
+    const res = Array.from(v.subarray(0, 16));
+    let rejectReplies = 0n;
+    if (typeof this.core.rejectCountsAddr === 'function') {
+      const r = new BigUint64Array(this.core.memory.buffer, this.core.rejectCountsAddr() >>> 0, 16);
+      for (const x of r) rejectReplies += x;
+    }
+    return { res, rejectReplies };
+  }
+}
+
+/** Map capture interfaces to host interface indices by name (unknown / unnamed: the ingress). */
+export function interfaceMap(info: CaptureInfo | null, hostNames: string[]): Uint16Array | null {
+  if (!info || info.interfaces.every((i) => !i.name)) return null;
+  const m = new Uint16Array(Math.max(1, info.interfaces.length)).fill(0xffff);
+  info.interfaces.forEach((itf, k) => {
+    const i = itf.name ? hostNames.indexOf(itf.name) : -1;
+    if (i >= 0) m[k] = i;
+  });
+  return m;
+}
