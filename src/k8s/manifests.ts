@@ -110,11 +110,10 @@ export function parseManifestText(text: string, file: string): SourcedObject[] {
     try {
       v = JSON.parse(text.replace(/^\uFEFF/, ''));
     } catch (e) {
-      const msg = (e as Error).message;
-      const m = /position (\d+)/.exec(msg);
-      const pos = m ? Number(m[1]) : 0;
-      const { line, column } = lineCol(text, pos);
-      throw new ManifestError(file, line, column, `invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '')}`);
+      const body = text.replace(/^\uFEFF/, '');
+      const { pos, msg } = jsonErrorAt(body) ?? { pos: 0, msg: (e as Error).message };
+      const { line, column } = lineCol(body, pos);
+      throw new ManifestError(file, line, column, `invalid JSON: ${msg}`);
     }
     const docs = Array.isArray(v) ? v : [v];
     for (const d of docs) flatten(d, file, 1, out);
@@ -149,6 +148,86 @@ function docStartLines(text: string): number[] {
     }
   }
   return starts;
+}
+
+/**
+ * Where a JSON text is wrong (JSON.parse's messages do not always carry a position): a strict
+ * scan that returns the offset and a description of the first offending token.
+ */
+function jsonErrorAt(t: string): { pos: number; msg: string } | null {
+  let i = 0;
+  const ws = (): void => {
+    while (i < t.length && ' \t\n\r'.includes(t[i])) i++;
+  };
+  const bad = (what: string): never => {
+    throw { pos: i, msg: i >= t.length ? `unexpected end of input (${what})` : `unexpected '${t[i]}' (${what})` };
+  };
+  const str = (): void => {
+    i++;
+    while (i < t.length && t[i] !== '"') {
+      if (t[i] === '\\') i++;
+      else if (t.charCodeAt(i) < 0x20) bad('control character in string');
+      i++;
+    }
+    if (i >= t.length) bad('unterminated string');
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = t[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (t[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (t[i] !== '"') bad('expected a string key');
+        str();
+        ws();
+        if (t[i] !== ':') bad("expected ':'");
+        i++;
+        value();
+        ws();
+        if (t[i] === ',') i++;
+        else if (t[i] === '}') {
+          i++;
+          return;
+        } else bad("expected ',' or '}'");
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (t[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (t[i] === ',') i++;
+        else if (t[i] === ']') {
+          i++;
+          return;
+        } else bad("expected ',' or ']'");
+      }
+    }
+    if (c === '"') return str();
+    const m = /^(-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?|true|false|null)/.exec(t.slice(i, i + 400));
+    if (!m) bad('expected a value');
+    i += m![0].length;
+  };
+  try {
+    value();
+    ws();
+    if (i < t.length) bad('text after the JSON value');
+    return null;
+  } catch (e) {
+    return e as { pos: number; msg: string };
+  }
 }
 
 function lineCol(text: string, pos: number): { line: number; column: number } {

@@ -1,0 +1,176 @@
+import { describe, it, expect } from 'vitest';
+import { parseManifestText, buildCluster, ManifestError } from '../../src/k8s/manifests.js';
+import { parseYamlDocuments } from '../../src/k8s/yaml.js';
+import { generateRules } from '../../src/k8s/proxier.js';
+
+// A Service + Endpoints pair in the four shapes kubectl writes: YAML single objects in a
+// multi-document stream, a YAML List, a JSON object array, and a JSON List.
+const yamlMulti = `
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: |
+      {"apiVersion":"v1","kind":"Service","metadata":{"name":"web"}}
+spec:
+  clusterIP: 198.19.0.10   # a comment
+  ports:
+  - name: http
+    port: 80
+    protocol: TCP
+    targetPort: 8080
+  selector:
+    app: web
+---
+apiVersion: v1
+kind: Endpoints
+metadata:
+  name: web
+  namespace: shop
+subsets:
+- addresses:
+  - ip: 198.18.0.12
+  - ip: 198.18.0.11
+    nodeName: "node-0"
+  ports:
+  - name: http
+    port: 8080
+    protocol: TCP
+`;
+const yamlList = `apiVersion: v1
+items:
+- apiVersion: v1
+  kind: Service
+  metadata:
+    name: web
+    namespace: shop
+  spec:
+    clusterIP: 198.19.0.10
+    ports:
+    - name: http
+      port: 80
+      protocol: TCP
+      targetPort: 8080
+    selector:
+      app: web
+- apiVersion: v1
+  kind: Endpoints
+  metadata:
+    name: web
+    namespace: shop
+  subsets:
+  - addresses:
+    - ip: 198.18.0.12
+    - nodeName: node-0
+      ip: 198.18.0.11
+    ports:
+    - {name: http, port: 8080, protocol: TCP}
+kind: List
+metadata:
+  resourceVersion: ""
+`;
+const svcObj = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { clusterIP: '198.19.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }], selector: { app: 'web' } } };
+const epObj = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'web', namespace: 'shop' }, subsets: [{ addresses: [{ ip: '198.18.0.12' }, { ip: '198.18.0.11', nodeName: 'node-0' }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }] };
+const jsonArray = JSON.stringify([svcObj, epObj], null, 2);
+const jsonList = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [svcObj, epObj] }, null, 4);
+
+describe('manifest input shapes', () => {
+  const rulesOf = (text: string, file: string): string => generateRules(buildCluster(parseManifestText(text, file)), { clusterCIDR: '198.18.0.0/16', form: 'restore' }).text;
+  it('YAML multi-doc, YAML List, JSON array and JSON List give the same rules', () => {
+    const a = rulesOf(yamlMulti, 'a.yaml');
+    expect(rulesOf(yamlList, 'b.yaml')).toBe(a);
+    expect(rulesOf(jsonArray, 'c.json')).toBe(a);
+    expect(rulesOf(jsonList, 'd.json')).toBe(a);
+    // Two endpoints sorted by "ip:port" string: .11 first with probability 1/2, .12 last.
+    expect(a).toContain('-A KUBE-SVC-');
+    expect(a).toMatch(/--comment "shop\/web:http -> 198\.18\.0\.11:8080" -m statistic --mode random --probability 0\.5000000000 -j KUBE-SEP-/);
+    expect(a).toMatch(/--comment "shop\/web:http -> 198\.18\.0\.12:8080" -j KUBE-SEP-/);
+  });
+  it('keeps block scalars and comments apart from values', () => {
+    const docs = parseYamlDocuments(yamlMulti, 'a.yaml') as any[];
+    expect(docs).toHaveLength(2);
+    expect(docs[0].metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).toBe('{"apiVersion":"v1","kind":"Service","metadata":{"name":"web"}}\n');
+    expect(docs[0].spec.clusterIP).toBe('198.19.0.10');
+    expect(docs[1].subsets[0].addresses[1]).toEqual({ ip: '198.18.0.11', nodeName: 'node-0' });
+  });
+  it('parses scalars the way Kubernetes YAML does', () => {
+    const [d] = parseYamlDocuments(`a: "1"\nb: 1\nc: true\nd: ~\ne: 'it''s'\nf: "x\\ty"\ng: 1.5\nh: nginx:1.14\ni: {}\nj: []\nk: |-\n  one\n  two\nl: >\n  folded\n  text\n`, 'x.yaml') as any[];
+    expect(d).toEqual({ a: '1', b: 1, c: true, d: null, e: "it's", f: 'x\ty', g: 1.5, h: 'nginx:1.14', i: {}, j: [], k: 'one\ntwo', l: 'folded text\n' });
+  });
+});
+
+describe('manifest errors name file:line:column', () => {
+  const err = (text: string, file = 'bad.yaml'): string => {
+    try {
+      parseManifestText(text, file);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ManifestError);
+      return (e as Error).message;
+    }
+    throw new Error('no error');
+  };
+  it('bad indentation', () => {
+    expect(err('kind: Service\nmetadata:\n  name: a\n    namespace: b\n')).toBe("bad.yaml:4:5: unexpected '' after a scalar value (bad indentation?)".replace("''", "'namespace: b'"));
+  });
+  it('anchors are refused', () => {
+    expect(err('kind: Service\nmetadata: &m\n  name: a\n')).toBe("bad.yaml:2:11: YAML anchors are not supported ('&m')");
+  });
+  it('unterminated quote', () => {
+    expect(err('kind: "Service\n')).toBe('bad.yaml:1:7: unterminated quoted string "Service');
+  });
+  it('invalid JSON', () => {
+    expect(err('{\n  "kind": "Service",\n  "metadata": }\n', 'bad.json')).toMatch(/^bad\.json:3:15: invalid JSON/);
+  });
+  it('object without kind', () => {
+    expect(err('---\nmetadata:\n  name: x\n')).toBe("bad.yaml:2:1: object without 'kind'");
+  });
+  it('Deployment backing an empty Service needs --pod-cidr', () => {
+    const objs = parseManifestText('kind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 2\n  template:\n    metadata:\n      labels: {app: d}\n---\nkind: Service\nmetadata: {name: s}\nspec:\n  clusterIP: 198.19.0.1\n  selector: {app: d}\n  ports: [{port: 80}]\n', 'd.yaml');
+    expect(() => buildCluster(objs)).toThrow(/give --pod-cidr/);
+  });
+});
+
+describe('Deployments become endpoints', () => {
+  const text = `
+kind: Deployment
+apiVersion: apps/v1
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web, tier: front}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx
+        ports:
+        - {name: www, containerPort: 8080}
+---
+kind: Service
+apiVersion: v1
+metadata: {name: web}
+spec:
+  clusterIP: 198.19.0.5
+  selector: {app: web}
+  ports:
+  - {port: 80, targetPort: www}
+`;
+  it('synthesises replicas from --pod-cidr (.2, .3, .4) with the named target port', () => {
+    const c = buildCluster(parseManifestText(text, 'w.yaml'), { podCIDR: '198.18.5.0/24' });
+    expect(c.endpoints.get('default/web/TCP')!.map((e) => e.endpoint)).toEqual(['198.18.5.2:8080', '198.18.5.3:8080', '198.18.5.4:8080']);
+  });
+  it('--scale changes the replica count', () => {
+    const c = buildCluster(parseManifestText(text, 'w.yaml'), { podCIDR: '198.18.5.0/24', scale: new Map([['web', 5]]) });
+    expect(c.endpoints.get('default/web/TCP')!.length).toBe(5);
+    expect(() => buildCluster(parseManifestText(text, 'w.yaml'), { podCIDR: '198.18.5.0/24', scale: new Map([['nope', 5]]) })).toThrow(/no Deployment/);
+  });
+  it('real Pods win over synthesised ones', () => {
+    const pods = `${text}---\nkind: Pod\nmetadata: {name: web-1, labels: {app: web, tier: front}}\nspec:\n  nodeName: n1\n  containers: [{name: nginx, ports: [{name: www, containerPort: 9090}]}]\nstatus:\n  phase: Running\n  podIP: 198.18.9.9\n`;
+    const c = buildCluster(parseManifestText(pods, 'p.yaml'), { podCIDR: '198.18.5.0/24' });
+    expect(c.endpoints.get('default/web/TCP')!.map((e) => e.endpoint)).toEqual(['198.18.9.9:9090']);
+  });
+});
