@@ -63,7 +63,13 @@ export interface Case {
   packets: CasePacket[];
 }
 
-export interface EgressPacket { iface: string; ip: Uint8Array; ts: number }
+export interface EgressPacket {
+  iface: string;
+  ip: Uint8Array;
+  ts: number;
+  /** Sent by the router's own stack (RST, ICMP error, echo reply, REJECT), not forwarded: see runKernel. */
+  local: boolean;
+}
 
 export interface KernelResult {
   saveC: string;
@@ -286,10 +292,17 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
     const cap = readCapture(readFileSync(d.path));
     for (const p of cap.packets) {
       const ip = ipDatagram(p.data, cap.linktype);
-      if (ip) egress.push({ iface: d.iface, ip: Uint8Array.from(ip), ts: p.ts });
+      if (ip) egress.push({ iface: d.iface, ip: Uint8Array.from(ip), ts: p.ts, local: false });
     }
   }
   egress.sort((x, y) => x.ts - y.ts);
+  // Which egress packets the router's own stack sent: they leave with TTL = ip_default_ttl, while a
+  // forwarded packet leaves with its arrival TTL - 1. Exact as long as no replayed packet arrived with
+  // TTL = ip_default_ttl + 1 (checked; otherwise fall back to "source is a local address").
+  const defTtl = Number(await lab.readSysctl(router, 'net.ipv4.ip_default_ttl'));
+  const ambiguous = frames.some((f) => f.data[14 + 8] === defTtl + 1);
+  const localAddrs = new Set(host.interfaces.flatMap((i) => i.addresses.map((a) => a.split('/')[0])));
+  for (const e of egress) e.local = ambiguous ? localAddrs.has(ipAt(e.ip, 12)) : e.ip[8] === defTtl;
 
   const saveC = (await lab.exec(router, ['iptables-legacy-save', '-c'])).stdout;
   const ct = await lab.exec(router, ['conntrack', '-L', '-o', 'extended'], { allowFail: true });
@@ -404,19 +417,6 @@ function erfc(x: number): number {
 
 function hex(b: Uint8Array): string { return Buffer.from(b).toString('hex'); }
 
-/** Kernel-stack packets (not derived from any replayed packet): RSTs and ICMP the router itself sends. */
-function isLocalStack(p: EgressPacket, localAddrs: Set<string>): boolean {
-  const src = ipAt(p.ip, 12);
-  if (!localAddrs.has(src)) return false;
-  const proto = p.ip[9];
-  if (proto === 1) return true;
-  if (proto === 6) {
-    const ihl = (p.ip[0] & 15) * 4;
-    return (p.ip[ihl + 13] & 0x04) !== 0 || (p.ip[ihl + 13] & 0x12) === 0x12;
-  }
-  return false;
-}
-
 export function compare(c: Case, k: KernelResult): Comparison {
   if (!replayAvailable()) {
     return { agree: 0, total: 0, differences: [], pending: 'PENDING: `nfreplay replay` is not in dist/ yet; kernel side only' };
@@ -477,11 +477,9 @@ export function compare(c: Case, k: KernelResult): Comparison {
   }
 
   // 3. Egress, byte for byte at the IP layer, in order; the kernel stack's own packets accounted apart.
-  const localAddrs = new Set(c.host.interfaces.flatMap((i) => i.addresses.map((a) => a.split('/')[0])));
-  localAddrs.add('127.0.0.1');
   const nOut = existsSync(egressOut) ? readCapture(readFileSync(egressOut)) : { linktype: 1, packets: [] };
   const nIps = nOut.packets.map((p) => ipDatagram(p.data, nOut.linktype)).filter((x): x is Uint8Array => x !== null).map(hex);
-  const kIps = k.egress.map((p) => ({ hex: hex(p.ip), local: isLocalStack(p, localAddrs), iface: p.iface }));
+  const kIps = k.egress.map((p) => ({ hex: hex(p.ip), local: p.local, iface: p.iface }));
   let j = 0;
   let localOnly = 0;
   for (const kp of kIps) {
