@@ -26,7 +26,9 @@
 // until the next iteration of the generator. A batch holds at most `batchPackets` packets
 // (default 16384) and never spans two chunks.
 //
-// Errors. Bad or truncated input throws a CaptureError from the generator after every packet
+// Errors. A file that cannot be opened or read throws a CaptureError with byteOffset -1 and the
+// message `file.pcap: cannot read capture: no such file`. Bad or truncated input throws a
+// CaptureError from the generator after every packet
 // before the damage has been yielded (so those packets still count). The message reads
 // `file.pcap: truncated packet record at byte 123456 (packet 1042)`: the byte offset of the record
 // or block at fault and the 1-based number of the packet being read (= packets yielded + 1).
@@ -107,7 +109,8 @@ export class CaptureError extends Error {
     /** 1-based number of the packet being read when it failed (packets before it were yielded). */
     readonly packet: number,
   ) {
-    super(`${file}: ${reason} at byte ${byteOffset} (packet ${packet})`);
+    // byteOffset -1: the file could not be opened or read at all (I/O error, not a format error)
+    super(byteOffset < 0 ? `${file}: ${reason}` : `${file}: ${reason} at byte ${byteOffset} (packet ${packet})`);
     this.name = 'CaptureError';
   }
   /** Packets yielded before the error. */
@@ -440,12 +443,27 @@ interface Source {
   close(): Promise<void>;
 }
 
-async function fileSource(path: string): Promise<Source> {
-  const fh = await open(path, 'r');
+function ioError(name: string, e: unknown, packet: number): CaptureError {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.code === 'EISDIR' ? 'is a directory' : String(err.message ?? e);
+  return new CaptureError(name, `cannot read capture: ${why}`, -1, packet);
+}
+
+async function fileSource(path: string, name: string, parser: { packets: number }): Promise<Source> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw ioError(name, e, 1);
+  }
   return {
     async read(into, off, len) {
-      const { bytesRead } = await fh.read(into, off, len, null);
-      return bytesRead;
+      try {
+        const { bytesRead } = await fh.read(into, off, len, null);
+        return bytesRead;
+      } catch (e) {
+        throw ioError(name, e, parser.packets + 1);
+      }
     },
     close: () => fh.close(),
   };
@@ -486,8 +504,8 @@ export async function* readCapture(
   const chunkBytes = Math.max(1, opts.chunkBytes ?? DEFAULT_CHUNK);
   const reuse = opts.reuseBuffers ?? false;
   const name = opts.name ?? (typeof path === 'string' ? (path === '-' ? 'stdin' : path) : 'stream');
-  const src = typeof path !== 'string' ? streamSource(path) : path === '-' ? streamSource(process.stdin) : await fileSource(path);
   const parser = new Parser(name);
+  const src = typeof path !== 'string' ? streamSource(path) : path === '-' ? streamSource(process.stdin) : await fileSource(path, name, parser);
   try {
     let cap = Math.max(chunkBytes, 64);
     let buf = new Uint8Array(cap);

@@ -14,7 +14,7 @@
 //           opt_comment when given, opt_endofopt).
 
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import type { PacketBatch } from './reader.js';
+import type { CaptureInfo, PacketBatch } from './reader.js';
 
 let tmpCounter = 0;
 
@@ -127,6 +127,20 @@ export class PcapWriter {
     dv.setUint32(at + 20, opts.linktype, this.le);
   }
 
+  /**
+   * A writer keeping an input capture's link type and timestamp precision (nanoseconds when any
+   * interface is finer than microseconds) for `--out`. Returns
+   * null when a classic pcap cannot hold it (a pcapng input with several link types: use
+   * PcapngWriter.fromInfo instead).
+   */
+  static fromInfo(path: string, info: CaptureInfo, opts: { bufferBytes?: number } = {}): PcapWriter | null {
+    const types = new Set(info.interfaces.map((i) => i.linktype));
+    if (types.size > 1 || info.linktype < 0) return null;
+    const snaplen = Math.max(0, ...info.interfaces.map((i) => i.snaplen)) || 262144;
+    const nanosecond = info.interfaces.some((i) => i.tsResolNs < 1000);
+    return new PcapWriter(path, { linktype: info.linktype, nanosecond, snaplen, bufferBytes: opts.bufferBytes });
+  }
+
   /** Append one packet. tsNsec is nanoseconds (divided down to µs for a microsecond file). */
   writePacket(tsSec: number, tsNsec: number, frame: Uint8Array, wirelen: number = frame.length): void {
     const caplen = Math.min(frame.length, this.snaplen);
@@ -201,6 +215,15 @@ export class PcapngWriter {
     this.f.buffer.set(opt, at + 24);
     dv.setUint32(at + len - 4, len, true);
     for (const i of opts.interfaces ?? []) this.addInterface(i);
+  }
+
+  /** A writer with the same interfaces (names, link types, snaplens) as an input capture. */
+  static fromInfo(path: string, info: CaptureInfo, opts: Omit<PcapngWriterOptions, 'interfaces'> = {}): PcapngWriter {
+    return new PcapngWriter(path, {
+      nanosecond: info.interfaces.some((i) => i.tsResolNs < 1000),
+      ...opts,
+      interfaces: info.interfaces.map((i) => ({ linktype: i.linktype, name: i.name ?? undefined, snaplen: i.snaplen })),
+    });
   }
 
   private view(): DataView {

@@ -123,3 +123,15 @@ describe('stdin', () => {
     expect(r.stdout.trim().split('\n')).toEqual(['ERR stdin: truncated packet record at byte 166 (packet 3)', '2 1,2']);
   });
 });
+
+describe('unreadable files', () => {
+  it('a missing file is a CaptureError naming the file', async () => {
+    const s = await streamed(t.file('nope.pcap'));
+    expect(s.error).toBe(`${t.file('nope.pcap')}: cannot read capture: no such file`);
+    expect(s.byteOffset).toBe(-1);
+  });
+  it('a directory is a CaptureError too', async () => {
+    const s = await streamed(t.dir);
+    expect(s.error).toBe(`${t.dir}: cannot read capture: is a directory`);
+  });
+});

@@ -6,7 +6,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { buildFrame } from '../../src/pcap/craft.js';
 import { parseCaptureBuffer, readCapture, readAllPackets, unpackBatch } from '../../src/pcap/reader.js';
-import { PcapngWriter } from '../../src/pcap/writer.js';
+import { PcapngWriter, PcapWriter } from '../../src/pcap/writer.js';
 import { tempDir, haveTcpdump, tcpdump, shb, idb, epb, spb, block, Bytes, utf8, concat } from './helpers.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -179,5 +179,32 @@ describe.skipIf(!haveTcpdump)('tcpdump reads the same pcapng files', () => {
       o += len;
     }
     expect(comments).toEqual([[0x0a0d0d0a, 'nfreplay drops'], [6, 'dropped by filter/FORWARD rule 3']]);
+  });
+});
+
+describe('writers from an input capture', () => {
+  it('PcapWriter.fromInfo keeps link type and precision; refuses mixed link types; PcapngWriter.fromInfo keeps interfaces', async () => {
+    const mixed = parseCaptureBuffer(bigFile());
+    expect(PcapWriter.fromInfo(t.file('no.pcap'), mixed.info)).toBeNull();
+
+    const path = t.file('two-eth.pcapng');
+    writeFileSync(path, concat(shb(true), idb(true, 1, 0, [[2, utf8('eth0')], [9, new Uint8Array([9])]]), idb(true, 1, 0, [[2, utf8('eth1')]]), epb(true, 1, 0, 1, fEth)));
+    const input = await readAllPackets(path);
+    const out = t.file('out.pcap');
+    const w = PcapWriter.fromInfo(out, input.info!)!;
+    for (const p of input.packets) w.writePacket(p.tsSec, p.tsNsec, p.frame, p.wirelen);
+    w.close();
+    const back = await readAllPackets(out);
+    expect(back.info).toMatchObject({ format: 'pcap', linktype: 1, nanosecond: true, snaplen: 262144 });
+    expect(back.packets.map((p) => hex(p.frame))).toEqual([hex(fEth)]);
+
+    const out2 = t.file('out.pcapng');
+    const w2 = PcapngWriter.fromInfo(out2, mixed.info);
+    for (const p of unpackBatch(mixed.batch)) w2.writePacket(p.ifaceId, p.tsSec, p.tsNsec, p.frame, p.wirelen);
+    w2.close();
+    const back2 = await readAllPackets(out2);
+    expect(back2.info?.interfaces.map((i) => [i.name, i.linktype, i.snaplen])).toEqual(mixed.info.interfaces.map((i) => [i.name, i.linktype, i.snaplen]));
+    // same packets; timestamps kept to the nanosecond (the picosecond one is cut to ns)
+    expect(back2.packets.map((p) => [p.ifaceId, p.tsSec, p.tsNsec, hex(p.frame)])).toEqual(unpackBatch(mixed.batch).map((p) => [p.ifaceId, p.tsSec, p.tsNsec, hex(p.frame)]));
   });
 });
