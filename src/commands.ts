@@ -10,3 +10,6 @@ export const commands: Command[] = [];
 
 import { k8sCommands } from './commands/k8s.js';
 commands.push(...k8sCommands);
+
+import { replayCommand } from './commands/replay.js';
+commands.push(replayCommand);

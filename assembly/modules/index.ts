@@ -63,6 +63,7 @@ export function targetOne(id: i32, p: i32, n: i32, rule: i32): i32 {
     case MOD_MASQUERADE: return masqueradeTarget(p);
     case MOD_REDIRECT: return redirectTarget(p);
     case MOD_CT: return ctTarget(p);
+    case MOD_UNSUPPORTED: return V_CONTINUE;   // --unsupported approximation of a target: count, continue
     default: return V_DROP;
   }
 }

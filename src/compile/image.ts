@@ -22,6 +22,7 @@ import type { Ruleset, Rule, Chain, TableName, IfaceMatch, Match } from '../rule
 import { TABLE_NAMES } from '../rules/model.js';
 import type { LowerCtx } from '../rules/modules/types.js';
 import { lowerModule, moduleId, needsConntrack } from './lower.js';
+import { wireAddr, prefixMask } from './wire.js';
 
 export const HOOK_OF: Record<string, number> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
 
@@ -89,13 +90,7 @@ export function ifaceNamesFromHost(host: number[]): string[] {
   return names;
 }
 
-/** host-order u32 -> P_SADDR encoding (the 4 wire bytes loaded as little-endian u32), as i32 */
-export function wireAddr(a: number): number {
-  return ((a & 0xff) << 24) | ((a >>> 8 & 0xff) << 16) | ((a >>> 16 & 0xff) << 8) | (a >>> 24);
-}
-export function prefixMask(plen: number): number {
-  return plen === 0 ? 0 : (0xffffffff << (32 - plen)) >>> 0;
-}
+export { wireAddr, prefixMask };
 
 /** -i/-o name -> bitmask over host interfaces (xtables_parse_interface semantics). */
 export function ifaceMask(m: IfaceMatch, names: string[]): number {
@@ -239,10 +234,8 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     }
     if (r.approximation) {
       f |= RF_APPROX;
-      if (r.approximation.mode !== 'skip-rule') {
-        ml.push(MOD_UNSUPPORTED, 1, r.approximation.mode === 'assume-match' ? 1 : 0);
-        nm++;
-      }
+      // skip-rule: the rule is never evaluated (never matches, never counts)
+      if (r.approximation.mode === 'skip-rule') { ml.push(MOD_UNSUPPORTED, 1, 0); nm++; }
     }
     w[rb + R_FLAGS] = f;
     w[rb + R_NMATCH] = nm;

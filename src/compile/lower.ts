@@ -11,11 +11,13 @@ const MATCH_IDS: Record<string, number> = {
   comment: L.MOD_COMMENT, addrtype: L.MOD_ADDRTYPE, statistic: L.MOD_STATISTIC, recent: L.MOD_RECENT,
   iprange: L.MOD_IPRANGE, length: L.MOD_LENGTH, ttl: L.MOD_TTL, limit: L.MOD_LIMIT,
   pkttype: L.MOD_PKTTYPE, dscp: L.MOD_DSCP, tos: L.MOD_TOS, physdev: L.MOD_PHYSDEV,
+  unsupported: L.MOD_UNSUPPORTED,
 };
 const TARGET_IDS: Record<string, number> = {
   REJECT: L.MOD_REJECT, LOG: L.MOD_LOG, NFLOG: L.MOD_NFLOG, MARK: L.MOD_MARK_T, CONNMARK: L.MOD_CONNMARK_T,
   DNAT: L.MOD_DNAT, SNAT: L.MOD_SNAT, MASQUERADE: L.MOD_MASQUERADE, REDIRECT: L.MOD_REDIRECT,
   TRACE: L.MOD_TRACE, CT: L.MOD_CT, NOTRACK: L.MOD_CT,
+  unsupported: L.MOD_UNSUPPORTED,
 };
 const CT_MATCHES = new Set(['state', 'conntrack', 'connmark']);
 const CT_TARGETS = new Set(['CONNMARK', 'CT', 'NOTRACK', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT']);

@@ -366,7 +366,7 @@ class Builder {
 
   private node(it: Item): void {
     const m = it.rules.length;
-    if (it.leaf || m <= this.binth || it.depth >= this.maxDepth || this.timeUp()) { this.leaf(it); return; }
+    if (it.leaf || m <= this.binth || it.depth >= this.maxDepth || this.timeUp() || this.frontier >= this.budget) { this.leaf(it); return; }
     if (this.useHash && m >= HASH_MIN_RULES && this.tryHash(it)) return;
     if (this.trySplit(it)) return;
     this.leaf(it);
@@ -524,12 +524,12 @@ class Builder {
       const R = it.ifr[g] >>> 0;
       if (popcount(R) <= 1) continue;
       const M = this.ifm[g];
-      let any = false;
-      for (let i = 0; i < m; i++) if (((M[rules[i]] & R) >>> 0) !== R) { any = true; break; }
-      if (!any) continue;
+      // rules that accept every interface left here do not tell interfaces apart
+      const partial: number[] = [];
+      for (let i = 0; i < m; i++) if (((M[rules[i]] & R) >>> 0) !== R) partial.push(rules[i]);
+      if (!partial.length) continue;
       const sa = new Int32Array(32), sb = new Int32Array(32);
-      for (let i = 0; i < m; i++) {
-        const r = rules[i];
+      for (const r of partial) {
         let bits = (M[r] & R) >>> 0;
         while (bits) {
           const b = 31 - Math.clz32(bits); bits = (bits & ~(1 << b)) >>> 0;
