@@ -17,8 +17,10 @@
 // `value` when `done`) is a CaptureEnd.
 //
 // Memory and ownership. The file is read with fs reads of `chunkBytes` (default 4 MiB) into a
-// chunk buffer; packets are never copied: `offset[i]` points into `data`, which is a view of the
-// whole chunk (several consecutive batches can share one chunk). A record cut by a chunk end is
+// chunk buffer; packets are never copied: `offset[i]` points into `data`, a view of the chunk that
+// spans exactly this batch's frames (from the first frame's first byte to the last frame's last
+// byte, record headers between frames included), so copying `data` once moves the whole batch;
+// several consecutive batches can share one chunk's ArrayBuffer. A record cut by a chunk end is
 // moved to the front of the next chunk (its only copy). With `reuseBuffers: false` (the default)
 // every chunk is a fresh buffer, so a caller may keep `data` as long as it likes (do not transfer
 // or detach `data.buffer`: later batches may still view it; copy out instead). With
@@ -162,8 +164,15 @@ class Batch {
     this.ifaceId = new Uint16Array(cap);
     this.ordinal = new Uint32Array(cap);
   }
-  toPacketBatch(data: Uint8Array, info: CaptureInfo): PacketBatch {
+  /** With `tight`, `data` is cut to span exactly this batch's frames and offsets are rebased. */
+  toPacketBatch(data: Uint8Array, info: CaptureInfo, tight = false): PacketBatch {
     const n = this.count;
+    if (tight && n > 0) {
+      const start = this.offset[0];
+      const end = this.offset[n - 1] + this.caplen[n - 1];
+      for (let i = 0; i < n; i++) this.offset[i] -= start;
+      data = data.subarray(start, end);
+    }
     return {
       data, count: n, info,
       offset: this.offset.subarray(0, n), caplen: this.caplen.subarray(0, n), wirelen: this.wirelen.subarray(0, n),
@@ -515,7 +524,7 @@ export async function* readCapture(
     let eof = false;
     let batch = new Batch(batchPackets);
     const flush = (): PacketBatch => {
-      const pb = batch.toPacketBatch(buf.subarray(0, filled), parser.info);
+      const pb = batch.toPacketBatch(buf, parser.info, true);
       batch = reuse ? (batch.count = 0, batch) : new Batch(batchPackets);
       return pb;
     };

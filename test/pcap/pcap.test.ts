@@ -147,6 +147,9 @@ describe('streaming', () => {
       for await (const b of readCapture(path, o)) {
         batches++;
         expect(b.count).toBeLessThanOrEqual(o.batchPackets ?? 16384);
+        // data spans exactly the batch's frames
+        expect(b.offset[0]).toBe(0);
+        expect(b.offset[b.count - 1] + b.caplen[b.count - 1]).toBe(b.data.length);
         for (const p of unpackBatch(b)) got.push(`${p.ordinal}:${p.tsSec}:${hex(p.frame)}`);
       }
       expect(got, JSON.stringify(o)).toEqual(want);
