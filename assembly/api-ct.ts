@@ -9,3 +9,7 @@ export { csumCompute, csumVerify } from './csum';
 export function ctPkt(): usize { return PKT; }
 /** Point the core at an image already in memory (tests; the engine has its own setup). */
 export function ctTestSetImage(addr: usize): void { setImage(addr); }
+export {
+  ctSetup, ctCount, ctEntryBytes, ctBytesPerConn, ctTable, ctIn, ctConfirm, ctAbort, ctStatus, ctMark,
+  ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec, ctTcpState, ctFirst, ctNext, ctEntry, ctUnconfirmed,
+} from './conntrack';

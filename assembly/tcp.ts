@@ -51,9 +51,9 @@ export const TCP_R_REPEAT = -2;    // -NF_REPEAT: kill the ct and look up again 
 export const TCP_R_ACCEPT = 1;
 export const TCP_R_KILL = 2;       // accepted, ct deleted right away (RST before any reply)
 
-const sNO: u8 = TCS_NONE, sSS: u8 = TCS_SYN_SENT, sSR: u8 = TCS_SYN_RECV, sES: u8 = TCS_ESTABLISHED,
-  sFW: u8 = TCS_FIN_WAIT, sCW: u8 = TCS_CLOSE_WAIT, sLA: u8 = TCS_LAST_ACK, sTW: u8 = TCS_TIME_WAIT,
-  sCL: u8 = TCS_CLOSE, sS2: u8 = TCS_SYN_SENT2, sIV: u8 = TCS_MAX, sIG: u8 = TCS_IGNORE;
+const sNO: u8 = <u8>TCS_NONE, sSS: u8 = <u8>TCS_SYN_SENT, sSR: u8 = <u8>TCS_SYN_RECV, sES: u8 = <u8>TCS_ESTABLISHED,
+  sFW: u8 = <u8>TCS_FIN_WAIT, sCW: u8 = <u8>TCS_CLOSE_WAIT, sLA: u8 = <u8>TCS_LAST_ACK, sTW: u8 = <u8>TCS_TIME_WAIT,
+  sCL: u8 = <u8>TCS_CLOSE, sS2: u8 = <u8>TCS_SYN_SENT2, sIV: u8 = <u8>TCS_MAX, sIG: u8 = <u8>TCS_IGNORE;
 
 // tcp_conntracks[dir][kind][state], 2 x 6 x 10. We are a man in the middle that sees every packet
 // but cannot know which ones arrive; each cell guesses the state of the current sender.
@@ -394,7 +394,7 @@ function clearTcp(e: usize): void {
 
 /** tcp_new for an unconfirmed ct: false when the first packet cannot open a connection. */
 function tcpNew(e: usize, flags: u32): bool {
-  const ns = tcpTransition(0, kindOf(flags), TCS_NONE);
+  const ns = <i32>tcpTransition(0, kindOf(flags), TCS_NONE);
   if (ns >= TCS_MAX) return false; // invalid as a first packet
   const s0 = seen(e, 0);
   if (ns == TCS_SYN_SENT) {

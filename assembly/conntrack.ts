@@ -1,0 +1,611 @@
+// The conntrack table and nf_conntrack_in / confirm / destroy for IPv4, as net/netfilter/
+// nf_conntrack_core.c with the UDP, ICMP and generic trackers (TCP in tcp.ts).
+//
+// Memory (layout in src/layout-ct.ts): entries in an array, and an open-addressing hash of 16-byte
+// slots (linear probing, one 64-byte line holds 4 probes) keyed by both tuples of every confirmed
+// connection plus nf_nat_bysource keys. Expiry is lazy: an expired entry is deleted when a lookup
+// meets it, and when the table is full by a sweep (at most once per second of capture time, the
+// stand-in for the kernel's gc worker), then by early drop.
+import {
+  P_L3, P_L4, P_L4LEN, P_IPLEN, P_IHL, P_SADDR, P_DADDR, P_PROTO, P_FRAGOFF, P_L4OK, P_SPORT,
+  P_DPORT, P_ICMP_TYPE, P_CTINFO, P_CT, P_CTDIR, P_LOCALGEN, P_JIFFIES, P_IN_L3, P_IN_SADDR,
+  P_IN_DADDR, P_IN_PROTO, P_IN_OK, P_IN_SPORT, P_IN_DPORT, P_CSUM_OK,
+  CTINFO_NEW, CTINFO_ESTABLISHED, CTINFO_RELATED, CTINFO_ESTABLISHED_REPLY, CTINFO_RELATED_REPLY,
+  CTINFO_INVALID, CTINFO_UNTRACKED, IPS_SEEN_REPLY, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING,
+  IPS_FIXED_TIMEOUT, IPS_SRC_NAT, IPS_DST_NAT, H_FLAGS, IMGF_TRUST_CSUM, SYS_CT_CHECKSUM,
+  SYS_UDP_TIMEOUT, SYS_UDP_TIMEOUT_STREAM, SYS_ICMP_TIMEOUT, SYS_GENERIC_TIMEOUT, V_ACCEPT, V_DROP,
+} from '../src/layout';
+import {
+  CTT_CAPACITY, CTT_NSLOTS, CTT_ENTRIES, CTT_FREE, CTT_SLOTS, CTT_NFREE, CTT_USED, CTT_TOMBS,
+  CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CTT_HDR,
+  CT_STATUS, CT_MARK, CT_TIMEOUT, CT_PROTO, CT_TCPSTATE, CT_INUSE, CT_O_SRC, CT_O_DST, CT_O_SPORT,
+  CT_O_DPORT, CT_R_SRC, CT_R_DST, CT_R_SPORT, CT_R_DPORT, CT_UDP_STREAM_TS, CT_SLOT_O, CT_SLOT_R,
+  CT_SLOT_S, CT_SEQ, CT_SIZE, SLOT_W0, SLOT_W1, SLOT_W2, SLOT_W3, SLOT_SIZE, SLOT_EMPTY, SLOT_TOMB,
+  SLOT_KIND_ORIG, SLOT_KIND_REPLY, SLOT_KIND_SRC, CT_MAX_CAPACITY, CT_DEFAULT_MAX,
+} from '../src/layout-ct';
+import { PKT, IMG, imgw } from './state';
+import { reserve } from './mem';
+import { sysctl } from './host';
+import { hz, be16 } from './dissect';
+import { csumVerify, pseudoSum } from './csum';
+import { tcpError, tcpPacket, TCP_R_INVALID, TCP_R_REPEAT, TCP_R_KILL } from './tcp';
+
+let TB: usize = 0;        // table header
+let ENT: usize = 0;       // entry 0
+let FREEA: usize = 0;     // free-index stack
+let SLOTS: usize = 0;     // slot 0
+let SMASK: u32 = 0;       // nslots - 1
+let CAP: u32 = 0;
+let unconf: u32 = 0;      // entry index + 1 of the unconfirmed ct of the packet in flight
+let pendingFree: u32 = 0; // entry index + 1 of a ct killed while the packet still refers to it
+let seqNo: u32 = 0;
+let swept: bool = false;
+let lastSweep: u64 = 0;
+
+// ---------------------------------------------------------------- setup and memory
+/** Reserve the table for `capacity` connections (0 = the default, 262144); returns its address. */
+export function ctSetup(capacity: u32): usize {
+  let cap = capacity == 0 ? <u32>CT_DEFAULT_MAX : capacity;
+  if (cap > <u32>CT_MAX_CAPACITY) cap = <u32>CT_MAX_CAPACITY;
+  let nslots: u32 = 16;
+  while (nslots < cap * 4) nslots <<= 1;
+  const bytes = <usize>CTT_HDR + <usize>cap * CT_SIZE + <usize>cap * 4 + <usize>nslots * SLOT_SIZE;
+  TB = reserve(bytes);
+  ENT = TB + CTT_HDR;
+  FREEA = ENT + <usize>cap * CT_SIZE;
+  SLOTS = (FREEA + <usize>cap * 4 + 63) & ~(<usize>63);
+  if (SLOTS + <usize>nslots * SLOT_SIZE > TB + bytes) {
+    // alignment pad: reserve() rounds up to 64 bytes, so this only happens by a few bytes
+    reserve(64);
+  }
+  SMASK = nslots - 1;
+  CAP = cap;
+  store<u32>(TB, cap, CTT_CAPACITY);
+  store<u32>(TB, nslots, CTT_NSLOTS);
+  store<u32>(TB, <u32>ENT, CTT_ENTRIES);
+  store<u32>(TB, <u32>FREEA, CTT_FREE);
+  store<u32>(TB, <u32>SLOTS, CTT_SLOTS);
+  unconf = 0; pendingFree = 0; seqNo = 0; swept = false;
+  return TB;
+}
+
+/** Live connections (confirmed, not dying) + the unconfirmed one if any. */
+export function ctCount(): u32 { return TB == 0 ? 0 : load<u32>(TB, CTT_USED); }
+export function ctEntryBytes(): u32 { return <u32>CT_SIZE; }
+/** Bytes per connection including its share of hash slots and free list. */
+export function ctBytesPerConn(): u32 {
+  return TB == 0 ? 0 : <u32>(CT_SIZE + 4 + (<u64>(SMASK + 1) * SLOT_SIZE) / CAP);
+}
+export function ctTable(): usize { return TB; }
+
+// @ts-ignore: decorator
+@inline export function entryAddr(ct: u32): usize { return ENT + <usize>(ct - 1) * CT_SIZE; }
+
+// @ts-ignore: decorator
+@inline function nowJ(): u64 { return load<u64>(PKT, P_JIFFIES); }
+// @ts-ignore: decorator
+@inline export function isExpired(e: usize, now: u64): bool { return <i64>(load<u64>(e, CT_TIMEOUT) - now) <= 0; }
+
+// @ts-ignore: decorator
+@inline function fmix(h0: u32): u32 {
+  let h = h0;
+  h ^= h >> 16; h *= 0x85ebca6b; h ^= h >> 13; h *= 0xc2b2ae35; h ^= h >> 16;
+  return h;
+}
+// @ts-ignore: decorator
+@inline function hashKey(w0: u32, w1: u32, w2: u32, w3: u32): u32 {
+  let h = fmix(w0 ^ 0x9747b28c);
+  h = fmix(h ^ w1 ^ 0x27d4eb2f);
+  h = fmix(h ^ w2 ^ 0x165667b1);
+  return fmix(h ^ w3);
+}
+
+function slotInsert(w0: u32, w1: u32, w2: u32, w3: u32): u32 {
+  const proto = w3 & 0xff;
+  let i = (((w3 >> 8) & 3) == SLOT_KIND_SRC ? hashKey(w0, 0, w2, 0x200 | proto) : hashKey(w0, w1, w2, proto)) & SMASK;
+  while (true) {
+    const s = SLOTS + <usize>i * SLOT_SIZE;
+    const k = load<u32>(s, SLOT_W3);
+    if (k == SLOT_EMPTY || k == SLOT_TOMB) {
+      if (k == SLOT_TOMB) store<u32>(TB, load<u32>(TB, CTT_TOMBS) - 1, CTT_TOMBS);
+      store<u32>(s, w0, SLOT_W0);
+      store<u32>(s, w1, SLOT_W1);
+      store<u32>(s, w2, SLOT_W2);
+      store<u32>(s, w3, SLOT_W3);
+      return i + 1;
+    }
+    i = (i + 1) & SMASK;
+  }
+  return 0;
+}
+
+function slotRemove(slot1: u32): void {
+  if (slot1 == 0) return;
+  const s = SLOTS + <usize>(slot1 - 1) * SLOT_SIZE;
+  store<u32>(s, SLOT_TOMB, SLOT_W3);
+  store<u32>(TB, load<u32>(TB, CTT_TOMBS) + 1, CTT_TOMBS);
+}
+
+// @ts-ignore: decorator
+@inline function w3of(proto: u32, kind: u32, ct: u32): u32 { return proto | (kind << 8) | (ct << 10); }
+
+function hashTuples(e: usize, ct: u32): void {
+  const p = <u32>load<u8>(e, CT_PROTO);
+  store<u32>(e, slotInsert(load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST),
+    <u32>load<u16>(e, CT_O_SPORT) | (<u32>load<u16>(e, CT_O_DPORT) << 16), w3of(p, SLOT_KIND_ORIG, ct)), CT_SLOT_O);
+  store<u32>(e, slotInsert(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST),
+    <u32>load<u16>(e, CT_R_SPORT) | (<u32>load<u16>(e, CT_R_DPORT) << 16), w3of(p, SLOT_KIND_REPLY, ct)), CT_SLOT_R);
+}
+
+/** Hash the ct under its original source for nf_nat_bysource lookups. */
+export function bysrcInsert(ct: u32): void {
+  const e = entryAddr(ct);
+  if (load<u32>(e, CT_SLOT_S) != 0) return;
+  store<u32>(e, slotInsert(load<u32>(e, CT_O_SRC), 0, <u32>load<u16>(e, CT_O_SPORT),
+    w3of(<u32>load<u8>(e, CT_PROTO), SLOT_KIND_SRC, ct)), CT_SLOT_S);
+}
+
+/** Next ct (after slot cursor `cur`, 0 = start) hashed by source (src, sport, proto); 0 = none.
+ *  `bysrcCursor` is left on the slot found. */
+export let bysrcCursor: u32 = 0;
+export function bysrcNext(cur: u32, src: u32, sport: u32, proto: u32): u32 {
+  let i = cur == 0 ? hashKey(src, 0, sport, 0x200 | proto) & SMASK : cur & SMASK; // cur = last slot index + 1
+  while (true) {
+    const s = SLOTS + <usize>i * SLOT_SIZE;
+    const k = load<u32>(s, SLOT_W3);
+    if (k == SLOT_EMPTY) return 0;
+    i = (i + 1) & SMASK;
+    if (k != SLOT_TOMB && (k & 0x3ff) == (proto | (SLOT_KIND_SRC << 8)) && load<u32>(s, SLOT_W0) == src &&
+        load<u32>(s, SLOT_W2) == sport) {
+      bysrcCursor = i; // next start
+      return k >> 10;
+    }
+  }
+  return 0;
+}
+
+function rebuild(): void {
+  memory.fill(SLOTS, 0, <usize>(SMASK + 1) * SLOT_SIZE);
+  store<u32>(TB, 0, CTT_TOMBS);
+  const hwm = load<u32>(TB, CTT_HWM);
+  for (let i: u32 = 0; i < hwm; i++) {
+    const e = ENT + <usize>i * CT_SIZE;
+    if (load<u8>(e, CT_INUSE) == 0) continue;
+    if (load<u32>(e, CT_SLOT_O) != 0) hashTuples(e, i + 1);
+    if (load<u32>(e, CT_SLOT_S) != 0) { store<u32>(e, 0, CT_SLOT_S); bysrcInsert(i + 1); }
+  }
+}
+
+function freeEntry(ct: u32): void {
+  const e = entryAddr(ct);
+  if (load<u8>(e, CT_INUSE) == 0) return;
+  store<u8>(e, 0, CT_INUSE);
+  store<u32>(e, 0, CT_STATUS);
+  const n = load<u32>(TB, CTT_NFREE);
+  store<u32>(FREEA + <usize>n * 4, ct - 1);
+  store<u32>(TB, n + 1, CTT_NFREE);
+  store<u32>(TB, load<u32>(TB, CTT_USED) - 1, CTT_USED);
+}
+
+/** Remove a ct from the hash (nf_ct_delete); `now` frees it too. */
+function killCt(ct: u32, now: bool): void {
+  const e = entryAddr(ct);
+  slotRemove(load<u32>(e, CT_SLOT_O));
+  slotRemove(load<u32>(e, CT_SLOT_R));
+  slotRemove(load<u32>(e, CT_SLOT_S));
+  store<u32>(e, 0, CT_SLOT_O);
+  store<u32>(e, 0, CT_SLOT_R);
+  store<u32>(e, 0, CT_SLOT_S);
+  store<u32>(e, load<u32>(e, CT_STATUS) | IPS_DYING, CT_STATUS);
+  if (now) freeEntry(ct);
+  else pendingFree = ct;
+}
+
+/** Lookup of a tuple (either direction). Returns ct (index + 1) or 0; `foundDir` = 0/1.
+ *  Expired entries met on the way are deleted. */
+export let foundDir: i32 = 0;
+export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): u32 {
+  const w2 = sport | (dport << 16);
+  let i = hashKey(src, dst, w2, proto) & SMASK;
+  const now = nowJ();
+  while (true) {
+    const s = SLOTS + <usize>i * SLOT_SIZE;
+    const k = load<u32>(s, SLOT_W3);
+    if (k == SLOT_EMPTY) return 0;
+    if (k != SLOT_TOMB && (k & 0xff) == proto && ((k >> 8) & 3) < 2 && load<u32>(s, SLOT_W0) == src &&
+        load<u32>(s, SLOT_W1) == dst && load<u32>(s, SLOT_W2) == w2) {
+      const ct = k >> 10;
+      if (isExpired(entryAddr(ct), now)) {
+        killCt(ct, true);
+      } else {
+        foundDir = <i32>((k >> 8) & 1);
+        return ct;
+      }
+    }
+    i = (i + 1) & SMASK;
+  }
+  return 0;
+}
+
+/** nf_conntrack_tuple_taken: is `tuple` (a candidate reply tuple) used by a ct other than
+ *  `ignore` (a reply-direction hit of a ct with the same original tuple does not count)? */
+export function tupleTaken(src: u32, dst: u32, sport: u32, dport: u32, proto: u32, ignore: u32): bool {
+  const w2 = sport | (dport << 16);
+  let i = hashKey(src, dst, w2, proto) & SMASK;
+  const now = nowJ();
+  const ie = entryAddr(ignore);
+  while (true) {
+    const s = SLOTS + <usize>i * SLOT_SIZE;
+    const k = load<u32>(s, SLOT_W3);
+    if (k == SLOT_EMPTY) return false;
+    if (k != SLOT_TOMB && (k & 0xff) == proto && ((k >> 8) & 3) < 2 && load<u32>(s, SLOT_W0) == src &&
+        load<u32>(s, SLOT_W1) == dst && load<u32>(s, SLOT_W2) == w2) {
+      const ct = k >> 10;
+      const e = entryAddr(ct);
+      if (isExpired(e, now)) {
+        killCt(ct, true);
+      } else if (((k >> 8) & 1) == 1 && load<u32>(e, CT_O_SRC) == load<u32>(ie, CT_O_SRC) &&
+          load<u32>(e, CT_O_DST) == load<u32>(ie, CT_O_DST) && load<u32>(e, CT_O_SPORT) == load<u32>(ie, CT_O_SPORT) &&
+          load<u8>(e, CT_PROTO) == load<u8>(ie, CT_PROTO)) {
+        // a clashing entry with our original tuple: not taken
+      } else {
+        return true;
+      }
+    }
+    i = (i + 1) & SMASK;
+  }
+  return false;
+}
+
+function sweepExpired(now: u64): void {
+  const hwm = load<u32>(TB, CTT_HWM);
+  for (let i: u32 = 0; i < hwm; i++) {
+    const e = ENT + <usize>i * CT_SIZE;
+    if (load<u8>(e, CT_INUSE) == 0) continue;
+    if ((load<u32>(e, CT_STATUS) & (IPS_CONFIRMED | IPS_DYING)) != IPS_CONFIRMED) continue;
+    if (isExpired(e, now)) killCt(i + 1, true);
+  }
+}
+
+/** early_drop: from the new tuple's hash position, look at up to 8 groups of 4 slots (the stand-in
+ *  for the kernel's NF_CT_EVICTION_RANGE buckets); in the first group holding non-ASSURED
+ *  confirmed connections, delete all of them (expired ones met are deleted too). */
+function earlyDrop(h: u32): bool {
+  const now = nowJ();
+  let g = (h & SMASK) & ~(<u32>3);
+  for (let n = 0; n < 8; n++) {
+    let drops = 0;
+    for (let j: u32 = 0; j < 4; j++) {
+      const s = SLOTS + <usize>((g + j) & SMASK) * SLOT_SIZE;
+      const k = load<u32>(s, SLOT_W3);
+      if (k == SLOT_EMPTY || k == SLOT_TOMB || ((k >> 8) & 3) >= 2) continue;
+      const ct = k >> 10;
+      const e = entryAddr(ct);
+      if (isExpired(e, now)) { killCt(ct, true); continue; }
+      const st = load<u32>(e, CT_STATUS);
+      if ((st & IPS_ASSURED) != 0 || (st & IPS_DYING) != 0 || (st & IPS_CONFIRMED) == 0) continue;
+      killCt(ct, true);
+      drops++;
+    }
+    if (drops > 0) {
+      store<u32>(TB, load<u32>(TB, CTT_EARLYDROPS) + <u32>drops, CTT_EARLYDROPS);
+      return true;
+    }
+    g = (g + 4) & SMASK;
+  }
+  return false;
+}
+
+/** Allocate an entry for a new connection whose original tuple hashes to `h`; 0 when full. */
+function allocCt(h: u32): u32 {
+  if (load<u32>(TB, CTT_USED) >= CAP) {
+    const now = nowJ();
+    if (!swept || <i64>(now - lastSweep) >= <i64>hz()) {
+      sweepExpired(now);
+      swept = true;
+      lastSweep = now;
+    }
+    if (load<u32>(TB, CTT_USED) >= CAP && !earlyDrop(h)) {
+      store<u32>(TB, load<u32>(TB, CTT_FULLDROPS) + 1, CTT_FULLDROPS);
+      return 0;
+    }
+  }
+  let idx: u32;
+  const nf = load<u32>(TB, CTT_NFREE);
+  if (nf > 0) {
+    idx = load<u32>(FREEA + <usize>(nf - 1) * 4);
+    store<u32>(TB, nf - 1, CTT_NFREE);
+  } else {
+    idx = load<u32>(TB, CTT_HWM);
+    store<u32>(TB, idx + 1, CTT_HWM);
+  }
+  store<u32>(TB, load<u32>(TB, CTT_USED) + 1, CTT_USED);
+  const e = ENT + <usize>idx * CT_SIZE;
+  memory.fill(e, 0, CT_SIZE);
+  store<u8>(e, 1, CT_INUSE);
+  store<u32>(e, seqNo++, CT_SEQ);
+  return idx + 1;
+}
+
+// ---------------------------------------------------------------- ICMP helpers
+/** nf_conntrack_icmp invmap: the reply type of an ICMP query type, or -1. */
+// @ts-ignore: decorator
+@inline function icmpInvType(t: u32): i32 {
+  switch (t) {
+    case 8: return 0;
+    case 0: return 8;
+    case 13: return 14;
+    case 14: return 13;
+    case 15: return 16;
+    case 16: return 15;
+    case 17: return 18;
+    case 18: return 17;
+  }
+  return -1;
+}
+// @ts-ignore: decorator
+@inline function isIcmpErr(t: u32): bool { return t == 3 || t == 4 || t == 5 || t == 11 || t == 12; }
+
+// @ts-ignore: decorator
+@inline function setInvalid(): i32 {
+  store<u32>(PKT, 0, P_CT);
+  store<u8>(PKT, CTINFO_INVALID, P_CTINFO);
+  return V_ACCEPT;
+}
+
+/** Verify the L4 checksum when the sysctl asks (PREROUTING only). Returns true when bad. */
+function csumBad(proto: u32, withPseudo: bool): bool {
+  if (load<u8>(PKT, P_LOCALGEN) != 0) return false;
+  if (sysctl(SYS_CT_CHECKSUM) == 0) return false;
+  if ((imgw(H_FLAGS) & IMGF_TRUST_CSUM) != 0) return false;
+  const len = load<u32>(PKT, P_IPLEN) - <u32>load<u8>(PKT, P_IHL);
+  if (load<u32>(PKT, P_L4LEN) < len) return false; // not fully captured: cannot tell
+  const l4 = <usize>load<u32>(PKT, P_L4);
+  const init: u64 = withPseudo ? pseudoSum(load<u32>(PKT, P_SADDR), load<u32>(PKT, P_DADDR), proto, len) : 0;
+  const ok = csumVerify(l4, len, init);
+  store<u8>(PKT, ok ? 1 : 2, P_CSUM_OK);
+  return !ok;
+}
+
+/** nf_conntrack_inet_error: an ICMP error about one of our connections is RELATED. */
+function icmpError(): i32 {
+  if (load<u32>(PKT, P_IN_L3) == 0 || load<u8>(PKT, P_IN_OK) == 0) return setInvalid();
+  const ip = <u32>load<u8>(PKT, P_IN_PROTO);
+  const s = load<u32>(PKT, P_IN_SADDR);
+  const d = load<u32>(PKT, P_IN_DADDR);
+  let sp = <u32>load<u16>(PKT, P_IN_SPORT);
+  let dp = <u32>load<u16>(PKT, P_IN_DPORT);
+  let ct: u32 = 0;
+  if (ip == 1) {
+    const inv = icmpInvType(dp >> 8);
+    if (inv < 0) return setInvalid();
+    ct = lookup(d, s, sp, (<u32>inv << 8) | (dp & 0xff), 1);
+  } else if (ip == 6 || ip == 17 || ip == 136 || ip == 132 || ip == 33) {
+    ct = lookup(d, s, dp, sp, ip);
+  } else {
+    ct = lookup(d, s, 0, 0, ip);
+  }
+  if (ct == 0) return setInvalid();
+  const dir = foundDir;
+  const e = entryAddr(ct);
+  // the error must be addressed to the sender of the quoted packet
+  const dstOff = dir == 0 ? CT_O_DST : CT_R_DST;
+  if (load<u32>(PKT, P_DADDR) != load<u32>(e + <usize>dstOff)) return setInvalid();
+  store<u32>(PKT, ct, P_CT);
+  store<u8>(PKT, <u8>dir, P_CTDIR);
+  store<u8>(PKT, dir == 0 ? CTINFO_RELATED : CTINFO_RELATED_REPLY, P_CTINFO);
+  return V_ACCEPT;
+}
+
+// @ts-ignore: decorator
+@inline function refresh(e: usize, sec: u32): void {
+  if ((load<u32>(e, CT_STATUS) & IPS_FIXED_TIMEOUT) == 0) store<u64>(e, nowJ() + <u64>sec * hz(), CT_TIMEOUT);
+}
+
+function housekeeping(): void {
+  if (pendingFree != 0) { freeEntry(pendingFree); pendingFree = 0; }
+  if (unconf != 0) { killCt(unconf, true); unconf = 0; }
+  if (load<u32>(TB, CTT_TOMBS) > ((SMASK + 1) >> 3)) rebuild();
+}
+
+/** nf_conntrack_in at PREROUTING (or OUTPUT for P_LOCALGEN packets). Sets P_CT, P_CTDIR,
+ *  P_CTINFO. Returns V_ACCEPT, or V_DROP when the table is full and early drop found nothing. */
+export function ctIn(): i32 {
+  if (load<u8>(PKT, P_CTINFO) == CTINFO_UNTRACKED) return V_ACCEPT;
+  housekeeping();
+  store<u32>(PKT, 0, P_CT);
+  store<u8>(PKT, 0, P_CTDIR);
+  const proto = <u32>load<u8>(PKT, P_PROTO);
+  // conntrack sees reassembled datagrams; a fragment we cannot reassemble is not tracked
+  if (load<u16>(PKT, P_FRAGOFF) != 0) return setInvalid();
+  const src = load<u32>(PKT, P_SADDR);
+  const dst = load<u32>(PKT, P_DADDR);
+  let sport: u32 = 0;
+  let dport: u32 = 0;
+  if (proto == 1) {
+    if (load<u8>(PKT, P_L4OK) == 0) return setInvalid();          // short packet
+    if (csumBad(1, false)) return setInvalid();
+    const t = <u32>load<u8>(PKT, P_ICMP_TYPE);
+    if (t > 18) return setInvalid();
+    if (isIcmpErr(t)) return icmpError();
+    sport = <u32>load<u16>(PKT, P_SPORT);
+    dport = <u32>load<u16>(PKT, P_DPORT);
+  } else if (proto == 6 || proto == 17 || proto == 136 || proto == 132 || proto == 33) {
+    if (load<u8>(PKT, P_L4OK) == 0) return setInvalid();
+    sport = <u32>load<u16>(PKT, P_SPORT);
+    dport = <u32>load<u16>(PKT, P_DPORT);
+  }
+
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let ct = lookup(src, dst, sport, dport, proto);
+    let dir = 0;
+    let ctinfo: i32 = CTINFO_NEW;
+    let isNew = false;
+    if (ct != 0) {
+      dir = foundDir;
+      const st = load<u32>(entryAddr(ct), CT_STATUS);
+      ctinfo = dir == 1 ? CTINFO_ESTABLISHED_REPLY : (st & IPS_SEEN_REPLY) != 0 ? CTINFO_ESTABLISHED : CTINFO_NEW;
+    } else {
+      // init_conntrack: the reply tuple must exist (ICMP: a query type with a reply type)
+      let rdport = sport;
+      let rsport = dport;
+      if (proto == 1) {
+        const inv = icmpInvType(dport >> 8);
+        if (inv < 0) return setInvalid();
+        rsport = sport;                              // id is the same both ways
+        rdport = (<u32>inv << 8) | (dport & 0xff);
+      }
+      ct = allocCt(hashKey(src, dst, sport | (dport << 16), proto));
+      if (ct == 0) { setInvalid(); return V_DROP; }
+      const e = entryAddr(ct);
+      store<u8>(e, <u8>proto, CT_PROTO);
+      store<u32>(e, src, CT_O_SRC);
+      store<u32>(e, dst, CT_O_DST);
+      store<u16>(e, <u16>sport, CT_O_SPORT);
+      store<u16>(e, <u16>dport, CT_O_DPORT);
+      store<u32>(e, dst, CT_R_SRC);
+      store<u32>(e, src, CT_R_DST);
+      store<u16>(e, <u16>(proto == 1 ? rsport : dport), CT_R_SPORT);
+      store<u16>(e, <u16>(proto == 1 ? rdport : sport), CT_R_DPORT);
+      unconf = ct;
+      isNew = true;
+    }
+    const e = entryAddr(ct);
+    // the L4 tracker
+    let r = 1;
+    if (proto == 6) {
+      if (tcpError(csumBad(6, true))) r = TCP_R_INVALID;
+      else r = tcpPacket(e, dir);
+    } else if (proto == 17 || proto == 136) {
+      r = udpPacket(e, proto);
+    } else if (proto == 1) {
+      // only a query type can open a connection (an unsolicited echo reply is INVALID)
+      const ot = <u32>load<u16>(e, CT_O_DPORT) >> 8;
+      if (ot != 8 && ot != 13 && ot != 15 && ot != 17) r = TCP_R_INVALID;
+      else refresh(e, <u32>sysctl(SYS_ICMP_TIMEOUT));
+    } else {
+      refresh(e, <u32>sysctl(SYS_GENERIC_TIMEOUT));
+    }
+    if (r == TCP_R_REPEAT) {
+      killCt(ct, true);
+      continue;
+    }
+    if (r == TCP_R_INVALID) {
+      if (isNew) { killCt(ct, true); unconf = 0; }
+      return setInvalid();
+    }
+    store<u32>(PKT, ct, P_CT);
+    store<u8>(PKT, <u8>dir, P_CTDIR);
+    store<u8>(PKT, <u8>ctinfo, P_CTINFO);
+    if (ctinfo == CTINFO_ESTABLISHED_REPLY) {
+      store<u32>(e, load<u32>(e, CT_STATUS) | IPS_SEEN_REPLY, CT_STATUS);
+    }
+    if (r == TCP_R_KILL && !isNew) killCt(ct, false);
+    return V_ACCEPT;
+  }
+  return setInvalid();
+}
+
+/** nf_conntrack_udp_packet (UDP, UDP-Lite). */
+function udpPacket(e: usize, proto: u32): i32 {
+  const l4 = <usize>load<u32>(PKT, P_L4);
+  const udplen = load<u32>(PKT, P_IPLEN) - <u32>load<u8>(PKT, P_IHL);
+  const hl = be16(l4 + 4);
+  if (proto == 17) {
+    if (hl > udplen || hl < 8) return TCP_R_INVALID;        // truncated / malformed
+    if (load<u16>(l4 + 6) != 0 && csumBad(17, true)) return TCP_R_INVALID; // zero checksum is fine
+  } else {
+    if (csumBad(136, true)) return TCP_R_INVALID;
+  }
+  const st = load<u32>(e, CT_STATUS);
+  const now = nowJ();
+  if ((st & IPS_CONFIRMED) == 0) store<u64>(e, now + 2 * hz(), CT_UDP_STREAM_TS);
+  if ((st & IPS_SEEN_REPLY) != 0) {
+    // traffic both ways: a stream once it lasted more than 2 s
+    let extra = <u32>sysctl(SYS_UDP_TIMEOUT);
+    let stream = false;
+    if (<i64>(load<u64>(e, CT_UDP_STREAM_TS) - now) < 0) {
+      extra = <u32>sysctl(SYS_UDP_TIMEOUT_STREAM);
+      stream = (st & IPS_ASSURED) == 0;
+    }
+    refresh(e, extra);
+    if (stream) store<u32>(e, load<u32>(e, CT_STATUS) | IPS_ASSURED, CT_STATUS);
+  } else {
+    refresh(e, <u32>sysctl(SYS_UDP_TIMEOUT));
+  }
+  return 1;
+}
+
+/** __nf_conntrack_confirm at the end of INPUT/POSTROUTING: insert a new connection under both
+ *  tuples. V_DROP when its tuples clash with an existing connection that cannot be merged. */
+export function ctConfirm(): i32 {
+  const ct = load<u32>(PKT, P_CT);
+  if (ct == 0) return V_ACCEPT;
+  const e = entryAddr(ct);
+  const st = load<u32>(e, CT_STATUS);
+  if ((st & IPS_CONFIRMED) != 0 || load<u8>(PKT, P_CTDIR) != 0) return V_ACCEPT;
+  if (ct != unconf) return V_ACCEPT;
+  const proto = <u32>load<u8>(e, CT_PROTO);
+  let other = lookup(load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST), <u32>load<u16>(e, CT_O_SPORT), <u32>load<u16>(e, CT_O_DPORT), proto);
+  if (other == 0) other = lookup(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST), <u32>load<u16>(e, CT_R_SPORT), <u32>load<u16>(e, CT_R_DPORT), proto);
+  if (other != 0) {
+    // nf_ct_resolve_clash: protocols that allow clashes (not TCP) merge into an identical entry
+    const oe = entryAddr(other);
+    const same = load<u32>(oe, CT_O_SRC) == load<u32>(e, CT_O_SRC) && load<u32>(oe, CT_O_DST) == load<u32>(e, CT_O_DST) &&
+      load<u32>(oe, CT_O_SPORT) == load<u32>(e, CT_O_SPORT) && load<u32>(oe, CT_R_SRC) == load<u32>(e, CT_R_SRC) &&
+      load<u32>(oe, CT_R_DST) == load<u32>(e, CT_R_DST) && load<u32>(oe, CT_R_SPORT) == load<u32>(e, CT_R_SPORT) &&
+      (load<u32>(oe, CT_STATUS) & (IPS_SRC_NAT | IPS_DST_NAT)) == (st & (IPS_SRC_NAT | IPS_DST_NAT));
+    killCt(ct, true);
+    unconf = 0;
+    if (proto != 6 && same) {
+      store<u32>(PKT, other, P_CT);
+      return V_ACCEPT;
+    }
+    store<u32>(PKT, 0, P_CT);
+    return V_DROP;
+  }
+  store<u32>(e, st | IPS_CONFIRMED, CT_STATUS);
+  hashTuples(e, ct);
+  unconf = 0;
+  return V_ACCEPT;
+}
+
+/** The packet was dropped: free its unconfirmed ct (a retransmission walks the nat chains again). */
+export function ctAbort(): void {
+  if (unconf != 0) {
+    if (load<u32>(PKT, P_CT) == unconf) store<u32>(PKT, 0, P_CT);
+    killCt(unconf, true);
+    unconf = 0;
+  }
+}
+
+// ---------------------------------------------------------------- accessors (ct = P_CT value)
+export function ctStatus(ct: u32): u32 { return load<u32>(entryAddr(ct), CT_STATUS); }
+export function ctMark(ct: u32): u32 { return load<u32>(entryAddr(ct), CT_MARK); }
+export function ctSetMark(ct: u32, v: u32): void { store<u32>(entryAddr(ct), v, CT_MARK); }
+export function ctProto(ct: u32): u8 { return load<u8>(entryAddr(ct), CT_PROTO); }
+export function ctAddr(ct: u32, dir: i32, which: i32): u32 {
+  return load<u32>(entryAddr(ct) + <usize>(dir == 0 ? CT_O_SRC : CT_R_SRC) + <usize>(which << 2));
+}
+export function ctPort(ct: u32, dir: i32, which: i32): u16 {
+  return load<u16>(entryAddr(ct) + <usize>(dir == 0 ? CT_O_SPORT : CT_R_SPORT) + <usize>(which << 1));
+}
+export function ctExpiresSec(ct: u32): u32 {
+  const left = <i64>(load<u64>(entryAddr(ct), CT_TIMEOUT) - nowJ());
+  return left <= 0 ? 0 : <u32>(<u64>left / hz());
+}
+export function ctTcpState(ct: u32): u8 { return load<u8>(entryAddr(ct), CT_TCPSTATE); }
+
+/** Iteration for dumps: the first live confirmed ct with index + 1 > `after` (0 = none left). */
+export function ctNext(after: u32): u32 {
+  const hwm: u32 = TB == 0 ? 0 : load<u32>(TB, CTT_HWM);
+  for (let i: u32 = after; i < hwm; i++) {
+    const e = ENT + <usize>i * CT_SIZE;
+    if (load<u8>(e, CT_INUSE) != 0 && (load<u32>(e, CT_STATUS) & (IPS_CONFIRMED | IPS_DYING)) == IPS_CONFIRMED) return i + 1;
+  }
+  return 0;
+}
+export function ctFirst(): u32 { return ctNext(0); }
+export function ctEntry(ct: u32): usize { return entryAddr(ct); }
+/** The unconfirmed ct of the packet in flight (0 = none). */
+export function ctUnconfirmed(): u32 { return unconf; }
