@@ -1,8 +1,8 @@
 // The engine's view of the CONNTRACK engineer's functions (contract in /work/notes/core-common.md).
 // While a piece has not landed, the line re-exports a minimal stand-in from ./engine-standins;
 // switch each line to the real file when it lands. Engine code imports only from here.
-export { dissect } from './engine-standins';
+export { dissect } from './dissect';
 export { ctIn, ctConfirm, ctAbort, ctStatus, ctMark, ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec } from './engine-standins';
 export { natNeeded, natSetup, natMasquerade, natRedirect, natNullBinding, natManip } from './engine-standins';
-export { routeInput, addrType } from './engine-standins';
-export { draw } from './engine-standins';
+export { routeInput, addrType } from './host';
+export { draw } from './rng';

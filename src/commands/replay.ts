@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import type { Command } from '../commands.js';
 import { compile, type CompiledImage } from '../compile/image.js';
 import { setModuleRegistry } from '../compile/lower.js';
-import { lowerHostLite, defaultHostLite, type HostLite } from '../compile/host-standin.js';
+import { lowerHost, defaultHost, loadHostFile, loadIpJson, type HostModel } from '../host/index.js';
 import { Engine, interfaceMap } from '../replay/engine.js';
 import { readCapture, CaptureError, type CaptureInfo } from '../pcap/reader.js';
 import { PcapWriter } from '../pcap/writer.js';
@@ -21,6 +21,9 @@ export interface ReplayOptions {
   rules: string;
   pcap: string;
   host?: string;
+  ipAddr?: string;
+  ipRoute?: string;
+  ingress?: string;
   seed?: number;
   hz?: number;
   linear?: boolean;
@@ -46,13 +49,13 @@ export function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export function loadHost(path?: string): HostLite {
-  if (!path) return defaultHostLite();
-  const h = JSON.parse(readFileSync(path, 'utf8')) as HostLite;
-  if (!Array.isArray(h.interfaces)) throw new Error(`${path}: "interfaces" must be an array`);
-  h.routes ??= [];
-  h.ingress ??= h.interfaces[0]?.name;
-  return h;
+export function loadHost(o: { host?: string; ipAddr?: string; ipRoute?: string; ingress?: string }): HostModel {
+  if (o.host) return loadHostFile(o.host);
+  if (o.ipAddr || o.ipRoute) {
+    if (!o.ipAddr || !o.ipRoute || !o.ingress) throw new Error('--ip-addr, --ip-route and --ingress go together');
+    return loadIpJson(o.ipAddr, o.ipRoute, o.ingress);
+  }
+  return defaultHost();
 }
 
 /** The whole single-worker replay; the CLI and tests call it. */
@@ -61,7 +64,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayOutcome> {
   setModuleRegistry({ lookup: (n, k) => (k === 'match' ? api.findMatch(n) : api.findTarget(n)) });
   const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
   const rs = api.parseRuleset(text, o.rules === '-' ? 'stdin' : o.rules, o.unsupported ? { unsupported: o.unsupported } : undefined);
-  const host = lowerHostLite(loadHost(o.host));
+  const host = lowerHost(loadHost(o));
   const compiled = compile(rs, { host, hz: o.hz, seed: o.seed, linear: o.linear, trustChecksums: o.trustChecksums });
   const engine = new Engine(compiled);
   const drops = new Map<number, number>();
@@ -145,7 +148,7 @@ export const replayCommand: Command = {
     let r: ReplayOutcome;
     try {
       r = await replay({
-        rules: v.rules, pcap: v.pcap, host: v.host, seed: num(v.seed, '--seed'), hz: num(v.hz, '--hz'),
+        rules: v.rules, pcap: v.pcap, host: v.host, ipAddr: v['ip-addr'], ipRoute: v['ip-route'], ingress: v.ingress, seed: num(v.seed, '--seed'), hz: num(v.hz, '--hz'),
         linear: v.linear, trustChecksums: v['trust-checksums'], unsupported: v.unsupported, out: v.out,
       });
     } catch (e) {

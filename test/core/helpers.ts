@@ -4,7 +4,7 @@ import type { Ruleset, Rule, Chain, Table, TableName, Target, Match } from '../.
 import { TABLE_BUILTINS } from '../../src/rules/model.js';
 import type { PacketBatch, CaptureInfo } from '../../src/pcap/reader.js';
 import { compile, type CompiledImage } from '../../src/compile/image.js';
-import { lowerHostLite, defaultHostLite, type HostLite } from '../../src/compile/host-standin.js';
+import { lowerHost, defaultHost, type HostModel } from '../../src/host/index.js';
 import { Engine } from '../../src/replay/engine.js';
 import { buildFrame, type FrameSpec } from '../../src/pcap/craft.js';
 
@@ -94,8 +94,8 @@ export interface RunResult {
   cnt(key: string): [number, number];
 }
 
-export function run(rs: Ruleset, specs: FrameSpec[], opts: { host?: HostLite; linear?: boolean; seed?: number; hz?: number } = {}): RunResult {
-  const host = lowerHostLite(opts.host ?? defaultHostLite());
+export function run(rs: Ruleset, specs: FrameSpec[], opts: { host?: HostModel; linear?: boolean; seed?: number; hz?: number } = {}): RunResult {
+  const host = lowerHost(opts.host ?? defaultHost());
   const compiled = compile(rs, { host, linear: opts.linear, seed: opts.seed, hz: opts.hz });
   const engine = new Engine(compiled);
   const frames = specs.map((s) => buildFrame(s));
