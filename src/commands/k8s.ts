@@ -5,6 +5,7 @@ import type { Command } from '../commands.js';
 import { buildCluster, ManifestError, parseCIDR, isIPv4, readManifestFile, type SourcedObject } from '../k8s/manifests.js';
 import { generateRules, type ProxierOptions } from '../k8s/proxier.js';
 import { objectsToListJSON, synthObjects, SYNTH_CLUSTER } from '../k8s/synth.js';
+import { generateTraffic, readRules, TrafficError } from '../k8s/traffic.js';
 
 export class UsageError extends Error {}
 
@@ -115,7 +116,7 @@ function handleErrors(fn: () => number): number {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ManifestError || e instanceof RangeError) {
+    if (e instanceof UsageError || e instanceof ManifestError || e instanceof RangeError || e instanceof TrafficError) {
       process.stderr.write(`${e.message}\n`);
       return 2;
     }
@@ -258,4 +259,74 @@ example:
   },
 };
 
-export const k8sCommands: Command[] = [rulesCommand, synthCommand];
+const trafficCommand: Command = {
+  name: 'k8s traffic',
+  summary: 'a capture of connections to the Services of a kube-proxy ruleset',
+  help: `
+usage: nfreplay k8s traffic --rules R --connections N --out F.pcap [options]
+
+Finds the Services in ruleset R (nat KUBE-SERVICES: ClusterIPs, external IPs, load-balancer IPs;
+KUBE-NODEPORTS: NodePorts on the node IPs) and writes N connections to them (Ethernet pcap), each
+to a Service and from a client drawn with the seed: TCP = SYN, [SYN-ACK], ACK, K x (data,
+[data reply]), FIN/ACK, [FIN/ACK, ACK]; UDP = K x (request, [reply]). Brackets: with --replies.
+The capture is taken on the node: requests addressed to the Service, replies as the endpoint pod
+sends them (from its ip:port, to the client or, when the rules masquerade the connection, to
+--snat-ip). The endpoint is chosen by walking the rules with seeded draws (statistic, ClientIP
+affinity, Local policy, source ranges) with the kernel's semantics; a replay that draws
+differently sees some replies without a matching connection (see src/k8s/traffic.ts).
+Clients: 203.0.113.0/24 then 198.51.100.0/24 (or --client-cidr); client ports are unique across
+the capture (1024..65535); timestamps from 1700000000 s, 50 us apart, 1 ms between connections.
+
+options:
+  --rules R                   iptables-save or kube-proxy restore text (k8s rules / k8s synth output)
+  --connections N             number of connections / UDP exchanges
+  --packets-per-connection K  client data packets per connection (default 1; 0 = handshake + FIN)
+  --clients C                 number of client addresses (default 16)
+  --client-cidr CIDR          where clients come from (repeatable)
+  --replies                   also write the endpoints' packets
+  --node-ip IP                node addresses for NodePorts (repeatable; default from the ruleset's
+                              --nodeport-addresses rules, else 192.0.2.10)
+  --snat-ip IP                the node's address replies of masqueraded connections go to
+                              (default: the first node IP)
+  --seed S                    seed (default 1)
+  --out F.pcap                output capture (written atomically)
+
+example:
+  nfreplay k8s traffic --rules pcaps/k8s/service3/rules.txt --connections 2000 --clients 50 \\
+      --replies --seed 1 --out /tmp/service3.pcap
+`,
+  async run(args) {
+    return handleErrors(() => {
+      const cmd = 'nfreplay k8s traffic';
+      const { opts, flags, positional } = parseArgs(cmd, args, {
+        flags: ['replies'],
+        values: ['rules', 'connections', 'packets-per-connection', 'clients', 'client-cidr', 'node-ip', 'snat-ip', 'seed', 'out'],
+      });
+      if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
+      const rules = one(opts, 'rules', cmd);
+      const out = one(opts, 'out', cmd);
+      if (!rules) throw new UsageError(`${cmd}: --rules R is required`);
+      if (!out || out === '-') throw new UsageError(`${cmd}: --out F.pcap is required`);
+      const intOpt = (n: string, def?: number): number | undefined => num(opts, n, cmd, def, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+      const connections = intOpt('connections');
+      if (connections === undefined) throw new UsageError(`${cmd}: --connections N is required`);
+      const nodeIPs = opts.get('node-ip') ?? [];
+      for (const ip of [...nodeIPs, ...(opts.get('snat-ip') ?? [])]) if (!isIPv4(ip)) throw new UsageError(`${cmd}: '${ip}': expected an IPv4 address`);
+      for (const c of opts.get('client-cidr') ?? []) cidrOpt(c, 'client-cidr', cmd);
+      const s = generateTraffic(readRules(rules), rules, out, {
+        connections,
+        packetsPerConnection: intOpt('packets-per-connection', 1),
+        clients: intOpt('clients', 16),
+        clientCIDRs: opts.get('client-cidr'),
+        replies: flags.has('replies'),
+        seed: intOpt('seed', 1),
+        nodeIPs,
+        snatIP: one(opts, 'snat-ip', cmd),
+      });
+      process.stderr.write(`${s.services} service targets, ${s.connections} connections, ${s.packets} packets (${s.replies} replies), ${s.masqueraded} masqueraded, ${s.noEndpoint} without an endpoint -> ${out}\n`);
+      return 0;
+    });
+  },
+};
+
+export const k8sCommands: Command[] = [rulesCommand, synthCommand, trafficCommand];
