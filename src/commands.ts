@@ -13,3 +13,6 @@ commands.push(...k8sCommands);
 
 import { replayCommand } from './commands/replay.js';
 commands.push(replayCommand);
+
+import { rulesCheck, rulesPrint } from './commands/rules.js';
+commands.push(rulesCheck, rulesPrint);

@@ -37,9 +37,23 @@ export interface LowerCtx {
   rule: Rule;
 }
 
+/** One option a module accepts (getopt_long style: the parser also accepts unique prefixes). */
+export interface OptSpec {
+  /** Full name with dashes, e.g. '--dport'. */
+  name: string;
+  /** Takes one argument word. */
+  arg: boolean;
+  /** `!` may precede it. */
+  invert?: boolean;
+}
+
 export interface ModuleBase<P> {
   /** Name as written after -m / -j. */
   name: string;
+  /** The options the module accepts (for prefix resolution, `!` and argument checks). */
+  options: OptSpec[];
+  /** Name iptables-save prints after -m/-j when it differs from `name` (libxtables' alias()). */
+  alias?(p: P): string;
   /** Other names that load this module (e.g. NOTRACK for CT). */
   aliases?: string[];
   /** Numeric id shared with assembly/modules/index.ts (MOD_* in src/compile/modules-ids.ts). */
@@ -62,12 +76,15 @@ export interface MatchModule<P = any> extends ModuleBase<P> {
   requiresProto?: number[];
   /** True when using it activates conntrack (state, conntrack, connmark...). */
   needsConntrack?: boolean;
+  /** Hooks from which this match (with these params) may be reached; undefined = any (kernel checkentry). */
+  hooks?(p: P): string[] | undefined;
 }
 
 export interface TargetModule<P = any> extends ModuleBase<P> {
   kind: 'target';
-  /** Tables (and chains) where the target may be used; undefined = anywhere. */
+  /** Tables where the target may be used (kernel xt_target.table); undefined = any table. */
   tables?: TableName[];
+  /** Hooks (builtin chain names) from which the target may be reached (xt_target.hooks); undefined = any. */
   chains?: string[];
   /** Does the target end the chain walk (DNAT, REJECT) or continue (LOG, MARK)? */
   terminal: boolean;

@@ -1,0 +1,50 @@
+// -j CONNMARK (libxt_CONNMARK.c revision 1 / xt_connmark.c): set ctmark = (ctmark & ~ctmask) ^ ctmark-value;
+// save ctmark = (ctmark & ~ctmask) ^ (skb->mark & nfmask); restore skb->mark = (mark & ~nfmask) ^ (ctmark & ctmask).
+import { MOD_CONNMARK_T } from '../../layout.js';
+import type { TargetModule } from './types.js';
+import { o, readU32, hex } from './common.js';
+import { parseXMark, MARK_OPTIONS } from './MARK_T.js';
+
+export interface ConnmarkTargetParams {
+  mode: 'set' | 'save' | 'restore' | null;
+  /** set: value and ctmask; save/restore: masks. */
+  mark: number;
+  ctmask: number;
+  nfmask: number;
+  masks: boolean;
+}
+
+export const CONNMARK: TargetModule<ConnmarkTargetParams> = {
+  kind: 'target',
+  name: 'CONNMARK',
+  id: MOD_CONNMARK_T,
+  terminal: false,
+  needsConntrack: true,
+  options: [...MARK_OPTIONS, o('--save-mark', false), o('--restore-mark', false), o('--nfmask', true), o('--ctmask', true), o('--mask', true)],
+  init: () => ({ mode: null, mark: 0, ctmask: 0xffffffff, nfmask: 0xffffffff, masks: false }),
+  parse(p, opt, args) {
+    if (opt.name === '--save-mark' || opt.name === '--restore-mark') {
+      if (p.mode) return args.fail('CONNMARK: only one action (--set-*/--save-mark/--restore-mark) may be given', opt.pos);
+      p.mode = opt.name === '--save-mark' ? 'save' : 'restore';
+      return true;
+    }
+    if (opt.name === '--nfmask') { p.nfmask = readU32(args, opt.name); p.masks = true; return true; }
+    if (opt.name === '--ctmask') { p.ctmask = readU32(args, opt.name); p.masks = true; return true; }
+    if (opt.name === '--mask') { p.nfmask = p.ctmask = readU32(args, opt.name); p.masks = true; return true; }
+    const x = { mark: 0, mask: 0, set: false };
+    if (!parseXMark(x, opt, args, 'CONNMARK')) return false;
+    if (p.mode) return args.fail('CONNMARK: only one action (--set-*/--save-mark/--restore-mark) may be given', opt.pos);
+    p.mode = 'set';
+    p.mark = x.mark;
+    p.ctmask = x.mask;
+    return true;
+  },
+  finalCheck(p, _rule, fail) {
+    if (!p.mode) fail('CONNMARK: one of --set-xmark, --save-mark or --restore-mark is required');
+    if (p.mode === 'set' && p.masks) fail('CONNMARK: --nfmask/--ctmask/--mask only go with --save-mark or --restore-mark');
+  },
+  save(p) {
+    if (p.mode === 'set') return ` --set-xmark ${hex(p.mark)}/${hex(p.ctmask)}`;
+    return ` --${p.mode}-mark --nfmask ${hex(p.nfmask)} --ctmask ${hex(p.ctmask)}`;
+  },
+};

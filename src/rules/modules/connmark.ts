@@ -1,0 +1,6 @@
+// -m connmark (libxt_connmark.c / xt_connmark.c): --mark value[/mask] on ct->mark; false without a ct.
+import { MOD_CONNMARK } from '../../layout.js';
+import { markMatch } from './mark.js';
+
+export type { MarkParams as ConnmarkParams } from './mark.js';
+export const connmark = markMatch('connmark', MOD_CONNMARK, true);

@@ -1,0 +1,55 @@
+// -m physdev (libxt_physdev.c / xt_physdev.c): parsed and printed; nfreplay models no bridge, so the
+// engine treats every packet as not bridged.
+import { MOD_PHYSDEV } from '../../layout.js';
+import type { MatchModule } from './types.js';
+import { o, inv } from './common.js';
+
+export interface PhysdevParams {
+  in: { name: string; invert: boolean } | null;
+  out: { name: string; invert: boolean } | null;
+  isIn: { invert: boolean } | null;
+  isOut: { invert: boolean } | null;
+  isBridged: { invert: boolean } | null;
+}
+
+export const physdev: MatchModule<PhysdevParams> = {
+  kind: 'match',
+  name: 'physdev',
+  id: MOD_PHYSDEV,
+  options: [o('--physdev-in', true, true), o('--physdev-out', true, true), o('--physdev-is-in', false, true),
+    o('--physdev-is-out', false, true), o('--physdev-is-bridged', false, true)],
+  init: () => ({ in: null, out: null, isIn: null, isOut: null, isBridged: null }),
+  parse(p, opt, args) {
+    switch (opt.name) {
+      case '--physdev-in':
+      case '--physdev-out': {
+        const w = args.next(opt.name);
+        if (w.length > 15) return args.fail(`physdev: interface name '${w}' must be shorter than IFNAMSIZ (15)`);
+        p[opt.name === '--physdev-in' ? 'in' : 'out'] = { name: w, invert: opt.invert };
+        return true;
+      }
+      case '--physdev-is-in': p.isIn = { invert: opt.invert }; return true;
+      case '--physdev-is-out': p.isOut = { invert: opt.invert }; return true;
+      case '--physdev-is-bridged': p.isBridged = { invert: opt.invert }; return true;
+    }
+    return false;
+  },
+  finalCheck(p, _rule, fail) {
+    if (!p.in && !p.out && !p.isIn && !p.isOut && !p.isBridged) fail('physdev: at least one option is required');
+  },
+  hooks(p) {
+    // xt_physdev checkentry: --physdev-out / --physdev-is-out without a (non-inverted) --physdev-is-bridged are
+    // refused in OUTPUT, FORWARD and POSTROUTING.
+    if ((p.out || p.isOut) && (!p.isBridged || p.isBridged.invert)) return ['PREROUTING', 'INPUT'];
+    return undefined;
+  },
+  save(p) {
+    let s = '';
+    if (p.in) s += `${inv(p.in.invert)} --physdev-in ${p.in.name}`;
+    if (p.out) s += `${inv(p.out.invert)} --physdev-out ${p.out.name}`;
+    if (p.isIn) s += `${inv(p.isIn.invert)} --physdev-is-in`;
+    if (p.isOut) s += `${inv(p.isOut.invert)} --physdev-is-out`;
+    if (p.isBridged) s += `${inv(p.isBridged.invert)} --physdev-is-bridged`;
+    return s;
+  },
+};

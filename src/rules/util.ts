@@ -1,0 +1,127 @@
+// Small parsers and formatters shared by the parser and the modules. Semantics follow libxtables
+// (xtables_strtoui with base 0, xtables_numeric_to_ipaddr, xtables_save_string).
+
+/** strtoul(s, &end, 0) that must consume the whole string: decimal, 0x hex, leading-0 octal. */
+export function parseUint(s: string, max = 0xffffffff): number | undefined {
+  let v: number;
+  if (/^0[xX][0-9a-fA-F]+$/.test(s)) v = parseInt(s.slice(2), 16);
+  else if (/^0[0-7]*$/.test(s)) v = s.length > 1 ? parseInt(s.slice(1), 8) : 0;
+  else if (/^[1-9][0-9]*$/.test(s)) v = Number(s);
+  else return undefined;
+  if (!Number.isFinite(v) || v > max) return undefined;
+  return v;
+}
+
+/** Plain decimal (used where iptables uses strtoul base 10 or atoi-like parsing). */
+export function parseDec(s: string, max = 0xffffffff): number | undefined {
+  if (!/^[0-9]+$/.test(s)) return undefined;
+  const v = Number(s);
+  return v > max ? undefined : v;
+}
+
+/**
+ * A dotted IPv4 address as xtables_numeric_to_ipaddr reads it: up to four parts of 0..255
+ * (each strtoui base 0); fewer parts are completed with zeros ("10" = 10.0.0.0) unless `isMask`.
+ * Returns the address as a host-order u32, or undefined.
+ */
+export function parseIpv4(s: string, isMask = false): number | undefined {
+  const parts = s.split('.');
+  if (parts.length > 4 || parts.length === 0) return undefined;
+  if (isMask && parts.length !== 4) return undefined;
+  let v = 0;
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i];
+    let b = 0;
+    if (p !== undefined) {
+      const n = parseUint(p, 255);
+      if (n === undefined) return undefined;
+      b = n;
+    }
+    v = v * 256 + b;
+  }
+  return v >>> 0;
+}
+
+export function ipv4ToString(v: number): string {
+  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+export function prefixToMask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** The prefix length of a contiguous mask, or -1. */
+export function maskToPrefix(mask: number): number {
+  for (let p = 0; p <= 32; p++) if (prefixToMask(p) === mask >>> 0) return p;
+  return -1;
+}
+
+/**
+ * `addr[/mask]` as iptables reads -s/-d and conntrack --ctorigsrc: mask is a prefix length
+ * (0..32) or a dotted mask; no mask means /32. Returns addr (masked) and mask, or an error text.
+ */
+export function parseAddrMask(s: string, applyMask = true): { addr: number; mask: number } | string {
+  const slash = s.indexOf('/');
+  const a = slash < 0 ? s : s.slice(0, slash);
+  let mask = 0xffffffff;
+  if (slash >= 0) {
+    const m = s.slice(slash + 1);
+    if (m.includes('.')) {
+      const mv = parseIpv4(m, true);
+      if (mv === undefined) return `invalid mask '${m}'`;
+      mask = mv;
+    } else {
+      const p = parseUint(m, 32);
+      if (p === undefined) return `invalid mask '${m}'`;
+      mask = prefixToMask(p);
+    }
+  }
+  const addr = parseIpv4(a);
+  if (addr === undefined) return `invalid address '${a}' (host names are not resolved)`;
+  return { addr: applyMask ? (addr & mask) >>> 0 : addr, mask };
+}
+
+/** xtables_save_string: bare when every char is [A-Za-z0-9_-] (and non-empty), else "..." with \" \\ \' escaped. */
+export function saveString(s: string): string {
+  if (s.length > 0 && /^[A-Za-z0-9_-]+$/.test(s)) return ` ${s}`;
+  let out = ' "';
+  for (const c of s) {
+    if (c === '"' || c === '\\' || c === "'") out += '\\';
+    out += c;
+  }
+  return out + '"';
+}
+
+export function hex(v: number): string {
+  return `0x${(v >>> 0).toString(16)}`;
+}
+
+/** A port: number 0..65535 or a service name from a small built-in list (/etc/services subset). */
+export const SERVICES: Record<string, number> = {
+  ftp: 21, ssh: 22, telnet: 23, smtp: 25, domain: 53, http: 80, pop3: 110, ntp: 123,
+  imap: 143, snmp: 161, ldap: 389, https: 443, submission: 587, ldaps: 636, imaps: 993,
+  pop3s: 995, mysql: 3306, postgresql: 5432, bootps: 67, bootpc: 68, tftp: 69, syslog: 514,
+};
+
+export function parsePort(s: string): number | undefined {
+  const n = parseUint(s, 65535);
+  if (n !== undefined) return n;
+  return SERVICES[s];
+}
+
+/** `a`, `a:b`, `:b`, `a:` (tcp/udp/sctp --sport/--dport). Returns [min,max] or an error. */
+export function parsePortRange(s: string): [number, number] | string {
+  const colon = s.indexOf(':');
+  if (colon < 0) {
+    const p = parsePort(s);
+    return p === undefined ? `invalid port '${s}'` : [p, p];
+  }
+  const a = s.slice(0, colon);
+  const b = s.slice(colon + 1);
+  const lo = a === '' ? 0 : parsePort(a);
+  const hi = b === '' ? 65535 : parsePort(b);
+  if (lo === undefined) return `invalid port '${a}'`;
+  if (hi === undefined) return `invalid port '${b}'`;
+  if (lo > hi) return `invalid port range '${s}' (min > max)`;
+  return [lo, hi];
+}
