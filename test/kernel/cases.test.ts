@@ -38,7 +38,8 @@ describe.skipIf(reason !== null)('kernel differential cases', () => {
       }
       const cmp = compare(c, k);
       process.stdout.write(`${summary(c, cmp)}\n`);
-      if (!cmp.pending) expect(cmp.differences.filter((d) => !d.startsWith('(info)')), summary(c, cmp)).toEqual([]);
+      // NFR_KERNEL_REPORT_ONLY=1 prints the comparison without failing (while the engine is incomplete).
+      if (!cmp.pending && !process.env.NFR_KERNEL_REPORT_ONLY) expect(cmp.differences.filter((d) => !d.startsWith('(info)')), summary(c, cmp)).toEqual([]);
     });
   }
 });
