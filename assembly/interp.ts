@@ -15,6 +15,7 @@ import {
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { count } from './counters';
+import { classify } from './classify';
 import { matchOne, targetOne, clearHotdrop, hotdrop } from './modules/index';
 
 /** Maximum jump depth. The kernel sizes its stack by the number of user chains and rejects loops
@@ -25,18 +26,19 @@ const STACK: usize = memory.data(STACK_MAX * 12, 16);
 /** Why the last runTable returned V_DROP/V_REJECT: rule index (>= 0) or -1 - chain id (policy). */
 export let dropBy: i32 = 0;
 
-/** The leaf of chain `chain` for the current packet. Only NODE_LEAF exists in this issue; the
- * decision-tree work adds node kinds here. Returns the leaf's word offset. */
+/** The leaf of chain `chain` for the current packet: its decision structure (CH_TREE) is either a
+ * lone NODE_LEAF [NODE_LEAF, n, rules...] (--linear, small chains) or a tree walked by classify.ts.
+ * Returns the leaf's word offset. */
 // @ts-ignore: decorator
-@inline function classify(chain: i32): i32 {
+@inline function leafOf(chain: i32): i32 {
   const node = imgw(imgw(H_CHAINS) + chain * CH_SIZE + CH_TREE);
-  // NODE_LEAF: [NODE_LEAF, n, rules...]
-  return node;
+  return imgw(node) == NODE_LEAF ? node : classify(node);
 }
 
 // @ts-ignore: decorator
 @inline function ifBit(idx: u32): u32 {
-  return idx == IF_NONE ? (<u32>1 << 31) : (idx < 31 ? (<u32>1 << idx) : 0);
+  // IF_NONE ("no device") and indices >= 31 share bit 31 (IFBIT_NONE), as the compiler's masks
+  return idx >= 31 ? (<u32>1 << 31) : (<u32>1 << idx);
 }
 
 /** ip_packet_match: -s/-d/-p/-f/-i/-o. */
@@ -74,7 +76,7 @@ export function runChain(entry: i32): i32 {
   const rules = imgw(H_RULES);
   const bytes = load<u32>(PKT, P_IPLEN);
   let chain = entry;
-  let leaf = classify(chain);
+  let leaf = leafOf(chain);
   let pos = 0;
   let sp = 0;
   clearHotdrop();
@@ -124,7 +126,7 @@ export function runChain(entry: i32): i32 {
         sp++;
       }
       chain = imgw(rb + R_TARGET_ARG);
-      leaf = classify(chain);
+      leaf = leafOf(chain);
       pos = 0;
       continue;
     }

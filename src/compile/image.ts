@@ -23,6 +23,15 @@ import { TABLE_NAMES } from '../rules/model.js';
 import type { LowerCtx } from '../rules/modules/types.js';
 import { lowerModule, moduleId, needsConntrack } from './lower.js';
 import { wireAddr, prefixMask } from './wire.js';
+import { buildTree, ruleKey, type TreeStats } from './tree.js';
+
+/** The decision-tree builder (issue 4) over the chain's rules; word offsets in its block are
+ * relative to the block start, so it is appended as is. */
+function defaultTree(_ch: ChainInfo, rules: RuleInfo[], names: string[]) {
+  const keys = rules.map((r) => ruleKey(r.model, (m) => ifaceMask(m, names)));
+  const t = buildTree(keys, rules.map((r) => r.index));
+  return { words: t.words, kind: t.stats.kind, stats: t.stats };
+}
 
 export const HOOK_OF: Record<string, number> = { PREROUTING: 0, INPUT: 1, FORWARD: 2, OUTPUT: 3, POSTROUTING: 4 };
 
@@ -35,8 +44,8 @@ export interface CompileOptions {
   trustChecksums?: boolean;
   /** Conntrack capacity (default: the host's nf_conntrack_max). */
   ctMax?: number;
-  /** Builds a chain's decision structure (src/compile/tree.ts); default: one leaf. */
-  buildTree?: (chain: ChainInfo, rules: RuleInfo[]) => { words: number[]; kind: string } | null;
+  /** Builds a chain's decision structure; default: src/compile/tree.ts buildTree (unless linear). */
+  buildTree?: ((chain: ChainInfo, rules: RuleInfo[], ifaceNames: string[]) => { words: number[]; kind: string; stats?: TreeStats } | null) | null;
 }
 
 export interface ChainInfo {
@@ -50,9 +59,10 @@ export interface ChainInfo {
   /** Rule indices, in chain order. */
   rules: number[];
   model: Chain;
-  /** Decision-structure kind and size (words). */
+  /** Decision-structure kind and size (words), and the builder's stats when a tree was built. */
   structure: string;
   structureWords: number;
+  treeStats?: TreeStats;
 }
 
 export interface RuleInfo {
@@ -154,11 +164,13 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     w[cb + CH_POLICY] = ch.policy === 'ACCEPT' ? V_ACCEPT : ch.policy === 'DROP' ? V_DROP : -1;
     w[cb + CH_POLICY_COUNTER] = ch.counter;
     w[cb + CH_TABLE] = TABLE_ID[ch.table];
-    const built = !opts.linear && opts.buildTree ? opts.buildTree(ch, ch.rules.map((i) => rules[i])) : null;
+    const builder = opts.buildTree === undefined ? defaultTree : opts.buildTree;
+    const built = !opts.linear && builder ? builder(ch, ch.rules.map((i) => rules[i]), ifaceNames) : null;
     w[cb + CH_TREE] = w.length;
     if (built) {
       ch.structure = built.kind;
       ch.structureWords = built.words.length;
+      ch.treeStats = built.stats;
       w.push(...built.words);
     } else {
       ch.structure = 'leaf';
