@@ -219,6 +219,14 @@ export class Lab {
     };
   }
 
+  /** Delete one namespace of this lab now. */
+  async drop(ns: string): Promise<void> {
+    const i = this.namespaces.indexOf(ns);
+    if (i < 0) return;
+    this.namespaces.splice(i, 1);
+    await run(['ip', 'netns', 'del', ns], { allowFail: true });
+  }
+
   /** Kill background processes and delete every namespace of this lab. Safe to call twice. */
   async destroy(): Promise<void> {
     for (const p of this.bg) p.kill('SIGKILL');
