@@ -259,8 +259,26 @@ function put32(b: Uint8Array, o: number, v: number): void {
   b[o + 2] = (v >>> 8) & 255;
   b[o + 3] = v & 255;
 }
+// Parsed-string caches: generators pass the same address strings millions of times.
+const ipCache = new Map<string, number>();
+const macCache = new Map<string, Uint8Array>();
+const flagCache = new Map<string, number>();
+function cached<V>(m: Map<string, V>, k: string, f: (k: string) => V): V {
+  let v = m.get(k);
+  if (v === undefined) {
+    v = f(k);
+    if (m.size >= 65536) m.clear();
+    m.set(k, v);
+  }
+  return v;
+}
+function macOf(s: string | Uint8Array): Uint8Array {
+  return typeof s === 'string' ? cached(macCache, s, parseMac) : parseMac(s);
+}
+
 function putAddr(b: Uint8Array, o: number, a: Addr): void {
   if (typeof a === 'number') put32(b, o, a);
+  else if (typeof a === 'string') put32(b, o, cached(ipCache, a, parseIPv4));
   else b.set(ipv4Bytes(a), o);
 }
 
@@ -355,8 +373,8 @@ function writeLink(out: Uint8Array, off: number, spec: FrameSpec): number {
   const etherType = spec.etherType ?? 0x0800;
   switch (spec.link ?? 'ether') {
     case 'ether': {
-      out.set(spec.dstMac !== undefined ? parseMac(spec.dstMac) : DEFAULT_DST_MAC, off);
-      out.set(spec.srcMac !== undefined ? parseMac(spec.srcMac) : DEFAULT_SRC_MAC, off + 6);
+      out.set(spec.dstMac !== undefined ? macOf(spec.dstMac) : DEFAULT_DST_MAC, off);
+      out.set(spec.srcMac !== undefined ? macOf(spec.srcMac) : DEFAULT_SRC_MAC, off + 6);
       let o = off + 12;
       if (spec.vlan !== undefined) {
         put16(out, o, 0x8100);
@@ -372,7 +390,7 @@ function writeLink(out: Uint8Array, off: number, spec: FrameSpec): number {
       put16(out, off + 2, 1); // ARPHRD_ETHER
       put16(out, off + 4, 6);
       out.fill(0, off + 6, off + 14);
-      out.set(parseMac(spec.sllAddr ?? spec.srcMac ?? DEFAULT_SRC_MAC), off + 6);
+      out.set(macOf(spec.sllAddr ?? spec.srcMac ?? DEFAULT_SRC_MAC), off + 6);
       put16(out, off + 14, etherType);
       return 16;
     }
@@ -384,7 +402,7 @@ function writeLink(out: Uint8Array, off: number, spec: FrameSpec): number {
       out[off + 10] = spec.pktType ?? PACKET_HOST;
       out[off + 11] = 6;
       out.fill(0, off + 12, off + 20);
-      out.set(parseMac(spec.sllAddr ?? spec.srcMac ?? DEFAULT_SRC_MAC), off + 12);
+      out.set(macOf(spec.sllAddr ?? spec.srcMac ?? DEFAULT_SRC_MAC), off + 12);
       return 20;
     }
   }
@@ -438,7 +456,8 @@ export function writeFrame(out: Uint8Array, off: number, spec: FrameSpec): numbe
       put16(out, l4 + 2, spec.dport ?? 80);
       put32(out, l4 + 4, spec.seq ?? 0);
       put32(out, l4 + 8, spec.ack ?? 0);
-      const fl = tcpFlags(spec.flags ?? TCP_SYN);
+      const f = spec.flags ?? TCP_SYN;
+      const fl = typeof f === 'number' ? f & 0xff : cached(flagCache, f, tcpFlags);
       out[l4 + 12] = (thl / 4) << 4;
       out[l4 + 13] = fl;
       put16(out, l4 + 14, spec.window ?? 65535);
