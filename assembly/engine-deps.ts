@@ -2,7 +2,7 @@
 // While a piece has not landed, the line re-exports a minimal stand-in from ./engine-standins;
 // switch each line to the real file when it lands. Engine code imports only from here.
 export { dissect } from './dissect';
-export { ctIn, ctConfirm, ctAbort, ctStatus, ctMark, ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec } from './engine-standins';
+export { ctIn, ctConfirm, ctAbort, ctStatus, ctMark, ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec } from './conntrack';
 export { natNeeded, natSetup, natMasquerade, natRedirect, natNullBinding, natManip } from './engine-standins';
 export { routeInput, addrType } from './host';
 export { draw } from './rng';

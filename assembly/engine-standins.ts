@@ -117,7 +117,7 @@ export function dissect(desc: usize): i32 {
   return RES_NONE;
 }
 
-export function ctIn(): void { store<u8>(PKT, CTINFO_INVALID, P_CTINFO); }
+export function ctIn(): i32 { store<u8>(PKT, CTINFO_INVALID, P_CTINFO); return V_ACCEPT; }
 export function ctConfirm(): i32 { return V_ACCEPT; }
 export function ctAbort(): void {}
 export function ctStatus(ct: u32): u32 { return 0; }

@@ -50,7 +50,7 @@ export function processPacket(desc: usize): u32 {
   const track = (imgw(H_FLAGS) & IMGF_CONNTRACK) != 0;
   let v = tbl(HOOK_PREROUTING, TABLE_RAW);
   if (v != V_ACCEPT) return fail(v, track);
-  if (track) ctIn();
+  if (track && ctIn() != V_ACCEPT) { ctAbort(); return RES_DROP_INVALID; }
   v = tbl(HOOK_PREROUTING, TABLE_MANGLE);
   if (v != V_ACCEPT) return fail(v, track);
   if (track) {

@@ -94,14 +94,17 @@ export interface RunResult {
   cnt(key: string): [number, number];
 }
 
-export function run(rs: Ruleset, specs: FrameSpec[], opts: { host?: HostModel; linear?: boolean; seed?: number; hz?: number } = {}): RunResult {
+export function run(rs: Ruleset, specs: (FrameSpec & { iif?: number; t?: number })[], opts: { host?: HostModel; linear?: boolean; seed?: number; hz?: number } = {}): RunResult {
   const host = lowerHost(opts.host ?? defaultHost());
   const compiled = compile(rs, { host, linear: opts.linear, seed: opts.seed, hz: opts.hz });
   const engine = new Engine(compiled);
   const frames = specs.map((s) => buildFrame(s));
-  const b = batchOf(frames, 1, specs.map((_, i) => [1700000000 + i, 0]));
+  const b = batchOf(frames, 1, specs.map((s, i) => [1700000000 + (s.t ?? i), 0]));
+  // per-packet ingress: ifaceId = host interface index through an identity map (default eth0 = 0)
+  specs.forEach((s, i) => { b.ifaceId[i] = s.iif ?? 0; });
+  const ifmap = Uint16Array.from({ length: 64 }, (_, i) => i);
   const out: Uint8Array[] = [];
-  engine.runBatch(b, null, (_s, _n, frame) => out.push(frame.slice()));
+  engine.runBatch(b, ifmap, (_s, _n, frame) => out.push(frame.slice()));
   const results = engine.lastResults(b.count);
   const c = engine.counters();
   const cnt = (key: string): [number, number] => {
