@@ -1,5 +1,5 @@
-// IP protocol names. iptables' proto_to_name looks in its built-in list first (xtables_chain_protos)
-// and then in /etc/protocols (getprotobynumber); -p accepts a number, a built-in name or an
+// IP protocol names. iptables' proto_to_name looks in /etc/protocols (getprotobynumber) first and then
+// in its built-in list (xtables_chain_protos); -p accepts a number, a built-in name or an
 // /etc/protocols name or alias. The /etc/protocols part is Debian netbase's list.
 
 /** xtables_chain_protos, in its order (first match wins when printing). */
@@ -51,7 +51,8 @@ function parseNum(s: string): number | undefined {
 
 /** The name iptables-save prints for a protocol number, or the number. */
 export function protoName(n: number): string {
+  // proto_to_name asks getprotobynumber (/etc/protocols) first: 58 prints as ipv6-icmp (measured, v1.8.9).
+  for (const e of ETC) if (e[1] === n && n !== 0) return e[0];
   for (const [name, num] of BUILTIN) if (num === n) return name;
-  for (const e of ETC) if (e[1] === n) return e[0];
   return String(n);
 }
