@@ -13,3 +13,4 @@ export {
   ctSetup, ctCount, ctEntryBytes, ctBytesPerConn, ctTable, ctIn, ctConfirm, ctAbort, ctStatus, ctMark,
   ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec, ctTcpState, ctFirst, ctNext, ctEntry, ctUnconfirmed,
 } from './conntrack';
+export { natNeeded, natSetup, natNullBinding, natMasquerade, natRedirect, natManip } from './nat';
