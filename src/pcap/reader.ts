@@ -421,16 +421,16 @@ class Parser {
       rem = t - sec * U;
     } else if (U <= 4294967296) {
       // long division in base 2^16 (every intermediate < 2^48)
-      let r = 0;
-      sec = 0;
-      const digits = [hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff];
-      for (let i = 0; i < 4; i++) {
-        const cur = r * 65536 + digits[i];
-        const q = Math.floor(cur / U);
-        r = cur - q * U;
-        sec = sec * 65536 + q;
-      }
-      rem = r;
+      // first hi (< 2^32, exact), then the two 16-bit halves of lo
+      const q0 = Math.floor(hi / U);
+      let r = hi - q0 * U;
+      let cur = r * 65536 + (lo >>> 16);
+      const q1 = Math.floor(cur / U);
+      r = cur - q1 * U;
+      cur = r * 65536 + (lo & 0xffff);
+      const q2 = Math.floor(cur / U);
+      rem = cur - q2 * U;
+      sec = (q0 * 65536 + q1) * 65536 + q2;
     } else {
       const t = (BigInt(hi) << 32n) | BigInt(lo);
       const bu = BigInt(U);
