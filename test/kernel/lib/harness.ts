@@ -9,7 +9,9 @@
 //
 // - The router is configured from host.json: interface addresses and MTUs, routes, sysctls (the
 //   harness first sets ip_forward=1, the model's default, and send_redirects=0 so hairpin traffic does
-//   not make the stack emit ICMP redirects nfreplay does not model; then the file's values), and
+//   not make the stack emit ICMP redirects nfreplay does not model; then the file's values), TX
+//   checksum offload off on its interfaces (lib/txcsum.py: otherwise the packets its own stack sends,
+//   e.g. a REJECT's reset, are captured with partial checksums a real NIC would have completed), and
 //   PERMANENT neighbour entries pointing at the peer MACs for every next hop and every host address of
 //   each connected prefix (/22 or smaller prefixes: all of them; larger ones: the addresses that appear
 //   in the capture or the rules), so nothing waits for ARP and no ARP frame is sent.
@@ -160,6 +162,9 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
     const { macA, macB } = await lab.veth(router, itf.name, peerNs, peerName, itf.mtu ?? 1500);
     mac[itf.name] = { router: macA, peer: macB, peerNs, peerName };
   }
+
+  // What a real NIC would put on the wire: no CHECKSUM_PARTIAL placeholders in the egress capture.
+  await lab.exec(router, ['python3', join(LIB, 'txcsum.py'), ...ifnames]);
 
   // Addresses, routes.
   const batch: string[] = [];

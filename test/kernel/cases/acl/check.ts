@@ -19,6 +19,7 @@
 //   the reset, both sent by the router's own stack = 2.
 import { expect } from 'vitest';
 import type { KernelResult } from '../../lib/harness.js';
+import { checksumProblem } from '../../lib/csum.js';
 
 export function check(k: KernelResult): void {
   const c = (key: string) => { const v = k.counters.get(key); return v ? [Number(v.packets), Number(v.bytes)] : undefined; };
@@ -49,4 +50,6 @@ export function check(k: KernelResult): void {
   expect(by('eth0').length).toBe(1);
   expect(by('eth1').map((p) => p.local)).toEqual([true, true]);
   expect(k.egress.filter((p) => p.local).length).toBe(2);
+  // Every packet leaves with valid checksums, the router's reset included (TX offload is off).
+  expect(k.egress.map((p) => checksumProblem(p.ip))).toEqual(k.egress.map(() => null));
 }
