@@ -16,3 +16,9 @@ commands.push(replayCommand);
 
 import { rulesCheck, rulesPrint } from './commands/rules.js';
 commands.push(rulesCheck, rulesPrint);
+
+import { compileCommand } from './commands/compile.js';
+commands.push(compileCommand);
+
+import { demoCommand } from './commands/demo.js';
+commands.push(demoCommand);

@@ -21,6 +21,8 @@ export interface ReplayOptions {
   rules: string;
   pcap: string;
   host?: string;
+  /** A host model given directly (instead of a file). */
+  hostModel?: HostModel;
   ipAddr?: string;
   ipRoute?: string;
   ingress?: string;
@@ -40,6 +42,14 @@ export interface ReplayOutcome {
   captureError: CaptureError | null;
   info: CaptureInfo | null;
   api: RulesApi;
+}
+
+/** An error for the user: input errors (ParseError, HostError, CaptureError: `file:line:col: msg`
+ *  or `file: ... at byte N`) as they are, anything else prefixed with the command. */
+export function errorText(e: unknown, cmd: string): string {
+  const err = e as Error;
+  if (err && (err.name === 'ParseError' || err.name === 'HostError' || err.name === 'CaptureError')) return err.message;
+  return `nfreplay ${cmd}: ${err?.message ?? String(e)}`;
 }
 
 /** Write `text` to `path` whole or not at all (temp name + rename). */
@@ -64,7 +74,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayOutcome> {
   setModuleRegistry({ lookup: (n, k) => (k === 'match' ? api.findMatch(n) : api.findTarget(n)) });
   const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
   const rs = api.parseRuleset(text, o.rules === '-' ? 'stdin' : o.rules, o.unsupported ? { unsupported: o.unsupported } : undefined);
-  const host = lowerHost(loadHost(o));
+  const host = lowerHost(o.hostModel ?? loadHost(o));
   const compiled = compile(rs, { host, hz: o.hz, seed: o.seed, linear: o.linear, trustChecksums: o.trustChecksums });
   const engine = new Engine(compiled);
   const drops = new Map<number, number>();
@@ -152,8 +162,7 @@ export const replayCommand: Command = {
         linear: v.linear, trustChecksums: v['trust-checksums'], unsupported: v.unsupported, out: v.out,
       });
     } catch (e) {
-      const msg = (e as Error).message ?? String(e);
-      process.stderr.write(`${msg.startsWith('nfreplay') ? '' : 'nfreplay replay: '}${msg}\n`);
+      process.stderr.write(`${errorText(e, 'replay')}\n`);
       return 2;
     }
     const { compiled, engine, api } = r;
