@@ -88,7 +88,7 @@ class AtomicFile {
 
 export interface PcapWriterOptions {
   linktype: number;
-  /** Default 262144. Frames longer than snaplen are cut (wirelen keeps the real length). */
+  /** Default 262144; 0 = no limit. Frames longer than snaplen are cut (wirelen keeps the real length). */
   snaplen?: number;
   /** Nanosecond magic (a1b23c4d) and nanosecond timestamps; default microseconds. */
   nanosecond?: boolean;
@@ -143,7 +143,7 @@ export class PcapWriter {
 
   /** Append one packet. tsNsec is nanoseconds (divided down to µs for a microsecond file). */
   writePacket(tsSec: number, tsNsec: number, frame: Uint8Array, wirelen: number = frame.length): void {
-    const caplen = Math.min(frame.length, this.snaplen);
+    const caplen = this.snaplen > 0 ? Math.min(frame.length, this.snaplen) : frame.length;
     const at = this.f.reserve(16 + caplen);
     const dv = this.dv();
     const le = this.le;
