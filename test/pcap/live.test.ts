@@ -59,13 +59,18 @@ describe.skipIf(skip !== null)('live capture through veth', () => {
     const anyPath = t.file('any.pcap');
     const common = ['--immediate-mode', '-U', '-n', '-s', '0', '--time-stamp-precision=nano'];
     const d1 = lab.spawn(b, ['tcpdump', '-i', 'vb', ...common, '-w', ethPath, 'ip']);
-    const d2 = lab.spawn(b, ['tcpdump', '-i', 'any', '-y', 'LINUX_SLL2', ...common, '-w', anyPath, 'ip']);
-    for (const d of [d1, d2]) await waitFor(() => d.stderr().includes('listening on'), 10_000, () => `tcpdump did not start: ${d.stderr()}`);
+    // tcpdump 4.99 / libpcap 1.10 give LINUX_SLL2 for `-i any` by default (-y LINUX_SLL: v1)
+    const d2 = lab.spawn(b, ['tcpdump', '-i', 'any', ...common, '-w', anyPath, 'ip']);
+    const sll1Path = t.file('sll1.pcap');
+    const d3 = lab.spawn(b, ['tcpdump', '-i', 'any', '-y', 'LINUX_SLL', ...common, '-w', sll1Path, 'ip']);
+    for (const d of [d1, d2, d3]) await waitFor(() => d.stderr().includes('listening on'), 10_000, () => `tcpdump did not start: ${d.stderr()}`);
     const sent = await lab.exec(a, ['tcpreplay', '-i', 'va', '--pps=200', src], { timeoutMs: 30_000 });
     expect(sent.stdout).toMatch(/Successful packets:\s+7/);
     await new Promise((r) => setTimeout(r, 300));
     const s1 = await d1.stop();
     const s2 = await d2.stop();
+    const s3 = await d3.stop();
+    expect(s3.stderr).toMatch(/7 packets captured/);
     expect(s1.stderr).toMatch(/7 packets captured/);
     expect(s2.stderr).toMatch(/7 packets captured/);
 
@@ -89,6 +94,16 @@ describe.skipIf(skip !== null)('live capture through veth', () => {
       expect([dv.getUint16(0), dv.getUint32(4), dv.getUint16(8), p[10], p[11]]).toEqual([0x0800, ifindex, 1, 0, 6]);
       expect(hex(p.subarray(12, 18))).toBe(macA.replace(/:/g, ''));
       expect(hex(p.subarray(20))).toBe(hex(frames[i].subarray(14)));
+    }
+
+    const sll1 = await readAllPackets(sll1Path);
+    expect(sll1.error).toBeNull();
+    expect(sll1.info?.linktype).toBe(113);
+    for (let i = 0; i < frames.length; i++) {
+      const p = sll1.packets[i].frame;
+      // SLL: PACKET_HOST 0, ARPHRD_ETHER 1, addr len 6, source MAC padded to 8, protocol 0x0800
+      expect(hex(p.subarray(0, 16))).toBe('0000' + '0001' + '0006' + macA.replace(/:/g, '') + '0000' + '0800');
+      expect(hex(p.subarray(16))).toBe(hex(frames[i].subarray(14)));
     }
   }, 60_000);
 });
