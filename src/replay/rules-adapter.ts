@@ -1,7 +1,9 @@
-// The rules side (parser, printer, module registry) as the replay uses it. Loaded by URL so this
-// file builds whether or not those modules are present yet; switch to static imports once
-// src/rules/{parse,print}.ts are committed.
+// The rules side (parser, printer, module registry) as the replay uses it.
 import type { Ruleset, Rule } from '../rules/model.js';
+import { parseRuleset, type ParseOptions } from '../rules/parse.js';
+import { printRuleset, printRule } from '../rules/print.js';
+import { findMatch, findTarget } from '../rules/modules/index.js';
+import { ParseError } from '../rules/errors.js';
 
 export interface RulesApi {
   parseRuleset(text: string, file: string, opts?: { unsupported?: string }): Ruleset;
@@ -13,17 +15,13 @@ export interface RulesApi {
 }
 
 export async function loadRulesApi(): Promise<RulesApi> {
-  const imp = (p: string) => import(new URL(p, import.meta.url).href);
-  const [parse, print, reg, errs] = await Promise.all([
-    imp('../rules/parse.js'), imp('../rules/print.js'), imp('../rules/modules/index.js'), imp('../rules/errors.js'),
-  ]);
   return {
-    parseRuleset: parse.parseRuleset,
-    printRuleset: print.printRuleset,
-    printRule: print.printRule,
-    findMatch: reg.findMatch,
-    findTarget: reg.findTarget,
-    isParseError: (e) => e instanceof errs.ParseError,
+    parseRuleset: (text, file, opts) => parseRuleset(text, file, opts as ParseOptions),
+    printRuleset,
+    printRule,
+    findMatch: findMatch as RulesApi['findMatch'],
+    findTarget: findTarget as RulesApi['findTarget'],
+    isParseError: (e) => e instanceof ParseError,
   };
 }
 

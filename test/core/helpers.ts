@@ -7,6 +7,16 @@ import { compile, type CompiledImage } from '../../src/compile/image.js';
 import { lowerHost, defaultHost, type HostModel } from '../../src/host/index.js';
 import { Engine } from '../../src/replay/engine.js';
 import { buildFrame, type FrameSpec } from '../../src/pcap/craft.js';
+import { parseRuleset } from '../../src/rules/parse.js';
+import { findMatch, findTarget } from '../../src/rules/modules/index.js';
+import { setModuleRegistry } from '../../src/compile/lower.js';
+
+setModuleRegistry({ lookup: (n, k) => (k === 'match' ? findMatch(n) : findTarget(n)) as never });
+
+/** Parse iptables-restore text (the real parser) for a test. */
+export function rules(text: string): Ruleset {
+  return parseRuleset(text.replace(/^\s+/gm, ''), 'test.rules');
+}
 
 const pos = { file: 't', line: 1, column: 1 };
 
@@ -94,12 +104,12 @@ export interface RunResult {
   cnt(key: string): [number, number];
 }
 
-export function run(rs: Ruleset, specs: (FrameSpec & { iif?: number; t?: number })[], opts: { host?: HostModel; linear?: boolean; seed?: number; hz?: number } = {}): RunResult {
+export function run(rs: Ruleset, specs: (FrameSpec & { iif?: number; t?: number; tn?: number })[], opts: { host?: HostModel; linear?: boolean; seed?: number; hz?: number } = {}): RunResult {
   const host = lowerHost(opts.host ?? defaultHost());
   const compiled = compile(rs, { host, linear: opts.linear, seed: opts.seed, hz: opts.hz });
   const engine = new Engine(compiled);
   const frames = specs.map((s) => buildFrame(s));
-  const b = batchOf(frames, 1, specs.map((s, i) => [1700000000 + (s.t ?? i), 0]));
+  const b = batchOf(frames, 1, specs.map((s, i) => [1700000000 + (s.t ?? i), s.tn ?? 0]));
   // per-packet ingress: ifaceId = host interface index through an identity map (default eth0 = 0)
   specs.forEach((s, i) => { b.ifaceId[i] = s.iif ?? 0; });
   const ifmap = Uint16Array.from({ length: 64 }, (_, i) => i);
