@@ -13,7 +13,7 @@
 //    restore text.
 import type { Cluster, Endpoint, ServicePort } from './manifests.js';
 import { parseCIDR, ipToInt } from './manifests.js';
-import { extChain, fwChain, masqueradeMark, probability, sepChain, svcChain, svlChain } from './names.js';
+import { masqueradeMark, portProtoHash, probability, sepChain } from './names.js';
 
 export interface ProxierOptions {
   /** --cluster-cidr: the local traffic detector (`! -s CIDR` masquerade, "pod traffic" EXT rule). */
@@ -61,19 +61,28 @@ interface Entry {
 class LineBuffer {
   entries: Entry[] = [];
   write(...args: Arg[]): void {
-    const flat: string[] = [];
-    for (const a of args) {
-      if (typeof a === 'string') flat.push(a);
-      else for (const x of a) flat.push(x);
+    let flat: readonly string[];
+    if (args.length === 1 && typeof args[0] !== 'string') flat = args[0];
+    else {
+      const f: string[] = [];
+      for (const a of args) {
+        if (typeof a === 'string') f.push(a);
+        else for (const x of a) f.push(x);
+      }
+      flat = f;
     }
+    const chain = flat[0] === '-A' ? flat[1] : flat[0].slice(1, flat[0].indexOf(' '));
+    // Only the sorted chains need the comment (sortIPTablesRules orders them by service name).
     let comment: string | null = null;
-    const ci = flat.indexOf('--comment');
-    if (ci >= 0 && ci + 1 < flat.length) {
-      // The comment may have been quoted by the caller (as kube-proxy does); the value is unquoted.
-      const c = flat[ci + 1];
-      comment = c.length >= 2 && c.startsWith('"') && c.endsWith('"') ? c.slice(1, -1) : c;
+    if (chain === KUBE_SERVICES || chain === KUBE_NODEPORTS) {
+      const ci = flat.indexOf('--comment');
+      if (ci >= 0 && ci + 1 < flat.length) {
+        // The comment may have been quoted by the caller (as kube-proxy does); the value is unquoted.
+        const c = flat[ci + 1];
+        comment = c.length >= 2 && c.startsWith('"') && c.endsWith('"') ? c.slice(1, -1) : c;
+      }
     }
-    this.entries.push({ chain: flat[0] === '-A' ? flat[1] : flat[0].slice(1).split(' ')[0], text: flat.join(' '), comment });
+    this.entries.push({ chain, text: flat.join(' '), comment });
   }
   get lines(): number {
     return this.entries.length;
@@ -241,9 +250,16 @@ function writeServicePort(ctx: Ctx, sp: ServicePort, allEndpoints: Endpoint[], f
   const cat = categorize(sp, allEndpoints, ctx.hostname);
   const { cluster: clusterEndpoints, local: localEndpoints, all: allLocallyReachable, hasAny: hasEndpoints } = cat;
 
-  const clusterPolicyChain = svcChain(S, protocol);
+  const h = portProtoHash(S, protocol);
+  const sepNames = new Map<string, string>();
+  const sep = (ep: Endpoint): string => {
+    let n = sepNames.get(ep.endpoint);
+    if (n === undefined) sepNames.set(ep.endpoint, (n = sepChain(S, protocol, ep.endpoint)));
+    return n;
+  };
+  const clusterPolicyChain = `KUBE-SVC-${h}`;
   const usesClusterPolicyChain = clusterEndpoints.length > 0 && cat.usesCluster;
-  const localPolicyChain = svlChain(S, protocol);
+  const localPolicyChain = `KUBE-SVL-${h}`;
   const usesLocalPolicyChain = localEndpoints.length > 0 && cat.usesLocal;
 
   let internalTrafficChain = clusterPolicyChain;
@@ -258,9 +274,9 @@ function writeServicePort(ctx: Ctx, sp: ServicePort, allEndpoints: Endpoint[], f
     externalPolicyChain = localPolicyChain;
     if (localEndpoints.length === 0) hasExternalEndpoints = false;
   }
-  const externalTrafficChain = extChain(S, protocol);
+  const externalTrafficChain = `KUBE-EXT-${h}`;
   const usesExternalTrafficChain = hasEndpoints && cat.externallyAccessible;
-  const fw = fwChain(S, protocol);
+  const fw = `KUBE-FW-${h}`;
   const usesFWChain = hasEndpoints && sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
   const loadBalancerTrafficChain = usesFWChain ? fw : externalTrafficChain;
 
@@ -346,14 +362,14 @@ function writeServicePort(ctx: Ctx, sp: ServicePort, allEndpoints: Endpoint[], f
   }
   if (usesClusterPolicyChain) {
     natChains.write(chainLine(clusterPolicyChain));
-    writeServiceToEndpointRules(ctx, natRules, sp, clusterPolicyChain, clusterEndpoints);
+    writeServiceToEndpointRules(ctx, natRules, sp, clusterPolicyChain, clusterEndpoints, sep);
   }
   if (usesLocalPolicyChain) {
     natChains.write(chainLine(localPolicyChain));
-    writeServiceToEndpointRules(ctx, natRules, sp, localPolicyChain, localEndpoints);
+    writeServiceToEndpointRules(ctx, natRules, sp, localPolicyChain, localEndpoints, sep);
   }
   for (const ep of allLocallyReachable) {
-    const chain = sepChain(S, protocol, ep.endpoint);
+    const chain = sep(ep);
     natChains.write(chainLine(chain));
     writeSepChain(ctx, natRules, sp, chain, ep);
   }
@@ -390,12 +406,11 @@ function writeFwChain(ctx: Ctx, sp: ServicePort, natRules: LineBuffer, fw: strin
 }
 
 /** KUBE-SVC-<h> / KUBE-SVL-<h>: affinity checks, then the statistic cascade. */
-function writeServiceToEndpointRules(ctx: Ctx, natRules: LineBuffer, sp: ServicePort, chain: string, endpoints: Endpoint[]): void {
+function writeServiceToEndpointRules(ctx: Ctx, natRules: LineBuffer, sp: ServicePort, chain: string, endpoints: Endpoint[], sepName: (ep: Endpoint) => string): void {
   const S = sp.svcPortName;
-  const protocol = sp.protocol.toLowerCase();
   if (sp.sessionAffinityClientIP) {
     for (const ep of endpoints) {
-      const sep = sepChain(S, protocol, ep.endpoint);
+      const sep = sepName(ep);
       const args: string[] = ['-A', chain];
       if (!ctx.largeClusterMode) args.push('-m', 'comment', '--comment', `"${S} -> ${ep.endpoint}"`);
       args.push('-m', 'recent', '--name', sep, '--rcheck', '--seconds', String(sp.stickyMaxAgeSeconds), '--reap', '-j', sep);
@@ -404,7 +419,7 @@ function writeServiceToEndpointRules(ctx: Ctx, natRules: LineBuffer, sp: Service
   }
   const n = endpoints.length;
   endpoints.forEach((ep, i) => {
-    const sep = sepChain(S, protocol, ep.endpoint);
+    const sep = sepName(ep);
     const args: string[] = ['-A', chain];
     if (!ctx.largeClusterMode) args.push('-m', 'comment', '--comment', `"${S} -> ${ep.endpoint}"`);
     if (i < n - 1) args.push('-m', 'statistic', '--mode', 'random', '--probability', probability(n - i));
@@ -430,14 +445,6 @@ interface SortedTable {
   name: 'filter' | 'nat';
   chains: string[]; // chain names, sorted
   rules: Map<string, string[]>; // chain -> rule lines, sorted within KUBE-SERVICES/KUBE-NODEPORTS
-}
-
-function chainOrder(a: string, b: string): number {
-  const rank = (c: string): number => (c === KUBE_NODEPORTS ? 0 : c === KUBE_SERVICES ? 1 : c.startsWith('KUBE-') ? 2 : 3);
-  const ra = rank(a);
-  const rb = rank(b);
-  if (ra !== rb) return ra - rb;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** orderByCommentServiceName's key: the comment up to the first space or colon. */
@@ -481,7 +488,13 @@ function mergeSort<T>(a: T[], less: (x: T, y: T) => boolean): T[] {
 }
 
 function sortTable(name: 'filter' | 'nat', chains: LineBuffer, rules: LineBuffer): SortedTable {
-  const names = [...new Set(chains.entries.map((e) => e.chain))].sort(chainOrder);
+  // The test's chain order: KUBE-NODEPORTS, KUBE-SERVICES, other KUBE-* alphabetically, then the
+  // rest alphabetically. Done as partition + native sort (sort without a comparator compares
+  // UTF-16 code units: Go's bytewise order for ASCII names).
+  const uniq = [...new Set(chains.entries.map((e) => e.chain))];
+  const kube = uniq.filter((c) => c !== KUBE_NODEPORTS && c !== KUBE_SERVICES && c.startsWith('KUBE-')).sort();
+  const other = uniq.filter((c) => !c.startsWith('KUBE-')).sort();
+  const names = [...uniq.filter((c) => c === KUBE_NODEPORTS), ...uniq.filter((c) => c === KUBE_SERVICES), ...kube, ...other];
   const byChain = new Map<string, Entry[]>();
   for (const n of names) byChain.set(n, []);
   for (const e of rules.entries) {

@@ -20,7 +20,8 @@
 // connections; those replies then do not match a conntrack entry (the replay shows them as new
 // or INVALID packets), as on a real wire where the capture came from another choice.
 //
-// Ports: client ports are unique across the whole capture (1024..65535, then wrapping) so that
+// Ports: client ports are unique across the whole capture (1024..65535 without the ruleset's
+// NodePorts, then wrapping) so that
 // masqueraded connections never collide after SNAT and keep their port (MASQUERADE without
 // --random-fully keeps the source port when the tuple is free). With --random-fully in the ruleset
 // the kernel would pick random ports: replies then address the original port anyway.
@@ -402,13 +403,22 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
     tNs += 50_000n; // 50 µs between packets
   };
   const sum: TrafficSummary = { services: targets.length, connections: 0, packets: 0, replies: 0, noEndpoint: 0, masqueraded: 0, perTarget: new Map() };
+  // Client ports: 1024..65535 in turn, skipping the ruleset's NodePorts so that a reply a replay
+  // does not match to a connection can never look like a new NodePort connection to the node.
+  const nodePorts = new Set(targets.filter((t) => t.kind === 'nodeport').map((t) => t.port));
   let nextPort = 1024;
+  const takePort = (): number => {
+    for (;;) {
+      const p = nextPort;
+      nextPort = nextPort === 65535 ? 1024 : nextPort + 1;
+      if (!nodePorts.has(p)) return p;
+    }
+  };
   try {
     for (let i = 0; i < o.connections; i++) {
       const tg = targets[rng.below(targets.length)];
       const client = clients[rng.below(clients.length)];
-      const cport = nextPort;
-      nextPort = nextPort === 65535 ? 1024 : nextPort + 1;
+      const cport = takePort();
       const dst = ipToInt(tg.ip);
       const nowSec = Number(tNs / 1_000_000_000n);
       const res = walker.walk(tg.chain, client, dst, tg.port, tg.proto, nodeSet.has(dst), nowSec);
