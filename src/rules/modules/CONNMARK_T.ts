@@ -11,8 +11,10 @@ export interface ConnmarkTargetParams {
   mark: number;
   ctmask: number;
   nfmask: number;
-  masks: boolean;
 }
+
+/** Params whose --nfmask/--ctmask/--mask was given (parse-time bookkeeping, kept out of the model). */
+const masksGiven = new WeakSet<ConnmarkTargetParams>();
 
 export const CONNMARK: TargetModule<ConnmarkTargetParams> = {
   kind: 'target',
@@ -21,16 +23,16 @@ export const CONNMARK: TargetModule<ConnmarkTargetParams> = {
   terminal: false,
   needsConntrack: true,
   options: [...MARK_OPTIONS, o('--save-mark', false), o('--restore-mark', false), o('--nfmask', true), o('--ctmask', true), o('--mask', true)],
-  init: () => ({ mode: null, mark: 0, ctmask: 0xffffffff, nfmask: 0xffffffff, masks: false }),
+  init: () => ({ mode: null, mark: 0, ctmask: 0xffffffff, nfmask: 0xffffffff }),
   parse(p, opt, args) {
     if (opt.name === '--save-mark' || opt.name === '--restore-mark') {
       if (p.mode) return args.fail('CONNMARK: only one action (--set-*/--save-mark/--restore-mark) may be given', opt.pos);
       p.mode = opt.name === '--save-mark' ? 'save' : 'restore';
       return true;
     }
-    if (opt.name === '--nfmask') { p.nfmask = readU32(args, opt.name); p.masks = true; return true; }
-    if (opt.name === '--ctmask') { p.ctmask = readU32(args, opt.name); p.masks = true; return true; }
-    if (opt.name === '--mask') { p.nfmask = p.ctmask = readU32(args, opt.name); p.masks = true; return true; }
+    if (opt.name === '--nfmask') { p.nfmask = readU32(args, opt.name); masksGiven.add(p); return true; }
+    if (opt.name === '--ctmask') { p.ctmask = readU32(args, opt.name); masksGiven.add(p); return true; }
+    if (opt.name === '--mask') { p.nfmask = p.ctmask = readU32(args, opt.name); masksGiven.add(p); return true; }
     const x = { mark: 0, mask: 0, set: false };
     if (!parseXMark(x, opt, args, 'CONNMARK')) return false;
     if (p.mode) return args.fail('CONNMARK: only one action (--set-*/--save-mark/--restore-mark) may be given', opt.pos);
@@ -41,7 +43,7 @@ export const CONNMARK: TargetModule<ConnmarkTargetParams> = {
   },
   finalCheck(p, _rule, fail) {
     if (!p.mode) fail('CONNMARK: one of --set-xmark, --save-mark or --restore-mark is required');
-    if (p.mode === 'set' && p.masks) fail('CONNMARK: --nfmask/--ctmask/--mask only go with --save-mark or --restore-mark');
+    if (p.mode === 'set' && masksGiven.has(p)) fail('CONNMARK: --nfmask/--ctmask/--mask only go with --save-mark or --restore-mark');
   },
   save(p) {
     if (p.mode === 'set') return ` --set-xmark ${hex(p.mark)}/${hex(p.ctmask)}`;
