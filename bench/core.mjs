@@ -1,0 +1,104 @@
+// npm run bench: single-worker packets per second of the core on the Service scenario
+// (pcaps/k8s/service3/rules.txt on node-0), for (a) established traffic and (b) new connections,
+// beside the rate of reading the same capture alone (ratio = replay time / read time).
+// Not a test. Needs `npm run build`. Captures are written to a temp dir and removed.
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildFrame } from '../dist/pcap/craft.js';
+import { PcapWriter } from '../dist/pcap/writer.js';
+import { readCapture } from '../dist/pcap/reader.js';
+import { compile } from '../dist/compile/image.js';
+import { setModuleRegistry } from '../dist/compile/lower.js';
+import { parseRuleset } from '../dist/rules/parse.js';
+import { findMatch, findTarget } from '../dist/rules/modules/index.js';
+import { lowerHost } from '../dist/host/index.js';
+import { Engine } from '../dist/replay/engine.js';
+import { demoHost, demoDir } from '../dist/commands/demo.js';
+
+setModuleRegistry({ lookup: (n, k) => (k === 'match' ? findMatch(n) : findTarget(n)) });
+const rulesPath = join(demoDir(), 'rules.txt');
+const rs = parseRuleset(readFileSync(rulesPath, 'utf8'), rulesPath);
+const VIP = '198.19.14.162';
+const ESTABLISHED = Number(process.env.BENCH_EST ?? 2_000_000);
+const NEW = Number(process.env.BENCH_NEW ?? 200_000);
+const CONNS = 1000;
+const dir = mkdtempSync(join(tmpdir(), 'nfr-bench-'));
+
+function client(i) { return `203.0.113.${1 + (i % 50)}`; }
+function engine(linear = false) {
+  return new Engine(compile(rs, { host: lowerHost(demoHost()), seed: 1, linear, ctMax: 1 << 20 }));
+}
+
+/** Replay a file: returns seconds (reading included) and packets. */
+let coreSecs = 0;
+async function replayFile(path, eng, sink) {
+  coreSecs = 0;
+  const t0 = process.hrtime.bigint();
+  for await (const b of readCapture(path, { batchPackets: 16384 })) {
+    const c0 = process.hrtime.bigint();
+    eng.runBatch(b, null, sink);
+    coreSecs += Number(process.hrtime.bigint() - c0) / 1e9;
+  }
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+async function readOnly(path) {
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  for await (const b of readCapture(path, { batchPackets: 16384 })) n += b.count;
+  return [Number(process.hrtime.bigint() - t0) / 1e9, n];
+}
+
+// (a) established: CONNS handshakes (the endpoint of each is learned from a first replay of the
+// SYNs, whose ordinals stay the same), then ESTABLISHED data packets in both directions.
+const synPath = join(dir, 'syn.pcap');
+{
+  const w = new PcapWriter(synPath, { linktype: 1 });
+  for (let i = 0; i < CONNS; i++) w.writePacket(1700000000, i * 1000, buildFrame({ src: client(i), dst: VIP, sport: 20000 + i, dport: 80, flags: 'S', seq: 1000 }));
+  w.close();
+}
+const ep = [];
+await replayFile(synPath, engine(), (_s, _n, f) => { ep.push(`${f[30]}.${f[31]}.${f[32]}.${f[33]}`); });
+const estPath = join(dir, 'est.pcap');
+{
+  const w = new PcapWriter(estPath, { linktype: 1 });
+  const frames = [];
+  for (let i = 0; i < CONNS; i++) frames.push(buildFrame({ src: client(i), dst: VIP, sport: 20000 + i, dport: 80, flags: 'S', seq: 1000 }));
+  for (let i = 0; i < CONNS; i++) frames.push(buildFrame({ src: ep[i] ?? VIP, dst: client(i), sport: 80, dport: 20000 + i, flags: 'SA', seq: 5000, ack: 1001 }));
+  for (let i = 0; i < CONNS; i++) frames.push(buildFrame({ src: client(i), dst: VIP, sport: 20000 + i, dport: 80, flags: 'A', seq: 1001, ack: 5001 }));
+  frames.forEach((f, k) => w.writePacket(1700000000, k * 1000, f));
+  // data: same ACK segments repeated (the window allows retransmissions of in-window data)
+  const data = [];
+  for (let i = 0; i < CONNS; i++) {
+    data.push(buildFrame({ src: client(i), dst: VIP, sport: 20000 + i, dport: 80, flags: 'A', seq: 1001, ack: 5001 }));
+    data.push(buildFrame({ src: ep[i] ?? VIP, dst: client(i), sport: 80, dport: 20000 + i, flags: 'A', seq: 5001, ack: 1001 }));
+  }
+  for (let k = 0; k < ESTABLISHED; k++) w.writePacket(1700000001 + Math.floor(k / 1e6), (k % 1e6) * 1000, data[k % data.length]);
+  w.close();
+}
+// (b) new connections: NEW SYNs from distinct (client, port)
+const newPath = join(dir, 'new.pcap');
+{
+  const w = new PcapWriter(newPath, { linktype: 1 });
+  for (let i = 0; i < NEW; i++) w.writePacket(1700000000 + Math.floor(i / 1e5), (i % 1e5) * 10000, buildFrame({ src: client(i), dst: VIP, sport: 1024 + Math.floor(i / 50) % 60000, dport: 80, flags: 'S', seq: 1000 }));
+  w.close();
+}
+
+function line(name, pkts, secs, readSecs) {
+  const pps = pkts / secs, rpps = pkts / readSecs;
+  return `${name.padEnd(34)} ${(pps / 1e6).toFixed(2).padStart(6)} Mpps   (read alone ${(rpps / 1e6).toFixed(2)} Mpps; replay/read time ${(secs / readSecs).toFixed(2)}x)`;
+}
+const out = [`nfreplay bench (single worker, ${new Date().toISOString()}), Service scenario, node ${process.version}`];
+for (const [name, path, target] of [['(a) established', estPath, 5], ['(b) new connections', newPath, 1.5]]) {
+  await readOnly(path); // warm the page cache
+  const [rt, n] = await readOnly(path);
+  const e = engine();
+  await replayFile(path, engine()); // warm-up (JIT tiers)
+  const t = await replayFile(path, e);
+  const st = e.stats();
+  out.push(`${line(name, n, t, rt)}`);
+  out.push(`    core alone (copy in + processBatch): ${(n / coreSecs / 1e6).toFixed(2)} Mpps   target >= ${target} Mpps`);
+  out.push(`    verdicts: forwarded ${st.res[3]}, local ${st.res[2]}, dropped by rule ${st.res[4]}, by policy ${st.res[5]}, conntrack ${st.res[6]}`);
+}
+process.stdout.write(`${out.join('\n')}\n`);
+rmSync(dir, { recursive: true, force: true });
