@@ -174,3 +174,21 @@ spec:
     expect(c.endpoints.get('default/web/TCP')!.map((e) => e.endpoint)).toEqual(['198.18.9.9:9090']);
   });
 });
+
+describe('kubectl get -o yaml output (managedFields, k:{...} keys, generateName)', () => {
+  it('reads the system Services and gives the chain names real clusters show', async () => {
+    const { readManifestFile } = await import('../../src/k8s/manifests.js');
+    const c = buildCluster(readManifestFile(new URL('./fixtures/kubectl-system.yaml', import.meta.url).pathname));
+    const text = generateRules(c, { clusterCIDR: '198.18.0.0/16', form: 'restore' }).text;
+    // Hashes seen on real clusters (kube-proxy-rules.md §3.1): default/kubernetes:https tcp,
+    // kube-system/kube-dns:dns udp and :dns-tcp tcp.
+    expect(text).toContain(':KUBE-SVC-NPX46M4PTMTKRN6Y - [0:0]');
+    expect(text).toContain(':KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]');
+    expect(text).toContain(':KUBE-SVC-ERIFXISQEP7F7OF4 - [0:0]');
+    expect(text).toContain('-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 198.19.0.10 --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU');
+    // Affinity on default/kubernetes: rcheck in the SVC chain, --set in the SEP's DNAT rule.
+    expect(text).toMatch(/-A KUBE-SVC-NPX46M4PTMTKRN6Y -m comment --comment "default\/kubernetes:https -> 192\.0\.2\.20:6443" -m recent --name (KUBE-SEP-\w+) --rcheck --seconds 10800 --reap -j \1\n/);
+    expect(text).toMatch(/-m recent --name KUBE-SEP-\w+ --set -m tcp -p tcp -j DNAT --to-destination 192\.0\.2\.20:6443\n/);
+    expect(c.servicePorts.map((s) => s.svcPortName)).toEqual(['default/kubernetes:https', 'kube-system/kube-dns:dns', 'kube-system/kube-dns:dns-tcp', 'kube-system/kube-dns:metrics']);
+  });
+});

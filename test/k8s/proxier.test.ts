@@ -66,3 +66,37 @@ describe('proxier against kube-proxy test output', () => {
     expect(r.text).toBe(readFileSync(fx('overall-multiple-services.expected'), 'utf8'));
   });
 });
+
+describe('proxier against TestInternalTrafficPolicyE2E (3 endpoints, unnamed port)', () => {
+  it('writes the lines kube-proxy v1.28 writes', () => {
+    const text = `
+kind: Service
+apiVersion: v1
+metadata: {name: svc1, namespace: ns1}
+spec:
+  clusterIP: 172.30.1.1
+  ports: [{port: 80, protocol: TCP}]
+---
+kind: EndpointSlice
+apiVersion: discovery.k8s.io/v1
+metadata: {name: svc1-x, namespace: ns1, labels: {kubernetes.io/service-name: svc1}}
+addressType: IPv4
+ports: [{port: 80, protocol: TCP}]
+endpoints:
+- addresses: [10.0.1.3]
+- addresses: [10.0.1.1]
+- addresses: [10.0.1.2]
+`;
+    const out = generateRules(buildCluster(parseManifestText(text, 'e2e.yaml')), { clusterCIDR: '10.0.0.0/8', form: 'restore' }).text.split('\n');
+    // Lines from kube-proxy-rules.md §2.4 (v1.28 proxier_test.go TestInternalTrafficPolicyE2E).
+    for (const l of [
+      '-A KUBE-SERVICES -m comment --comment "ns1/svc1 cluster IP" -m tcp -p tcp -d 172.30.1.1 --dport 80 -j KUBE-SVC-AQI2S6QIMU7PVVRP',
+      '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 cluster IP" -m tcp -p tcp -d 172.30.1.1 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
+      '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 -> 10.0.1.1:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-3JOIVZTXZZRGORX4',
+      '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 -> 10.0.1.2:80" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-IO5XOSKPAXIFQXAJ',
+      '-A KUBE-SVC-AQI2S6QIMU7PVVRP -m comment --comment "ns1/svc1 -> 10.0.1.3:80" -j KUBE-SEP-XGJFVO3L2O5SRFNT',
+      '-A KUBE-SEP-3JOIVZTXZZRGORX4 -m comment --comment ns1/svc1 -s 10.0.1.1 -j KUBE-MARK-MASQ',
+      '-A KUBE-SEP-3JOIVZTXZZRGORX4 -m comment --comment ns1/svc1 -m tcp -p tcp -j DNAT --to-destination 10.0.1.1:80',
+    ]) expect(out).toContain(l);
+  });
+});
