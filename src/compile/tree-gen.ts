@@ -35,16 +35,17 @@ function pick<T>(r: () => number, w: [number, T][]): T {
   return w[w.length - 1][1];
 }
 
-// prefix-length mixes per set kind (ClassBench seeds: ACL destinations mostly specific, FW many wildcards)
+// prefix-length mixes per set kind (ClassBench seeds: ACL destinations mostly specific hosts and
+// subnets with few full wildcards, FW sets many wildcards, IPC in between)
 const SRC_LEN: Record<SetKind, [number, number][]> = {
-  acl: [[30, 0], [10, 8], [10, 16], [20, 24], [5, 28], [25, 32]],
+  acl: [[35, 0], [5, 8], [10, 16], [25, 24], [25, 32]],
   fw: [[45, 0], [10, 8], [10, 16], [15, 24], [20, 32]],
-  ipc: [[20, 0], [10, 8], [15, 16], [20, 24], [35, 32]],
+  ipc: [[25, 0], [5, 8], [15, 16], [20, 24], [35, 32]],
 };
 const DST_LEN: Record<SetKind, [number, number][]> = {
-  acl: [[5, 0], [5, 16], [20, 24], [10, 28], [60, 32]],
-  fw: [[35, 0], [10, 16], [20, 24], [35, 32]],
-  ipc: [[15, 0], [10, 16], [20, 24], [55, 32]],
+  acl: [[2, 0], [2, 8], [8, 16], [23, 24], [65, 32]],
+  fw: [[30, 0], [5, 8], [10, 16], [20, 24], [35, 32]],
+  ipc: [[10, 0], [5, 8], [10, 16], [20, 24], [55, 32]],
 };
 
 function portRange(r: () => number, cls: string): Range {
@@ -64,15 +65,19 @@ export interface GenOpts {
   negate?: number;
   /** Probability of -f / ! -f (default 0.01). */
   frag?: number;
+  /** Probability of -i (default 0.4 fw, 0.1 otherwise); -o half of it. */
+  ifProb?: number;
 }
 
 /** A ClassBench-style filter set of n keys. */
 export function genRules(kind: SetKind, n: number, seed: number, o: GenOpts = {}): RuleKey[] {
   const r = rng(seed);
   const nIf = o.nIf ?? 4, neg = o.negate ?? 0.03, fr = o.frag ?? 0.01;
-  // clustered address space: rules draw from a pool of base networks, as ClassBench's trie model does
-  const pool = Array.from({ length: Math.max(4, Math.ceil(Math.sqrt(n) * 2)) }, () => (Math.floor(r() * 0xffffffff)) >>> 0);
-  const addr = (): number => ((pool[Math.floor(r() * pool.length)] & 0xffff0000) | Math.floor(r() * 0x10000)) >>> 0;
+  // clustered address space, as ClassBench's prefix trie model: sites (/16) holding subnets (/24)
+  // holding hosts; the pool grows with the set so the overlap per packet stays realistic
+  const sites = Array.from({ length: Math.max(4, Math.ceil(n / 64)) }, () => (Math.floor(r() * 0xffffffff) & 0xffff0000) >>> 0);
+  const nets = Array.from({ length: Math.max(8, Math.ceil(n / 4)) }, () => (sites[Math.floor(r() * sites.length)] | (Math.floor(r() * 256) << 8)) >>> 0);
+  const addr = (): number => (nets[Math.floor(r() * nets.length)] | Math.floor(r() * 256)) >>> 0;
   const out: RuleKey[] = [];
   for (let i = 0; i < n; i++) {
     const k = wildKey();
@@ -93,7 +98,7 @@ export function genRules(kind: SetKind, n: number, seed: number, o: GenOpts = {}
     if (k.proto !== null && r() < neg) { k.protoInv = true; }
     if (k.l4 && r() < neg) k.sportInv = true;
     if (k.l4 && r() < neg) k.dportInv = true;
-    const ifProb = kind === 'fw' ? 0.4 : 0.1;
+    const ifProb = o.ifProb ?? (kind === 'fw' ? 0.4 : 0.1);
     const ifMask = (): number => {
       const c = pick(r, [[60, 'one'], [25, 'prefix'], [15, 'plus']]);
       if (c === 'plus') return 0xffffffff; // `-i +`

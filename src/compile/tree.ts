@@ -17,10 +17,11 @@
 //    copied into every entry are few (≤ 8 per entry on average) — EffiCuts' lesson that wild rules
 //    must not be replicated across many fine cuts.
 //  - Otherwise binary range splits (HyperSplit, Qi et al. 2009) on the rule endpoints of one field
-//    at a time, chosen to minimise the larger child plus half the copies the cut makes, with
-//    interface dispatch nodes for -i/-o. Binary endpoint splits replicate far less than HiCuts'
-//    equal-size cuts on wildcard-heavy firewall sets; candidates come from a sample of endpoints
-//    so a node costs O(m) and 100,000 rules build in about a second.
+//    at a time, chosen to minimise the larger child plus half the copies the cut makes, refusing
+//    a cut that copies more than half the node's rules; -i/-o get the same binary cuts over
+//    classes of interfaces (NODE_IFACE maps each interface bit to a child). Binary endpoint
+//    splits replicate far less than HiCuts' equal-size cuts on wildcard-heavy firewall sets;
+//    candidates are quartiles of a sample of endpoints, so a node costs O(m).
 //  - Bounds instead of blow-ups: nodes are built breadth first under a replication budget (total
 //    rules over all leaves ≤ maxReplication × n), a depth limit and a build deadline; when one is
 //    reached the remaining nodes become leaves (a shallower structure with longer leaves: slower,
@@ -295,6 +296,11 @@ class Builder {
   readonly deadline: number;
   ticks = 0;
   expired = false;
+  readonly cand = new Float64Array(2 * SAMPLE + 4);
+  /** Split choice: minimise the larger child + dupWeight × copies, and refuse a cut that copies
+   * more than maxDup × m rules (HyperSplit-style local bound; the global budget is the backstop). */
+  readonly dupWeight = 0.5;
+  readonly maxDup = 0.5;
 
   constructor(keys: RuleKey[], readonly ruleIndex: number[], readonly n: number, readonly opts: TreeOpts, t0: number) {
     this.binth = Math.max(1, opts.binth ?? 8);
@@ -401,29 +407,33 @@ class Builder {
     if (!bestT) return false;
     const T = bestT;
     const fs = HASH_FIELDS.filter((_, j) => T & (1 << j));
+    // the non-exact rules: wildcards on T go to every entry (few allowed), partial ones to the
+    // entries they contain; cheap rejections first
+    const wild: number[] = [], partial: number[] = [];
+    for (let i = 0; i < m; i++) {
+      if ((ex[i] & T) === T) continue;
+      const r = rules[i];
+      let full = true;
+      for (const f of fs) if (this.lo[f][r] > it.lo[f] || this.hi[f][r] < it.hi[f]) { full = false; break; }
+      (full ? wild : partial).push(r);
+    }
+    if (wild.length > HASH_MAX_EXTRA) return false;
+    if (bestC * partial.length > 8_000_000) return false;
     // group the exact rules by their tuple, in rule order
-    const groups = new Map<string, { v: number[]; rules: number[] }>();
+    const groups = new Map<string | number, { v: number[]; rules: number[] }>();
     const rest: number[] = [];
     for (let i = 0; i < m; i++) {
       const r = rules[i];
       if ((ex[i] & T) !== T) { rest.push(r); continue; }
       const v = fs.map((f) => this.lo[f][r]);
-      const k = v.join(',');
+      const k = v.length === 1 ? v[0] : v.join(',');
       let g = groups.get(k);
       if (!g) { g = { v, rules: [] }; groups.set(k, g); }
       g.rules.push(r);
     }
     const D = groups.size;
     if (D < HASH_MIN_KEYS) return false;
-    // wildcard (on T) rules go to every entry; partial ones to the entries they contain
-    const wild: number[] = [], partial: number[] = [];
-    for (const r of rest) {
-      let full = true;
-      for (const f of fs) if (this.lo[f][r] > it.lo[f] || this.hi[f][r] < it.hi[f]) { full = false; break; }
-      (full ? wild : partial).push(r);
-    }
-    if (D * partial.length > 4_000_000) return false;
-    if (wild.length > HASH_MAX_EXTRA) return false;
+    if (D * partial.length > 1_000_000) return false;
     const gl = [...groups.values()];
     const extra: number[][] = gl.map(() => []);
     let extraSum = 0;
@@ -436,6 +446,7 @@ class Builder {
           if (inside) extra[g].push(r);
         }
         extraSum += extra[g].length;
+        if (extraSum + D * wild.length > HASH_MAX_EXTRA * D) return false;
       }
     }
     if (extraSum + D * wild.length > HASH_MAX_EXTRA * D) return false;
@@ -488,22 +499,27 @@ class Builder {
     const rules = it.rules, m = rules.length;
     let best = -1, bestScore = Infinity, bestT = 0, bestL = 0, bestR = 0;
     const step = m > SAMPLE ? m / SAMPLE : 1;
-    const cand: number[] = [];
+    const cand = this.cand;
     for (let f = 0; f < NF; f++) {
       if ((f === 3 || f === 4) && !it.ports) continue;
       const RL = it.lo[f], RH = it.hi[f];
       if (RL === RH) continue;
       const LO = this.lo[f], HI = this.hi[f];
-      cand.length = 0;
+      let nc = 0;
       for (let s = 0; s < m; s += step) {
         const r = rules[s | 0];
         const l = LO[r], h = HI[r];
-        if (l > RL && l <= RH) cand.push(l);
-        if (h < RH && h >= RL) cand.push(h + 1);
+        if (l > RL && l <= RH) cand[nc++] = l;
+        if (h < RH && h >= RL) cand[nc++] = h + 1;
       }
-      if (!cand.length) continue;
-      cand.sort((a, b) => a - b);
-      const ts = [cand[cand.length >> 1], cand[cand.length >> 2], cand[(3 * cand.length) >> 2]];
+      if (!nc) continue;
+      // median and quartiles of the sampled endpoints (quickselect: typed-array sort costs more
+      // than the whole rest of a node)
+      const q2 = nc >> 1, q1 = nc >> 2, q3 = (3 * nc) >> 2;
+      select(cand, 0, nc - 1, q2);
+      select(cand, 0, q2, q1);
+      select(cand, q2, nc - 1, q3);
+      const ts = [cand[q2], cand[q1], cand[q3]];
       const nL = [0, 0, 0], nR = [0, 0, 0];
       for (let i = 0; i < m; i++) {
         const r = rules[i], l = LO[r], h = HI[r];
@@ -514,12 +530,14 @@ class Builder {
       for (let c = 0; c < 3; c++) {
         const mx = Math.max(nL[c], nR[c]);
         if (mx >= m || nL[c] === 0 || nR[c] === 0) continue;
-        const score = mx + 0.5 * (nL[c] + nR[c] - m);
+        const dup = nL[c] + nR[c] - m;
+        if (dup > this.maxDup * m) continue;
+        const score = mx + this.dupWeight * dup;
         if (score < bestScore) { bestScore = score; best = f; bestT = ts[c]; bestL = nL[c]; bestR = nR[c]; }
       }
     }
     // interface dispatch: classes of interface bits that the node's rules cannot tell apart
-    let ifBest: { g: number; classes: number[]; kids: Int32Array[]; sum: number } | null = null;
+    let ifBest: { g: number; classes: number[]; sum: number } | null = null;
     for (let g = 0; g < 2; g++) {
       const R = it.ifr[g] >>> 0;
       if (popcount(R) <= 1) continue;
@@ -536,19 +554,36 @@ class Builder {
           sa[b] = Math.imul(sa[b] ^ (r + 1), 0x9e3779b1) + 1; sb[b] = Math.imul(sb[b] + r + 7, 0x85ebca77) ^ (sb[b] >>> 13);
         }
       }
-      const cls = new Map<string, number>();
-      for (let b = 0; b < 32; b++) if ((R >>> b) & 1) { const k = sa[b] + ':' + sb[b]; cls.set(k, ((cls.get(k) ?? 0) | (1 << b)) >>> 0); }
+      // signature of a bit = the partial rules accepting it (two 32-bit mixes in one exact double;
+      // a collision would only merge two classes, which still yields correct supersets)
+      const cls = new Map<number, number>();
+      for (let b = 0; b < 32; b++) if ((R >>> b) & 1) { const k = (sa[b] >>> 0) + (sb[b] & 0x1fffff) * 4294967296; cls.set(k, ((cls.get(k) ?? 0) | (1 << b)) >>> 0); }
       if (cls.size < 2) continue;
+      // binary cuts of the interface classes (as HyperSplit cuts a range): one class against the
+      // rest, and a balanced half, scored like range splits
       const classes = [...cls.values()];
-      const kids = classes.map((cm) => { const out: number[] = []; for (let i = 0; i < m; i++) if (M[rules[i]] & cm) out.push(rules[i]); return Int32Array.from(out); });
-      let mx = 0, sum = 0;
-      for (const k of kids) { mx = Math.max(mx, k.length); sum += k.length; }
-      if (mx >= m) continue;
-      const score = mx + 0.5 * (sum - m);
-      if (score < bestScore) { bestScore = score; best = -1; ifBest = { g, classes, kids, sum }; }
+      const full = m - partial.length;
+      const cnt = classes.map((cm) => { let c = 0; for (const r of partial) if (M[r] & cm) c++; return c; });
+      const options: number[] = classes.slice();
+      const order = classes.map((_, i) => i).sort((a, b) => cnt[b] - cnt[a]);
+      let half = 0, acc = 0;
+      for (const i of order) { if (acc * 2 >= partial.length) break; half |= classes[i]; acc += cnt[i]; }
+      options.push(half >>> 0);
+      for (const left of options) {
+        const right = (R & ~left) >>> 0;
+        if (!left || !right) continue;
+        let nL = full, nR = full;
+        for (const r of partial) { if (M[r] & left) nL++; if (M[r] & right) nR++; }
+        const mx = Math.max(nL, nR), dup = nL + nR - m;
+        if (mx >= m || dup > this.maxDup * m) continue;
+        const score = mx + this.dupWeight * dup;
+        if (score < bestScore) { bestScore = score; best = -1; ifBest = { g, classes: [left >>> 0, right], sum: nL + nR }; }
+      }
     }
     if (ifBest && best === -1) {
       if (!this.afford(m, ifBest.sum)) return false;
+      const M = this.ifm[ifBest.g];
+      const kids = ifBest.classes.map((cm) => { const out: number[] = []; for (let i = 0; i < m; i++) if (M[rules[i]] & cm) out.push(rules[i]); return Int32Array.from(out); });
       const at = this.words.length;
       this.words[it.slot] = at;
       this.words.push(NODE_IFACE, ifBest.g);
@@ -557,7 +592,7 @@ class Builder {
       ifBest.classes.forEach((cm, c) => {
         const slot = at + 2 + (31 - Math.clz32(cm));
         const ifr = it.ifr.slice(); ifr[ifBest!.g] = cm;
-        this.child(it, ifBest!.kids[c], slot, it.lo, it.hi, ifr);
+        this.child(it, kids[c], slot, it.lo, it.hi, ifr);
         for (let b = 0; b < 32; b++) if ((cm >>> b) & 1) this.words[at + 2 + b] = -1 - slot; // alias, resolved below
       });
       this.aliases.push(at);
@@ -596,6 +631,22 @@ class Builder {
       const any = this.words.slice(at + 2, at + 34).find((w) => w > 0) ?? 0;
       for (let b = 0; b < 32; b++) if (this.words[at + 2 + b] === 0) this.words[at + 2 + b] = any;
     }
+  }
+}
+
+/** Hoare quickselect: a[k] becomes the k-th smallest of a[lo..hi], smaller ones before it. */
+function select(a: Float64Array, lo: number, hi: number, k: number): void {
+  while (hi > lo) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
   }
 }
 

@@ -72,14 +72,24 @@ describe('assembly classify = classifyJs', () => {
       const keys = genRules((['acl', 'fw', 'ipc'] as const)[s % 3], 600, seed, { nIf: 6, negate: 0.05, frag: 0.03 });
       expect(compare(keys, genPackets(keys, 2000, seed, { nIf: 6 }), 3 + s), `seed ${seed}`).toEqual([]);
     }
-    // every node kind was walked
-    expect(seen.hash).toBeGreaterThan(0);
-    expect(seen.iface).toBeGreaterThan(0);
-    expect(seen.split).toBeGreaterThan(0);
+
   });
   it('kube-proxy shape (hash on daddr+dport) at a large offset', () => {
     const { keys } = genKube(5000, 7200);
     expect(compare(keys, genPackets(keys, 5000, 7200), 12345)).toEqual([]);
+  });
+  it('per-interface firewall (interface dispatch nodes)', () => {
+    const keys = genRules('fw', 400, 7400, { nIf: 8, ifProb: 0.95 });
+    expect(compare(keys, genPackets(keys, 3000, 7401, { nIf: 8 }), 5)).toEqual([]);
+  });
+  it('mixed: kube-shaped exact rules with an ACL tail (hash nodes inside trees)', () => {
+    const keys = [...genKube(300, 7300).keys, ...genRules('ipc', 300, 7301, { nIf: 6 })];
+    expect(compare(keys, genPackets(keys, 3000, 7302, { nIf: 6 }), 77)).toEqual([]);
+  });
+  it('every node kind was walked above', () => {
+    expect(seen.hash).toBeGreaterThan(0);
+    expect(seen.iface).toBeGreaterThan(0);
+    expect(seen.split).toBeGreaterThan(0);
   });
   it('a lone leaf block (linear) returns its own offset', () => {
     const keys = genRules('acl', 5, 1);
