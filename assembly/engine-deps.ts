@@ -3,6 +3,6 @@
 // switch each line to the real file when it lands. Engine code imports only from here.
 export { dissect } from './dissect';
 export { ctIn, ctConfirm, ctAbort, ctStatus, ctMark, ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec } from './conntrack';
-export { natNeeded, natSetup, natMasquerade, natRedirect, natNullBinding, natManip } from './engine-standins';
+export { natNeeded, natSetup, natMasquerade, natRedirect, natNullBinding, natManip } from './nat';
 export { routeInput, addrType } from './host';
 export { draw } from './rng';

@@ -38,7 +38,7 @@ function natHook(hook: i32, manip: i32): i32 {
   if (natNeeded(manip)) {
     const v = tbl(hook, TABLE_NAT);
     if (v != V_ACCEPT) return v;
-    if (natNeeded(manip)) natNullBinding(manip);
+    if (natNeeded(manip) && natNullBinding(manip) != V_ACCEPT) return -1;
   }
   return natManip(manip) == V_ACCEPT ? V_ACCEPT : -1;
 }

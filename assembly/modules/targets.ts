@@ -20,15 +20,15 @@ export function rejectTarget(p: i32): i32 {
 
 /** DNAT/SNAT params: [flags (NAT_*), minIp, maxIp (P_SADDR encoding), minPort, maxPort] */
 export function natTarget(p: i32, manip: i32): i32 {
-  return natSetup(manip, pu(p, 0), pu(p, 1), pu(p, 2), <u16>pu(p, 3), <u16>pu(p, 4));
+  return natSetup(manip, pw(p, 0), pu(p, 1), pu(p, 2), <u16>pu(p, 3), <u16>pu(p, 4));
 }
 
 /** MASQUERADE / REDIRECT params: [flags, minPort, maxPort] */
 export function masqueradeTarget(p: i32): i32 {
-  return natMasquerade(pu(p, 0), <u16>pu(p, 1), <u16>pu(p, 2));
+  return natMasquerade(pw(p, 0), <u16>pu(p, 1), <u16>pu(p, 2));
 }
 export function redirectTarget(p: i32): i32 {
-  return natRedirect(pu(p, 0), <u16>pu(p, 1), <u16>pu(p, 2));
+  return natRedirect(pw(p, 0), <u16>pu(p, 1), <u16>pu(p, 2));
 }
 
 /** CT params: [notrack]: the packet leaves conntrack alone (raw table, before ctIn). */

@@ -11,15 +11,16 @@ import { replay, errorText } from './replay.js';
 import { targetText } from '../replay/rules-adapter.js';
 import { formatTotals } from '../report/text.js';
 
-/** node-0 as gen.sh describes it: 192.0.2.10 on eth0 (clients arrive there via the default
- *  gateway), pods 198.18.32.0/24 behind cni0. */
+/** node-0 as gen.sh describes it: 192.0.2.10 on eth0; clients arrive via the default gateway;
+ *  the endpoint pods (198.18.32.0/24) live on another node reached via 192.0.2.20, so MASQUERADE
+ *  picks 192.0.2.10 — the address the capture's replies are sent to. */
 export function demoHost(): HostModel {
   return {
-    interfaces: [
-      { name: 'eth0', addresses: ['192.0.2.10/24'] },
-      { name: 'cni0', addresses: ['198.18.32.1/24'] },
+    interfaces: [{ name: 'eth0', addresses: ['192.0.2.10/24'] }],
+    routes: [
+      { dst: 'default', via: '192.0.2.254', dev: 'eth0' },
+      { dst: '198.18.0.0/16', via: '192.0.2.20', dev: 'eth0' },
     ],
-    routes: [{ dst: 'default', via: '192.0.2.254', dev: 'eth0' }],
     ingress: 'eth0',
     sysctl: {},
   };

@@ -179,7 +179,7 @@ export const replayCommand: Command = {
     if (v.conntrack) {
       try {
         const m = await import(new URL('../report/conntrack.js', import.meta.url).href);
-        writeAtomic(v.conntrack, m.formatConntrack ? m.formatConntrack(engine.core.memory.buffer, engine.ctAddr, { nowSec: engine.lastTsSec, nowNsec: engine.lastTsNsec, hz: compiled.hz }) : '');
+        writeAtomic(v.conntrack, m.formatConntrack(engine.core.memory.buffer, engine.ctAddr, engine.lastJiffies(), compiled.hz));
       } catch {
         writeAtomic(v.conntrack, '');
         process.stderr.write('nfreplay replay: --conntrack: the conntrack formatter is not available yet; wrote an empty file\n');

@@ -102,6 +102,12 @@ export class Engine {
     }
   }
 
+  /** The capture's last timestamp in jiffies (as dissect computes P_JIFFIES). */
+  lastJiffies(): bigint {
+    const ns = BigInt(this.lastTsSec) * 1000000000n + BigInt(this.lastTsNsec);
+    return (ns * BigInt(this.compiled.hz)) / 1000000000n;
+  }
+
   /** Per-packet results of the last batch (DESC_RESULT words). */
   lastResults(n: number): Uint32Array {
     const out = new Uint32Array(n);
