@@ -29,8 +29,12 @@ describe('kernel harness helpers', () => {
 
   it('chi-square homogeneity p-values', () => {
     // a = [10, 20], b = [20, 10]: expected 15 everywhere, chi2 = 4 * 25/15 = 6.67, df 1 -> p = 0.0098.
-    expect(chiSquareP([10, 20], [20, 10])).toBeGreaterThan(0.005);
-    expect(chiSquareP([10, 20], [20, 10])).toBeLessThan(0.02);
+    expect(chiSquareP([10, 20], [20, 10])).toBeCloseTo(0.00982, 4);
+    // a = [60, 20, 20], b = [20, 60, 20]: expected 40/40/20 in each row, chi2 = 4 * 400/40 = 40,
+    // df 2, whose upper tail is exactly e^(-chi2/2) = e^-20.
+    expect(chiSquareP([60, 20, 20], [20, 60, 20]) / Math.exp(-20)).toBeCloseTo(1, 6);
+    // df 2 at the 0.001 quantile of the tables (13.8155).
+    expect(Math.abs(Math.log(chiSquareP([60, 20, 20], [20, 60, 20])))).toBeCloseTo(20, 6);
     expect(chiSquareP([200, 200, 200], [200, 200, 200])).toBeGreaterThan(0.99);
     expect(chiSquareP([100, 0, 50], [100, 0, 50])).toBeGreaterThan(0.99);
     expect(chiSquareP([300, 0, 0], [0, 300, 0])).toBeLessThan(1e-10);

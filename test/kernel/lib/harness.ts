@@ -398,10 +398,11 @@ export function randomDependent(saveC: string): Set<string> {
   return dep;
 }
 
-/** Chi-square homogeneity test of two count vectors; returns the p-value (Wilson–Hilferty approximation). */
+/** Chi-square homogeneity test of two count vectors; returns the p-value (upper tail, df = columns - 1). */
 export function chiSquareP(a: number[], b: number[]): number {
   const na = a.reduce((s, x) => s + x, 0);
   const nb = b.reduce((s, x) => s + x, 0);
+  if (na === 0 || nb === 0) return na === nb ? 1 : 0;
   let chi = 0;
   let k = 0;
   for (let i = 0; i < a.length; i++) {
@@ -410,22 +411,56 @@ export function chiSquareP(a: number[], b: number[]): number {
     k++;
     const ea = (col * na) / (na + nb);
     const eb = (col * nb) / (na + nb);
-    if (ea > 0) chi += (a[i] - ea) ** 2 / ea;
-    if (eb > 0) chi += (b[i] - eb) ** 2 / eb;
+    chi += (a[i] - ea) ** 2 / ea + (b[i] - eb) ** 2 / eb;
   }
   const df = k - 1;
   if (df <= 0) return 1;
-  const z = (Math.cbrt(chi / df) - (1 - 2 / (9 * df))) / Math.sqrt(2 / (9 * df));
-  return 0.5 * erfc(z / Math.SQRT2);
+  return gammaQ(df / 2, chi / 2);
 }
 
-function erfc(x: number): number {
-  // Numerical Recipes erfc approximation (fractional error < 1.2e-7).
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-  return x >= 0 ? r : 2 - r;
+/** Regularized upper incomplete gamma Q(s, x) (series below s+1, continued fraction above). */
+function gammaQ(s: number, x: number): number {
+  if (x <= 0) return 1;
+  const lg = lnGamma(s);
+  if (x < s + 1) {
+    let sum = 1 / s;
+    let term = sum;
+    for (let n = 1; n < 1000; n++) {
+      term *= x / (s + n);
+      sum += term;
+      if (Math.abs(term) < Math.abs(sum) * 1e-15) break;
+    }
+    return 1 - sum * Math.exp(-x + s * Math.log(x) - lg);
+  }
+  let b = x + 1 - s;
+  let c = 1e300;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 1000; i++) {
+    const an = -i * (i - s);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < 1e-300) d = 1e-300;
+    c = b + an / c;
+    if (Math.abs(c) < 1e-300) c = 1e-300;
+    d = 1 / d;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-15) break;
+  }
+  return Math.exp(-x + s * Math.log(x) - lg) * h;
+}
+
+function lnGamma(z: number): number {
+  // Lanczos approximation (g = 7, n = 9).
+  const g = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+    -176.61503916999185, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (z < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * z)) - lnGamma(1 - z);
+  z -= 1;
+  let x = g[0];
+  for (let i = 1; i < 9; i++) x += g[i] / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(x);
 }
 
 function hex(b: Uint8Array): string { return Buffer.from(b).toString('hex'); }
