@@ -41,9 +41,11 @@ const BASE: BaseOpt[] = [
   { long: '--set-counters', short: '-c', arg: true, invert: false },
 ];
 const BASE_SHORT = new Set(BASE.map((b) => b.short));
-/** Commands and table selection: refused inside a rule. */
+/** The other long options of iptables' original_opts (commands, table, flags): refused inside a rule, but they
+ *  take part in getopt's prefix matching (`--d` is ambiguous: --destination, --dst, --delete, --delete-chain). */
 const COMMANDS = ['--append', '--delete', '--insert', '--replace', '--list', '--flush', '--zero', '--new-chain',
-  '--delete-chain', '--policy', '--rename-chain', '--table', '--check', '--list-rules'];
+  '--delete-chain', '--policy', '--rename-chain', '--table', '--check', '--list-rules', '--numeric', '--verbose',
+  '--wait', '--wait-interval', '--exact', '--version', '--help', '--line-numbers', '--modprobe', '--ipv4', '--ipv6'];
 
 interface Ctx {
   file: string;
@@ -243,7 +245,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
     peek: () => words[idx]?.text,
     next(what: string): string {
       const w = words[idx];
-      if (!w) throw new ParseError(endPos(), lastWord.text, `option '${what}' requires an argument`);
+      if (!w) throw new ParseError(at(lastWord), lastWord.text, `option '${what}' requires an argument`);
       idx++;
       lastWord = w;
       return w.text;
@@ -283,7 +285,9 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
       const t = words[idx].text;
       const t2 = t === '!' ? words[idx + 1]?.text : t;
       if (t2 !== undefined && (BASE_SHORT.has(t2) || BASE.some((b) => b.long === t2))) break;
-      if (t2 !== undefined && t2.startsWith('--') && loaded.some((l) => l.mod.options.some((o) => o.name === t2))) break;
+      const implicitMod = rule.proto && !implicitLoaded ? findMatch(protoName(rule.proto.proto)) : undefined;
+      const knows = (m: { options: OptSpec[] }) => m.options.some((o) => o.name === t2);
+      if (t2 !== undefined && t2.startsWith('--') && (loaded.some((l) => knows(l.mod)) || (implicitMod && knows(implicitMod)))) break;
       out.push(t);
       lastWord = words[idx];
       idx++;
@@ -303,16 +307,20 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
     }
     const b = BASE.find((x) => x.long === name);
     if (b) return { base: b };
+    if (COMMANDS.includes(name)) throw new ParseError(at(w), name, `'${name}' is not allowed inside a rule`);
     const cands: Resolved[] = [];
     for (const x of BASE) if (x.long.startsWith(name)) cands.push({ base: x });
+    const cmds = COMMANDS.filter((c) => c.startsWith(name));
     for (const l of [...(target ? [target] : []), ...loaded]) {
       for (const s of l.mod.options) if (s.name.startsWith(name)) cands.push({ mod: l, spec: s });
     }
-    const distinct = new Set(cands.map((c) => (c.base ? c.base.short : `${c.spec!.name}@${loaded.indexOf(c.mod!)}`)));
+    // Options getopt sees as one (same short letter, or synonyms of one module option) are not ambiguous.
+    const distinct = new Set([...cands.map((c) => (c.base ? c.base.short : `${c.spec!.alias ?? c.spec!.name}@${loaded.indexOf(c.mod!)}`)), ...cmds]);
     if (distinct.size > 1) {
-      const names = [...new Set(cands.map((c) => c.base?.long ?? c.spec!.name))].join(', ');
+      const names = [...new Set([...cands.map((c) => c.base?.long ?? c.spec!.name), ...cmds])].join(', ');
       throw new ParseError(at(w), name, `option '${name}' is ambiguous (${names})`);
     }
+    if (cmds.length) throw new ParseError(at(w), name, `'${cmds[0]}' is not allowed inside a rule`);
     return cands[0] ?? null;
   };
 

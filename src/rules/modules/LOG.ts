@@ -4,7 +4,7 @@ import type { TargetModule } from './types.js';
 import { o } from './common.js';
 import { saveString, parseUint } from '../util.js';
 
-const LEVELS: [string, number][] = [['emerg', 0], ['alert', 1], ['crit', 2], ['error', 3], ['warning', 4], ['notice', 5], ['info', 6], ['debug', 7], ['panic', 0], ['err', 3], ['warn', 4]];
+const LEVELS: [string, number][] = [['emerg', 0], ['alert', 1], ['crit', 2], ['error', 3], ['warning', 4], ['notice', 5], ['info', 6], ['debug', 7], ['panic', 0]];
 export const LOG_DEFAULT_LEVEL = 4;
 export const LOG_FLAGS: [string, number][] = [['--log-tcp-sequence', 0x01], ['--log-tcp-options', 0x02], ['--log-ip-options', 0x04], ['--log-uid', 0x08], ['--log-macdecode', 0x20]];
 
@@ -20,7 +20,7 @@ export const LOG: TargetModule<LogParams> = {
   parse(p, opt, args) {
     if (opt.name === '--log-level') {
       const w = args.next('--log-level');
-      const v = parseUint(w, 7) ?? LEVELS.find(([n]) => n === w.toLowerCase())?.[1];
+      const v = parseUint(w, 7) ?? LEVELS.find(([n]) => n === w)?.[1];
       if (v === undefined) return args.fail(`LOG: bad --log-level '${w}'`);
       p.level = v;
       return true;

@@ -2,8 +2,8 @@
 import type { ArgReader, OptSpec } from './types.js';
 import { parseUint, parsePortRange, hex } from '../util.js';
 
-export function o(name: string, arg: boolean, invert = false): OptSpec {
-  return { name, arg, invert };
+export function o(name: string, arg: boolean, invert = false, alias?: string): OptSpec {
+  return alias ? { name, arg, invert, alias } : { name, arg, invert };
 }
 
 /** `value[/mask]` as xtables_parse_val_mask reads it (base-0 u32s; no mask = 0xffffffff). */

@@ -19,7 +19,7 @@ export const multiport: MatchModule<MultiportParams> = {
   id: MOD_MULTIPORT,
   // tcp, udp, udplite, dccp, sctp (the kernel checks the rule's -p)
   requiresProto: [IPPROTO_TCP, IPPROTO_UDP, 136, 33, IPPROTO_SCTP],
-  options: [o('--source-ports', true, true), o('--sports', true, true), o('--destination-ports', true, true),
+  options: [o('--source-ports', true, true, '--sports'), o('--sports', true, true), o('--destination-ports', true, true, '--dports'),
     o('--dports', true, true), o('--ports', true, true)],
   init: () => ({ dir: null, ports: [], invert: false }),
   parse(p, opt, args) {

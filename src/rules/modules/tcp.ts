@@ -50,7 +50,7 @@ export const tcp: MatchModule<TcpParams> = {
   name: 'tcp',
   id: MOD_TCP,
   requiresProto: [IPPROTO_TCP],
-  options: [o('--source-port', true, true), o('--sport', true, true), o('--destination-port', true, true),
+  options: [o('--source-port', true, true, '--sport'), o('--sport', true, true), o('--destination-port', true, true, '--dport'),
     o('--dport', true, true), o('--tcp-flags', true, true), o('--syn', false, true), o('--tcp-option', true, true)],
   init: () => ({ sport: null, sportInv: false, dport: null, dportInv: false, flagsMask: 0, flagsCmp: 0, flagsInv: false, option: 0, optionInv: false }),
   parse(p, opt, args) {

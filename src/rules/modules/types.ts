@@ -45,6 +45,8 @@ export interface OptSpec {
   arg: boolean;
   /** `!` may precede it. */
   invert?: boolean;
+  /** The option this one is a synonym of (e.g. --destination-port for --dport): getopt sees one option. */
+  alias?: string;
 }
 
 export interface ModuleBase<P> {

@@ -17,7 +17,7 @@ export function portsModule(name: string, id: number, proto: number): MatchModul
     name,
     id,
     requiresProto: [proto],
-    options: [o('--source-port', true, true), o('--sport', true, true), o('--destination-port', true, true), o('--dport', true, true)],
+    options: [o('--source-port', true, true, '--sport'), o('--sport', true, true), o('--destination-port', true, true, '--dport'), o('--dport', true, true)],
     init: () => ({ sport: null, sportInv: false, dport: null, dportInv: false }),
     parse(p, opt, args) {
       if (opt.name === '--sport' || opt.name === '--source-port') {
