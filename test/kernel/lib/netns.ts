@@ -6,7 +6,8 @@
 // Nothing here touches the root namespace: veth pairs are created directly inside the namespaces
 // (`ip -n A link add X type veth peer name Y netns B`), never in the root namespace and moved.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 export interface ExecResult {
   code: number;
@@ -22,7 +23,7 @@ export interface ExecOptions {
 }
 
 const TOOLS = ['ip', 'iptables-legacy-restore', 'iptables-legacy-save', 'conntrack', 'tcpdump', 'tcpreplay'];
-const PATH_DIRS = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin', '/bin']);
+const PATH_DIRS = (process.env.PATH ?? '').split(':');
 
 function which(tool: string): string | undefined {
   for (const d of PATH_DIRS) if (d && existsSync(`${d}/${tool}`)) return `${d}/${tool}`;
@@ -62,10 +63,19 @@ function probe(): string | null {
 }
 
 let printed = false;
-/** Print the skip reason once per test process (so `npm test` shows one line per file at most). */
+/**
+ * Print the skip reason once per test run: vitest runs each file in its own fork of one parent, so a
+ * marker named after the parent's pid keeps `npm test` to a single line.
+ */
 export function reportSkip(reason: string): void {
   if (printed) return;
   printed = true;
+  const marker = `${tmpdir()}/nfr-kernel-skip-${process.ppid}`;
+  try {
+    writeFileSync(marker, reason, { flag: 'wx' });
+  } catch {
+    return; // another file of this run printed it
+  }
   process.stdout.write(`${reason}\n`);
 }
 
