@@ -126,7 +126,7 @@ export function validateHost(h: HostModel, file: string, text: string): HostMode
     names.add(i.name);
     if (!Array.isArray(i.addresses)) fail(file, text, `"${i.name}"`, `host: interface '${i.name}' needs "addresses" (an array of CIDRs)`);
     for (const a of i.addresses) if (typeof a !== 'string' || !parseCidr(a)) fail(file, text, String(a), `host: bad address '${a}' on '${i.name}'`);
-    if (i.mtu !== undefined && (!Number.isInteger(i.mtu) || i.mtu < 68 || i.mtu > 65535)) fail(file, text, `${i.mtu}`, `host: bad mtu '${i.mtu}' on '${i.name}'`);
+    if (i.mtu !== undefined && (!Number.isInteger(i.mtu) || i.mtu < 68 || i.mtu > 0x7fffffff)) fail(file, text, `${i.mtu}`, `host: bad mtu '${i.mtu}' on '${i.name}'`);
   }
   const withLo = names.has('lo') ? names.size : names.size + 1;
   if (withLo > 31) fail(file, text, 'interfaces', `host: at most 31 interfaces (lo included) are supported, got ${withLo}`);
