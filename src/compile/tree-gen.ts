@@ -67,6 +67,8 @@ export interface GenOpts {
   frag?: number;
   /** Probability of -i (default 0.4 fw, 0.1 otherwise); -o half of it. */
   ifProb?: number;
+  /** Probability that a rule is final (ACCEPT/DROP with nothing else; default 0.7). */
+  final?: number;
 }
 
 /** A ClassBench-style filter set of n keys. */
@@ -111,6 +113,9 @@ export function genRules(kind: SetKind, n: number, seed: number, o: GenOpts = {}
     if (r() < ifProb) { const m = ifMask(); k.iif = (r() < neg * 3 ? ~m : m) >>> 0; }
     if (r() < ifProb / 2) { const m = ifMask(); k.oif = (r() < neg * 3 ? ~m : m) >>> 0; }
     if (r() < fr) k.frag = r() < 0.5 ? 1 : 2;
+    // most filter rules are plain ACCEPT/DROP on the header fields (final); some LOG, jump or
+    // carry residual matches (conntrack, limit, ...)
+    k.final = r() < (o.final ?? 0.7);
     out.push(k);
   }
   return out;

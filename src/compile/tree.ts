@@ -67,6 +67,10 @@ export interface RuleKey {
   l4: boolean;
   /** 0: no -f; 1: `-f` (non-first fragments only); 2: `! -f` (first/unfragmented only). */
   frag: 0 | 1 | 2;
+  /** The key is the whole rule (no other match) and its target ends the walk of this chain
+   * (ACCEPT, DROP, RETURN, REJECT, -g): no later rule of the chain is reached by a packet it
+   * matches, so a leaf whose region the key covers may end with it. */
+  final: boolean;
 }
 
 export const FULL32: Range = { lo: 0, hi: 0xffffffff };
@@ -80,7 +84,7 @@ export function wildKey(): RuleKey {
   return {
     src: { ...FULL32 }, srcInv: false, dst: { ...FULL32 }, dstInv: false, proto: null, protoInv: false,
     sport: { ...FULL16 }, sportInv: false, dport: { ...FULL16 }, dportInv: false,
-    iif: ALL_IFACES, oif: ALL_IFACES, l4: false, frag: 0,
+    iif: ALL_IFACES, oif: ALL_IFACES, l4: false, frag: 0, final: false,
   };
 }
 
@@ -175,7 +179,30 @@ export function ruleKey(rule: Rule, ifaceMask: (m: IfaceMatch) => number): RuleK
   }
   const s = finishPort(sp), d = finishPort(dp);
   k.sport = s.r; k.sportInv = s.inv; k.dport = d.r; k.dportInv = d.inv;
+  k.final = isFinal(rule, sp, dp);
   return k;
+}
+
+/** Terminal targets within a chain: the walk of this chain never goes past them. */
+const FINAL_TARGETS = new Set(['REJECT']);
+/** Only port options (and comments) besides the base match, at most one constraint per port side,
+ * and a target that ends the chain walk: then the key decides the rule exactly. */
+function isFinal(rule: Rule, sp: PortAcc, dp: PortAcc): boolean {
+  const t = rule.target;
+  if (!t || rule.approximation) return false;
+  if (t.kind === 'jump' ? !t.goto : t.kind === 'module' && !FINAL_TARGETS.has(t.module)) return false;
+  if (sp.invCount + (sp.pos ? 1 : 0) > 1 || dp.invCount + (dp.pos ? 1 : 0) > 1) return false;
+  for (const m of rule.matches as Match[]) {
+    if (m.module === 'comment') continue;
+    if (m.module !== 'tcp' && m.module !== 'udp') return false;
+    const p = (m.params ?? {}) as Record<string, unknown>;
+    for (const [name, v] of Object.entries(p)) {
+      if (name === 'sport' || name === 'dport' || name === 'sportInv' || name === 'dportInv') continue;
+      if (v === 0 || v === false || v === null || v === undefined) continue; // tcp flags/option unset
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Would `key` let a packet through (the plain JS reference checker the tests compare with)?
@@ -225,6 +252,8 @@ export interface TreeStats {
   largestLeaf: number;
   /** Rules stored in all (distinct) leaves / rules. */
   replication: number;
+  /** Leaf entries left out because a final rule covering the leaf's region precedes them. */
+  truncated: number;
   words: number;
   bytes: number;
   buildMs: number;
@@ -241,7 +270,7 @@ export function linearTree(n: number, ruleIndex?: number[]): { words: number[]; 
     words,
     stats: {
       kind: 'linear', rules: n, depth: 0, nodes: 1, hashNodes: 0, ifaceNodes: 0, leaves: 1, largestLeaf: n,
-      replication: n ? 1 : 0, words: words.length, bytes: words.length * 4, buildMs: 0,
+      replication: n ? 1 : 0, truncated: 0, words: words.length, bytes: words.length * 4, buildMs: 0,
       budgetHit: false, deadlineHit: false,
     },
   };
@@ -285,9 +314,10 @@ class Builder {
   readonly lo: Uint32Array[] = [];
   readonly hi: Uint32Array[] = [];
   readonly ifm: Uint32Array[] = [];
+  final: Uint8Array;
   readonly leafCache = new Map<string, number>();
   readonly queue: Item[] = [];
-  stats = { depth: 0, nodes: 0, hashNodes: 0, ifaceNodes: 0, leaves: 0, largestLeaf: 0, leafWords: 0, splits: 0, budgetHit: false, deadlineHit: false };
+  stats = { truncated: 0, depth: 0, nodes: 0, hashNodes: 0, ifaceNodes: 0, leaves: 0, largestLeaf: 0, leafWords: 0, splits: 0, budgetHit: false, deadlineHit: false };
   frontier = 0;
   budget = 0;
   readonly binth: number;
@@ -309,6 +339,7 @@ class Builder {
     this.deadline = t0 + (opts.maxBuildMs ?? 200 + n / 40);
     for (let f = 0; f < NF; f++) { this.lo.push(new Uint32Array(n)); this.hi.push(new Uint32Array(n)); }
     this.ifm.push(new Uint32Array(n), new Uint32Array(n));
+    this.final = new Uint8Array(n);
     keys.forEach((k, i) => {
       const set = (f: number, r: Range, inv: boolean): void => {
         const wild = inv || r.lo > r.hi;
@@ -321,6 +352,9 @@ class Builder {
       set(3, k.sport, k.sportInv || !cut);
       set(4, k.dport, k.dportInv || !cut);
       this.ifm[0][i] = k.iif >>> 0; this.ifm[1][i] = k.oif >>> 0;
+      // the columns are the exact key only without negations and with cut ports
+      this.final[i] = k.final && !k.srcInv && !k.dstInv && !k.protoInv && !k.sportInv && !k.dportInv
+        && k.src.lo <= k.src.hi && k.dst.lo <= k.dst.hi && (!k.l4 || cut) ? 1 : 0;
     });
   }
 
@@ -348,8 +382,20 @@ class Builder {
     return this.expired;
   }
 
+  /** Does rule r's (final) key cover the node's whole region? Then no packet here gets past it. */
+  private covers(it: Item, r: number): boolean {
+    for (let f = 0; f < NF; f++) if (this.lo[f][r] > it.lo[f] || this.hi[f][r] < it.hi[f]) return false;
+    return ((this.ifm[0][r] & it.ifr[0]) >>> 0) === (it.ifr[0] >>> 0) && ((this.ifm[1][r] & it.ifr[1]) >>> 0) === (it.ifr[1] >>> 0);
+  }
+
   private leaf(it: Item): void {
-    const r = it.rules;
+    let r = it.rules;
+    if (!it.leaf) {
+      // end the leaf at the first final rule covering the region (redundancy removal)
+      for (let i = 0; i < r.length - 1; i++) {
+        if (this.final[r[i]] && this.covers(it, r[i])) { this.stats.truncated += r.length - i - 1; r = r.subarray(0, i + 1); break; }
+      }
+    }
     const key = r.join(',');
     let off = this.leafCache.get(key);
     if (off === undefined) {
@@ -697,7 +743,7 @@ export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts =
     words: b.words,
     stats: {
       kind, rules: n, depth: s.depth, nodes: s.nodes, hashNodes: s.hashNodes, ifaceNodes: s.ifaceNodes, leaves: s.leaves,
-      largestLeaf: s.largestLeaf, replication: n ? s.leafWords / n : 0, words: b.words.length,
+      largestLeaf: s.largestLeaf, replication: n ? s.leafWords / n : 0, truncated: s.truncated, words: b.words.length,
       bytes: b.words.length * 4, buildMs: performance.now() - t0, budgetHit: s.budgetHit,
       deadlineHit: s.deadlineHit,
     },

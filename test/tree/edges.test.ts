@@ -14,9 +14,11 @@ const iface = (name: string, invert = false): IfaceMatch => ({ name, invert });
 function ports(module: 'tcp' | 'udp', o: { sport?: [number, number]; sportInv?: boolean; dport?: [number, number]; dportInv?: boolean }): Match {
   return { module, params: { sport: o.sport ?? null, sportInv: !!o.sportInv, dport: o.dport ?? null, dportInv: !!o.dportInv }, pos, implicit: true };
 }
+// -j LOG does not end the walk: every matching rule must be in the leaf
+const LOG: Rule['target'] = { kind: 'module', module: 'LOG', params: {}, pos };
 function rule(p: Partial<Rule>): Rule {
   return { table: 'filter', chain: 'FORWARD', num: 1, counters: null, src: null, dst: null, inIface: null, outIface: null,
-    proto: null, frag: null, matches: [], target: { kind: 'verdict', verdict: 'ACCEPT', pos }, pos, ...p };
+    proto: null, frag: null, matches: [], target: LOG, pos, ...p };
 }
 
 // host interfaces: 0 eth0, 1 eth1, 2 veth0, 3 lo; bit 31 = no device
@@ -95,6 +97,37 @@ describe('edge cases by hand', () => {
       }
     });
   }
+
+  it('RuleKey.final: only the whole rule with a walk-ending target', () => {
+    const tcp = (extra: Record<string, unknown> = {}): Match => ({ ...ports('tcp', { dport: [22, 22] }), params: { sport: null, sportInv: false, dport: [22, 22], dportInv: false, flagsMask: 0, flagsCmp: 0, flagsInv: false, option: 0, optionInv: false, ...extra } });
+    const k = (r: Partial<Rule>): boolean => ruleKey(rule(r), ifaceMask).final;
+    expect(k({ proto: proto('tcp'), matches: [tcp()], target: { kind: 'verdict', verdict: 'DROP', pos } })).toBe(true);
+    expect(k({ target: { kind: 'verdict', verdict: 'RETURN', pos } })).toBe(true);
+    expect(k({ target: { kind: 'jump', chain: 'X', goto: true, pos } })).toBe(true); // -g never comes back
+    expect(k({ target: { kind: 'module', module: 'REJECT', params: {}, pos } })).toBe(true);
+    expect(k({ target: { kind: 'jump', chain: 'X', goto: false, pos } })).toBe(false); // -j may RETURN
+    expect(k({ target: LOG })).toBe(false);
+    expect(k({ target: null })).toBe(false);
+    expect(k({ proto: proto('tcp'), matches: [tcp({ flagsMask: 0x17, flagsCmp: 0x02 })], target: { kind: 'verdict', verdict: 'ACCEPT', pos } })).toBe(false); // --syn
+    expect(k({ matches: [{ module: 'conntrack', params: {}, pos }], target: { kind: 'verdict', verdict: 'ACCEPT', pos } })).toBe(false);
+  });
+
+  it('a wildcard DROP in the middle ends every leaf: no later rule is ever a candidate', () => {
+    const acc: Rule['target'] = { kind: 'verdict', verdict: 'ACCEPT', pos };
+    const fill = (x: number) => rule({ dst: addr(`192.0.2.${x}/32`), proto: proto('tcp'), matches: [ports('tcp', { dport: [1000 + x, 1000 + x] })], target: acc });
+    const chain = [...Array.from({ length: 40 }, (_, x) => fill(x)), rule({ target: { kind: 'verdict', verdict: 'DROP', pos } }), ...Array.from({ length: 20 }, (_, x) => fill(40 + x))];
+    const ks = chain.map((r) => ruleKey(r, ifaceMask));
+    const { words, stats } = buildTree(ks, ks.map((_, i) => i), { binth: 1 });
+    expect(stats.truncated).toBeGreaterThan(0);
+    for (let x = 0; x < 60; x++) {
+      const p = pk({ s: '10.0.0.1', d: `192.0.2.${x}`, sport: 999, dport: 1000 + x });
+      const leaf = classifyJs(words, 0, p);
+      const cand = Array.from(words.slice(leaf + 2, leaf + 2 + words[leaf + 1]));
+      // the packet's own filler (x < 40) then the DROP (rule 40), and nothing after it
+      expect(cand[cand.length - 1], `x=${x}`).toBe(40);
+      if (x < 40) expect(cand).toContain(x);
+    }
+  });
 
   it('a non-first fragment never meets an L4 rule, a truncated one always does', () => {
     const { words } = buildTree(keys, keys.map((_, i) => i), { binth: 1 });

@@ -1,7 +1,9 @@
 // Property tests of the decision structures: for random ClassBench-style rule sets and packets
 // biased to rule boundaries, the leaf the structure picks holds every rule that can match (checked
 // with the plain reference checker keyMatches), in rule order — so the first match through the
-// structure is the first match of a linear scan. Seeds are printed on failure.
+// structure is the first match of a linear scan. A leaf may end at a final rule (RuleKey.final)
+// covering its region, so "every" means every rule up to the first final one that matches.
+// Seeds are printed on failure.
 import { describe, it, expect } from 'vitest';
 import { buildTree, classifyJs, keyMatches, linearTree, type RuleKey, type KeyPacket, type TreeOpts } from '../../src/compile/tree.js';
 import { genRules, genKube, genPackets, type SetKind } from '../../src/compile/tree-gen.js';
@@ -25,11 +27,15 @@ function check(keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts): string | nul
       prev = ri;
       cand.add(ri - 100);
     }
+    // every rule that matches must be there, up to the first final rule that matches (the walk
+    // of the chain ends there: a leaf may stop at a final rule covering its region)
     let firstLinear = -1, firstTree = -1;
     for (let i = 0; i < keys.length; i++) {
-      const m = keyMatches(keys[i], pk) !== false;
+      const mk = keyMatches(keys[i], pk);
+      const m = mk !== false;
       if (m && !cand.has(i)) return `packet ${p} ${JSON.stringify(pk)}: rule ${i} ${JSON.stringify(keys[i])} matches but is not in its leaf`;
       if (m && firstLinear < 0) firstLinear = i;
+      if (mk === true && keys[i].final) break;
     }
     for (let j = 0; j < n && firstTree < 0; j++) { const i = words[leaf + 2 + j] - 100; if (keyMatches(keys[i], pk) !== false) firstTree = i; }
     if (firstTree !== firstLinear) return `packet ${p}: first match ${firstTree} != linear ${firstLinear}`;
