@@ -264,6 +264,14 @@ function flatten(v: unknown, file: string, line: number, out: SourcedObject[]): 
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** An integer field in [min, max] (absent: def). */
+function int(src: SourcedObject, v: unknown, name: string, min: number, max: number, def: number): number {
+  if (v === undefined || v === null) return def;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) fail(src, `${name} must be an integer ${min}..${max}, not ${JSON.stringify(v)}`);
+  return n;
+}
+
 function fail(src: SourcedObject, msg: string): never {
   const o = src.obj;
   const ns = o.metadata?.namespace ?? 'default';
@@ -291,8 +299,67 @@ export function intToIp(n: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
+type Shape = 'map' | 'list' | 'string' | 'scalar';
+const SHAPES: Record<string, [string, Shape][]> = {
+  '*': [['metadata', 'map'], ['metadata.name', 'string'], ['metadata.namespace', 'string'], ['metadata.labels', 'map'], ['metadata.labels.*', 'scalar']],
+  Service: [
+    ['spec', 'map'], ['spec.type', 'string'], ['spec.clusterIP', 'string'], ['spec.clusterIPs', 'list'], ['spec.clusterIPs.*', 'string'],
+    ['spec.ports', 'list'], ['spec.ports.*', 'map'], ['spec.ports.*.name', 'string'], ['spec.ports.*.protocol', 'string'], ['spec.ports.*.targetPort', 'scalar'],
+    ['spec.externalIPs', 'list'], ['spec.externalIPs.*', 'string'], ['spec.loadBalancerSourceRanges', 'list'], ['spec.loadBalancerSourceRanges.*', 'string'],
+    ['spec.selector', 'map'], ['spec.selector.*', 'scalar'], ['spec.sessionAffinityConfig', 'map'], ['spec.sessionAffinityConfig.clientIP', 'map'],
+    ['status', 'map'], ['status.loadBalancer', 'map'], ['status.loadBalancer.ingress', 'list'], ['status.loadBalancer.ingress.*', 'map'],
+  ],
+  EndpointSlice: [
+    ['ports', 'list'], ['ports.*', 'map'], ['ports.*.name', 'string'], ['ports.*.protocol', 'string'],
+    ['endpoints', 'list'], ['endpoints.*', 'map'], ['endpoints.*.addresses', 'list'], ['endpoints.*.addresses.*', 'string'],
+    ['endpoints.*.conditions', 'map'], ['endpoints.*.nodeName', 'string'],
+  ],
+  Endpoints: [
+    ['subsets', 'list'], ['subsets.*', 'map'], ['subsets.*.addresses', 'list'], ['subsets.*.addresses.*', 'map'], ['subsets.*.addresses.*.ip', 'string'],
+    ['subsets.*.notReadyAddresses', 'list'], ['subsets.*.notReadyAddresses.*', 'map'], ['subsets.*.notReadyAddresses.*.ip', 'string'],
+    ['subsets.*.ports', 'list'], ['subsets.*.ports.*', 'map'], ['subsets.*.ports.*.name', 'string'], ['subsets.*.ports.*.protocol', 'string'],
+  ],
+  Pod: [
+    ['spec', 'map'], ['spec.nodeName', 'string'], ['spec.containers', 'list'], ['spec.containers.*', 'map'], ['spec.containers.*.ports', 'list'], ['spec.containers.*.ports.*', 'map'],
+    ['status', 'map'], ['status.podIP', 'string'], ['status.conditions', 'list'], ['status.conditions.*', 'map'],
+  ],
+  Deployment: [
+    ['spec', 'map'], ['spec.template', 'map'], ['spec.template.metadata', 'map'], ['spec.template.metadata.labels', 'map'], ['spec.template.metadata.labels.*', 'scalar'],
+    ['spec.template.spec', 'map'], ['spec.template.spec.containers', 'list'], ['spec.template.spec.containers.*', 'map'],
+    ['spec.template.spec.containers.*.ports', 'list'], ['spec.template.spec.containers.*.ports.*', 'map'],
+  ],
+};
+SHAPES.ReplicaSet = SHAPES.Deployment;
+SHAPES.StatefulSet = SHAPES.Deployment;
+
+/** Check the fields this reader uses have the types Kubernetes gives them (absent is fine). */
+function checkShapes(src: SourcedObject): void {
+  const rules = [...SHAPES['*'], ...(SHAPES[src.obj.kind] ?? [])];
+  const kindOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v === 'string' ? 'a string' : `${typeof v} ${JSON.stringify(v)}`);
+  const visit = (v: unknown, parts: string[], shape: Shape, shown: string): void => {
+    if (v === undefined || v === null) return;
+    if (parts.length === 0) {
+      const ok = shape === 'map' ? typeof v === 'object' && !Array.isArray(v) : shape === 'list' ? Array.isArray(v) : shape === 'string' ? typeof v === 'string' : typeof v !== 'object';
+      if (!ok) fail(src, `${shown} must be ${shape === 'map' ? 'a mapping' : shape === 'list' ? 'a list' : shape === 'string' ? 'a string' : 'a scalar'}, not ${kindOf(v)}`);
+      return;
+    }
+    const [head, ...rest] = parts;
+    if (typeof v !== 'object') return; // the parent's own rule reports it
+    if (head === '*') {
+      const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v as Obj);
+      for (const [k, x] of entries) {
+        const at = `${shown}${Array.isArray(v) ? `[${k}]` : `.${k}`}`;
+        if ((x === null || x === undefined) && rest.length === 0 && Array.isArray(v)) fail(src, `${at} must not be null`);
+        visit(x, rest, shape, at);
+      }
+    } else if (!Array.isArray(v)) visit((v as Obj)[head], rest, shape, shown ? `${shown}.${head}` : head);
+  };
+  for (const [path, shape] of rules) visit(src.obj, path.split('.'), shape, '');
+}
+
 /** Build kube-proxy's view (IPv4 only) from the objects of all files. */
 export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): Cluster {
+  for (const s of objs) checkShapes(s);
   const services: SourcedObject[] = [];
   const slices: SourcedObject[] = [];
   const endpointsObjs: SourcedObject[] = [];
@@ -339,18 +406,19 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
     const lbIPs: string[] = type === 'LoadBalancer' ? (o.status?.loadBalancer?.ingress ?? []).map((i: Obj) => i.ip).filter((ip: unknown) => typeof ip === 'string' && isIPv4(ip)) : [];
     const ranges: string[] = type === 'LoadBalancer' ? (spec.loadBalancerSourceRanges ?? []).map((r: string) => String(r).trim()).filter((r: string) => r.includes('.') || !r.includes(':')) : [];
     const affinity = spec.sessionAffinity === 'ClientIP';
-    const sticky = Number(spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800);
-    const hc = type === 'LoadBalancer' && externalPolicyLocal ? Number(spec.healthCheckNodePort ?? 0) : 0;
+    const sticky = int(s, spec.sessionAffinityConfig?.clientIP?.timeoutSeconds, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', 1, 86400, 10800);
+    const hc = type === 'LoadBalancer' && externalPolicyLocal ? int(s, spec.healthCheckNodePort, 'spec.healthCheckNodePort', 0, 65535, 0) : 0;
     const selector = spec.selector && typeof spec.selector === 'object' && Object.keys(spec.selector).length > 0 ? (spec.selector as Record<string, string>) : null;
     const ports: Obj[] = Array.isArray(spec.ports) ? spec.ports : [];
     const seen = new Set<string>();
     for (const p of ports) {
       const protocol = (p.protocol ?? 'TCP') as Protocol;
       if (protocol !== 'TCP' && protocol !== 'UDP' && protocol !== 'SCTP') fail(s, `unsupported port protocol '${p.protocol}'`);
-      const port = Number(p.port);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) fail(s, `bad port ${JSON.stringify(p.port)}`);
+      const port = int(s, p.port, 'spec.ports[].port', 1, 65535, NaN);
+      if (Number.isNaN(port)) fail(s, 'spec.ports[].port is missing');
       const portName: string = p.name ?? '';
       if (seen.has(`${portName}/${protocol}`)) fail(s, `duplicate port name '${portName}'`);
+      if (typeof p.targetPort === 'number' || typeof p.targetPort === 'boolean') int(s, p.targetPort, 'spec.ports[].targetPort', 1, 65535, 0);
       seen.add(`${portName}/${protocol}`);
       const svcPortName = portName ? `${key}:${portName}` : key;
       servicePorts.push({
@@ -361,7 +429,7 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
         protocol,
         port,
         targetPort: p.targetPort ?? null,
-        nodePort: nodeLike ? Number(p.nodePort ?? 0) : 0,
+        nodePort: nodeLike ? int(s, p.nodePort, 'spec.ports[].nodePort', 0, 65535, 0) : 0,
         clusterIP,
         externalIPs,
         loadBalancerIPs: lbIPs,
@@ -408,7 +476,7 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
         const terminating = c.terminating === undefined || c.terminating === null ? false : !!c.terminating;
         const ip = addrs[0]; // kube-proxy uses the first address only
         if (!isIPv4(ip)) fail(s, `endpoint address '${ip}' is not IPv4`);
-        const port = Number(p.port);
+        const port = int(s, p.port, 'ports[].port', 1, 65535, 0);
         add(spn, protocol, { ip, port, endpoint: `${ip}:${port}`, ready, serving, terminating, nodeName: e.nodeName ?? null });
       }
     }
@@ -424,7 +492,8 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
         const portName: string = p.name ?? '';
         const protocol = (p.protocol ?? 'TCP') as Protocol;
         const spn = portName ? `${ns}/${svc}:${portName}` : `${ns}/${svc}`;
-        const port = Number(p.port);
+        const port = int(s, p.port, 'subsets[].ports[].port', 1, 65535, 0);
+        if (port === 0) fail(s, 'subsets[].ports[].port is missing');
         for (const [list, ready] of [[sub.addresses ?? [], true], [sub.notReadyAddresses ?? [], false]] as [Obj[], boolean][]) {
           for (const a of list) {
             if (!isIPv4(a.ip)) fail(s, `address '${a.ip}' is not IPv4`);
@@ -474,7 +543,7 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
     const ns: string = o.metadata.namespace ?? 'default';
     const name: string = o.metadata.name;
     const labels = (o.spec?.template?.metadata?.labels ?? {}) as Record<string, string>;
-    let replicas = o.spec?.replicas === undefined || o.spec?.replicas === null ? 1 : Number(o.spec.replicas);
+    let replicas = int(w, o.spec?.replicas, 'spec.replicas', 0, 1000000, 1);
     for (const key of [name, `${ns}/${name}`, `deployment/${name}`]) {
       const r = opts.scale?.get(key);
       if (r !== undefined) {
@@ -532,7 +601,10 @@ function resolveTargetPort(sp: ServicePort, containers: Obj[]): number | null {
   if (/^\d+$/.test(tp)) return Number(tp);
   for (const c of containers) {
     for (const p of (c.ports ?? []) as Obj[]) {
-      if (p.name === tp && (p.protocol ?? 'TCP') === sp.protocol) return Number(p.containerPort);
+      if (p.name === tp && (p.protocol ?? 'TCP') === sp.protocol) {
+        const n = Number(p.containerPort);
+        return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : null;
+      }
     }
   }
   return null;

@@ -192,3 +192,103 @@ describe('kubectl get -o yaml output (managedFields, k:{...} keys, generateName)
     expect(c.servicePorts.map((s) => s.svcPortName)).toEqual(['default/kubernetes:https', 'kube-system/kube-dns:dns', 'kube-system/kube-dns:dns-tcp', 'kube-system/kube-dns:metrics']);
   });
 });
+
+describe('mutated manifests never crash the reader', () => {
+  it('a few thousand random mutations give objects or a ManifestError, nothing else', async () => {
+    const { readFileSync } = await import('node:fs');
+    const seeds = ['features.yaml', 'kubectl-system.yaml', 'overall-multiple-services.yaml'].map((f) => readFileSync(new URL(`./fixtures/${f}`, import.meta.url), 'utf8'));
+    seeds.push(jsonList, jsonArray);
+    let s = 20261125;
+    const rnd = (n: number): number => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return s % n;
+    };
+    const junk = [':', '- ', '"', "'", '{', '}', '[', ']', '#', '|', '>', '\t', '  ', '\n', '---\n', '&a', '*a', '!!str', '\\', ',', 'x: y'];
+    let errors = 0;
+    for (let k = 0; k < 3000; k++) {
+      const seedText = seeds[k % seeds.length];
+      const lines = seedText.split('\n');
+      const op = rnd(4);
+      const i = rnd(lines.length);
+      if (op === 0) lines.splice(i, 1);
+      else if (op === 1) lines.splice(i, 0, lines[rnd(lines.length)]);
+      else if (op === 2) {
+        const l = lines[i];
+        const p = rnd(l.length + 1);
+        lines[i] = l.slice(0, p) + junk[rnd(junk.length)] + l.slice(p);
+      } else {
+        const l = lines[i];
+        const p = rnd(l.length + 1);
+        lines[i] = l.slice(0, p) + l.slice(p + 1 + rnd(4));
+      }
+      const text = lines.join('\n');
+      try {
+        const objs = parseManifestText(text, `m${k}.yaml`);
+        try {
+          generateRules(buildCluster(objs, { podCIDR: '198.18.0.0/24', hostname: 'node-0' }), { clusterCIDR: '198.18.0.0/16' });
+        } catch (e) {
+          if (!(e instanceof ManifestError)) throw new Error(`mutation ${k} (seed text ${k % seeds.length}): ${(e as Error).stack}\n--- input ---\n${text}`);
+          errors++;
+        }
+      } catch (e) {
+        if (!(e instanceof ManifestError)) throw new Error(`mutation ${k}: ${(e as Error).stack}\n--- input ---\n${text}`);
+        expect((e as Error).message).toMatch(/^m\d+\.(yaml):\d+:\d+: /);
+        errors++;
+      }
+    }
+    expect(errors).toBeGreaterThan(100);
+  });
+});
+
+describe('fields of the wrong type', () => {
+  const cases: [string, string][] = [
+    ['kind: Service\nmetadata: {name: a}\nspec: {clusterIP: 198.19.0.1, externalIPs: 198.19.0.2, ports: [{port: 80}]}\n', 'x.yaml:1:1: Service default/a: spec.externalIPs must be a list, not a string'],
+    ['kind: Service\nmetadata: {name: a}\nspec: {clusterIP: 198.19.0.1, ports: {port: 80}}\n', 'x.yaml:1:1: Service default/a: spec.ports must be a list, not a mapping'],
+    ['kind: EndpointSlice\nmetadata: {name: a, labels: {kubernetes.io/service-name: a}}\nendpoints: [{addresses: [[1]]}]\n', 'x.yaml:1:1: EndpointSlice default/a: endpoints[0].addresses[0] must be a string, not a list'],
+    ['kind: Pod\nmetadata: [a]\n', 'x.yaml:1:1: Pod default/?: metadata must be a mapping, not a list'],
+    ['kind: Deployment\nmetadata: {name: d}\nspec: {template: {metadata: {labels: [a]}}}\n', 'x.yaml:1:1: Deployment default/d: spec.template.metadata.labels must be a mapping, not a list'],
+  ];
+  it.each(cases)('%#', (text, msg) => {
+    expect(() => buildCluster(parseManifestText(text, 'x.yaml'))).toThrow(msg);
+  });
+});
+
+describe('type-confused objects never crash the reader', () => {
+  it('replacing values by other types gives rules or a ManifestError', async () => {
+    const { readFileSync } = await import('node:fs');
+    const base = ['features.yaml', 'kubectl-system.yaml', 'overall-multiple-services.yaml'].flatMap((f) => parseManifestText(readFileSync(new URL(`./fixtures/${f}`, import.meta.url), 'utf8'), f));
+    base.push(...parseManifestText('kind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 2\n  template:\n    metadata: {labels: {app: d}}\n    spec: {containers: [{name: c, ports: [{name: www, containerPort: 80}]}]}\n---\nkind: Service\nmetadata: {name: d}\nspec: {clusterIP: 198.19.9.9, selector: {app: d}, ports: [{port: 80, targetPort: www}]}\n', 'd.yaml'));
+    let s = 7;
+    const rnd = (n: number): number => {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      return s % n;
+    };
+    const replacements: unknown[] = [null, 0, -1, 1.5, 70000, '', 'x', '80', true, [], [1], {}, { a: 1 }];
+    const paths = (v: unknown, pre: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] => {
+      if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) {
+        const p = [...pre, Array.isArray(v) ? Number(k) : k];
+        out.push(p);
+        paths(x, p, out);
+      }
+      return out;
+    };
+    let errors = 0;
+    for (let k = 0; k < 2000; k++) {
+      const objs = structuredClone(base);
+      const o = objs[rnd(objs.length)].obj;
+      const ps = paths(o).filter((p) => p[0] !== 'kind');
+      const p = ps[rnd(ps.length)];
+      let cur: any = o;
+      for (const x of p.slice(0, -1)) cur = cur[x];
+      cur[p[p.length - 1]] = structuredClone(replacements[rnd(replacements.length)]);
+      try {
+        const text = generateRules(buildCluster(objs, { podCIDR: '198.18.0.0/24', hostname: 'node-0' }), { clusterCIDR: '198.18.0.0/16' }).text;
+        expect(text).not.toMatch(/NaN|undefined|\[object/);
+      } catch (e) {
+        if (!(e instanceof ManifestError)) throw new Error(`mutation ${k} at ${p.join('.')}: ${(e as Error).stack}`);
+        errors++;
+      }
+    }
+    expect(errors).toBeGreaterThan(50);
+  });
+});
