@@ -275,7 +275,7 @@ sends them (from its ip:port, to the client or, when the rules masquerade the co
 affinity, Local policy, source ranges) with the kernel's semantics; a replay that draws
 differently sees some replies without a matching connection (see src/k8s/traffic.ts).
 Clients: 203.0.113.0/24 then 198.51.100.0/24 (or --client-cidr); client ports are unique across
-the capture (1024..65535); timestamps from 1700000000 s, 50 us apart, 1 ms between connections.
+the capture (1024..65535 without NodePorts); timestamps from 1700000000 s, 50 us apart.
 
 options:
   --rules R                   iptables-save or kube-proxy restore text (k8s rules / k8s synth output)
@@ -288,6 +288,8 @@ options:
                               --nodeport-addresses rules, else 192.0.2.10)
   --snat-ip IP                the node's address replies of masqueraded connections go to
                               (default: the first node IP)
+  --concurrency W             connections in flight at once, their packets interleaved in a
+                              seeded order (default 1: one after the other, 1 ms apart)
   --seed S                    seed (default 1)
   --out F.pcap                output capture (written atomically)
 
@@ -300,7 +302,7 @@ example:
       const cmd = 'nfreplay k8s traffic';
       const { opts, flags, positional } = parseArgs(cmd, args, {
         flags: ['replies'],
-        values: ['rules', 'connections', 'packets-per-connection', 'clients', 'client-cidr', 'node-ip', 'snat-ip', 'seed', 'out'],
+        values: ['rules', 'connections', 'packets-per-connection', 'clients', 'client-cidr', 'node-ip', 'snat-ip', 'seed', 'out', 'concurrency'],
       });
       if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
       const rules = one(opts, 'rules', cmd);
@@ -322,6 +324,7 @@ example:
         seed: intOpt('seed', 1),
         nodeIPs,
         snatIP: one(opts, 'snat-ip', cmd),
+        concurrency: num(opts, 'concurrency', cmd, 1, (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'an integer 1..100000'),
       });
       process.stderr.write(`${s.services} service targets, ${s.connections} connections, ${s.packets} packets (${s.replies} replies), ${s.masqueraded} masqueraded, ${s.noEndpoint} without an endpoint -> ${out}\n`);
       return 0;

@@ -346,6 +346,8 @@ export interface TrafficOptions {
   nodeIPs?: string[];
   snatIP?: string;
   startTime?: number; // seconds, default 1700000000
+  /** Connections in flight at once, their packets interleaved (default 1: one after the other). */
+  concurrency?: number;
 }
 
 export interface TrafficSummary {
@@ -374,6 +376,8 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
   const walker = new Walker(nat, drawRng);
   const K = o.packetsPerConnection ?? 1;
   if (!Number.isInteger(K) || K < 0 || K > 10000) throw new TrafficError(`--packets-per-connection must be 0..10000 (got ${K})`);
+  const W = o.concurrency ?? 1;
+  if (!Number.isInteger(W) || W < 1 || W > 100000) throw new TrafficError(`--concurrency must be 1..100000 (got ${W})`);
   // Clients: consecutive host addresses of the client CIDRs.
   const cidrs = (o.clientCIDRs && o.clientCIDRs.length ? o.clientCIDRs : ['203.0.113.0/24', '198.51.100.0/24']).map((c) => {
     const p = parseCIDR(c);
@@ -381,6 +385,7 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
     return p;
   });
   const nClients = o.clients ?? 16;
+  if (!Number.isInteger(nClients) || nClients < 1) throw new TrafficError(`--clients must be at least 1 (got ${nClients})`);
   const clients: number[] = [];
   for (const c of cidrs) {
     const size = 2 ** (32 - c.prefix);
@@ -389,20 +394,6 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
   if (clients.length < nClients) throw new TrafficError(`--clients ${nClients}: the client CIDRs hold only ${clients.length} addresses`);
   const snat = ipToInt(o.snatIP ?? nodeIPs[0]);
   const nodeSet = new Set(nodeIPs.map(ipToInt));
-
-  const w = new PcapWriter(outPath, { linktype: LINKTYPE_OF.ether, snaplen: 65535 });
-  const buf = new Uint8Array(65536);
-  const spec: FrameSpec = { link: 'ether' };
-  const mss = tcpOptions({ mss: 1460 });
-  const reqPayload = new Uint8Array(REQ_PAYLOAD).fill(0x71); // 'q'
-  const respPayload = new Uint8Array(RESP_PAYLOAD).fill(0x72); // 'r'
-  let tNs = BigInt(o.startTime ?? 1700000000) * 1_000_000_000n;
-  const emit = (s: FrameSpec): void => {
-    const n = writeFrame(buf, 0, s);
-    w.writePacket(Number(tNs / 1_000_000_000n), Number(tNs % 1_000_000_000n), buf.subarray(0, n));
-    tNs += 50_000n; // 50 µs between packets
-  };
-  const sum: TrafficSummary = { services: targets.length, connections: 0, packets: 0, replies: 0, noEndpoint: 0, masqueraded: 0, perTarget: new Map() };
   // Client ports: 1024..65535 in turn, skipping the ruleset's NodePorts so that a reply a replay
   // does not match to a connection can never look like a new NodePort connection to the node.
   const nodePorts = new Set(targets.filter((t) => t.kind === 'nodeport').map((t) => t.port));
@@ -414,68 +405,92 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
       if (!nodePorts.has(p)) return p;
     }
   };
-  try {
-    for (let i = 0; i < o.connections; i++) {
-      const tg = targets[rng.below(targets.length)];
-      const client = clients[rng.below(clients.length)];
-      const cport = takePort();
-      const dst = ipToInt(tg.ip);
-      const nowSec = Number(tNs / 1_000_000_000n);
-      const res = walker.walk(tg.chain, client, dst, tg.port, tg.proto, nodeSet.has(dst), nowSec);
-      const key = `${tg.kind} ${tg.ip}:${tg.port}/${tg.proto}`;
-      sum.perTarget.set(key, (sum.perTarget.get(key) ?? 0) + 1);
-      if (!res.endpoint) sum.noEndpoint++;
-      if (res.masquerade && res.endpoint) sum.masqueraded++;
-      const ep = res.endpoint;
-      const withReplies = !!o.replies && ep !== null;
-      const replyDst = res.masquerade ? snat : client;
-      const req = (extra: FrameSpec): FrameSpec => Object.assign(spec, { srcMac: CLIENT_MAC, dstMac: NODE_MAC, src: client, dst, sport: cport, dport: tg.port, proto: tg.proto, tcpOptions: undefined, payload: undefined, window: 64240 }, extra);
-      const rep = (extra: FrameSpec): FrameSpec => Object.assign(spec, { srcMac: POD_MAC, dstMac: NODE_MAC, src: ipToInt(ep!.ip), dst: replyDst, sport: ep!.port, dport: cport, proto: tg.proto, tcpOptions: undefined, payload: undefined, window: 65160 }, extra);
-      const before = w.packets;
-      if (tg.proto === 'udp') {
-        for (let k = 0; k < Math.max(1, K); k++) {
-          emit(req({ payload: reqPayload, ttl: 64, id: (i * 7 + k) & 0xffff }));
-          if (withReplies) {
-            emit(rep({ payload: respPayload, ttl: 64, id: (i * 11 + k) & 0xffff }));
-            sum.replies++;
-          }
-        }
-      } else {
-        const c = rng.u32();
-        const s = rng.u32();
-        const id0 = (i * 13) & 0xffff;
-        emit(req({ flags: 'S', seq: c, ack: 0, tcpOptions: mss, id: id0, df: true }));
-        if (!ep) {
-          sum.connections++;
-          sum.packets += w.packets - before;
-          continue; // nowhere to go (no endpoint for this client): the SYN alone
-        }
-        if (withReplies) {
-          emit(rep({ flags: 'SA', seq: s, ack: (c + 1) >>> 0, tcpOptions: mss, id: 0, df: true }));
-          sum.replies++;
-        }
-        let cs = (c + 1) >>> 0;
-        let ss = (s + 1) >>> 0;
-        emit(req({ flags: 'A', seq: cs, ack: ss, id: (id0 + 1) & 0xffff, df: true }));
-        for (let k = 0; k < K; k++) {
-          emit(req({ flags: 'PA', seq: cs, ack: ss, payload: reqPayload, id: (id0 + 2 + k) & 0xffff, df: true }));
-          cs = (cs + REQ_PAYLOAD) >>> 0;
-          if (withReplies) {
-            emit(rep({ flags: 'PA', seq: ss, ack: cs, payload: respPayload, id: (k + 1) & 0xffff, df: true }));
-            ss = (ss + RESP_PAYLOAD) >>> 0;
-            sum.replies++;
-          }
-        }
-        emit(req({ flags: 'FA', seq: cs, ack: ss, id: (id0 + 2 + K) & 0xffff, df: true }));
-        if (withReplies) {
-          emit(rep({ flags: 'FA', seq: ss, ack: (cs + 1) >>> 0, id: (K + 1) & 0xffff, df: true }));
-          sum.replies++;
-          emit(req({ flags: 'A', seq: (cs + 1) >>> 0, ack: (ss + 1) >>> 0, id: (id0 + 3 + K) & 0xffff, df: true }));
-        }
+
+  const mss = tcpOptions({ mss: 1460 });
+  const reqPayload = new Uint8Array(REQ_PAYLOAD).fill(0x71); // 'q'
+  const respPayload = new Uint8Array(RESP_PAYLOAD).fill(0x72); // 'r'
+  const sum: TrafficSummary = { services: targets.length, connections: 0, packets: 0, replies: 0, noEndpoint: 0, masqueraded: 0, perTarget: new Map() };
+  let tNs = BigInt(o.startTime ?? 1700000000) * 1_000_000_000n;
+
+  /** One connection: its packets in order (each a FrameSpec; `reply` marks the endpoint's). */
+  const makeConn = (i: number): { pkts: FrameSpec[]; replies: number } => {
+    const tg = targets[rng.below(targets.length)];
+    const client = clients[rng.below(clients.length)];
+    const cport = takePort();
+    const dst = ipToInt(tg.ip);
+    const res = walker.walk(tg.chain, client, dst, tg.port, tg.proto, nodeSet.has(dst), Number(tNs / 1_000_000_000n));
+    const key = `${tg.kind} ${tg.ip}:${tg.port}/${tg.proto}`;
+    sum.perTarget.set(key, (sum.perTarget.get(key) ?? 0) + 1);
+    if (!res.endpoint) sum.noEndpoint++;
+    if (res.masquerade && res.endpoint) sum.masqueraded++;
+    const ep = res.endpoint;
+    const withReplies = !!o.replies && ep !== null;
+    const replyDst = res.masquerade ? snat : client;
+    const pkts: FrameSpec[] = [];
+    let replies = 0;
+    const req = (x: FrameSpec): void => {
+      pkts.push({ link: 'ether', srcMac: CLIENT_MAC, dstMac: NODE_MAC, src: client, dst, sport: cport, dport: tg.port, proto: tg.proto, window: 64240, ...x });
+    };
+    const rep = (x: FrameSpec): void => {
+      pkts.push({ link: 'ether', srcMac: POD_MAC, dstMac: NODE_MAC, src: ipToInt(ep!.ip), dst: replyDst, sport: ep!.port, dport: cport, proto: tg.proto, window: 65160, ...x });
+      replies++;
+    };
+    if (tg.proto === 'udp') {
+      for (let k = 0; k < Math.max(1, K); k++) {
+        req({ payload: reqPayload, ttl: 64, id: (i * 7 + k) & 0xffff });
+        if (withReplies) rep({ payload: respPayload, ttl: 64, id: (i * 11 + k) & 0xffff });
       }
-      sum.connections++;
-      sum.packets += w.packets - before;
-      tNs += 1_000_000n; // 1 ms between connections
+      return { pkts, replies };
+    }
+    const c = rng.u32();
+    const s = rng.u32();
+    const id0 = (i * 13) & 0xffff;
+    req({ flags: 'S', seq: c, ack: 0, tcpOptions: mss, id: id0, df: true });
+    if (!ep) return { pkts, replies }; // nowhere to go (no endpoint for this client): the SYN alone
+    if (withReplies) rep({ flags: 'SA', seq: s, ack: (c + 1) >>> 0, tcpOptions: mss, id: 0, df: true });
+    let cs = (c + 1) >>> 0;
+    let ss = (s + 1) >>> 0;
+    req({ flags: 'A', seq: cs, ack: ss, id: (id0 + 1) & 0xffff, df: true });
+    for (let k = 0; k < K; k++) {
+      req({ flags: 'PA', seq: cs, ack: ss, payload: reqPayload, id: (id0 + 2 + k) & 0xffff, df: true });
+      cs = (cs + REQ_PAYLOAD) >>> 0;
+      if (withReplies) {
+        rep({ flags: 'PA', seq: ss, ack: cs, payload: respPayload, id: (k + 1) & 0xffff, df: true });
+        ss = (ss + RESP_PAYLOAD) >>> 0;
+      }
+    }
+    req({ flags: 'FA', seq: cs, ack: ss, id: (id0 + 2 + K) & 0xffff, df: true });
+    if (withReplies) {
+      rep({ flags: 'FA', seq: ss, ack: (cs + 1) >>> 0, id: (K + 1) & 0xffff, df: true });
+      req({ flags: 'A', seq: (cs + 1) >>> 0, ack: (ss + 1) >>> 0, id: (id0 + 3 + K) & 0xffff, df: true });
+    }
+    return { pkts, replies };
+  };
+
+  const w = new PcapWriter(outPath, { linktype: LINKTYPE_OF.ether, snaplen: 65535 });
+  const buf = new Uint8Array(65536);
+  try {
+    // Up to W connections in flight; the next packet comes from one of them drawn with the seed
+    // (W = 1: connections one after the other, 1 ms apart).
+    const active: { pkts: FrameSpec[]; next: number }[] = [];
+    let started = 0;
+    while (started < o.connections || active.length > 0) {
+      while (active.length < W && started < o.connections) {
+        const c = makeConn(started++);
+        active.push({ pkts: c.pkts, next: 0 });
+        sum.connections++;
+        sum.packets += c.pkts.length;
+        sum.replies += c.replies;
+      }
+      const j = active.length === 1 ? 0 : rng.below(active.length);
+      const a = active[j];
+      const n = writeFrame(buf, 0, a.pkts[a.next++]);
+      w.writePacket(Number(tNs / 1_000_000_000n), Number(tNs % 1_000_000_000n), buf.subarray(0, n));
+      tNs += 50_000n; // 50 µs between packets
+      if (a.next === a.pkts.length) {
+        active.splice(j, 1);
+        if (W === 1) tNs += 1_000_000n; // 1 ms between connections
+      }
     }
     w.close();
   } catch (e) {

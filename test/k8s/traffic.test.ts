@@ -165,6 +165,28 @@ describe('the capture', () => {
     expect(udp).toBeGreaterThan(0);
     expect(toNode).toBeGreaterThan(0);
   });
+  it('--concurrency interleaves connections, each keeping its own packet order', () => {
+    const cap = parseCaptureBuffer(gen('w.pcap', { connections: 40, clients: 8, replies: true, seed: 6, concurrency: 8 }));
+    const b = cap.batch;
+    expect(b.count).toBe(40 * 8);
+    const flows = new Map<number, number[]>(); // client port -> TCP flags in capture order
+    let switches = 0;
+    let prev = -1;
+    for (let i = 0; i < b.count; i++) {
+      const ip = b.data.subarray(b.offset[i] + 14, b.offset[i] + b.caplen[i]);
+      const dv = new DataView(ip.buffer, ip.byteOffset);
+      const fromClient = ip[12] === 203;
+      const cport = fromClient ? dv.getUint16(20) : dv.getUint16(22);
+      if (cport !== prev) switches++;
+      prev = cport;
+      const l = flows.get(cport) ?? [];
+      l.push(ip[33]);
+      flows.set(cport, l);
+    }
+    expect(flows.size).toBe(40);
+    for (const f of flows.values()) expect(f).toEqual([0x02, 0x12, 0x10, 0x18, 0x18, 0x11, 0x11, 0x10]);
+    expect(switches).toBeGreaterThan(100); // interleaved, not one connection after the other
+  });
   it('the bundled service3 capture regenerates byte for byte (gen.sh command line)', () => {
     const bundled = readFileSync(new URL('../../pcaps/k8s/service3/service3.pcap', import.meta.url));
     expect(bundled.length).toBeLessThan(1 << 20);
