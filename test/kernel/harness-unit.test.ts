@@ -46,7 +46,7 @@ describe('kernel harness helpers', () => {
       'conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.',
     ].join('\n'));
     expect(e.length).toBe(3);
-    expect(ctKey(e[0])).toBe('tcp TIME_WAIT src=192.0.2.9 dst=203.0.113.10 sport=40001 dport=80 | src=203.0.113.10 dst=198.51.100.1 sport=80 dport=40001 ASSURED');
+    expect(ctKey(e[0])).toBe('tcp TIME_WAIT src=192.0.2.9 dst=203.0.113.10 sport=40001 dport=80 | src=203.0.113.10 dst=198.51.100.1 sport=80 dport=40001 ASSURED mark=0');
     expect(e[1].orig).toEqual({ src: '192.0.2.31', dst: '203.0.113.10', type: 8, code: 0, id: 4660 });
     expect(e[1].reply.dst).toBe('198.51.100.1');
     expect(e[2].flags).toEqual(['UNREPLIED']);

@@ -62,8 +62,8 @@ export function tupleText(t: Tuple): string {
   return parts.join(' ');
 }
 
-/** The part of an entry both sides must agree on: protocol, tuples (NAT mapping), state, ASSURED/UNREPLIED. */
+/** The part of an entry both sides must agree on: protocol, tuples (NAT mapping), state, ASSURED/UNREPLIED, ctmark. */
 export function ctKey(e: CtEntry): string {
   const fl = e.flags.filter((f) => f === 'ASSURED' || f === 'UNREPLIED').sort().join(',');
-  return `${e.proto} ${e.state} ${tupleText(e.orig)} | ${tupleText(e.reply)} ${fl}`.replace(/\s+/g, ' ').trim();
+  return `${e.proto} ${e.state} ${tupleText(e.orig)} | ${tupleText(e.reply)} ${fl} mark=${e.mark}`.replace(/\s+/g, ' ').trim();
 }

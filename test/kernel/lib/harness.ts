@@ -82,6 +82,8 @@ export interface KernelResult {
   egress: EgressPacket[];
   /** Frames sent per router interface. */
   injected: Record<string, number>;
+  /** Seconds from the first frame sent to the conntrack dump (the kernel's timeouts ran this long). */
+  elapsed: number;
   /** Which replay tool was used. */
   replayer: 'tcpreplay' | 'inject.py';
   /** The capture as nfreplay gets it (same frames, same MACs). */
@@ -246,6 +248,7 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
   for (const d of dumps) await waitFor(() => d.bg.stderr().includes('listening on'), 10_000, () => `tcpdump did not start: ${d.bg.stderr()}`);
 
   // Replay.
+  const t0 = Date.now();
   let replayer: KernelResult['replayer'];
   const injected: Record<string, number> = {};
   for (const f of frames) injected[f.iface] = (injected[f.iface] ?? 0) + 1;
@@ -311,11 +314,12 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
 
   const saveC = (await lab.exec(router, ['iptables-legacy-save', '-c'])).stdout;
   const ct = await lab.exec(router, ['conntrack', '-L', '-o', 'extended'], { allowFail: true });
+  const elapsed = (Date.now() - t0) / 1000;
   const cts = await lab.exec(router, ['conntrack', '-S'], { allowFail: true });
   return {
     saveC, counters: parseCounters(saveC),
     conntrackText: ct.stdout, conntrack: parseConntrack(ct.stdout), conntrackStats: cts.stdout,
-    egress, injected, replayer, pcapPath, hostPath, rulesPath, workdir: work,
+    egress, injected, elapsed, replayer, pcapPath, hostPath, rulesPath, workdir: work,
   };
 }
 
@@ -557,21 +561,26 @@ export function compare(c: Case, k: KernelResult): Comparison {
   }
   for (const key of mine.keys()) if (!k.counters.has(key)) { total++; differences.push(`counter ${key} only in nfreplay`); }
 
-  // 3. Conntrack: the set of (proto, state, tuples, ASSURED/UNREPLIED).
-  const kc = k.conntrack.map(ctKey).sort();
-  const nc = existsSync(ctOut) ? parseConntrack(readFileSync(ctOut, 'utf8')).map(ctKey).sort() : [];
+  // 3. Conntrack: the set of (proto, state, tuples, ASSURED/UNREPLIED, ctmark); then each matched
+  // pair's remaining timeout within the replay's duration (+1 s: both sides truncate to seconds).
+  const kEntries = k.conntrack;
+  const nEntries = existsSync(ctOut) ? parseConntrack(readFileSync(ctOut, 'utf8')) : [];
+  const slack = Math.ceil(k.elapsed) + 1;
   if (!random) {
-    const left = [...nc];
-    for (const e of kc) {
+    const left = [...nEntries];
+    for (const e of kEntries) {
       total++;
-      const i = left.indexOf(e);
-      if (i >= 0) { agree++; left.splice(i, 1); } else differences.push(`conntrack only in kernel: ${e}`);
+      const i = left.findIndex((x) => ctKey(x) === ctKey(e));
+      if (i < 0) { differences.push(`conntrack only in kernel: ${ctKey(e)}`); continue; }
+      const other = left.splice(i, 1)[0];
+      if (Math.abs(other.timeout - e.timeout) <= slack) agree++;
+      else differences.push(`conntrack timeout of ${ctKey(e)}: kernel ${e.timeout} s, nfreplay ${other.timeout} s`);
     }
-    for (const e of left) { total++; differences.push(`conntrack only in nfreplay: ${e}`); }
+    for (const e of left) { total++; differences.push(`conntrack only in nfreplay: ${ctKey(e)}`); }
   } else {
     total++;
-    if (kc.length === nc.length) agree++;
-    else differences.push(`conntrack: kernel ${kc.length} entries, nfreplay ${nc.length}`);
+    if (kEntries.length === nEntries.length) agree++;
+    else differences.push(`conntrack: kernel ${kEntries.length} entries, nfreplay ${nEntries.length}`);
   }
 
   agree += egressAgree;
