@@ -42,6 +42,34 @@ export function parseIpv4(s: string, isMask = false): number | undefined {
   return v >>> 0;
 }
 
+/**
+ * inet_aton (what getaddrinfo does for numeric hosts, used by iptables' x6 host options: conntrack
+ * --ctorigsrc..., recent --mask): 1 to 4 base-0 numbers; the last one fills the remaining bytes
+ * ("10" = 0.0.0.10, "192.0.2" = 192.0.0.2, "010.1.2.3" = 8.1.2.3).
+ */
+export function inetAton(s: string): number | undefined {
+  const parts = s.split('.');
+  if (parts.length > 4) return undefined;
+  const nums = parts.map((p) => parseUint(p));
+  if (nums.some((n) => n === undefined)) return undefined;
+  const n = nums as number[];
+  const lastBytes = 5 - n.length;
+  for (let i = 0; i < n.length - 1; i++) if (n[i] > 255) return undefined;
+  const last = n[n.length - 1];
+  if (lastBytes < 4 && last >= 2 ** (8 * lastBytes)) return undefined;
+  let v = 0;
+  for (let i = 0; i < n.length - 1; i++) v = v * 256 + n[i];
+  return (v * 2 ** (8 * lastBytes) + last) >>> 0;
+}
+
+/** inet_pton: exactly four decimal parts 0..255 without leading zeros (NAT --to-destination/--to-source). */
+export function inetPton(s: string): number | undefined {
+  if (!/^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$/.test(s)) return undefined;
+  const b = s.split('.').map(Number);
+  if (b.some((x) => x > 255)) return undefined;
+  return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+}
+
 export function ipv4ToString(v: number): string {
   return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
@@ -60,14 +88,14 @@ export function maskToPrefix(mask: number): number {
  * `addr[/mask]` as iptables reads -s/-d and conntrack --ctorigsrc: mask is a prefix length
  * (0..32) or a dotted mask; no mask means /32. Returns addr (masked) and mask, or an error text.
  */
-export function parseAddrMask(s: string, applyMask = true): { addr: number; mask: number } | string {
+export function parseAddrMask(s: string, applyMask = true, aton = false): { addr: number; mask: number } | string {
   const slash = s.indexOf('/');
   const a = slash < 0 ? s : s.slice(0, slash);
   let mask = 0xffffffff;
   if (slash >= 0) {
     const m = s.slice(slash + 1);
     if (m.includes('.')) {
-      const mv = parseIpv4(m, true);
+      const mv = aton ? inetAton(m) : parseIpv4(m, true);
       if (mv === undefined) return `invalid mask '${m}'`;
       mask = mv;
     } else {
@@ -76,7 +104,7 @@ export function parseAddrMask(s: string, applyMask = true): { addr: number; mask
       mask = prefixToMask(p);
     }
   }
-  const addr = parseIpv4(a);
+  const addr = aton ? inetAton(a) : parseIpv4(a);
   if (addr === undefined) return `invalid address '${a}' (host names are not resolved)`;
   return { addr: applyMask ? (addr & mask) >>> 0 : addr, mask };
 }

@@ -1,5 +1,6 @@
 // -j CT --notrack and -j NOTRACK (libxt_CT.c / xt_CT.c): raw table; the packet skips conntrack (UNTRACKED).
-// Other CT options (helpers, zones, timeouts, events) are refused with an error naming them.
+// -j CT without options (a template with nothing set: no effect) is accepted as iptables does. Other CT
+// options (helpers, zones, timeouts, events) are refused with an error naming them.
 import { MOD_CT } from '../../layout.js';
 import type { TargetModule } from './types.js';
 import { o } from './common.js';
@@ -20,9 +21,6 @@ export const CT: TargetModule<CtParams> = {
     if (opt.name === '--notrack') { p.notrack = true; return true; }
     if (OTHER.includes(opt.name)) return args.fail(`CT: option '${opt.name}' is not supported (only --notrack)`, opt.pos);
     return false;
-  },
-  finalCheck(p, _rule, fail) {
-    if (!p.notrack) fail('CT: only -j CT --notrack is supported');
   },
   save: (p) => (p.notrack ? ' --notrack' : ''),
 };

@@ -58,7 +58,7 @@ function bitsText(v: number, table: [string, number][], none: string): string {
 
 function readAddr(args: ArgReader, opt: string, invert: boolean): CtAddr {
   const w = args.next(opt);
-  const r = parseAddrMask(w, false); // xt_conntrack keeps the address as given and masks when comparing
+  const r = parseAddrMask(w, false, true); // kept as given (the kernel masks when comparing); inet_aton syntax
   if (typeof r === 'string') return args.fail(`${opt}: ${r}`);
   return { addr: r.addr, mask: r.mask, invert };
 }

@@ -2,7 +2,7 @@
 import { NAT_MAP_IPS, NAT_PROTO_SPECIFIED, NAT_PROTO_RANDOM, NAT_PERSISTENT, NAT_PROTO_RANDOM_FULLY } from '../../layout.js';
 import type { ArgReader } from './types.js';
 import type { Rule } from '../model.js';
-import { parseIpv4, parsePort, ipv4ToString } from '../util.js';
+import { inetPton, parsePort, ipv4ToString } from '../util.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP } from '../protocols.js';
 
 export interface NatRange {
@@ -46,9 +46,9 @@ export function readNatSpec(r: NatRange, args: ArgReader, what: string): void {
   if (colon >= 0) readPorts(r, w.slice(colon + 1), args, what);
   if (ips !== '') {
     const [a, b, extra] = ips.split('-');
-    const lo = parseIpv4(a);
-    const hi = b === undefined ? lo : parseIpv4(b);
-    if (lo === undefined || hi === undefined || extra !== undefined || a.split('.').length !== 4 || (b !== undefined && b.split('.').length !== 4)) {
+    const lo = inetPton(a);
+    const hi = b === undefined ? lo : inetPton(b);
+    if (lo === undefined || hi === undefined || extra !== undefined) {
       args.fail(`${what}: bad IP address in '${w}'`);
     }
     if (lo > hi) return args.fail(`${what}: bad IP range '${ips}' (min > max)`);

@@ -3,7 +3,7 @@
 import { MOD_RECENT } from '../../layout.js';
 import type { MatchModule } from './types.js';
 import { o } from './common.js';
-import { parseIpv4, parseUint, ipv4ToString } from '../util.js';
+import { inetAton, parseUint, ipv4ToString } from '../util.js';
 
 export interface RecentParams {
   cmd: 'set' | 'rcheck' | 'update' | 'remove' | null;
@@ -60,7 +60,7 @@ export const recent: MatchModule<RecentParams> = {
       }
       case '--mask': {
         const w = args.next('--mask');
-        const v = parseIpv4(w, true);
+        const v = inetAton(w); // XTTYPE_HOST: getaddrinfo/inet_aton syntax
         if (v === undefined) return args.fail(`recent: bad --mask '${w}'`);
         p.mask = v;
         return true;
