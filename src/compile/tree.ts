@@ -154,8 +154,17 @@ export function ruleKey(rule: Rule, ifaceMask: (m: IfaceMatch) => number): RuleK
   if (rule.src) { k.src = addr(rule.src); k.srcInv = rule.src.invert && rule.src.prefix > 0 ? true : false; if (rule.src.invert && rule.src.prefix === 0) { k.src = { lo: 1, hi: 0 }; } }
   if (rule.dst) { k.dst = addr(rule.dst); k.dstInv = rule.dst.invert && rule.dst.prefix > 0 ? true : false; if (rule.dst.invert && rule.dst.prefix === 0) { k.dst = { lo: 1, hi: 0 }; } }
   if (rule.proto && rule.proto.proto !== 0) { k.proto = rule.proto.proto; k.protoInv = rule.proto.invert; }
-  if (rule.inIface) { const m = ifaceMask({ name: rule.inIface.name, invert: false }) >>> 0; k.iif = (rule.inIface.invert ? ~m : m) >>> 0; }
-  if (rule.outIface) { const m = ifaceMask({ name: rule.outIface.name, invert: false }) >>> 0; k.oif = (rule.outIface.invert ? ~m : m) >>> 0; }
+  // Bit 31 stands for "no device" and for interface indices >= 31 alike (the image's masks have
+  // 32 bits): a negated test always keeps it (superset), and a key is exact (final) only when the
+  // name's mask does not use it.
+  let ifExact = true;
+  const ifKey = (i: IfaceMatch): number => {
+    const m = ifaceMask({ name: i.name, invert: false }) >>> 0;
+    if (m & 0x80000000) ifExact = false;
+    return (i.invert ? ~m | 0x80000000 : m) >>> 0;
+  };
+  if (rule.inIface) k.iif = ifKey(rule.inIface);
+  if (rule.outIface) k.oif = ifKey(rule.outIface);
   if (rule.frag) k.frag = rule.frag.invert ? 2 : 1;
   const sp: PortAcc = { r: null, inv: false, invCount: 0, pos: false };
   const dp: PortAcc = { r: null, inv: false, invCount: 0, pos: false };
@@ -179,7 +188,7 @@ export function ruleKey(rule: Rule, ifaceMask: (m: IfaceMatch) => number): RuleK
   }
   const s = finishPort(sp), d = finishPort(dp);
   k.sport = s.r; k.sportInv = s.inv; k.dport = d.r; k.dportInv = d.inv;
-  k.final = isFinal(rule, sp, dp);
+  k.final = ifExact && isFinal(rule, sp, dp);
   return k;
 }
 
