@@ -57,21 +57,26 @@ const synPath = join(dir, 'syn.pcap');
   for (let i = 0; i < CONNS; i++) w.writePacket(1700000000, i * 1000, buildFrame({ src: client(i), dst: VIP, sport: 20000 + i, dport: 80, flags: 'S', seq: 1000 }));
   w.close();
 }
-const ep = [];
-await replayFile(synPath, engine(), (_s, _n, f) => { ep.push(`${f[30]}.${f[31]}.${f[32]}.${f[33]}`); });
+// each forwarded SYN as it left: endpoint (DNAT) and the masqueraded source address and port
+const ep = [], masq = [], mport = [];
+await replayFile(synPath, engine(), (_s, _n, f) => {
+  ep.push(`${f[30]}.${f[31]}.${f[32]}.${f[33]}`);
+  masq.push(`${f[26]}.${f[27]}.${f[28]}.${f[29]}`);
+  mport.push((f[34] << 8) | f[35]);
+});
 const estPath = join(dir, 'est.pcap');
 {
   const w = new PcapWriter(estPath, { linktype: 1 });
   const frames = [];
   for (let i = 0; i < CONNS; i++) frames.push(buildFrame({ src: client(i), dst: VIP, sport: 20000 + i, dport: 80, flags: 'S', seq: 1000 }));
-  for (let i = 0; i < CONNS; i++) frames.push(buildFrame({ src: ep[i] ?? VIP, dst: client(i), sport: 80, dport: 20000 + i, flags: 'SA', seq: 5000, ack: 1001 }));
+  for (let i = 0; i < CONNS; i++) frames.push(buildFrame({ src: ep[i], dst: masq[i], sport: 80, dport: mport[i], flags: 'SA', seq: 5000, ack: 1001 }));
   for (let i = 0; i < CONNS; i++) frames.push(buildFrame({ src: client(i), dst: VIP, sport: 20000 + i, dport: 80, flags: 'A', seq: 1001, ack: 5001 }));
   frames.forEach((f, k) => w.writePacket(1700000000, k * 1000, f));
   // data: same ACK segments repeated (the window allows retransmissions of in-window data)
   const data = [];
   for (let i = 0; i < CONNS; i++) {
     data.push(buildFrame({ src: client(i), dst: VIP, sport: 20000 + i, dport: 80, flags: 'A', seq: 1001, ack: 5001 }));
-    data.push(buildFrame({ src: ep[i] ?? VIP, dst: client(i), sport: 80, dport: 20000 + i, flags: 'A', seq: 5001, ack: 1001 }));
+    data.push(buildFrame({ src: ep[i], dst: masq[i], sport: 80, dport: mport[i], flags: 'A', seq: 5001, ack: 1001 }));
   }
   for (let k = 0; k < ESTABLISHED; k++) w.writePacket(1700000001 + Math.floor(k / 1e6), (k % 1e6) * 1000, data[k % data.length]);
   w.close();
