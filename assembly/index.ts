@@ -8,3 +8,4 @@ export * from './api-engine';  // image, interpreter, hooks, batches, counters
 export function version(): i32 {
   return IMG_VERSION;
 }
+export * from './api-pool';    // worker pool: shard selection, dependency log

@@ -2,6 +2,7 @@
 // rules with counters (iptables -L -v -n -x layout) and verdict totals; writes --save-counters
 // (iptables-save -c), --json, --out (forwarded packets as they leave), --conntrack.
 import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import type { Command } from '../commands.js';
 import { compile, type CompiledImage } from '../compile/image.js';
@@ -70,6 +71,7 @@ export function loadHost(o: { host?: string; ipAddr?: string; ipRoute?: string; 
 
 /** The whole single-worker replay; the CLI and tests call it. */
 export async function replay(o: ReplayOptions): Promise<ReplayOutcome> {
+  if (((o as { workers?: number }).workers ?? 1) > 1) return (await import('../replay/pool.js')).runReplay(o);
   const api = await loadRulesApi();
   setModuleRegistry({ lookup: (n, k) => (k === 'match' ? api.findMatch(n) : api.findTarget(n)) });
   const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
@@ -118,6 +120,8 @@ Replay a capture (pcap/pcapng, '-' = stdin) through an iptables-save ruleset, as
   --linear              one leaf per chain (no decision trees): the reference walk
   --trust-checksums     do not verify L4 checksums (captures taken on the sending host)
   --unsupported MODE    error (default) | assume-match | assume-nomatch | skip-rule
+  --workers N           worker threads (default: the number of cores); any N prints the same report
+  --quiet               no progress bar, no pool summary on stderr
 
 Example:
   nfreplay replay --rules pcaps/rulesets/nat-router.rules --pcap traffic.pcap --save-counters counters.txt
@@ -138,6 +142,7 @@ export const replayCommand: Command = {
           seed: { type: 'string' }, hz: { type: 'string' }, 'save-counters': { type: 'string' },
           json: { type: 'string' }, out: { type: 'string' }, conntrack: { type: 'string' },
           linear: { type: 'boolean' }, 'trust-checksums': { type: 'boolean' }, unsupported: { type: 'string' },
+          workers: { type: 'string' }, quiet: { type: 'boolean' },
         },
         strict: true,
       }).values;
@@ -158,6 +163,7 @@ export const replayCommand: Command = {
     let r: ReplayOutcome;
     try {
       r = await replay({
+        ...{ workers: v.workers === undefined ? availableParallelism() : Math.max(1, num(v.workers, '--workers')!), quiet: v.quiet },
         rules: v.rules, pcap: v.pcap, host: v.host, ipAddr: v['ip-addr'], ipRoute: v['ip-route'], ingress: v.ingress, seed: num(v.seed, '--seed'), hz: num(v.hz, '--hz'),
         linear: v.linear, trustChecksums: v['trust-checksums'], unsupported: v.unsupported, out: v.out,
       });
@@ -174,6 +180,7 @@ export const replayCommand: Command = {
     process.stdout.write(`\n${formatTotals({ packets: engine.packets, res: st.res, rejectReplies: st.rejectReplies })}\n`);
     const top = formatTopDrops(compiled, r.drops, (x) => api.printRule(x));
     if (top) process.stdout.write(`\n${top}\n`);
+    if ('pool' in r) (await import('../replay/pool.js')).writePoolNotes(r as never, !!v.quiet);
     if (v['save-counters']) writeAtomic(v['save-counters'], api.printRuleset(withCounters(r.rs, compiled, k), { counters: true }));
     if (v.json) writeAtomic(v.json, `${JSON.stringify(buildJson(r, k, st), null, 1)}\n`);
     if (v.conntrack) {
@@ -185,6 +192,7 @@ export const replayCommand: Command = {
         process.stderr.write('nfreplay replay: --conntrack: the conntrack formatter is not available yet; wrote an empty file\n');
       }
     }
+    if ((r as { partial?: boolean }).partial) return 130;
     if (r.captureError) {
       process.stderr.write(`nfreplay replay: ${r.captureError.message} (the ${r.captureError.packetsBefore} packets before it were replayed)\n`);
       return 1;

@@ -1,0 +1,192 @@
+// Exports for the worker pool (src/replay/pool.ts, worker.ts). Owned by the pool work.
+//
+// poolSelect: dissects every packet of a batch, computes its flow key (a symmetric hash of the
+// captured 5-tuple, so both directions of an unNATed flow meet; ICMP errors use their inner
+// header, so they meet the connection they are about) and keeps the packets of one shard
+// (compacting their descriptors). The shard of a flow is an override table's entry when the main
+// thread merged the flow with others, else key % nShards.
+// poolRun: runs the kept packets one by one through processBatch and logs, per packet, the
+// conntrack tuples through which it could depend on another flow: the captured tuple of a NEW
+// packet (a miss), the reply tuple of a NATed connection it created, the tuple of an INVALID
+// packet that found no conntrack entry (and an ICMP error's inner tuple both ways), and the
+// original source (ip, port, proto) of a SNATed connection (nf_nat_bysource reuse). The main
+// thread joins flows that share a tuple into one shard and replays those shards again.
+import {
+  DESC_SIZE, DESC_RESULT, RES_NONE, RES_NOT_IP, RES_MALFORMED, P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT,
+  P_L4OK, P_FRAGOFF, P_ICMP_TYPE, P_IN_L3, P_IN_SADDR, P_IN_DADDR, P_IN_PROTO, P_IN_OK, P_IN_SPORT,
+  P_IN_DPORT, P_CTINFO, P_CT, CTINFO_NEW, CTINFO_INVALID, IPS_CONFIRMED, IPS_SRC_NAT, IPS_DST_NAT,
+} from '../src/layout';
+import { CT_STATUS, CT_PROTO, CT_R_SRC, CT_R_DST, CT_R_SPORT, CT_R_DPORT, CT_O_SRC, CT_O_SPORT } from '../src/layout-ct';
+import { PKT } from './state';
+import { dissect } from './dissect';
+import { processBatch } from './api-engine';
+import { ctEntry } from './conntrack';
+
+// @ts-ignore: decorator
+@inline function mix(x: u32): u32 {
+  x ^= x >>> 16; x *= 0x7feb352d; x ^= x >>> 15; x *= 0x846ca68b; x ^= x >>> 16;
+  return x;
+}
+
+// @ts-ignore: decorator
+@inline function isIcmpError(t: u32): bool {
+  return t == 3 || t == 4 || t == 5 || t == 11 || t == 12;
+}
+
+let hLo: u32 = 0;
+let hHi: u32 = 0;
+
+/** 52-bit hash of a directional tuple into hLo/hHi (hHi < 2^20), never 0. */
+// @ts-ignore: decorator
+@inline function tupleHash(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): void {
+  const ports = (sport & 0xffff) | (dport << 16);
+  let a = mix(src ^ 0x9e3779b9);
+  a = mix(a ^ dst);
+  a = mix(a ^ ports);
+  a = mix(a ^ proto);
+  let b = mix(dst ^ 0x85ebca6b ^ proto);
+  b = mix(b ^ src);
+  b = mix(b ^ ports);
+  hLo = a;
+  hHi = (b & 0xfffff) | (a == 0 ? 1 : 0);
+}
+
+/** Symmetric flow key (never 0) of endpoints (a, pa) and (b, pb). */
+// @ts-ignore: decorator
+@inline function flowKey(a: u32, pa: u32, b: u32, pb: u32, proto: u32): u32 {
+  if (a > b || (a == b && pa > pb)) { const t = a; a = b; b = t; const u = pa; pa = pb; pb = u; }
+  let h = mix(a ^ 0x27d4eb2f);
+  h = mix(h ^ b);
+  h = mix(h ^ ((pa & 0xffff) | (pb << 16)));
+  h = mix(h ^ proto);
+  return h == 0 ? 1 : h;
+}
+
+/** Flow key of the packet in PKT (dissect done). */
+function pktFlowKey(): u32 {
+  const proto = <u32>load<u8>(PKT, P_PROTO);
+  const l4 = load<u8>(PKT, P_L4OK) != 0 && load<u16>(PKT, P_FRAGOFF) == 0;
+  if (proto == 1 && l4) {
+    const t = <u32>load<u8>(PKT, P_ICMP_TYPE);
+    if (isIcmpError(t) && load<u32>(PKT, P_IN_L3) != 0) {
+      const ip = <u32>load<u8>(PKT, P_IN_PROTO);
+      const ok = load<u8>(PKT, P_IN_OK) != 0;
+      let sp: u32 = ok ? <u32>load<u16>(PKT, P_IN_SPORT) : 0;
+      let dp: u32 = ok ? <u32>load<u16>(PKT, P_IN_DPORT) : 0;
+      if (ip == 1) dp = 0;   // echo: the id alone (request and reply types differ)
+      return flowKey(load<u32>(PKT, P_IN_SADDR), sp, load<u32>(PKT, P_IN_DADDR), ip == 1 ? sp : dp, ip);
+    }
+    const id = <u32>load<u16>(PKT, P_SPORT);
+    return flowKey(load<u32>(PKT, P_SADDR), id, load<u32>(PKT, P_DADDR), id, 1);
+  }
+  const sp: u32 = l4 ? <u32>load<u16>(PKT, P_SPORT) : 0;
+  const dp: u32 = l4 ? <u32>load<u16>(PKT, P_DPORT) : 0;
+  return flowKey(load<u32>(PKT, P_SADDR), sp, load<u32>(PKT, P_DADDR), dp, proto);
+}
+
+/** Hash of the captured tuple of the packet in PKT into hLo/hHi (ports 0 without L4). */
+function pktTupleHash(): void {
+  const l4 = load<u8>(PKT, P_L4OK) != 0 && load<u16>(PKT, P_FRAGOFF) == 0;
+  tupleHash(load<u32>(PKT, P_SADDR), load<u32>(PKT, P_DADDR), l4 ? <u32>load<u16>(PKT, P_SPORT) : 0,
+    l4 ? <u32>load<u16>(PKT, P_DPORT) : 0, <u32>load<u8>(PKT, P_PROTO));
+}
+
+/** Override table lookup: pairs (key, shard), open addressing, key 0 = empty. */
+// @ts-ignore: decorator
+@inline function overrideShard(ovr: usize, mask: u32, key: u32): i32 {
+  if (mask == 0) return -1;
+  let i = key & mask;
+  while (true) {
+    const k = load<u32>(ovr + (<usize>i << 3));
+    if (k == 0) return -1;
+    if (k == key) return <i32>load<u32>(ovr + (<usize>i << 3), 4);
+    i = (i + 1) & mask;
+  }
+}
+
+/** Keep the packets of shard `me` of `n` descriptors at `descs`: their descriptors are copied to
+ * `out` (compact), their flow keys to `keys` (u32 each) and captured tuple hashes to `hashes`
+ * (two u32 each). Packets that are not usable IPv4 go to shard 0. Returns the count kept. */
+export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usize, ovrMask: u32,
+  out: usize, keys: usize, hashes: usize): u32 {
+  let j: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const d = descs + <usize>i * DESC_SIZE;
+    const r = dissect(d);
+    let key: u32 = 0;
+    let shard: u32 = 0;
+    if (r == RES_NONE) {
+      key = pktFlowKey();
+      const o = overrideShard(ovr, ovrMask, key);
+      shard = o >= 0 ? <u32>o : key % nShards;
+    }
+    if (shard != me) continue;
+    memory.copy(out + <usize>j * DESC_SIZE, d, DESC_SIZE);
+    store<u32>(keys + (<usize>j << 2), key);
+    if (r == RES_NONE) { pktTupleHash(); } else { hLo = 0; hHi = 0; }
+    store<u32>(hashes + (<usize>j << 3), hLo);
+    store<u32>(hashes + (<usize>j << 3), hHi, 4);
+    j++;
+  }
+  return j;
+}
+
+let logPtr: usize = 0;
+
+// @ts-ignore: decorator
+@inline function logRec(key: u32): void {
+  store<u32>(logPtr, key);
+  store<u32>(logPtr, hLo, 4);
+  store<u32>(logPtr, hHi, 8);
+  logPtr += 12;
+}
+
+/** Run `n` compact descriptors (from poolSelect) through processBatch one by one and log the
+ * dependency records (flow key, tuple hash lo, hi: 12 bytes each, at most 3 per packet) at `log`.
+ * Returns the number of records. */
+export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, log: usize): u32 {
+  logPtr = log;
+  for (let i: u32 = 0; i < n; i++) {
+    const d = descs + <usize>i * DESC_SIZE;
+    processBatch(d, 1);
+    const code = load<u32>(d, DESC_RESULT) & 0xff;
+    if (code == RES_NOT_IP || code == RES_MALFORMED) continue;
+    const key = load<u32>(keys + (<usize>i << 2));
+    if (key == 0) continue;
+    const ctinfo = <i32>load<u8>(PKT, P_CTINFO);
+    const ct = load<u32>(PKT, P_CT);
+    if (ctinfo == CTINFO_NEW) {
+      hLo = load<u32>(hashes + (<usize>i << 3));
+      hHi = load<u32>(hashes + (<usize>i << 3), 4);
+      logRec(key);
+      if (ct != 0) {
+        const e = ctEntry(ct);
+        const st = load<u32>(e, CT_STATUS);
+        if ((st & IPS_CONFIRMED) != 0 && (st & (IPS_SRC_NAT | IPS_DST_NAT)) != 0) {
+          tupleHash(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST), <u32>load<u16>(e, CT_R_SPORT),
+            <u32>load<u16>(e, CT_R_DPORT), <u32>load<u8>(e, CT_PROTO));
+          logRec(key);
+        }
+        if ((st & IPS_CONFIRMED) != 0 && (st & IPS_SRC_NAT) != 0) {
+          // nf_nat_bysource: a later SNAT of the same original source reuses this mapping
+          tupleHash(load<u32>(e, CT_O_SRC), 0, <u32>load<u16>(e, CT_O_SPORT), 0, <u32>load<u8>(e, CT_PROTO) | 0x100);
+          logRec(key);
+        }
+      }
+    } else if (ctinfo == CTINFO_INVALID && ct == 0) {
+      hLo = load<u32>(hashes + (<usize>i << 3));
+      hHi = load<u32>(hashes + (<usize>i << 3), 4);
+      logRec(key);
+      if (load<u8>(PKT, P_PROTO) == 1 && load<u32>(PKT, P_IN_L3) != 0 && load<u8>(PKT, P_IN_OK) != 0) {
+        const s = load<u32>(PKT, P_IN_SADDR), t = load<u32>(PKT, P_IN_DADDR);
+        const sp = <u32>load<u16>(PKT, P_IN_SPORT), dp = <u32>load<u16>(PKT, P_IN_DPORT);
+        const ip = <u32>load<u8>(PKT, P_IN_PROTO);
+        tupleHash(s, t, sp, dp, ip);
+        logRec(key);
+        if (ip == 1) tupleHash(t, s, sp, 0, ip); else tupleHash(t, s, dp, sp, ip);
+        logRec(key);
+      }
+    }
+  }
+  return <u32>((logPtr - log) / 12);
+}

@@ -1,0 +1,83 @@
+// Merging the shards' results on the main thread: counters and verdict totals summed; drops per
+// rule/policy summed and ordered by first occurrence in the capture (as a single worker meets
+// them); conntrack entries of all shards gathered into one table image that the conntrack
+// formatter reads exactly as it reads a core's memory (it orders rows by content, so the dump does
+// not depend on the shard an entry lived in); forwarded packets re-ordered by ordinal.
+import { CTT_ENTRIES, CTT_HWM, CT_SIZE } from '../layout-ct.js';
+import type { CounterSet } from '../report/counters.js';
+import type { ShardResult } from './shard.js';
+import { PcapWriter } from '../pcap/writer.js';
+
+export interface Merged {
+  counters: CounterSet;
+  res: bigint[];
+  rejectReplies: bigint;
+  drops: Map<number, number>;
+  packets: number;
+}
+
+/** Sum per-shard results. `drops` entries are [key, count, firstOrdinal]. */
+export function mergeResults(rs: ShardResult[], nCounters: number): Merged {
+  const packets = new Array<bigint>(nCounters).fill(0n), bytes = new Array<bigint>(nCounters).fill(0n);
+  const res: bigint[] = [];
+  let rejectReplies = 0n, n = 0;
+  const drops = new Map<number, { count: number; first: number }>();
+  for (const r of rs) {
+    for (let i = 0; i < nCounters; i++) { packets[i] += r.counters.packets[i]; bytes[i] += r.counters.bytes[i]; }
+    r.res.forEach((v, i) => { res[i] = (res[i] ?? 0n) + v; });
+    rejectReplies += r.rejectReplies;
+    n += r.packets;
+    for (const [k, c, first] of r.drops) {
+      const d = drops.get(k);
+      if (d) { d.count += c; d.first = Math.min(d.first, first); } else drops.set(k, { count: c, first });
+    }
+  }
+  const ordered = new Map<number, number>();
+  for (const [k, d] of [...drops.entries()].sort((a, b) => a[1].first - b[1].first)) ordered.set(k, d.count);
+  return { counters: { packets, bytes }, res, rejectReplies, drops: ordered, packets: n };
+}
+
+/** Where the merged conntrack table's header sits in the buffer from mergeConntrack. */
+export const MERGED_CT_TABLE = 64;
+
+/** One buffer holding a table header (CTT_ENTRIES, CTT_HWM) and every shard's live entries. */
+export function mergeConntrack(rs: ShardResult[]): ArrayBuffer {
+  let total = 0;
+  for (const r of rs) if (r.ct) total += r.ct.byteLength;
+  const entries = 256;
+  const buf = new ArrayBuffer(entries + total);
+  const u8 = new Uint8Array(buf);
+  let at = entries;
+  for (const r of rs) if (r.ct) { u8.set(new Uint8Array(r.ct), at); at += r.ct.byteLength; }
+  const dv = new DataView(buf);
+  dv.setUint32(MERGED_CT_TABLE + CTT_ENTRIES, entries, true);
+  dv.setUint32(MERGED_CT_TABLE + CTT_HWM, total / CT_SIZE, true);
+  return buf;
+}
+
+/** Write the forwarded packets of all shards in capture order. */
+export function writeForwarded(rs: ShardResult[], path: string, linktype: number): void {
+  const recs: { ord: number; buf: ArrayBuffer; at: number }[] = [];
+  for (const r of rs) {
+    for (const b of r.fwd) {
+      const dv = new DataView(b);
+      for (let p = 0; p < b.byteLength;) {
+        recs.push({ ord: dv.getUint32(p, true), buf: b, at: p });
+        p += 24 + ((dv.getUint32(p + 20, true) + 3) & ~3);
+      }
+    }
+  }
+  recs.sort((a, b) => a.ord - b.ord);
+  const w = new PcapWriter(path, { linktype, nanosecond: true });
+  try {
+    for (const { buf, at } of recs) {
+      const dv = new DataView(buf);
+      const cl = dv.getUint32(at + 20, true);
+      w.writePacket(dv.getUint32(at + 4, true), dv.getUint32(at + 8, true), new Uint8Array(buf, at + 24, cl), dv.getUint32(at + 12, true));
+    }
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+  w.close();
+}

@@ -1,0 +1,281 @@
+// The parallel replay: a piscina pool (minThreads = maxThreads = workers), one shard task per
+// worker and pass, deterministic flow sharding (shard.ts), results merged on the main thread
+// (merge.ts) into the same ReplayOutcome the single-worker replay returns, so the report code is
+// shared and 1, 2, 4 or 8 workers print byte-identical reports and files.
+//
+// Batches: the main thread reads the capture once per pass and writes every batch once into a
+// SharedArrayBuffer (one copy of the whole batch, columns included); every active shard gets the
+// same buffer (no copy per worker or per packet), keeps its own packets in the core and
+// acknowledges; a buffer is reused when all shards have acknowledged it. At most 4 batches are in
+// flight per shard.
+//
+// Passes: pass 1 runs every shard; the shards' dependency logs join flows that met through
+// conntrack/NAT (shard.ts); shards whose flows changed are replayed again (fresh state) until no
+// flow moves. Rulesets with ordered state (and a conntrack table that could have filled up) take
+// the sequential path: one shard. Ctrl-C stops reading; the replayed part is reported, marked
+// partial (later passes replay exactly the same batches).
+import { availableParallelism, tmpdir } from 'node:os';
+import { readFileSync, statSync, createWriteStream, unlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { pipeline } from 'node:stream/promises';
+import { Piscina } from 'piscina';
+import { compile } from '../compile/image.js';
+import { setModuleRegistry } from '../compile/lower.js';
+import { lowerHost } from '../host/index.js';
+import { readCapture, CaptureError, type CaptureInfo, type PacketBatch } from '../pcap/reader.js';
+import { interfaceMap, type Engine } from './engine.js';
+import { coreModule } from './core.js';
+import { loadRulesApi } from './rules-adapter.js';
+import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
+import { batchLayout, Dependencies, orderedState, overrideTable, plan, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
+import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
+import { Progress } from './progress.js';
+
+export interface PoolOptions extends ReplayOptions {
+  workers?: number;
+  quiet?: boolean;
+  /** Progress bar; default: stderr is a TTY and not quiet. */
+  progress?: boolean;
+  /** Called after each batch of pass 1 has been acknowledged by every shard (tests, tracing). */
+  onBatch?: (batches: number, packets: number) => void;
+}
+
+export interface PoolSummary {
+  workers: number;
+  passes: number;
+  /** Packets replayed again because their shard changed after a pass. */
+  rereplayed: number;
+  /** Packets replayed in one shard because of ordered state (0 when sharded). */
+  sequential: number;
+  sequentialReason: string | null;
+  partial: boolean;
+}
+
+export type PoolOutcome = ReplayOutcome & { partial: boolean; pool: PoolSummary };
+
+const MAX_PASSES = 16;
+const IN_FLIGHT = 4;
+
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+interface PassRead {
+  info: CaptureInfo | null;
+  packets: number;
+  batches: number;
+  linktype: number | null;
+  lastTsSec: number;
+  lastTsNsec: number;
+  captureError: CaptureError | null;
+}
+
+class PoolRun {
+  private pool: Piscina;
+  stop = false;
+
+  constructor(workers: number, wd: WorkerData) {
+    this.pool = new Piscina({
+      filename: fileURLToPath(new URL('./worker.js', import.meta.url)),
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: 600_000,
+      workerData: wd,
+    });
+  }
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+
+  /** One pass: shards `shards` of `nShards`, over the first `maxBatches` batches (all if null). */
+  async pass(path: string, name: string | undefined, hostNames: string[], shards: number[], nShards: number,
+    override: Uint32Array, wantOut: boolean, maxBatches: number | null,
+    progress: Progress | null, onBatch?: (b: number, p: number) => void): Promise<{ read: PassRead; results: ShardResult[] }> {
+    const ports: MessagePort[] = [];
+    const tasks: Promise<ShardResult>[] = [];
+    const inflight = shards.map(() => 0);
+    let wake: (() => void) | null = null;
+    const bufs = new Map<number, { sab: SharedArrayBuffer; left: number }>();
+    const free: SharedArrayBuffer[] = [];
+    let acked = 0;
+    shards.forEach((s, i) => {
+      const ch = new MessageChannel();
+      const t: ShardTask = { port: ch.port2, shard: s, nShards, override, wantOut };
+      tasks.push(this.pool.run(t, { transferList: [ch.port2] }) as Promise<ShardResult>);
+      ch.port1.on('message', (m: { t: 'ack'; seq: number }) => {
+        inflight[i]--;
+        const b = bufs.get(m.seq)!;
+        if (--b.left === 0) { bufs.delete(m.seq); free.push(b.sab); acked++; if (onBatch) onBatch(acked, 0); }
+        const w = wake; wake = null; w?.();
+      });
+      ports.push(ch.port1);
+    });
+    // a failing task must not leave the reader waiting for acks
+    let failed: unknown = null;
+    tasks.forEach((p) => p.catch((e) => { failed ??= e; const w = wake; wake = null; w?.(); }));
+
+    const read: PassRead = { info: null, packets: 0, batches: 0, linktype: null, lastTsSec: 0, lastTsNsec: 0, captureError: null };
+    let ifmap: Uint16Array | null = null;
+    let bytes = 24;
+    try {
+      const gen = readCapture(path, { name, onInfo: (i) => { read.info = i; ifmap = interfaceMap(i, hostNames); } });
+      for await (const b of gen) {
+        if (maxBatches !== null && read.batches >= maxBatches) break;
+        if (maxBatches === null && this.stop) break;
+        while (!failed && inflight.some((x) => x >= IN_FLIGHT)) await new Promise<void>((r) => { wake = r; });
+        if (failed) break;
+        this.send(b, read.batches, ifmap, ports, inflight, bufs, free);
+        if (read.linktype === null) read.linktype = b.linktype[0] ?? 1;
+        read.batches++;
+        read.packets += b.count;
+        if (b.count) { read.lastTsSec = b.tsSec[b.count - 1]; read.lastTsNsec = b.tsNsec[b.count - 1]; }
+        bytes += b.data.byteLength + 16;
+        progress?.update(read.packets, bytes);
+      }
+    } catch (e) {
+      if (e instanceof CaptureError) read.captureError = e;
+      else { for (const p of ports) p.postMessage({ t: 'end' }); await Promise.allSettled(tasks); throw e; }
+    }
+    for (const p of ports) p.postMessage({ t: 'end' });
+    const results = await Promise.all(tasks);
+    for (const p of ports) p.close();
+    return { read, results };
+  }
+
+  private send(b: PacketBatch, seq: number, ifmap: Uint16Array | null, ports: MessagePort[], inflight: number[],
+    bufs: Map<number, { sab: SharedArrayBuffer; left: number }>, free: SharedArrayBuffer[]): void {
+    const n = b.count;
+    const start = n ? b.offset[0] : 0;
+    const end = n ? b.offset[n - 1] + b.caplen[n - 1] : 0;
+    const dataLen = end - start;
+    const L = batchLayout(n, dataLen);
+    let sab = free.pop();
+    if (!sab || sab.byteLength < L.total) sab = new SharedArrayBuffer(Math.max(L.total, 8 << 20));
+    new Uint8Array(sab, 0, dataLen).set(b.data.subarray(start, end));
+    const cols = new Uint32Array(sab, L.u32, 6 * n);
+    const offs = cols.subarray(0, n);
+    offs.set(b.offset.subarray(0, n));
+    if (start) for (let i = 0; i < n; i++) offs[i] -= start;
+    cols.set(b.caplen.subarray(0, n), n);
+    cols.set(b.wirelen.subarray(0, n), 2 * n);
+    cols.set(b.tsSec.subarray(0, n), 3 * n);
+    cols.set(b.tsNsec.subarray(0, n), 4 * n);
+    cols.set(b.ordinal.subarray(0, n), 5 * n);
+    new Uint16Array(sab, L.linktype, n).set(b.linktype.subarray(0, n));
+    new Uint16Array(sab, L.ifaceId, n).set(b.ifaceId.subarray(0, n));
+    bufs.set(seq, { sab, left: ports.length });
+    const m: BatchMsg = { t: 'batch', seq, sab, n, dataLen, ifmap };
+    ports.forEach((p, i) => { inflight[i]++; p.postMessage(m); });
+  }
+}
+
+async function spoolStdin(): Promise<string> {
+  const p = join(tmpdir(), `nfreplay-stdin-${process.pid}.pcap`);
+  await pipeline(process.stdin, createWriteStream(p));
+  return p;
+}
+
+/** The whole parallel replay; same inputs and outcome as commands/replay.ts `replay`. */
+export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
+  const workers = Math.max(1, o.workers ?? defaultWorkers());
+  const api = await loadRulesApi();
+  setModuleRegistry({ lookup: (n, k) => (k === 'match' ? api.findMatch(n) : api.findTarget(n)) });
+  const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
+  const rs = api.parseRuleset(text, o.rules === '-' ? 'stdin' : o.rules, o.unsupported ? { unsupported: o.unsupported } : undefined);
+  const host = lowerHost(o.hostModel ?? loadHost(o));
+  const compiled = compile(rs, { host, hz: o.hz, seed: o.seed, linear: o.linear, trustChecksums: o.trustChecksums });
+
+  const fromStdin = o.pcap === '-';
+  const path = fromStdin ? await spoolStdin() : o.pcap;
+  const name = fromStdin ? 'stdin' : undefined;
+  let totalBytes: number | null = null;
+  try { totalBytes = statSync(path).size; } catch { /* the reader reports it */ }
+  const showProgress = o.progress ?? (!o.quiet && !!process.stderr.isTTY);
+  const progress = new Progress(totalBytes, showProgress);
+
+  const seqReason = orderedState(rs);
+  let nShards = seqReason ? 1 : workers;
+  const wd: WorkerData = {
+    module: coreModule(),
+    compiled: { image: compiled.image, nCounters: compiled.nCounters, nState: compiled.nState, recentBytes: compiled.recentBytes, conntrack: compiled.conntrack, ctMax: compiled.ctMax },
+  };
+  const run = new PoolRun(Math.min(workers, Math.max(nShards, 1)), wd);
+  const onSigint = () => { run.stop = true; };
+  process.on('SIGINT', onSigint);
+  const summary: PoolSummary = { workers, passes: 0, rereplayed: 0, sequential: 0, sequentialReason: seqReason, partial: false };
+  try {
+    const all = Array.from({ length: nShards }, (_, i) => i);
+    const first = await run.pass(path, name, compiled.ifaceNames, all, nShards, new Uint32Array(0), !!o.out, null, progress, o.onBatch);
+    progress.done();
+    summary.passes = 1;
+    const read = first.read;
+    summary.partial = run.stop;
+    const maxBatches = read.batches;
+    const results: ShardResult[] = [];
+    for (const r of first.results) results[r.shard] = r;
+    if (compiled.conntrack && nShards > 1) {
+      const dep = new Dependencies();
+      const ovr = new Map<number, number>();
+      for (const r of results) dep.add(r.log);
+      for (;;) {
+        const changed = plan(dep, nShards, ovr);
+        if (changed.size === 0) break;
+        if (summary.passes >= MAX_PASSES) { summary.sequentialReason = `flows still moving after ${MAX_PASSES} passes`; break; }
+        const again = [...changed].sort((a, b) => a - b);
+        const p = await run.pass(path, name, compiled.ifaceNames, again, nShards, overrideTable(ovr), !!o.out, maxBatches, null);
+        summary.passes++;
+        for (const r of p.results) { results[r.shard] = r; summary.rereplayed += r.packets; dep.add(r.log); }
+      }
+      // a bounded table that could have filled up in a single replay: early drop is ordered state
+      const hwm = results.reduce((a, r) => a + r.ctHwm, 0);
+      if (!summary.sequentialReason && (hwm >= compiled.ctMax || results.some((r) => r.ctEarly || r.ctFull))) {
+        summary.sequentialReason = `the conntrack table (${compiled.ctMax} entries) may fill up`;
+      }
+      if (summary.sequentialReason) {
+        nShards = 1;
+        const p = await run.pass(path, name, compiled.ifaceNames, [0], 1, new Uint32Array(0), !!o.out, maxBatches, null);
+        summary.passes++;
+        results.length = 0;
+        results.push(p.results[0]);
+      }
+    }
+    if (summary.sequentialReason) summary.sequential = read.packets;
+    const m = mergeResults(results, compiled.nCounters);
+    const ctBuf = compiled.conntrack ? mergeConntrack(results) : new ArrayBuffer(0);
+    if (o.out) writeForwarded(results, o.out, read.linktype ?? 1);
+    const res = Array.from({ length: 16 }, (_, i) => m.res[i] ?? 0n);
+    const engine = {
+      compiled,
+      core: { memory: { buffer: ctBuf } },
+      ctAddr: compiled.conntrack ? MERGED_CT_TABLE : 0,
+      packets: read.packets,
+      lastTsSec: read.lastTsSec,
+      lastTsNsec: read.lastTsNsec,
+      lastJiffies: () => ((BigInt(read.lastTsSec) * 1000000000n + BigInt(read.lastTsNsec)) * BigInt(compiled.hz)) / 1000000000n,
+      counters: () => m.counters,
+      stats: () => ({ res, rejectReplies: m.rejectReplies }),
+      lastResults: () => new Uint32Array(0),
+    } as unknown as Engine;
+    return { rs, compiled, engine, drops: m.drops, captureError: read.captureError, info: read.info, api, partial: summary.partial, pool: summary };
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.done();
+    await run.close();
+    if (fromStdin) { try { unlinkSync(path); } catch { /* gone */ } }
+  }
+}
+
+/** After the report: the partial marker on stdout, the pool summary on stderr (unless quiet). */
+export function writePoolNotes(r: PoolOutcome, quiet: boolean): void {
+  if (r.partial) process.stdout.write(`\nPARTIAL: interrupted by Ctrl-C after ${r.engine.packets} packets; the report covers only those\n`);
+  if (!quiet) process.stderr.write(`${formatPoolSummary(r.pool)}\n`);
+}
+
+/** The pool's line for stderr: worker count, passes, re-replayed and sequential-path packets. */
+export function formatPoolSummary(s: PoolSummary): string {
+  const seq = s.sequential ? `, ${s.sequential} packets on the sequential path (${s.sequentialReason})` : '';
+  return `pool: ${s.workers} workers, ${s.passes} pass${s.passes === 1 ? '' : 'es'}, ${s.rereplayed} packets re-replayed${seq}${s.partial ? ', PARTIAL (interrupted)' : ''}`;
+}

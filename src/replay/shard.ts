@@ -1,0 +1,174 @@
+// Deterministic flow sharding for the pool (DESIGN.md, "Parallel replay").
+//
+// A packet's flow key is a symmetric hash of its captured 5-tuple, computed in the core
+// (assembly/api-pool.ts poolSelect); its shard is `key % nShards` unless the override table says
+// otherwise. Random draws are keyed by (seed, packet ordinal, rule id) in the core, so a flow
+// gives the same answers in any shard. What still couples flows is conntrack/NAT state: each
+// shard logs, per packet, the tuples through which it could meet another flow (see poolRun);
+// `Dependencies` joins flows that share a tuple (union-find over flow keys), and `plan` moves
+// every group split across shards into one shard. The pool replays the shards whose set of flows
+// changed and repeats until nothing moves. Merging only ever joins flows, so it ends.
+//
+// State that is ordered across all flows (statistic --mode nth, limit, hashlimit, quota,
+// connlimit, recent lists, --persistent NAT) cannot be split: `orderedState` finds it in the
+// ruleset and the pool then replays everything in one shard (the sequential path), counted in
+// the pool summary. A bounded conntrack table that could have filled up takes the same path.
+import type { MessagePort } from 'node:worker_threads';
+import type { Ruleset } from '../rules/model.js';
+import { NAT_PERSISTENT } from '../layout.js';
+
+export interface WorkerData {
+  module: WebAssembly.Module;
+  compiled: { image: Int32Array; nCounters: number; nState: number; recentBytes: number; conntrack: boolean; ctMax: number };
+}
+
+export interface ShardTask {
+  port: MessagePort;
+  shard: number;
+  nShards: number;
+  /** Open-addressing (key, shard) pairs; key 0 = empty; length = 2 * power of two, or 0. */
+  override: Uint32Array;
+  wantOut: boolean;
+}
+
+export interface BatchMsg {
+  t: 'batch';
+  seq: number;
+  sab: SharedArrayBuffer;
+  n: number;
+  dataLen: number;
+  ifmap: Uint16Array | null;
+}
+
+export interface ShardResult {
+  shard: number;
+  packets: number;
+  counters: { packets: bigint[]; bytes: bigint[] };
+  res: bigint[];
+  rejectReplies: bigint;
+  /** [rule key (rule index, or -(chain id + 1) for a policy), packets, first ordinal]. */
+  drops: [number, number, number][];
+  /** Dependency records: (flow key, tuple hash lo, tuple hash hi) triples. */
+  log: Uint32Array;
+  /** Live confirmed conntrack entries, CT_SIZE bytes each (null without conntrack). */
+  ct: ArrayBuffer | null;
+  ctHwm: number;
+  ctLive: number;
+  ctEarly: number;
+  ctFull: number;
+  /** Forwarded packets (see worker.ts for the record layout), in ordinal order. */
+  fwd: ArrayBuffer[];
+}
+
+/** Byte layout of one batch in its SharedArrayBuffer: frame data, then six u32 columns (offset,
+ * caplen, wirelen, tsSec, tsNsec, ordinal; n each), then linktype and ifaceId (u16, n each). */
+export function batchLayout(n: number, dataLen: number) {
+  const u32 = (dataLen + 7) & ~7;
+  const linktype = u32 + 6 * 4 * n;
+  const ifaceId = linktype + 2 * n;
+  return { u32, linktype, ifaceId, total: ifaceId + 2 * n };
+}
+
+/** Why a ruleset needs the sequential path (null: flows can be sharded). */
+export function orderedState(rs: Ruleset): string | null {
+  for (const t of rs.tables) {
+    for (const ch of t.chains) {
+      for (const r of ch.rules) {
+        const where = `${r.pos.file}:${r.pos.line}`;
+        for (const m of r.matches) {
+          const p = m.params as { mode?: string } | null;
+          if (m.module === 'statistic' && p?.mode === 'nth') return `statistic --mode nth (${where})`;
+          if (['limit', 'hashlimit', 'quota', 'connlimit', 'recent'].includes(m.module)) return `${m.module} (${where})`;
+        }
+        const tg = r.target;
+        if (tg?.kind === 'module' && (tg.module === 'SNAT' || tg.module === 'DNAT')) {
+          const f = (tg.params as { range?: { flags?: number } } | null)?.range?.flags ?? 0;
+          if (f & NAT_PERSISTENT) return `${tg.module} --persistent (${where})`;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+/** Union-find over flow keys, joined by shared tuple hashes. */
+export class Dependencies {
+  private parent = new Map<number, number>();
+  private members = new Map<number, number[]>();
+  private owner = new Map<number, number>();
+
+  find(x: number): number {
+    let p = this.parent.get(x);
+    if (p === undefined) return x;
+    let r = x;
+    while (p !== undefined && p !== r) { r = p; p = this.parent.get(r); }
+    // path compression
+    let y = x;
+    while (y !== r) { const n = this.parent.get(y)!; this.parent.set(y, r); y = n; }
+    return r;
+  }
+
+  union(a: number, b: number): void {
+    let ra = this.find(a), rb = this.find(b);
+    if (ra === rb) return;
+    let ma = this.members.get(ra) ?? [ra], mb = this.members.get(rb) ?? [rb];
+    if (ma.length < mb.length) { [ra, rb] = [rb, ra]; [ma, mb] = [mb, ma]; }
+    this.parent.set(rb, ra);
+    for (const m of mb) ma.push(m);
+    this.members.set(ra, ma);
+    this.members.delete(rb);
+  }
+
+  /** Add a shard's log: flows that share a tuple hash are joined. */
+  add(log: Uint32Array): void {
+    for (let i = 0; i + 2 < log.length; i += 3) {
+      const key = log[i];
+      const h = log[i + 2] * 0x100000000 + log[i + 1];
+      const o = this.owner.get(h);
+      if (o === undefined) this.owner.set(h, key);
+      else if (o !== key) this.union(o, key);
+    }
+  }
+
+  /** Groups with more than one flow key. */
+  groups(): number[][] {
+    return [...this.members.values()].filter((g) => g.length > 1);
+  }
+}
+
+/** The shard of a flow key under an override map. */
+export function shardOf(key: number, n: number, ovr: Map<number, number>): number {
+  return ovr.get(key) ?? key % n;
+}
+
+/** Move every group split across shards into one shard (its smallest key's current shard).
+ * Updates `ovr`; returns the set of shards whose flows changed. */
+export function plan(dep: Dependencies, n: number, ovr: Map<number, number>): Set<number> {
+  const changed = new Set<number>();
+  for (const g of dep.groups()) {
+    let min = g[0];
+    for (const k of g) if (k < min) min = k;
+    const target = shardOf(min, n, ovr);
+    for (const k of g) {
+      const s = shardOf(k, n, ovr);
+      if (s !== target) { changed.add(s); changed.add(target); ovr.set(k, target); }
+    }
+  }
+  return changed;
+}
+
+/** The override map as the core's open-addressing table. */
+export function overrideTable(ovr: Map<number, number>): Uint32Array {
+  if (ovr.size === 0) return new Uint32Array(0);
+  let size = 16;
+  while (size < ovr.size * 2) size *= 2;
+  const t = new Uint32Array(size * 2);
+  const mask = size - 1;
+  for (const [k, s] of ovr) {
+    let i = k & mask;
+    while (t[i * 2] !== 0) i = (i + 1) & mask;
+    t[i * 2] = k;
+    t[i * 2 + 1] = s;
+  }
+  return t;
+}

@@ -1,0 +1,208 @@
+// Pool worker (piscina). One task = one shard of one replay pass: the task gets a MessagePort,
+// builds a fresh core instance from the compiled WebAssembly.Module and image in workerData (one
+// instance for the whole pass, its state lives as long as the shard), then receives every batch of
+// the capture as a SharedArrayBuffer (written once by the main thread, never copied per packet),
+// keeps its shard's packets (poolSelect in the core), runs them (poolRun) and acknowledges. On
+// 'end' it returns counters, stats, drops, its conntrack entries, the dependency log and (when
+// asked) the forwarded packets with their ordinals.
+import { workerData } from 'piscina';
+import type { MessagePort } from 'node:worker_threads';
+import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_ORDINAL, DESC_TS_SEC, DESC_TS_NSEC, DESC_WIRELEN,
+  DESC_LINKTYPE, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY } from '../layout.js';
+import { CTT_ENTRIES, CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CT_SIZE, CT_INUSE, CT_STATUS } from '../layout-ct.js';
+import { IPS_CONFIRMED, IPS_DYING } from '../layout.js';
+import type { CompiledImage } from '../compile/image.js';
+import { Engine } from './engine.js';
+import { instantiateCore, type CoreExports } from './core.js';
+import { batchLayout, type BatchMsg, type ShardTask, type ShardResult, type WorkerData } from './shard.js';
+
+const LOG_REC = 12;
+
+class ShardRunner {
+  readonly engine: Engine;
+  readonly core: CoreExports;
+  private cap = 0;
+  private dataCap = 0;
+  private descAll = 0;
+  private descSel = 0;
+  private cols = 0;
+  private keys = 0;
+  private hashes = 0;
+  private log = 0;
+  private data = 0;
+  private ovr = 0;
+  private ovrMask = 0;
+  packets = 0;
+  private logs: Uint32Array[] = [];
+  private logWords = 0;
+  drops = new Map<number, [number, number]>(); // key -> [count, first ordinal]
+  fwd: ArrayBuffer[] = [];
+
+  constructor(wd: WorkerData, private t: ShardTask) {
+    this.core = instantiateCore(wd.module);
+    this.engine = new Engine(wd.compiled as CompiledImage, this.core);
+    const o = t.override;
+    if (o.length) {
+      this.ovr = this.core.reserve(o.byteLength) >>> 0;
+      new Uint32Array(this.core.memory.buffer, this.ovr, o.length).set(o);
+      this.ovrMask = o.length / 2 - 1;
+    }
+  }
+
+  private ensure(n: number, bytes: number): void {
+    const core = this.core;
+    if (n > this.cap) {
+      this.cap = Math.max(n, 16384);
+      this.descAll = core.reserve(this.cap * DESC_SIZE) >>> 0;
+      this.descSel = core.reserve(this.cap * DESC_SIZE) >>> 0;
+      this.cols = core.reserve(this.cap * (6 * 4 + 2 * 2)) >>> 0;
+      this.keys = core.reserve(this.cap * 4) >>> 0;
+      this.hashes = core.reserve(this.cap * 8) >>> 0;
+      this.log = core.reserve(this.cap * 3 * LOG_REC) >>> 0;
+    }
+    if (bytes > this.dataCap) {
+      this.dataCap = Math.max(bytes, 4 << 20);
+      this.data = core.reserve(this.dataCap) >>> 0;
+    }
+  }
+
+  batch(m: BatchMsg): void {
+    const n = m.n;
+    if (n === 0) return;
+    const L = batchLayout(n, m.dataLen);
+    this.ensure(n, m.dataLen);
+    const core = this.core;
+    const c = this.cols, cap = this.cap;
+    let buf = core.memory.buffer;
+    const src = new Uint8Array(m.sab);
+    new Uint8Array(buf, this.data, m.dataLen).set(src.subarray(0, m.dataLen));
+    // six u32 columns then two u16 columns, exactly as the batch layout holds them
+    new Uint8Array(buf, c, 6 * 4 * n).set(src.subarray(L.u32, L.u32 + 6 * 4 * n));
+    // the core wants columns `cap` apart: move them into place (one copy per column)
+    for (let k = 5; k >= 1; k--) new Uint8Array(buf).copyWithin(c + k * cap * 4, c + k * n * 4, c + (k + 1) * n * 4);
+    const u16base = c + 6 * cap * 4;
+    new Uint16Array(buf, u16base, n).set(new Uint16Array(m.sab, L.linktype, n));
+    const ifx = new Uint16Array(buf, u16base + cap * 2, n);
+    const ifmap = m.ifmap;
+    if (!ifmap) ifx.fill(0xffff);
+    else {
+      const ids = new Uint16Array(m.sab, L.ifaceId, n);
+      for (let i = 0; i < n; i++) ifx[i] = ifmap[ids[i]] ?? 0xffff;
+    }
+    core.buildDescs(this.descAll, n, this.data, c, c + cap * 4, c + 2 * cap * 4, c + 3 * cap * 4, c + 4 * cap * 4,
+      u16base, u16base + cap * 2, c + 5 * cap * 4);
+    const sel = (core.poolSelect as (...a: number[]) => number)(this.descAll, n, this.t.nShards, this.t.shard,
+      this.ovr, this.ovrMask, this.descSel, this.keys, this.hashes) >>> 0;
+    if (sel === 0) return;
+    const nlog = (core.poolRun as (...a: number[]) => number)(this.descSel, sel, this.keys, this.hashes, this.log) >>> 0;
+    this.packets += sel;
+    buf = core.memory.buffer;
+    if (nlog) {
+      this.logs.push(new Uint32Array(buf.slice(this.log, this.log + nlog * LOG_REC)));
+      this.logWords += nlog * 3;
+    }
+    // drops per rule / policy and forwarded packets, from the results
+    const w = new Uint32Array(buf, this.descSel, sel * (DESC_SIZE / 4));
+    const R = DESC_RESULT / 4;
+    let nf = 0, fbytes = 0;
+    for (let i = 0; i < sel; i++) {
+      const r = w[i * 8 + R];
+      const code = r & 0xff;
+      if (code === RES_FORWARDED) { nf++; fbytes += w[i * 8 + DESC_CAPLEN / 4]; }
+      else if (code === RES_DROP_RULE || code === RES_DROP_POLICY) {
+        const k = code === RES_DROP_RULE ? (r >>> 16) - 1 : -(r >>> 16);
+        const d = this.drops.get(k);
+        if (d) d[0]++; else this.drops.set(k, [1, w[i * 8 + DESC_ORDINAL / 4]]);
+      }
+    }
+    if (this.t.wantOut && nf) {
+      // records: ordinal, tsSec, tsNsec, wirelen, linktype, caplen (u32 each), then the bytes (padded to 4)
+      const out = new ArrayBuffer(nf * 24 + fbytes + nf * 3);
+      const ov = new DataView(out);
+      const ob = new Uint8Array(out);
+      const mem = new Uint8Array(buf);
+      const dv = new DataView(buf);
+      let p = 0;
+      for (let i = 0; i < sel; i++) {
+        const d = this.descSel + i * DESC_SIZE;
+        if ((dv.getUint32(d + DESC_RESULT, true) & 0xff) !== RES_FORWARDED) continue;
+        const cl = dv.getUint32(d + DESC_CAPLEN, true);
+        const f = dv.getUint32(d + DESC_FRAME, true);
+        ov.setUint32(p, dv.getUint32(d + DESC_ORDINAL, true), true);
+        ov.setUint32(p + 4, dv.getUint32(d + DESC_TS_SEC, true), true);
+        ov.setUint32(p + 8, dv.getUint32(d + DESC_TS_NSEC, true), true);
+        ov.setUint32(p + 12, dv.getUint32(d + DESC_WIRELEN, true), true);
+        ov.setUint32(p + 16, dv.getUint16(d + DESC_LINKTYPE, true), true);
+        ov.setUint32(p + 20, cl, true);
+        ob.set(mem.subarray(f, f + cl), p + 24);
+        p += 24 + ((cl + 3) & ~3);
+      }
+      this.fwd.push(p === out.byteLength ? out : out.slice(0, p));
+    }
+  }
+
+  finish(): ShardResult {
+    const k = this.engine.counters();
+    const st = this.engine.stats();
+    const log = new Uint32Array(this.logWords);
+    let o = 0;
+    for (const l of this.logs) { log.set(l, o); o += l.length; }
+    let ct: ArrayBuffer | null = null;
+    let ctHwm = 0, ctEarly = 0, ctFull = 0, ctLive = 0;
+    const tb = this.engine.ctAddr >>> 0;
+    if (tb) {
+      const buf = this.core.memory.buffer;
+      const dv = new DataView(buf);
+      const ent = dv.getUint32(tb + CTT_ENTRIES, true);
+      ctHwm = dv.getUint32(tb + CTT_HWM, true);
+      ctEarly = dv.getUint32(tb + CTT_EARLYDROPS, true);
+      ctFull = dv.getUint32(tb + CTT_FULLDROPS, true);
+      const keep: number[] = [];
+      for (let i = 0; i < ctHwm; i++) {
+        const e = ent + i * CT_SIZE;
+        if (dv.getUint8(e + CT_INUSE) === 0) continue;
+        if ((dv.getUint32(e + CT_STATUS, true) & (IPS_CONFIRMED | IPS_DYING)) !== IPS_CONFIRMED) continue;
+        keep.push(e);
+      }
+      ctLive = keep.length;
+      const out = new Uint8Array(keep.length * CT_SIZE);
+      const mem = new Uint8Array(buf);
+      keep.forEach((e, j) => out.set(mem.subarray(e, e + CT_SIZE), j * CT_SIZE));
+      ct = out.buffer;
+    }
+    return {
+      shard: this.t.shard,
+      packets: this.packets,
+      counters: { packets: k.packets, bytes: k.bytes },
+      res: st.res,
+      rejectReplies: st.rejectReplies,
+      drops: [...this.drops.entries()].map(([k, [c, f]]) => [k, c, f]),
+      log,
+      ct, ctHwm, ctLive, ctEarly, ctFull,
+      fwd: this.fwd,
+    };
+  }
+}
+
+export default function runShard(t: ShardTask): Promise<ShardResult> {
+  const wd = workerData as WorkerData;
+  const port: MessagePort = t.port;
+  return new Promise<ShardResult>((resolve, reject) => {
+    let runner: ShardRunner;
+    try { runner = new ShardRunner(wd, t); } catch (e) { reject(e); return; }
+    port.on('message', (m: BatchMsg | { t: 'end' }) => {
+      try {
+        if (m.t === 'end') {
+          port.close();
+          resolve(runner.finish());
+          return;
+        }
+        runner.batch(m);
+        port.postMessage({ t: 'ack', seq: m.seq });
+      } catch (e) {
+        port.close();
+        reject(e);
+      }
+    });
+  });
+}

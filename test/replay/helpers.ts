@@ -1,0 +1,48 @@
+// Helpers for the pool tests: crafted captures (pcapng, one interface per host interface) and the
+// CLI run as a child process (dist/ must be built: `npm run build`).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { buildFrame, type FrameSpec } from '../../src/pcap/craft.js';
+import { PcapngWriter } from '../../src/pcap/writer.js';
+
+export const CLI = new URL('../../bin/nfreplay.js', import.meta.url).pathname;
+const dirs: string[] = [];
+export function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'nfr-pool-'));
+  dirs.push(d);
+  return d;
+}
+export function cleanup(): void {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+export type Pkt = FrameSpec & { on: string; t: number };
+
+export function writeCapture(path: string, ifaces: string[], pkts: Pkt[]): void {
+  const w = new PcapngWriter(path, { interfaces: ifaces.map((name) => ({ name, linktype: 1 })) });
+  for (const p of pkts) w.writePacket(ifaces.indexOf(p.on), 1700000000 + Math.floor(p.t), Math.round((p.t % 1) * 1e9), buildFrame(p));
+  w.close();
+}
+
+export function writeJson(path: string, v: unknown): void {
+  writeFileSync(path, JSON.stringify(v));
+}
+
+export function cli(args: string[], timeout = 120000): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A tiny deterministic generator (mulberry32) for test traffic. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
