@@ -546,8 +546,9 @@ export function ctConfirm(): i32 {
   if ((st & IPS_CONFIRMED) != 0 || load<u8>(PKT, P_CTDIR) != 0) return V_ACCEPT;
   if (ct != unconf) return V_ACCEPT;
   const proto = <u32>load<u8>(e, CT_PROTO);
-  let other = lookup(load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST), <u32>load<u16>(e, CT_O_SPORT), <u32>load<u16>(e, CT_O_DPORT), proto);
-  if (other == 0) other = lookup(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST), <u32>load<u16>(e, CT_R_SPORT), <u32>load<u16>(e, CT_R_DPORT), proto);
+  // The original tuple missed at ctIn and nothing inserted tuples since (one packet in flight):
+  // only the reply tuple (changed by NAT, or a NATed ct's original) can clash.
+  const other = lookup(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST), <u32>load<u16>(e, CT_R_SPORT), <u32>load<u16>(e, CT_R_DPORT), proto);
   if (other != 0) {
     // nf_ct_resolve_clash: protocols that allow clashes (not TCP) merge into an identical entry
     const oe = entryAddr(other);

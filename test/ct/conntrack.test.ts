@@ -144,6 +144,45 @@ describe('TCP conversation', () => {
     expect(step(off, tcp({ flags: 'S', seq: 1, l4Checksum: 'bad' })).info).toBe(L.CTINFO_NEW);
   });
 
+  it('retransmissions: the 3rd repeat of the same ACK caps the timeout at 300 s', () => {
+    const c = makeCore();
+    handshake(c); // its last ACK (seq 1001 ack 5001 win 65535) is the first of the series
+    expect(step(c, tcp({ flags: 'A', seq: 1001, ack: 5001 })).exp).toBe(432000); // retrans 1
+    expect(step(c, tcp({ flags: 'A', seq: 1001, ack: 5001 })).exp).toBe(432000); // retrans 2
+    expect(step(c, tcp({ flags: 'A', seq: 1001, ack: 5001 })).exp).toBe(300);    // retrans 3 >= tcp_max_retrans
+    // a different segment resets the counter
+    expect(step(c, tcp({ flags: 'A', seq: 1001, ack: 5001, window: 1000 })).exp).toBe(432000);
+  });
+
+  it('window scaling counts only when both SYNs carry the option', () => {
+    // server window 1000 << 7 = 128000 after the handshake; a segment ending 100000 bytes ahead
+    // of the ack is inside it only when scaling is on both sides
+    const run = (clientWs: boolean) => {
+      const c = makeCore();
+      step(c, tcp({ flags: 'S', seq: 1000, tcpOptions: clientWs ? new Uint8Array([1, 3, 3, 7]) : undefined }));
+      step(c, fromSrv({ flags: 'SA', seq: 5000, ack: 1001, window: 1000, tcpOptions: new Uint8Array([1, 3, 3, 7]) }));
+      step(c, tcp({ flags: 'A', seq: 1001, ack: 5001 }));
+      step(c, fromSrv({ flags: 'A', seq: 5001, ack: 1001, window: 1000 }));
+      return step(c, tcp({ flags: 'PA', seq: 1001 + 100000, ack: 5001, payload: 10 })).info;
+    };
+    expect(run(true)).toBe(L.CTINFO_ESTABLISHED);
+    expect(run(false)).toBe(L.CTINFO_INVALID);
+  });
+
+  it('simultaneous open: SYN from both sides', () => {
+    const c = makeCore();
+    step(c, tcp({ flags: 'S', seq: 1000 }));
+    // REPLY syn row: sSS -> sS2
+    let s = step(c, fromSrv({ flags: 'S', seq: 5000 }));
+    expect([s.info, s.state]).toEqual([L.CTINFO_ESTABLISHED_REPLY, 9]);
+    // ORIGINAL synack row: sS2 -> sSR
+    s = step(c, tcp({ flags: 'SA', seq: 1000, ack: 5001 }));
+    expect(s.state).toBe(TCS_SYN_RECV);
+    // REPLY ack in SYN_RECV after a simultaneous open -> ESTABLISHED (code, not table)
+    s = step(c, fromSrv({ flags: 'A', seq: 5001, ack: 1001 }));
+    expect(s.state).toBe(TCS_ESTABLISHED);
+  });
+
   it('expiry: a SYN_SENT ct is gone after 120 s', () => {
     const c = makeCore();
     step(c, tcp({ flags: 'S', seq: 1000 }), 1000);
