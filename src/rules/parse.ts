@@ -379,6 +379,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
       switch (b.short) {
         case '-s': case '-d': {
           const list = parseAddrList(args, w.text, invb, at(words[idx] ?? w));
+          if (list && list.length > 1 && inv) throw new ParseError(at(inv), '!', '! not allowed with multiple source or destination IP addresses');
           if (b.short === '-s') srcs = list; else dsts = list;
           break;
         }

@@ -104,7 +104,8 @@ export function parseAddrMask(s: string, applyMask = true, aton = false): { addr
       mask = prefixToMask(p);
     }
   }
-  const addr = aton ? inetAton(a) : parseIpv4(a);
+  // -s/-d: xtables_numeric_to_ipaddr first, then the resolver (inet_aton: "65535" = 0.0.255.255).
+  const addr = aton ? inetAton(a) : parseIpv4(a) ?? inetAton(a);
   if (addr === undefined) return `invalid address '${a}' (host names are not resolved)`;
   return { addr: applyMask ? (addr & mask) >>> 0 : addr, mask };
 }
@@ -137,19 +138,33 @@ export function parsePort(s: string): number | undefined {
   return SERVICES[s];
 }
 
-/** `a`, `a:b`, `:b`, `a:` (tcp/udp/sctp --sport/--dport). Returns [min,max] or an error. */
-export function parsePortRange(s: string): [number, number] | string {
+/**
+ * A port as iptables' x6 XTTYPE_PORTRC parses it (udp, conntrack --ct*port): decimal only, read as a u32 and
+ * truncated to 16 bits (65536 = 0, 99999 = 34463), or a service name.
+ */
+export function parsePortX6(s: string): number | undefined {
+  if (/^[0-9]+$/.test(s)) {
+    const v = Number(s);
+    return v > 0xffffffff ? undefined : v & 0xffff;
+  }
+  return SERVICES[s];
+}
+
+/** `a`, `a:b`, `:b`, `a:` (tcp/udp/sctp --sport/--dport). Returns [min,max] or an error. x6: udp-style parsing,
+ *  and min > max is kept as given (the match then never matches). */
+export function parsePortRange(s: string, x6 = false): [number, number] | string {
+  const one = x6 ? parsePortX6 : parsePort;
   const colon = s.indexOf(':');
   if (colon < 0) {
-    const p = parsePort(s);
+    const p = one(s);
     return p === undefined ? `invalid port '${s}'` : [p, p];
   }
   const a = s.slice(0, colon);
   const b = s.slice(colon + 1);
-  const lo = a === '' ? 0 : parsePort(a);
-  const hi = b === '' ? 65535 : parsePort(b);
+  const lo = a === '' ? 0 : one(a);
+  const hi = b === '' ? 65535 : one(b);
   if (lo === undefined) return `invalid port '${a}'`;
   if (hi === undefined) return `invalid port '${b}'`;
-  if (lo > hi) return `invalid port range '${s}' (min > max)`;
+  if (lo > hi && !x6) return `invalid port range '${s}' (min > max)`;
   return [lo, hi];
 }

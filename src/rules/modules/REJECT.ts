@@ -27,7 +27,9 @@ export const REJECT: TargetModule<RejectParams> = {
   parse(p, opt, args) {
     if (opt.name !== '--reject-with') return false;
     const w = args.next('--reject-with');
-    const i = REJECT_TYPES.findIndex(([n, a]) => n === w.toLowerCase() || a === w.toLowerCase());
+    // libipt_REJECT: strncasecmp against name and alias with the argument's length: the first prefix match wins.
+    const l = w.toLowerCase();
+    const i = l === '' ? -1 : REJECT_TYPES.findIndex(([n, a]) => n.startsWith(l) || a.startsWith(l));
     if (i < 0 || i === 4) return args.fail(`REJECT: unknown reject type '${w}'`);
     p.with = i;
     return true;

@@ -26,9 +26,9 @@ export function readU32(args: ArgReader, what: string, min = 0, max = 0xffffffff
   return v;
 }
 
-export function readPortRange(args: ArgReader, what: string): [number, number] {
+export function readPortRange(args: ArgReader, what: string, x6 = false): [number, number] {
   const w = args.next(what);
-  const r = parsePortRange(w);
+  const r = parsePortRange(w, x6);
   if (typeof r === 'string') return args.fail(`${r} for ${what}`);
   return r;
 }

@@ -72,7 +72,7 @@ function addrText(a: CtAddr): string {
 function readRange(args: ArgReader, opt: string, invert: boolean, ports: boolean): CtRange {
   const w = args.next(opt);
   if (ports) {
-    const r = parsePortRange(w);
+    const r = parsePortRange(w, true);
     if (typeof r === 'string') return args.fail(`${opt}: ${r}`);
     return { min: r[0], max: r[1], invert };
   }

@@ -1,4 +1,5 @@
-// -m length (libxt_length.c / xt_length.c): --length min[:max] on the IP total length.
+// -m length (libxt_length.c / xt_length.c): --length min[:max] on the IP total length (min > max is kept, as
+// iptables does; it never matches).
 import { MOD_LENGTH } from '../../layout.js';
 import type { MatchModule } from './types.js';
 import { o, inv } from './common.js';
@@ -18,7 +19,7 @@ export const length: MatchModule<LengthParams> = {
     const [a, b, extra] = w.split(':');
     const min = a === '' ? 0 : parseUint(a, 0xffff);
     const max = b === undefined ? min : b === '' ? 0xffff : parseUint(b, 0xffff);
-    if (min === undefined || max === undefined || extra !== undefined || min > max) return args.fail(`length: bad --length value '${w}'`);
+    if (min === undefined || max === undefined || extra !== undefined) return args.fail(`length: bad --length value '${w}'`);
     Object.assign(p, { min, max, invert: opt.invert, set: true });
     return true;
   },

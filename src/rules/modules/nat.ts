@@ -24,7 +24,8 @@ export function emptyRange(): NatRange {
 const PORT_PROTOS = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, 33, 136];
 
 export function portProtoOk(rule: Rule): boolean {
-  return !!rule.proto && !rule.proto.invert && PORT_PROTOS.includes(rule.proto.proto);
+  // libxt_NAT looks at the protocol number only: `! -p tcp` passes (measured).
+  return !!rule.proto && PORT_PROTOS.includes(rule.proto.proto);
 }
 
 /** `p[-p]` into r.minPort/maxPort. */

@@ -39,8 +39,8 @@ export const physdev: MatchModule<PhysdevParams> = {
   },
   hooks(p) {
     // xt_physdev checkentry: --physdev-out / --physdev-is-out without a (non-inverted) --physdev-is-bridged are
-    // refused in OUTPUT, FORWARD and POSTROUTING.
-    if ((p.out || p.isOut) && (!p.isBridged || p.isBridged.invert)) return ['PREROUTING', 'INPUT'];
+    // refused when OUTPUT reaches the rule (measured: FORWARD and POSTROUTING are accepted).
+    if ((p.out || p.isOut) && (!p.isBridged || p.isBridged.invert)) return ['PREROUTING', 'INPUT', 'FORWARD', 'POSTROUTING'];
     return undefined;
   },
   save(p) {

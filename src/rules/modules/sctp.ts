@@ -4,4 +4,4 @@ import { portsModule } from './udp.js';
 import { IPPROTO_SCTP } from '../protocols.js';
 
 export type { PortsParams as SctpParams } from './udp.js';
-export const sctp = portsModule('sctp', MOD_SCTP, IPPROTO_SCTP);
+export const sctp = portsModule('sctp', MOD_SCTP, IPPROTO_SCTP, false);

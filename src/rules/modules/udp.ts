@@ -11,7 +11,8 @@ export interface PortsParams {
   dportInv: boolean;
 }
 
-export function portsModule(name: string, id: number, proto: number): MatchModule<PortsParams> {
+/** x6: udp's port parsing (decimal, truncated to 16 bits, min > max kept); sctp parses like tcp. */
+export function portsModule(name: string, id: number, proto: number, x6: boolean): MatchModule<PortsParams> {
   return {
     kind: 'match',
     name,
@@ -22,13 +23,13 @@ export function portsModule(name: string, id: number, proto: number): MatchModul
     parse(p, opt, args) {
       if (opt.name === '--sport' || opt.name === '--source-port') {
         if (p.sport) return args.fail(`${name}: only one --sport allowed`, opt.pos);
-        p.sport = readPortRange(args, opt.name);
+        p.sport = readPortRange(args, opt.name, x6);
         p.sportInv = opt.invert;
         return true;
       }
       if (opt.name === '--dport' || opt.name === '--destination-port') {
         if (p.dport) return args.fail(`${name}: only one --dport allowed`, opt.pos);
-        p.dport = readPortRange(args, opt.name);
+        p.dport = readPortRange(args, opt.name, x6);
         p.dportInv = opt.invert;
         return true;
       }
@@ -43,4 +44,4 @@ export function portsModule(name: string, id: number, proto: number): MatchModul
   };
 }
 
-export const udp = portsModule('udp', MOD_UDP, IPPROTO_UDP);
+export const udp = portsModule('udp', MOD_UDP, IPPROTO_UDP, true);
