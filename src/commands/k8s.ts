@@ -5,7 +5,7 @@ import type { Command } from '../commands.js';
 import { buildCluster, ManifestError, parseCIDR, isIPv4, readManifestFile, type SourcedObject } from '../k8s/manifests.js';
 import { generateRules, type ProxierOptions } from '../k8s/proxier.js';
 import { objectsToListJSON, synthObjects, SYNTH_CLUSTER } from '../k8s/synth.js';
-import { generateTraffic, readRules, TrafficError } from '../k8s/traffic.js';
+import { generateMatchedTraffic, generateTraffic, readRules, TrafficError, type TrafficSummary } from '../k8s/traffic.js';
 
 export class UsageError extends Error {}
 
@@ -291,6 +291,10 @@ options:
   --concurrency W             connections in flight at once, their packets interleaved in a
                               seeded order (default 1: one after the other, 1 ms apart)
   --seed S                    seed (default 1)
+  --match-replay              make the replies match nfreplay's replay exactly: write the capture,
+                              replay it (--replay-host H, --replay-seed S: give the same host model
+                              and seed as the replay it is for), take each connection's endpoint and
+                              SNAT address from what the replay did, and write the capture again
   --out F.pcap                output capture (written atomically)
 
 example:
@@ -298,15 +302,17 @@ example:
       --replies --seed 1 --out /tmp/service3.pcap
 `,
   async run(args) {
-    return handleErrors(() => {
-      const cmd = 'nfreplay k8s traffic';
+    const cmd = 'nfreplay k8s traffic';
+    let job: (() => Promise<TrafficSummary & { notForwarded?: number }>) | null = null;
+    let out = '';
+    const code = handleErrors(() => {
       const { opts, flags, positional } = parseArgs(cmd, args, {
-        flags: ['replies'],
-        values: ['rules', 'connections', 'packets-per-connection', 'clients', 'client-cidr', 'node-ip', 'snat-ip', 'seed', 'out', 'concurrency'],
+        flags: ['replies', 'match-replay'],
+        values: ['rules', 'connections', 'packets-per-connection', 'clients', 'client-cidr', 'node-ip', 'snat-ip', 'seed', 'out', 'concurrency', 'replay-host', 'replay-seed'],
       });
       if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
       const rules = one(opts, 'rules', cmd);
-      const out = one(opts, 'out', cmd);
+      out = one(opts, 'out', cmd) ?? '';
       if (!rules) throw new UsageError(`${cmd}: --rules R is required`);
       if (!out || out === '-') throw new UsageError(`${cmd}: --out F.pcap is required`);
       const intOpt = (n: string, def?: number): number | undefined => num(opts, n, cmd, def, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
@@ -315,7 +321,12 @@ example:
       const nodeIPs = opts.get('node-ip') ?? [];
       for (const ip of [...nodeIPs, ...(opts.get('snat-ip') ?? [])]) if (!isIPv4(ip)) throw new UsageError(`${cmd}: '${ip}': expected an IPv4 address`);
       for (const c of opts.get('client-cidr') ?? []) cidrOpt(c, 'client-cidr', cmd);
-      const s = generateTraffic(readRules(rules), rules, out, {
+      const match = flags.has('match-replay');
+      if (!match && (opts.has('replay-host') || opts.has('replay-seed'))) throw new UsageError(`${cmd}: --replay-host/--replay-seed go with --match-replay`);
+      if (match && !flags.has('replies')) throw new UsageError(`${cmd}: --match-replay needs --replies`);
+      if (match && rules === '-') throw new UsageError(`${cmd}: --match-replay needs --rules as a file`);
+      const text = readRules(rules);
+      const topts = {
         connections,
         packetsPerConnection: intOpt('packets-per-connection', 1),
         clients: intOpt('clients', 16),
@@ -325,10 +336,30 @@ example:
         nodeIPs,
         snatIP: one(opts, 'snat-ip', cmd),
         concurrency: num(opts, 'concurrency', cmd, 1, (x) => Number.isInteger(x) && x >= 1 && x <= 100000, 'an integer 1..100000'),
-      });
-      process.stderr.write(`${s.services} service targets, ${s.connections} connections, ${s.packets} packets (${s.replies} replies), ${s.masqueraded} masqueraded, ${s.noEndpoint} without an endpoint -> ${out}\n`);
+      };
+      if (match) {
+        const ro = { host: one(opts, 'replay-host', cmd), seed: intOpt('replay-seed') };
+        job = () => generateMatchedTraffic(text, rules, out, topts, ro);
+      } else {
+        const s = generateTraffic(text, rules, out, topts);
+        job = async () => s;
+      }
       return 0;
     });
+    if (code !== 0 || !job) return code;
+    try {
+      const s = await (job as () => Promise<TrafficSummary & { notForwarded?: number }>)();
+      const m = s.notForwarded !== undefined ? `; replies follow the replay's choice for ${s.overridden} connections (${s.notForwarded} not forwarded by it)` : '';
+      process.stderr.write(`${s.services} service targets, ${s.connections} connections, ${s.packets} packets (${s.replies} replies), ${s.masqueraded} masqueraded, ${s.noEndpoint} without an endpoint${m} -> ${out}\n`);
+      return 0;
+    } catch (e) {
+      const err = e as Error;
+      if (e instanceof TrafficError || err?.name === 'ParseError' || err?.name === 'HostError' || err?.name === 'CaptureError') {
+        process.stderr.write(`${err.message}\n`);
+        return 2;
+      }
+      throw e;
+    }
   },
 };
 

@@ -25,7 +25,7 @@
 // masqueraded connections never collide after SNAT and keep their port (MASQUERADE without
 // --random-fully keeps the source port when the tuple is free). With --random-fully in the ruleset
 // the kernel would pick random ports: replies then address the original port anyway.
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { splitWords } from '../rules/lex.js';
 import { PcapWriter } from '../pcap/writer.js';
 import { writeFrame, LINKTYPE_OF, tcpOptions, type FrameSpec } from '../pcap/craft.js';
@@ -348,6 +348,8 @@ export interface TrafficOptions {
   startTime?: number; // seconds, default 1700000000
   /** Connections in flight at once, their packets interleaved (default 1: one after the other). */
   concurrency?: number;
+  /** Per connection number: the endpoint and reply address a replay chose (see generateMatchedTraffic). */
+  overrides?: Map<number, ReplyOverride>;
 }
 
 export interface TrafficSummary {
@@ -358,6 +360,18 @@ export interface TrafficSummary {
   noEndpoint: number;
   masqueraded: number;
   perTarget: Map<string, number>;
+  /** Timestamp (ns) of each connection's first packet -> connection number. */
+  firstPacket: Map<bigint, number>;
+  /** Connections whose replies were taken from `overrides` (the replay's own NAT choice). */
+  overridden: number;
+}
+
+/** What a replay did with a connection's first packet: its DNAT destination and SNAT source. */
+export interface ReplyOverride {
+  endpoint: { ip: string; port: number };
+  /** Where replies go: the post-SNAT source address and port of the request. */
+  replyDst: string;
+  replyDport: number;
 }
 
 const CLIENT_MAC = '02:00:00:00:01:01';
@@ -409,7 +423,7 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
   const mss = tcpOptions({ mss: 1460 });
   const reqPayload = new Uint8Array(REQ_PAYLOAD).fill(0x71); // 'q'
   const respPayload = new Uint8Array(RESP_PAYLOAD).fill(0x72); // 'r'
-  const sum: TrafficSummary = { services: targets.length, connections: 0, packets: 0, replies: 0, noEndpoint: 0, masqueraded: 0, perTarget: new Map() };
+  const sum: TrafficSummary = { services: targets.length, connections: 0, packets: 0, replies: 0, noEndpoint: 0, masqueraded: 0, perTarget: new Map(), firstPacket: new Map(), overridden: 0 };
   let tNs = BigInt(o.startTime ?? 1700000000) * 1_000_000_000n;
 
   /** One connection: its packets in order (each a FrameSpec; `reply` marks the endpoint's). */
@@ -423,16 +437,26 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
     sum.perTarget.set(key, (sum.perTarget.get(key) ?? 0) + 1);
     if (!res.endpoint) sum.noEndpoint++;
     if (res.masquerade && res.endpoint) sum.masqueraded++;
-    const ep = res.endpoint;
+    let ep = res.endpoint;
     const withReplies = !!o.replies && ep !== null;
-    const replyDst = res.masquerade ? snat : client;
+    let replyDst = res.masquerade ? snat : client;
+    let replyDport = cport;
+    const ov = o.overrides?.get(i);
+    if (ov && ep) {
+      // The replay's choice; only when this walk found an endpoint too, so that the capture keeps
+      // the same packets at the same positions (a replay's draws depend on packet ordinals).
+      ep = ov.endpoint;
+      replyDst = ipToInt(ov.replyDst);
+      replyDport = ov.replyDport;
+      sum.overridden++;
+    }
     const pkts: FrameSpec[] = [];
     let replies = 0;
     const req = (x: FrameSpec): void => {
       pkts.push({ link: 'ether', srcMac: CLIENT_MAC, dstMac: NODE_MAC, src: client, dst, sport: cport, dport: tg.port, proto: tg.proto, window: 64240, ...x });
     };
     const rep = (x: FrameSpec): void => {
-      pkts.push({ link: 'ether', srcMac: POD_MAC, dstMac: NODE_MAC, src: ipToInt(ep!.ip), dst: replyDst, sport: ep!.port, dport: cport, proto: tg.proto, window: 65160, ...x });
+      pkts.push({ link: 'ether', srcMac: POD_MAC, dstMac: NODE_MAC, src: ipToInt(ep!.ip), dst: replyDst, sport: ep!.port, dport: replyDport, proto: tg.proto, window: 65160, ...x });
       replies++;
     };
     if (tg.proto === 'udp') {
@@ -472,18 +496,20 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
   try {
     // Up to W connections in flight; the next packet comes from one of them drawn with the seed
     // (W = 1: connections one after the other, 1 ms apart).
-    const active: { pkts: FrameSpec[]; next: number }[] = [];
+    const active: { pkts: FrameSpec[]; next: number; conn: number }[] = [];
     let started = 0;
     while (started < o.connections || active.length > 0) {
       while (active.length < W && started < o.connections) {
-        const c = makeConn(started++);
-        active.push({ pkts: c.pkts, next: 0 });
+        const conn = started++;
+        const c = makeConn(conn);
+        active.push({ pkts: c.pkts, next: 0, conn });
         sum.connections++;
         sum.packets += c.pkts.length;
         sum.replies += c.replies;
       }
       const j = active.length === 1 ? 0 : rng.below(active.length);
       const a = active[j];
+      if (a.next === 0) sum.firstPacket.set(tNs, a.conn);
       const n = writeFrame(buf, 0, a.pkts[a.next++]);
       w.writePacket(Number(tNs / 1_000_000_000n), Number(tNs % 1_000_000_000n), buf.subarray(0, n));
       tNs += 50_000n; // 50 µs between packets
@@ -498,6 +524,57 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
     throw e;
   }
   return sum;
+}
+
+/**
+ * Replies that match a replay exactly: write the capture, replay it with nfreplay's engine (same
+ * host model and seed as the replay the capture is meant for), read which endpoint each
+ * connection's first packet was DNATed to and which address/port it was SNATed to, and write the
+ * capture again with the replies from that endpoint to that address. The requests keep their
+ * positions (packet ordinals), so the replay draws the same way on the final capture.
+ */
+export async function generateMatchedTraffic(
+  rulesText: string,
+  rulesPath: string,
+  outPath: string,
+  o: TrafficOptions,
+  replayOpts: { host?: string; seed?: number },
+): Promise<TrafficSummary & { notForwarded: number }> {
+  const { replay } = (await import('../commands/replay.js')) as typeof import('../commands/replay.js');
+  const { parseCaptureBuffer } = await import('../pcap/reader.js');
+  const tmp1 = `${outPath}.pass1-${process.pid}.pcap`;
+  const tmp2 = `${outPath}.fwd-${process.pid}.pcap`;
+  try {
+    const first = generateTraffic(rulesText, rulesPath, tmp1, { ...o, overrides: undefined });
+    await replay({ rules: rulesPath, pcap: tmp1, out: tmp2, host: replayOpts.host, seed: replayOpts.seed });
+    const cap = parseCaptureBuffer(readFileSync(tmp2), tmp2);
+    if (cap.error) throw new TrafficError(cap.error.message);
+    const b = cap.batch;
+    const overrides = new Map<number, ReplyOverride>();
+    for (let i = 0; i < b.count; i++) {
+      const ts = BigInt(b.tsSec[i]) * 1_000_000_000n + BigInt(b.tsNsec[i]);
+      const conn = first.firstPacket.get(ts);
+      if (conn === undefined) continue;
+      const f = b.data.subarray(b.offset[i], b.offset[i] + b.caplen[i]);
+      const ipOff = b.linktype[i] === LINKTYPE_OF.ether ? 14 : 0;
+      const ip = f.subarray(ipOff);
+      if ((ip[0] >> 4) !== 4) continue;
+      const ihl = (ip[0] & 15) * 4;
+      const dv = new DataView(ip.buffer, ip.byteOffset, ip.byteLength);
+      const a = (k: number): string => `${ip[k]}.${ip[k + 1]}.${ip[k + 2]}.${ip[k + 3]}`;
+      overrides.set(conn, { endpoint: { ip: a(16), port: dv.getUint16(ihl + 2) }, replyDst: a(12), replyDport: dv.getUint16(ihl) });
+    }
+    const sum = generateTraffic(rulesText, rulesPath, outPath, { ...o, overrides });
+    return { ...sum, notForwarded: sum.connections - overrides.size };
+  } finally {
+    for (const t of [tmp1, tmp2]) {
+      try {
+        unlinkSync(t);
+      } catch {
+        /* not written */
+      }
+    }
+  }
 }
 
 export function readRules(path: string): string {

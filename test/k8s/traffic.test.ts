@@ -1,9 +1,11 @@
-import { describe, it, expect } from 'vitest';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { describe, it, expect, afterAll } from 'vitest';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { parseNatTable, findServices, Walker, Rng, generateTraffic } from '../../src/k8s/traffic.js';
+import { parseNatTable, findServices, Walker, Rng, generateTraffic, generateMatchedTraffic } from '../../src/k8s/traffic.js';
+import { replay } from '../../src/commands/replay.js';
+import { RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY } from '../../src/layout.js';
 import { buildCluster, readManifestFile, ipToInt } from '../../src/k8s/manifests.js';
 import { generateRules } from '../../src/k8s/proxier.js';
 import { parseRuleset } from '../../src/rules/parse.js';
@@ -94,6 +96,7 @@ describe('walking to an endpoint', () => {
 
 describe('the capture', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nfr-k8s-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const gen = (name: string, o: Parameters<typeof generateTraffic>[3], rules = service3Rules): Uint8Array => {
     const p = join(dir, name);
     generateTraffic(rules, 'rules', p, o);
@@ -187,11 +190,43 @@ describe('the capture', () => {
     for (const f of flows.values()) expect(f).toEqual([0x02, 0x12, 0x10, 0x18, 0x18, 0x11, 0x11, 0x10]);
     expect(switches).toBeGreaterThan(100); // interleaved, not one connection after the other
   });
-  it('the bundled service3 capture regenerates byte for byte (gen.sh command line)', () => {
+  it('the bundled service3 capture regenerates byte for byte (gen.sh command line)', async () => {
     const bundled = readFileSync(new URL('../../pcaps/k8s/service3/service3.pcap', import.meta.url));
     expect(bundled.length).toBeLessThan(1 << 20);
-    const again = gen('s3.pcap', { connections: 1400, clients: 50, replies: true, seed: 1 });
-    expect(Buffer.compare(Buffer.from(again), bundled)).toBe(0);
+    const p = join(dir, 's3.pcap');
+    const host = new URL('../../pcaps/k8s/service3/host.json', import.meta.url).pathname;
+    const rulesPath = new URL('../../pcaps/k8s/service3/rules.txt', import.meta.url).pathname;
+    await generateMatchedTraffic(service3Rules, rulesPath, p, { connections: 1400, clients: 50, replies: true, seed: 1 }, { host, seed: 1 });
+    expect(Buffer.compare(readFileSync(p), bundled)).toBe(0);
+  });
+});
+
+describe('--match-replay: replies that nfreplay replay un-NATs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nfr-k8s-m-'));
+  const host = new URL('../../pcaps/k8s/service3/host.json', import.meta.url).pathname;
+  const featuresPath = join(dir, 'features.rules');
+  writeFileSync(featuresPath, featuresRules);
+  it.each([
+    ['service3, seed 5, 4 in flight', new URL('../../pcaps/k8s/service3/rules.txt', import.meta.url).pathname, 5, 4],
+    ['features (affinity, NodePort Local, UDP, LB source ranges), seed 2', featuresPath, 2, 1],
+  ])('%s: every packet of a connection that has an endpoint is forwarded', async (_n, rules, seed, concurrency) => {
+    const out = join(dir, `m-${seed}.pcap`);
+    const s = await generateMatchedTraffic(readFileSync(rules, 'utf8'), rules, out, { connections: 300, clients: 40, replies: true, seed, concurrency, packetsPerConnection: 2 }, { host, seed: 77 });
+    expect(s.overridden).toBe(s.connections - s.noEndpoint);
+    const r = await replay({ rules, pcap: out, host, seed: 77 });
+    const st = r.engine.stats();
+    // Requests of connections without an endpoint (LB source ranges, Local policy without local
+    // endpoints) are dropped by the filter rules: one SYN each. Everything else is forwarded:
+    // no reply is INVALID or taken for a new connection.
+    expect(st.res[RES_FORWARDED]).toBe(BigInt(s.packets - s.noEndpoint));
+    expect(st.res[RES_DROP_RULE] + st.res[RES_DROP_POLICY]).toBe(BigInt(s.noEndpoint));
+  });
+  it('without it, some replies of a 3-endpoint Service miss (the replay picked another endpoint)', async () => {
+    const rules = new URL('../../pcaps/k8s/service3/rules.txt', import.meta.url).pathname;
+    const out = join(dir, 'plain.pcap');
+    const s = generateTraffic(service3Rules, rules, out, { connections: 300, clients: 40, replies: true, seed: 5 });
+    const r = await replay({ rules, pcap: out, host, seed: 77 });
+    expect(r.engine.stats().res[RES_FORWARDED]).toBeLessThan(BigInt(s.packets));
     rmSync(dir, { recursive: true, force: true });
   });
 });
