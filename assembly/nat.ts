@@ -9,7 +9,7 @@ import {
   CTINFO_NEW, CTINFO_RELATED, CTINFO_RELATED_REPLY, IPS_CONFIRMED, IPS_SRC_NAT, IPS_DST_NAT,
   IPS_SRC_NAT_DONE, IPS_DST_NAT_DONE, IPS_DYING, MANIP_SRC, MANIP_DST, NAT_MAP_IPS,
   NAT_PROTO_SPECIFIED, NAT_PROTO_RANDOM, NAT_PERSISTENT, NAT_PROTO_RANDOM_FULLY, V_ACCEPT, V_DROP,
-  H_FLAGS, IMGF_TRUST_CSUM,
+  H_FLAGS, IMGF_TRUST_CSUM, IMGF_NAT,
 } from '../src/layout';
 import {
   CT_STATUS, CT_PROTO, CT_O_SRC, CT_O_DST, CT_O_SPORT, CT_O_DPORT, CT_R_SRC, CT_R_DST, CT_R_SPORT,
@@ -206,6 +206,8 @@ function uniqueTuple(manip: i32, ct: u32): void {
 export function natNeeded(manip: i32): bool {
   const ct = load<u32>(PKT, P_CT);
   if (ct == 0) return false;
+  // without a nat table (iptable_nat not loaded) there are no NAT hooks: no null bindings either
+  if ((imgw(H_FLAGS) & IMGF_NAT) == 0) return false;
   const ci = <i32>load<u8>(PKT, P_CTINFO);
   if (ci != CTINFO_NEW) {
     if (ci != CTINFO_RELATED && ci != CTINFO_RELATED_REPLY) return false;

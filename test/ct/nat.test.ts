@@ -286,6 +286,14 @@ describe('natNeeded', () => {
     expect(c.x.natNeeded(L.MANIP_SRC)).toBe(0);
     void CT_O_SPORT;
   });
+  it('never without a nat table (no NAT hooks, no null binding)', () => {
+    const c = makeCore({ flags: L.IMGF_CONNTRACK });
+    put(c, { proto: 'udp', src: '192.0.2.50', dst: '203.0.113.9', sport: 1, dport: 2 }, { ifindex: 0 });
+    c.x.ctIn();
+    expect(ctinfo(c)).toBe(L.CTINFO_NEW);
+    expect(c.x.natNeeded(L.MANIP_DST)).toBe(0);
+    expect(c.x.natNeeded(L.MANIP_SRC)).toBe(0);
+  });
 });
 
 // ---- an independent jhash2 (Bob Jenkins' lookup3 as include/linux/jhash.h) ----
