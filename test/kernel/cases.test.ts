@@ -14,7 +14,7 @@ if (reason) reportSkip(reason);
 const CASES = fileURLToPath(new URL('./cases/', import.meta.url));
 const only = process.env.NFR_CASE;
 const names = existsSync(CASES)
-  ? readdirSync(CASES).filter((n) => existsSync(join(CASES, n, 'rules.txt')) && (!only || n === only)).sort()
+  ? readdirSync(CASES).filter((n) => (existsSync(join(CASES, n, 'rules.txt')) || existsSync(join(CASES, n, 'rules.ts'))) && (!only || n === only)).sort()
   : [];
 
 describe.skipIf(reason !== null)('kernel differential cases', () => {

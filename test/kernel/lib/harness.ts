@@ -98,7 +98,10 @@ const LIB = fileURLToPath(new URL('.', import.meta.url));
 
 export async function loadCase(dir: string): Promise<Case> {
   const name = dir.replace(/\/+$/, '').split('/').pop()!;
-  const rules = readFileSync(join(dir, 'rules.txt'), 'utf8');
+  // rules.txt, or rules.ts (default export: () => string) for generated rulesets kept out of the repo.
+  const rules = existsSync(join(dir, 'rules.txt'))
+    ? readFileSync(join(dir, 'rules.txt'), 'utf8')
+    : (await import(pathToFileURL(join(dir, 'rules.ts')).href) as { default: () => string }).default();
   const host = JSON.parse(readFileSync(join(dir, 'host.json'), 'utf8')) as HostModel;
   const mod = await import(pathToFileURL(join(dir, 'capture.ts')).href) as { default: (seed: number) => CasePacket[] };
   const packets = mod.default(SEED);
@@ -243,7 +246,7 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
   // Egress capture: one tcpdump per router interface, outgoing direction only.
   const dumps = ifnames.map((n) => {
     const path = join(work, `egress-${n}.pcap`);
-    return { iface: n, path, bg: lab.spawn(router, ['tcpdump', '-i', n, '-Q', 'out', '--immediate-mode', '-U', '-n', '-s', '0', '-w', path]) };
+    return { iface: n, path, bg: lab.spawn(router, ['tcpdump', '-i', n, '-Q', 'out', '--immediate-mode', '-B', '32768', '-U', '-n', '-s', '0', '-w', path]) };
   });
   for (const d of dumps) await waitFor(() => d.bg.stderr().includes('listening on'), 10_000, () => `tcpdump did not start: ${d.bg.stderr()}`);
 
