@@ -89,7 +89,8 @@ function kubeSet(n, seed) {
 }
 function aclSet(n, seed) {
   const keys = genRules('acl', n, seed, { negate: 0, frag: 0 });
-  return { keys, pkts: genPackets(keys, npk, seed, { frags: false }) };
+  // whole headers (no fragments, no truncated L4: those take the fragment / linear roots)
+  return { keys, pkts: genPackets(keys, npk, seed, { frags: false, truncated: 0 }) };
 }
 
 const npk = Number(args.packets);

@@ -69,6 +69,8 @@ export interface GenOpts {
   ifProb?: number;
   /** Probability that a rule is final (ACCEPT/DROP with nothing else; default 0.7). */
   final?: number;
+  /** Make the last rule a match-all final rule (default true). */
+  defaultRule?: boolean;
 }
 
 /** A ClassBench-style filter set of n keys. */
@@ -85,6 +87,8 @@ export function genRules(kind: SetKind, n: number, seed: number, o: GenOpts = {}
     const k = wildKey();
     k.src = prefixRange(addr(), pick(r, SRC_LEN[kind]));
     k.dst = prefixRange(addr(), pick(r, DST_LEN[kind]));
+    // as in ClassBench seeds, the (0.0.0.0/0, 0.0.0.0/0) pair is the default rule's, at the end
+    while (k.src.hi - k.src.lo === 0xffffffff && k.dst.hi - k.dst.lo === 0xffffffff) k.dst = prefixRange(addr(), pick(r, DST_LEN[kind]));
     k.proto = pick<number | null>(r, kind === 'fw' ? [[40, 6], [25, 17], [30, null], [5, 1]] : [[60, 6], [25, 17], [10, null], [5, 1]]);
     if (k.proto === 6 || k.proto === 17) {
       k.l4 = r() < 0.95;
@@ -118,6 +122,7 @@ export function genRules(kind: SetKind, n: number, seed: number, o: GenOpts = {}
     k.final = r() < (o.final ?? 0.7);
     out.push(k);
   }
+  if (o.defaultRule ?? true) { const d = wildKey(); d.final = true; out[n - 1] = d; } // -j DROP (or the policy)
   return out;
 }
 
@@ -146,7 +151,7 @@ export function genKube(n: number, seed: number): { keys: RuleKey[]; vips: { vip
 }
 
 /** Packets biased to rule boundaries (lo, hi, lo-1, hi+1 of a random rule's fields) plus random ones. */
-export function genPackets(keys: RuleKey[], count: number, seed: number, o: { nIf?: number; frags?: boolean } = {}): KeyPacket[] {
+export function genPackets(keys: RuleKey[], count: number, seed: number, o: { nIf?: number; frags?: boolean; truncated?: number } = {}): KeyPacket[] {
   const r = rng(seed ^ 0x5bd1e995);
   const nIf = o.nIf ?? 4;
   const edge = (x: Range, max: number): number => {
@@ -169,7 +174,7 @@ export function genPackets(keys: RuleKey[], count: number, seed: number, o: { nI
       iif: iface(),
       oif: iface(),
       fragoff: o.frags !== false && r() < 0.05 ? 1 + Math.floor(r() * 100) : 0,
-      l4ok: r() < 0.97,
+      l4ok: r() >= (o.truncated ?? 0.03),
     });
   }
   return out;

@@ -242,7 +242,8 @@ export interface TreeOpts {
   binth?: number;
   /** Total rules over all leaves of a root ≤ maxReplication × n + 1024 (default 8). */
   maxReplication?: number;
-  /** Build deadline for the whole block in ms (default 200 + n / 40). */
+  /** Build deadline for the whole block in ms (default 2000 + n / 20: a safety net only, since
+   * hitting it makes the structure depend on the machine's load). */
   maxBuildMs?: number;
   /** Maximum depth (default 48). */
   maxDepth?: number;
@@ -292,7 +293,8 @@ const HASH_FIELDS = [0, 1, 3, 4]; // bit j of a tuple = HASH_FIELDS[j]
 const HASH_MIN_RULES = 16;
 const HASH_MIN_KEYS = 4;
 const HASH_MAX_EXTRA = 8; // average wildcard rules copied into each hash entry
-const SAMPLE = 64;
+const SAMPLE = 64;     // rules whose endpoints propose thresholds
+const EXACT_M = 256;   // above this many rules, thresholds are scored on a sample first
 
 interface Item {
   rules: Int32Array;
@@ -325,7 +327,8 @@ class Builder {
   readonly ifm: Uint32Array[] = [];
   final: Uint8Array;
   readonly leafCache = new Map<string, number>();
-  readonly queue: Item[] = [];
+  /** Pending nodes, largest first (best-first: the budget goes to the biggest would-be leaves). */
+  readonly queue = new Heap();
   stats = { truncated: 0, depth: 0, nodes: 0, hashNodes: 0, ifaceNodes: 0, leaves: 0, largestLeaf: 0, leafWords: 0, splits: 0, budgetHit: false, deadlineHit: false };
   frontier = 0;
   budget = 0;
@@ -345,7 +348,7 @@ class Builder {
     this.binth = Math.max(1, opts.binth ?? 8);
     this.maxDepth = opts.maxDepth ?? 48;
     this.useHash = opts.hash ?? true;
-    this.deadline = t0 + (opts.maxBuildMs ?? 200 + n / 40);
+    this.deadline = t0 + (opts.maxBuildMs ?? 2000 + n / 20);
     for (let f = 0; f < NF; f++) { this.lo.push(new Uint32Array(n)); this.hi.push(new Uint32Array(n)); }
     this.ifm.push(new Uint32Array(n), new Uint32Array(n));
     this.final = new Uint8Array(n);
@@ -378,11 +381,7 @@ class Builder {
   }
 
   run(): void {
-    for (let q = 0; q < this.queue.length; q++) {
-      const it = this.queue[q];
-      this.queue[q] = undefined as unknown as Item; // let the rule arrays go
-      this.node(it);
-    }
+    for (let it = this.queue.pop(); it; it = this.queue.pop()) this.node(it);
   }
 
   private timeUp(): boolean {
@@ -444,6 +443,19 @@ class Builder {
     const rules = it.rules, m = rules.length;
     // exactness of each rule on the hashable fields still open at this node
     const open = HASH_FIELDS.map((f) => (f >= 3 && !it.ports ? false : it.lo[f] !== it.hi[f]));
+    // quick look at a sample: is some field exact in at least 40% of the rules?
+    {
+      const st = m > 64 ? m / 64 : 1;
+      let ok = false;
+      for (let j = 0; j < 4 && !ok; j++) {
+        if (!open[j]) continue;
+        const LO = this.lo[HASH_FIELDS[j]], HI = this.hi[HASH_FIELDS[j]];
+        let c = 0, t = 0;
+        for (let x = 0; x < m; x += st, t++) { const r = rules[x | 0]; if (LO[r] === HI[r]) c++; }
+        ok = c * 5 >= t * 2;
+      }
+      if (!ok) return false;
+    }
     const cntE = new Int32Array(16);
     const ex = new Uint8Array(m);
     for (let i = 0; i < m; i++) {
@@ -555,6 +567,7 @@ class Builder {
     let best = -1, bestScore = Infinity, bestT = 0, bestL = 0, bestR = 0;
     const step = m > SAMPLE ? m / SAMPLE : 1;
     const cand = this.cand;
+    const est: { f: number; t: number; score: number }[] = [];
     for (let f = 0; f < NF; f++) {
       if ((f === 3 || f === 4) && !it.ports) continue;
       const RL = it.lo[f], RH = it.hi[f];
@@ -576,6 +589,23 @@ class Builder {
       select(cand, q2, nc - 1, q3);
       const ts = [cand[q2], cand[q1], cand[q3]];
       const nL = [0, 0, 0], nR = [0, 0, 0];
+      if (m > EXACT_M) {
+        // large node: estimate the counts on a sample, count exactly only the best few below
+        const st = m / EXACT_M;
+        for (let s = 0; s < m; s += st) {
+          const r = rules[s | 0], l = LO[r], h = HI[r];
+          if (l < ts[0]) nL[0]++; if (h >= ts[0]) nR[0]++;
+          if (l < ts[1]) nL[1]++; if (h >= ts[1]) nR[1]++;
+          if (l < ts[2]) nL[2]++; if (h >= ts[2]) nR[2]++;
+        }
+        const k = m / Math.ceil(m / st);
+        for (let c = 0; c < 3; c++) {
+          const eL = nL[c] * k, eR = nR[c] * k, mx = Math.max(eL, eR);
+          if (nL[c] === 0 || nR[c] === 0) continue;
+          est.push({ f, t: ts[c], score: mx + this.dupWeight * (eL + eR - m) });
+        }
+        continue;
+      }
       for (let i = 0; i < m; i++) {
         const r = rules[i], l = LO[r], h = HI[r];
         if (l < ts[0]) nL[0]++; if (h >= ts[0]) nR[0]++;
@@ -591,6 +621,18 @@ class Builder {
         if (score < bestScore) { bestScore = score; best = f; bestT = ts[c]; bestL = nL[c]; bestR = nR[c]; }
       }
     }
+    if (est.length) {
+      est.sort((a, b) => a.score - b.score);
+      for (let e = 0; e < est.length && e < 3; e++) {
+        const { f, t } = est[e], LO = this.lo[f], HI = this.hi[f];
+        let nL = 0, nR = 0;
+        for (let i = 0; i < m; i++) { const r = rules[i]; if (LO[r] < t) nL++; if (HI[r] >= t) nR++; }
+        const mx = Math.max(nL, nR), dup = nL + nR - m;
+        if (mx >= m || nL === 0 || nR === 0 || dup > this.maxDup * m) continue;
+        const score = mx + this.dupWeight * dup;
+        if (score < bestScore) { bestScore = score; best = f; bestT = t; bestL = nL; bestR = nR; }
+      }
+    }
     // interface dispatch: classes of interface bits that the node's rules cannot tell apart
     let ifBest: { g: number; classes: number[]; sum: number } | null = null;
     for (let g = 0; g < 2; g++) {
@@ -600,7 +642,8 @@ class Builder {
       // rules that accept every interface left here do not tell interfaces apart
       const partial: number[] = [];
       for (let i = 0; i < m; i++) if (((M[rules[i]] & R) >>> 0) !== R) partial.push(rules[i]);
-      if (!partial.length) continue;
+      // with few per-interface rules, either side keeps more than 3/4 of the node: not worth it
+      if (partial.length * 4 < m) continue;
       const sa = new Int32Array(32), sb = new Int32Array(32);
       for (const r of partial) {
         let bits = (M[r] & R) >>> 0;
@@ -686,6 +729,42 @@ class Builder {
       const any = this.words.slice(at + 2, at + 34).find((w) => w > 0) ?? 0;
       for (let b = 0; b < 32; b++) if (this.words[at + 2 + b] === 0) this.words[at + 2 + b] = any;
     }
+  }
+}
+
+/** Max-heap of pending nodes by rule count; ties in insertion order (deterministic output). */
+class Heap {
+  private a: Item[] = [];
+  private seq: number[] = [];
+  private n = 0;
+  private before(i: number, j: number): boolean {
+    const x = this.a[i].rules.length, y = this.a[j].rules.length;
+    return x > y || (x === y && this.seq[i] < this.seq[j]);
+  }
+  private swap(i: number, j: number): void {
+    const t = this.a[i]; this.a[i] = this.a[j]; this.a[j] = t;
+    const u = this.seq[i]; this.seq[i] = this.seq[j]; this.seq[j] = u;
+  }
+  push(it: Item): void {
+    let i = this.a.length;
+    this.a.push(it); this.seq.push(this.n++);
+    while (i > 0) { const p = (i - 1) >> 1; if (!this.before(i, p)) break; this.swap(i, p); i = p; }
+  }
+  pop(): Item | undefined {
+    if (!this.a.length) return undefined;
+    const top = this.a[0];
+    const last = this.a.length - 1;
+    this.swap(0, last); this.a.pop(); this.seq.pop();
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let b = i;
+      if (l < this.a.length && this.before(l, b)) b = l;
+      if (r < this.a.length && this.before(r, b)) b = r;
+      if (b === i) break;
+      this.swap(i, b); i = b;
+    }
+    return top;
   }
 }
 
