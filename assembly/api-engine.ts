@@ -4,7 +4,7 @@ import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_WIRELEN, DESC_TS_
 import { setImage, setCounters } from './state';
 import { setStateBase } from './modules/index';
 import { setRecentBase } from './modules/recent';
-import { processPacket } from './hooks';
+import { processPacket, rejectSent } from './hooks';
 import { REJECT_COUNTS } from './modules/targets';
 
 const STATS: usize = memory.data(ST_SIZE * 8, 16);
@@ -31,6 +31,7 @@ export function processBatch(descs: usize, n: u32): void {
     const a = STATS + (<usize>idx << 3);
     store<u64>(a, load<u64>(a) + 1);
   }
+  store<u64>(STATS + (<usize>ST_REJECT_REPLIES << 3), rejectSent);
 }
 
 /** Fill `n` descriptors from column arrays the host copied in (one memcpy per column, no

@@ -4,5 +4,5 @@
 export { dissect } from './dissect';
 export { ctIn, ctConfirm, ctAbort, ctStatus, ctMark, ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec } from './conntrack';
 export { natNeeded, natSetup, natMasquerade, natRedirect, natNullBinding, natManip } from './nat';
-export { routeInput, addrType } from './host';
+export { routeInput, addrType, ifAddr } from './host';
 export { draw } from './rng';

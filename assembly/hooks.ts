@@ -7,7 +7,7 @@
 // Note: the kernel decrements the TTL in ip_forward() BEFORE the FORWARD hook (after its
 // `ttl <= 1` check), so FORWARD/POSTROUTING rules (-m ttl, recent --rttl) see the new TTL.
 import {
-  H_FLAGS, IMGF_CONNTRACK, HOOK_PREROUTING, HOOK_INPUT, HOOK_FORWARD, HOOK_POSTROUTING,
+  H_FLAGS, IMGF_CONNTRACK, HOOK_PREROUTING, HOOK_INPUT, HOOK_FORWARD, HOOK_OUTPUT, HOOK_POSTROUTING, IF_NONE,
   TABLE_RAW, TABLE_MANGLE, TABLE_NAT, TABLE_FILTER, TABLE_SECURITY, MANIP_SRC, MANIP_DST,
   P_HOOK, P_CT, P_TTL, P_L3, P_OIF, P_PKTTYPE, V_ACCEPT, V_DROP, V_REJECT,
   RES_NONE, RES_LOCAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RES_DROP_TTL, RES_DROP_NOROUTE,
@@ -15,6 +15,8 @@ import {
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
+import { buildReject } from './modules/reject';
+import { lastRejectWith } from './modules/targets';
 import {
   dissect, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
 } from './engine-deps';
@@ -92,7 +94,30 @@ export function processPacket(desc: usize): u32 {
 }
 
 function fail(v: i32, track: bool): u32 {
+  if (v == V_REJECT) {
+    const res = dropRes();
+    const local = load<u8>(PKT, P_OIF) == IF_NONE;
+    if (buildReject(lastRejectWith, local, track)) rejectReply(track);
+    if (track) ctAbort();
+    return res;
+  }
   if (track) ctAbort();
-  if (v == V_DROP || v == V_REJECT) return dropRes();
+  if (v == V_DROP) return dropRes();
   return RES_DROP_NAT;
+}
+
+/** Replies REJECT made that left the host (after OUTPUT and POSTROUTING). */
+export let rejectSent: u64 = 0;
+
+/** The REJECT reply in PKT through OUTPUT and POSTROUTING (no conntrack lookup: it carries the
+ *  rejected packet's ct; NAT per natNeeded; never confirmed). */
+function rejectReply(track: bool): void {
+  let v = tbl(HOOK_OUTPUT, TABLE_RAW);
+  if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_MANGLE);
+  if (v == V_ACCEPT && track) v = natHook(HOOK_OUTPUT, MANIP_DST);
+  if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_FILTER);
+  if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_SECURITY);
+  if (v == V_ACCEPT) v = tbl(HOOK_POSTROUTING, TABLE_MANGLE);
+  if (v == V_ACCEPT && track) v = natHook(HOOK_POSTROUTING, MANIP_SRC);
+  if (v == V_ACCEPT) rejectSent++;
 }

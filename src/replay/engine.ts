@@ -2,7 +2,7 @@
 // setup reserves the image, counters, state slots, recent tables, conntrack table, descriptors and
 // a data area; each batch is copied into the data area once (one memcpy per column) and run by
 // processBatch. No per-packet JS in the hot path except the interface-id mapping for pcapng.
-import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, RES_FORWARDED } from '../layout.js';
+import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_REJECT_REPLIES, RES_FORWARDED } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
 import { instantiateCore, type CoreExports } from './core.js';
@@ -10,6 +10,7 @@ import { instantiateCore, type CoreExports } from './core.js';
 export interface EngineStats {
   /** Packets per RES_* code (index = code). */
   res: bigint[];
+  /** REJECT replies that left the host (after OUTPUT/POSTROUTING and the ICMP rate limit). */
   rejectReplies: bigint;
 }
 
@@ -127,12 +128,7 @@ export class Engine {
   stats(): EngineStats {
     const v = new BigUint64Array(this.core.memory.buffer, this.core.statsAddr() >>> 0, ST_SIZE);
     const res = Array.from(v.subarray(0, 16));
-    let rejectReplies = 0n;
-    if (typeof this.core.rejectCountsAddr === 'function') {
-      const r = new BigUint64Array(this.core.memory.buffer, this.core.rejectCountsAddr() >>> 0, 16);
-      for (const x of r) rejectReplies += x;
-    }
-    return { res, rejectReplies };
+    return { res, rejectReplies: v[ST_REJECT_REPLIES] };
   }
 }
 

@@ -76,7 +76,7 @@ export function formatTotals(t: Totals): string {
     if (!l) continue;
     lines.push(`  ${l.label.padEnd(34)} ${t.res[code]}`);
   }
-  if (t.rejectReplies > 0n) lines.push(`  ${'REJECT replies (not replayed)'.padEnd(34)} ${t.rejectReplies}`);
+  if (t.rejectReplies > 0n) lines.push(`  ${'REJECT replies sent (OUTPUT path)'.padEnd(34)} ${t.rejectReplies}`);
   return lines.join('\n');
 }
 

@@ -1,0 +1,190 @@
+// The reply REJECT makes the host send (ipt_REJECT.c: nf_send_unreach / nf_send_reset), walked
+// through the tables a locally generated packet meets: OUTPUT (raw, mangle, nat DST, filter,
+// security) and POSTROUTING (mangle, nat SRC). Measured on this machine's kernel (iptables-legacy,
+// netns, conntrack active): the reply carries the rejected packet's ct (nf_ct_attach) as RELATED
+// (RELATED_REPLY), so conntrack at OUTPUT leaves it alone; an ICMP error never walks nat; a TCP RST
+// skips nat OUTPUT (DST already set at PREROUTING) but walks nat POSTROUTING (SRC not yet set).
+// ICMP errors are rate limited per destination as inet_peer_xrlim_allow does (icmp_ratelimit
+// 1000 ms, burst 6, a new peer starts full); TCP resets are not. The global ICMP limit
+// (icmp_msgs_per_sec 1000, burst 50) is not modelled.
+import {
+  P_L3, P_IPLEN, P_SADDR, P_DADDR, P_PROTO, P_TOS, P_TTL, P_IHL, P_FRAGOFF, P_MF, P_L4, P_L4LEN, P_L4OK,
+  P_SPORT, P_DPORT, P_ICMP_TYPE, P_ICMP_CODE, P_TCPFLAGS, P_PKTTYPE, P_IIF, P_OIF, P_MARK, P_CT,
+  P_CTINFO, P_CTDIR, P_LOCALGEN, P_IN_L3, P_CSUM_OK, P_JIFFIES, IF_NONE, CTINFO_NONE, CTINFO_INVALID,
+  CTINFO_RELATED, CTINFO_RELATED_REPLY, H_HOST, H_HZ, HOST_NROUTES, HOST_ROUTES, HOST_NIFS, HOST_IFS,
+  RT_SIZE, RT_DST, RT_MASK, RT_IF, IF_SIZE, IF_FLAGS,
+} from '../../src/layout';
+import { PKT } from './common';
+import { imgw } from '../state';
+import { ifAddr } from '../engine-deps';
+
+export const REJECT_TCP_RESET = 7;
+/** Scratch frame for the reply: 20 IP + 8 ICMP + up to 548 quoted bytes. */
+const REPLY: usize = memory.data(640, 16);
+
+// per-destination ICMP rate limit (inet_peer): direct-mapped, [addr u32, pad u32, tokens u64, last u64]
+const PEERS = 4096;
+const PEER: usize = memory.data(PEERS * 24, 16);
+
+// @ts-ignore: decorator
+@inline function sw16(v: u32): u16 { return <u16>(((v & 0xff) << 8) | ((v >> 8) & 0xff)); }
+
+function csum(a: usize, n: u32): u16 {
+  let s: u32 = 0;
+  let i: u32 = 0;
+  for (; i + 1 < n; i += 2) s += <u32>load<u16>(a + i);
+  if (i < n) s += <u32>load<u8>(a + i);
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return <u16>(~s & 0xffff);
+}
+
+function xrlimAllow(dst: u32): bool {
+  const hz = <u64><u32>imgw(H_HZ);
+  const timeout = hz; // icmp_ratelimit 1000 ms
+  const now = load<u64>(PKT, P_JIFFIES);
+  const h = ((dst * 0x9e3779b1) >> 20) & (PEERS - 1);
+  const p = PEER + <usize>h * 24;
+  let token: u64;
+  let last: u64;
+  if (load<u32>(p, 4) == 0 || load<u32>(p) != dst) {
+    store<u32>(p, dst); store<u32>(p, 1, 4);
+    token = 0; last = now - 60 * hz;
+  } else { token = load<u64>(p, 8); last = load<u64>(p, 16); }
+  token += now - last;
+  if (token > 6 * timeout) token = 6 * timeout;
+  let ok = false;
+  if (token >= timeout) { token -= timeout; ok = true; }
+  store<u64>(p, token, 8); store<u64>(p, now, 16);
+  return ok;
+}
+
+/** Output device towards `dst` (main table, longest prefix first), IF_NONE when no route. */
+function outDev(dst: u32): i32 {
+  const host = imgw(H_HOST);
+  const n = imgw(host + HOST_NROUTES);
+  const rb = host + imgw(host + HOST_ROUTES);
+  for (let i = 0; i < n; i++) {
+    const r = rb + i * RT_SIZE;
+    if ((dst & <u32>imgw(r + RT_MASK)) == <u32>imgw(r + RT_DST)) return imgw(r + RT_IF);
+  }
+  return IF_NONE;
+}
+
+function isLoopbackDev(dev: i32): bool {
+  const host = imgw(H_HOST);
+  if (dev < 0 || dev >= imgw(host + HOST_NIFS)) return false;
+  return (imgw(host + imgw(host + HOST_IFS) + dev * IF_SIZE + IF_FLAGS) & 8) != 0;
+}
+
+/** Turn PKT (the rejected packet, at INPUT or FORWARD) into the reply the kernel sends. Returns
+ *  false when the kernel sends nothing (RST to a RST, non-first fragment, rate limited ICMP...). */
+export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
+  const l3 = <usize>load<u32>(PKT, P_L3);
+  const osrc = load<u32>(PKT, P_SADDR), odst = load<u32>(PKT, P_DADDR);
+  const oproto = <u32>load<u8>(PKT, P_PROTO);
+  if (load<u16>(PKT, P_FRAGOFF) != 0) return false;
+  const oif = outDev(osrc);
+  const r = REPLY;
+  let len: u32;
+  if (kind == REJECT_TCP_RESET) {
+    if (oproto != 6 || load<u8>(PKT, P_L4OK) == 0) return false;
+    const oth = <usize>load<u32>(PKT, P_L4);
+    const ofl = <u32>load<u8>(oth + 13);
+    if ((ofl & 4) != 0) return false; // never answer a RST
+    len = 40;
+    memory.fill(r, 0, 40);
+    const th = r + 20;
+    store<u16>(th, load<u16>(oth + 2));       // sport = original dport
+    store<u16>(th + 2, load<u16>(oth));       // dport = original sport
+    if ((ofl & 0x10) != 0) {
+      store<u32>(th + 4, load<u32>(oth + 8));  // seq = original ack
+      store<u8>(th + 13, 0x04);
+    } else {
+      const doff = (<u32>load<u8>(oth + 12) >> 4) << 2;
+      const iplen = load<u32>(PKT, P_IPLEN);
+      const ihl = <u32>load<u8>(PKT, P_IHL);
+      let ack = bswap<u32>(load<u32>(oth + 4)) + (iplen - ihl - doff) + (ofl & 1) + ((ofl >> 1) & 1);
+      store<u32>(th + 8, bswap<u32>(ack));
+      store<u8>(th + 13, 0x14);               // RST|ACK
+    }
+    store<u8>(th + 12, 0x50);
+    store<u8>(r + 1, 0);                      // tos 0
+    store<u32>(r + 12, odst); store<u32>(r + 16, osrc);
+    store<u8>(r + 9, 6);
+  } else {
+    if (load<u8>(PKT, P_PKTTYPE) != 0) return false;        // no errors for broadcast/multicast
+    if (oproto == 1 && load<u8>(PKT, P_L4OK) != 0) {
+      const t = <u32>load<u8>(PKT, P_ICMP_TYPE);
+      if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12) return false; // never an error for an error
+    }
+    if (!isLoopbackDev(oif) && !xrlimAllow(osrc)) return false;
+    const iplen = load<u32>(PKT, P_IPLEN);
+    const q = min(iplen, <u32>548);
+    len = 28 + q;
+    memory.copy(r + 28, l3, q);
+    memory.fill(r, 0, 28);
+    const code: u32 = kind == 5 ? 9 : kind == 6 ? 10 : kind == 8 ? 13 : <u32>kind;
+    store<u8>(r + 20, 3); store<u8>(r + 21, <u8>code);
+    store<u16>(r + 22, csum(r + 20, 8 + q));
+    store<u8>(r + 1, <u8>((load<u8>(PKT, P_TOS) & 0x1e) | 0xc0));
+    const saddr = wasLocal ? odst : ifAddr(oif, osrc);
+    store<u32>(r + 12, saddr); store<u32>(r + 16, osrc);
+    store<u8>(r + 9, 1);
+  }
+  store<u8>(r, 0x45);
+  store<u16>(r + 2, sw16(len));
+  store<u8>(r + 8, 64);
+  store<u16>(r + 10, csum(r, 20));
+  if (kind == REJECT_TCP_RESET) {
+    // TCP checksum over the pseudo header
+    let s: u32 = 0;
+    s += <u32>load<u16>(r + 12) + <u32>load<u16>(r + 14) + <u32>load<u16>(r + 16) + <u32>load<u16>(r + 18);
+    s += <u32>sw16(6) + <u32>sw16(20);
+    for (let i: u32 = 0; i < 20; i += 2) s += <u32>load<u16>(r + 20 + i);
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    store<u16>(r + 36, <u16>(~s & 0xffff));
+  }
+  // the packet record now describes the reply
+  const ct = load<u32>(PKT, P_CT);
+  store<u32>(PKT, <u32>r, P_L3);
+  store<u32>(PKT, len, P_IPLEN);
+  store<u32>(PKT, load<u32>(r + 12), P_SADDR);
+  store<u32>(PKT, load<u32>(r + 16), P_DADDR);
+  store<u8>(PKT, load<u8>(r + 9), P_PROTO);
+  store<u8>(PKT, load<u8>(r + 1), P_TOS);
+  store<u8>(PKT, 64, P_TTL);
+  store<u8>(PKT, 20, P_IHL);
+  store<u16>(PKT, 0, P_FRAGOFF);
+  store<u8>(PKT, 0, P_MF);
+  store<u32>(PKT, <u32>(r + 20), P_L4);
+  store<u32>(PKT, len - 20, P_L4LEN);
+  store<u8>(PKT, 1, P_L4OK);
+  store<u8>(PKT, 0, P_CSUM_OK);
+  if (kind == REJECT_TCP_RESET) {
+    store<u16>(PKT, sw16(<u32>load<u16>(r + 20)), P_SPORT);
+    store<u16>(PKT, sw16(<u32>load<u16>(r + 22)), P_DPORT);
+    store<u8>(PKT, load<u8>(r + 33), P_TCPFLAGS);
+    store<u32>(PKT, 0, P_IN_L3);
+  } else {
+    store<u8>(PKT, 3, P_ICMP_TYPE);
+    store<u8>(PKT, load<u8>(r + 21), P_ICMP_CODE);
+    store<u16>(PKT, 0, P_SPORT);
+    store<u16>(PKT, <u16>((3 << 8) | <u32>load<u8>(r + 21)), P_DPORT);
+    store<u8>(PKT, 0, P_TCPFLAGS);
+    store<u32>(PKT, <u32>(r + 28), P_IN_L3);
+  }
+  store<u8>(PKT, 0, P_PKTTYPE);
+  store<u8>(PKT, IF_NONE, P_IIF);
+  store<u8>(PKT, <u8>oif, P_OIF);
+  store<u32>(PKT, 0, P_MARK);
+  store<u8>(PKT, 1, P_LOCALGEN);
+  if (ct != 0) {
+    // nf_ct_attach: RELATED in the other direction
+    const dir = load<u8>(PKT, P_CTDIR);
+    store<u8>(PKT, dir == 0 ? CTINFO_RELATED_REPLY : CTINFO_RELATED, P_CTINFO);
+    store<u8>(PKT, dir == 0 ? 1 : 0, P_CTDIR);
+  } else {
+    store<u8>(PKT, track ? CTINFO_INVALID : CTINFO_NONE, P_CTINFO);
+  }
+  return true;
+}
