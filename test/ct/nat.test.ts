@@ -268,6 +268,58 @@ describe('ICMP errors of NATed connections', () => {
   });
 });
 
+describe('ICMP errors of MASQUERADEd connections', () => {
+  it('an error to the SNAT address is un-SNATed at PREROUTING (inner source, outer destination)', () => {
+    const c = makeCore();
+    const q: FrameSpec = { proto: 'udp', src: '192.0.2.50', dst: '203.0.113.9', sport: 40000, dport: 53 };
+    hooks(c, q, { snat: masq() });
+    // what the server got: from 198.51.100.1:40000 (port kept)
+    const quoted = icmpQuote(buildIPv4({ ...q, src: '198.51.100.1' }));
+    const o = hooks(c, { proto: 'icmp', src: '203.0.113.9', dst: '198.51.100.1', icmpType: 3, icmpCode: 3, inner: quoted }, { ifindex: 1 });
+    expect(ctinfo(c)).toBe(L.CTINFO_RELATED_REPLY);
+    expect(o.route).toBe(L.HOOK_FORWARD);
+    expect(P.u8(c, L.P_OIF)).toBe(0);
+    const b = o.bytes, l3 = o.l3, inner = l3 + 28;
+    expect(ip4(b, l3 + 16)).toBe('192.0.2.50');
+    expect(ip4(b, inner + 12)).toBe('192.0.2.50');
+    expect(be16(b, inner + 20)).toBe(40000);
+    expect(checksumsOk(b, l3)).toEqual({ ip: true, l4: true });
+    expect(checksumsOk(b, inner).ip).toBe(true);
+  });
+  it('time exceeded for a NATed ping with a remapped id: the quoted echo gets its id back', () => {
+    const c = makeCore();
+    const ping = (src: string): FrameSpec => ({ proto: 'icmp', src, dst: '203.0.113.9', icmpType: 8, icmpId: 99, icmpSeq: 1 });
+    hooks(c, ping('192.0.2.50'), { snat: masq() });
+    const b2 = hooks(c, ping('192.0.2.51'), { snat: masq() });
+    const id = be16(b2.bytes, b2.l3 + 24);
+    // a router 198.18.0.1 on the way quotes the echo as it left us (full 8 bytes of ICMP)
+    const quoted = icmpQuote(buildIPv4({ ...ping('198.51.100.1'), icmpId: id }));
+    const o = hooks(c, { proto: 'icmp', src: '198.18.0.1', dst: '198.51.100.1', icmpType: 11, icmpCode: 0, inner: quoted }, { ifindex: 1 });
+    expect(ctinfo(c)).toBe(L.CTINFO_RELATED_REPLY);
+    const b = o.bytes, l3 = o.l3, inner = l3 + 28;
+    expect(ip4(b, l3 + 16)).toBe('192.0.2.51');
+    expect(ip4(b, inner + 12)).toBe('192.0.2.51');
+    expect(be16(b, inner + 24)).toBe(99);
+    expect(checksumsOk(b, l3)).toEqual({ ip: true, l4: true });
+    expect(checksumsOk(b, inner).ip).toBe(true);
+  });
+  it('only 8 bytes of a quoted TCP header: ports rewritten, no checksum touched', () => {
+    const c = makeCore();
+    const syn: FrameSpec = { proto: 'tcp', src: '192.0.2.51', dst: '203.0.113.9', sport: 40000, dport: 443, flags: 'S', seq: 1 };
+    hooks(c, { ...syn, src: '192.0.2.50' }, { snat: masq() });
+    const a = hooks(c, syn, { snat: masq() });
+    const p = hdr(a).sport;
+    expect(p).not.toBe(40000);
+    const quoted = icmpQuote(buildIPv4({ ...syn, src: '198.51.100.1', sport: p }), 8);
+    const o = hooks(c, { proto: 'icmp', src: '203.0.113.9', dst: '198.51.100.1', icmpType: 3, icmpCode: 1, inner: quoted }, { ifindex: 1 });
+    expect(ctinfo(c)).toBe(L.CTINFO_RELATED_REPLY);
+    const inner = o.l3 + 28;
+    expect(ip4(o.bytes, inner + 12)).toBe('192.0.2.51');
+    expect(be16(o.bytes, inner + 20)).toBe(40000);
+    expect(checksumsOk(o.bytes, o.l3)).toEqual({ ip: true, l4: true });
+  });
+});
+
 describe('natNeeded', () => {
   it('only a connection\'s first packet, once per manip', () => {
     const c = makeCore();
