@@ -13,6 +13,9 @@ import type { ArgReader, MatchModule, ModuleBase, OptSpec, TargetModule } from '
 import type { UnsupportedParams } from './modules/unsupported.js';
 import { validateTable, deleteChain } from './validate.js';
 
+/** iptables refuses -j DROP and -P X DROP in nat (a `:CHAIN DROP` line is accepted: it bypasses the check). */
+const NAT_DROP = 'the "nat" table is not intended for filtering, the use of DROP is therefore inhibited';
+
 export type UnsupportedMode = 'error' | 'assume-match' | 'assume-nomatch' | 'skip-rule';
 
 export interface ParseOptions {
@@ -56,6 +59,7 @@ interface Ctx {
 export function parseRuleset(text: string, file: string, opts: ParseOptions = {}): Ruleset {
   const ctx: Ctx = { file, mode: opts.unsupported ?? 'error', rs: { file, tables: [], approximated: [] } };
   const lines = text.split('\n');
+  const lastTerminated = text.endsWith('\n');
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
   let table: Table | null = null;
   let tableWord: { pos: SourcePos; text: string } | null = null;
@@ -65,7 +69,10 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
     const lineNo = i + 1;
     const raw = lines[i];
     if (raw.startsWith('#')) continue;
-    if (raw.trim() === '') continue;
+    if (raw === '') continue;
+    const cr = raw.indexOf('\r');
+    if (cr >= 0) throw new ParseError(at(lineNo, cr + 1), '\r', 'carriage return in the line (CRLF line endings?): iptables-restore would refuse it');
+    if (raw.trim() === '') throw new ParseError(at(lineNo, 1), raw, 'line of only blanks: iptables-restore refuses it (no command specified)');
     const words = splitWords(raw, file, lineNo);
     const w0 = words[0];
     const p0 = at(lineNo, w0.col);
@@ -80,7 +87,10 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
       tableWord = { pos: p0, text: w0.text };
       continue;
     }
-    if (raw.trim() === 'COMMIT' || (w0.text === 'COMMIT' && words.length === 1)) {
+    if (raw === 'COMMIT' && i === lines.length - 1 && !lastTerminated) {
+      throw new ParseError(p0, 'COMMIT', "'COMMIT' at the end of the file needs a newline after it (iptables-restore reads it as a rule)");
+    }
+    if (raw === 'COMMIT') {
       if (!table) throw new ParseError(p0, w0.text, "'COMMIT' outside a table (no '*table' line before it)");
       validateTable(table, file);
       table = null;
@@ -210,6 +220,7 @@ function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number)
     const ch = table.chains.find((x) => x.name === cw.text);
     if (!ch || !ch.builtin) throw new ParseError(at(cw), cw.text, `can't set policy on '${cw.text}': not a builtin chain of table '${table.name}'`);
     if (pw.text !== 'ACCEPT' && pw.text !== 'DROP') throw new ParseError(at(pw), pw.text, `bad policy '${pw.text}' (ACCEPT or DROP)`);
+    if (pw.text === 'DROP' && table.name === 'nat') throw new ParseError(at(pw), pw.text, NAT_DROP);
     ch.policy = pw.text;
     return;
   }
@@ -411,9 +422,12 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
         case '-c': {
           const pk = args.next(w.text);
           const by = args.next(w.text);
-          if (!/^[0-9]+$/.test(pk)) throw new ParseError(at(words[idx - 2]), pk, `bad packet counter '${pk}'`);
-          if (!/^[0-9]+$/.test(by)) args.fail(`bad byte counter '${by}'`);
-          rule.counters = { packets: BigInt(pk), bytes: BigInt(by) };
+          // sscanf("%llu"): leading digits count, the rest is ignored ("-c 10 192.0.2.1" is 10 packets, 192 bytes).
+          const pm = /^[0-9]+/.exec(pk);
+          const bm = /^[0-9]+/.exec(by);
+          if (!pm) throw new ParseError(at(words[idx - 2]), pk, `-c packet counter '${pk}' not numeric`);
+          if (!bm) args.fail(`-c byte counter '${by}' not numeric`);
+          rule.counters = { packets: BigInt(pm[0]) & 0xffffffffffffffffn, bytes: BigInt(bm[0]) & 0xffffffffffffffffn };
           break;
         }
         case '-m': {
@@ -436,6 +450,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
           }
           if (name === 'ACCEPT' || name === 'DROP' || name === 'RETURN') {
             if (goto) throw new ParseError(at(nw), name, `-g needs a user chain, not '${name}'`);
+            if (name === 'DROP' && table.name === 'nat') throw new ParseError(at(nw), name, NAT_DROP);
             rule.target = { kind: 'verdict', verdict: name, pos: at(nw) };
             break;
           }

@@ -143,6 +143,7 @@ export function parsePort(s: string): number | undefined {
  * truncated to 16 bits (65536 = 0, 99999 = 34463), or a service name.
  */
 export function parsePortX6(s: string): number | undefined {
+  if (s === '') return 0;
   if (/^[0-9]+$/.test(s)) {
     const v = Number(s);
     return v > 0xffffffff ? undefined : v & 0xffff;

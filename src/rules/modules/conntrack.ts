@@ -106,7 +106,6 @@ export const conntrack: MatchModule<ConntrackParams> = {
         const w = args.next('--ctproto');
         const n = parseProto(w);
         if (n === undefined) return args.fail(`unknown protocol '${w}'`);
-        if (n === 0) return args.fail(`conntrack: --ctproto '${w}' would never match`);
         p.proto = { proto: n, invert: i };
         return true;
       }
