@@ -353,3 +353,7 @@ export const H_NSTRINGS = 19;        // reserved
 export const ST_NRES = 16;           // RES_* codes counted (0..15)
 export const ST_REJECT_REPLIES = 16; // u64: replies REJECT would emit
 export const ST_SIZE = 24;           // u64 slots
+// Hosts with more than 31 interfaces: -i/-o test a 256-bit map (8 words at image word R_IIF/R_OIF,
+// bit i = interface index i, bit 255 = no device) instead of the 32-bit mask.
+export const RF_IIF_EXT = 8192;
+export const RF_OIF_EXT = 16384;

@@ -393,7 +393,9 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
     const spec = o.spec ?? {};
     const type: string = spec.type ?? 'ClusterIP';
     if (type === 'ExternalName') continue;
-    const clusterIP: string | undefined = str(spec.clusterIP) ?? (Array.isArray(spec.clusterIPs) ? spec.clusterIPs.find((x: string) => isIPv4(x)) : undefined);
+    // GetClusterIPByFamily: the IPv4 one of clusterIPs (dual-stack), else clusterIP.
+    const v4FromList: string | undefined = Array.isArray(spec.clusterIPs) ? spec.clusterIPs.find((x: string) => isIPv4(x)) : undefined;
+    const clusterIP: string | undefined = v4FromList ?? str(spec.clusterIP);
     if (!clusterIP || clusterIP === 'None') continue; // headless or not yet allocated: kube-proxy skips it
     if (!isIPv4(clusterIP)) {
       if (clusterIP.includes(':')) continue; // IPv6 Service: the IPv6 proxier's business
@@ -404,7 +406,8 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
     const internalPolicyLocal = spec.internalTrafficPolicy === 'Local';
     const externalIPs: string[] = (spec.externalIPs ?? []).filter((ip: string) => isIPv4(ip));
     const lbIPs: string[] = type === 'LoadBalancer' ? (o.status?.loadBalancer?.ingress ?? []).map((i: Obj) => i.ip).filter((ip: unknown) => typeof ip === 'string' && isIPv4(ip)) : [];
-    const ranges: string[] = type === 'LoadBalancer' ? (spec.loadBalancerSourceRanges ?? []).map((r: string) => String(r).trim()).filter((r: string) => r.includes('.') || !r.includes(':')) : [];
+    // TrimSpace'd, then only the IPv4 CIDRs (MapCIDRsByIPFamily drops what does not parse).
+    const ranges: string[] = type === 'LoadBalancer' ? (spec.loadBalancerSourceRanges ?? []).map((r: string) => String(r).trim()).filter((r: string) => parseCIDR(r) !== null) : [];
     const affinity = spec.sessionAffinity === 'ClientIP';
     const sticky = int(s, spec.sessionAffinityConfig?.clientIP?.timeoutSeconds, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', 1, 86400, 10800);
     const hc = type === 'LoadBalancer' && externalPolicyLocal ? int(s, spec.healthCheckNodePort, 'spec.healthCheckNodePort', 0, 65535, 0) : 0;
@@ -445,12 +448,13 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
   }
 
   // --- endpoints
-  const endpoints = new Map<string, Endpoint[]>();
+  const epSets = new Map<string, Map<string, Endpoint>>();
   const add = (svcPortName: string, protocol: Protocol, ep: Endpoint): void => {
     const k = epKey(svcPortName, protocol);
-    let list = endpoints.get(k);
-    if (!list) endpoints.set(k, (list = []));
-    if (!list.some((e) => e.endpoint === ep.endpoint)) list.push(ep);
+    let set = epSets.get(k);
+    if (!set) epSets.set(k, (set = new Map()));
+    // endpointslicecache: duplicates of an "ip:port" are dropped, except that a local one wins.
+    if (!set.has(ep.endpoint) || (opts.hostname !== undefined && ep.nodeName === opts.hostname)) set.set(ep.endpoint, ep);
   };
   const servicesWithSlices = new Set<string>();
 
@@ -472,7 +476,7 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
         if (addrs.length === 0) continue;
         const c = e.conditions ?? {};
         const ready = c.ready === undefined || c.ready === null ? true : !!c.ready;
-        const serving = c.serving === undefined || c.serving === null ? ready : !!c.serving;
+        const serving = c.serving === undefined || c.serving === null ? true : !!c.serving;
         const terminating = c.terminating === undefined || c.terminating === null ? false : !!c.terminating;
         const ip = addrs[0]; // kube-proxy uses the first address only
         if (!isIPv4(ip)) fail(s, `endpoint address '${ip}' is not IPv4`);
@@ -581,7 +585,8 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
     }
   }
 
-  for (const list of endpoints.values()) list.sort((a, b) => cmp(a.endpoint, b.endpoint));
+  const endpoints = new Map<string, Endpoint[]>();
+  for (const [k, set] of epSets) endpoints.set(k, [...set.values()].sort((a, b) => cmp(a.endpoint, b.endpoint)));
   servicePorts.sort((a, b) => cmp(a.svcPortName, b.svcPortName) || cmp(a.protocol, b.protocol));
   return { servicePorts, endpoints, ignored, synthesizedPods };
 }

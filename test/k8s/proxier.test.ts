@@ -100,3 +100,28 @@ endpoints:
     ]) expect(out).toContain(l);
   });
 });
+
+describe('kube-proxy v1.28 details (from pkg/proxy/service.go, endpointslicecache.go, topology.go)', () => {
+  const rules = (yaml: string, hostname = 'node-0'): string =>
+    generateRules(buildCluster(parseManifestText(yaml, 'd.yaml'), { hostname }), { clusterCIDR: '198.18.0.0/16', nodeIPs: ['192.0.2.10'], form: 'restore' }, hostname).text;
+  const slice = (svc: string, eps: string): string => `---\nkind: EndpointSlice\nmetadata: {name: ${svc}-1, labels: {kubernetes.io/service-name: ${svc}}}\naddressType: IPv4\nports: [{port: 8080}]\nendpoints:\n${eps}`;
+  it('dual-stack: the IPv4 entry of clusterIPs is used even when the primary is IPv6', () => {
+    const t = rules(`kind: Service\nmetadata: {name: ds}\nspec:\n  clusterIP: "2001:db8::1"\n  clusterIPs: ["2001:db8::1", 198.19.0.9]\n  ports: [{port: 80, targetPort: 8080}]\n${slice('ds', '- addresses: [198.18.0.5]\n')}`);
+    expect(t).toContain('-d 198.19.0.9 --dport 80 -j KUBE-SVC-');
+  });
+  it('loadBalancerSourceRanges that are not IPv4 CIDRs are dropped', () => {
+    const t = rules(`kind: Service\nmetadata: {name: lb}\nspec:\n  type: LoadBalancer\n  clusterIP: 198.19.0.8\n  loadBalancerSourceRanges: ["2001:db8::/64", "bogus", " 198.51.100.0/24 "]\n  ports: [{port: 80, targetPort: 8080, nodePort: 30001}]\nstatus: {loadBalancer: {ingress: [{ip: 203.0.113.9}]}}\n${slice('lb', '- addresses: [198.18.0.5]\n')}`);
+    expect(t.match(/^-A KUBE-FW-\S+ .* -s .*$/gm)!.map((l) => l.replace(/^.* -s /, "-s "))).toEqual([expect.stringMatching(/^-s 198\.51\.100\.0\/24 -j KUBE-EXT-[A-Z2-7]{16}$/)]);
+  });
+  it('a duplicate endpoint counts once, and the local copy wins (externalTrafficPolicy Local)', () => {
+    const t = rules(`kind: Service\nmetadata: {name: np}\nspec:\n  type: NodePort\n  externalTrafficPolicy: Local\n  clusterIP: 198.19.0.7\n  ports: [{port: 80, targetPort: 8080, nodePort: 30002}]\n${slice('np', '- addresses: [198.18.0.5]\n  nodeName: node-1\n')}\n${slice('np', '- addresses: [198.18.0.5]\n  nodeName: node-0\n').replace('np-1', 'np-2')}`);
+    expect(t.match(/^:KUBE-SEP-/gm)!.length).toBe(1);
+    expect(t).toMatch(/^-A KUBE-SVL-\S+ -m comment --comment "default\/np -> 198\.18\.0\.5:8080" -j KUBE-SEP-/m);
+  });
+  it('terminating endpoints are used only when no endpoint is ready (serving defaults to true)', () => {
+    const eps = '- addresses: [198.18.0.5]\n  conditions: {ready: false, terminating: true}\n- addresses: [198.18.0.6]\n  conditions: {ready: false, serving: false, terminating: true}\n';
+    const t = rules(`kind: Service\nmetadata: {name: term}\nspec:\n  clusterIP: 198.19.0.6\n  ports: [{port: 80, targetPort: 8080}]\n${slice('term', eps)}`);
+    expect(t).toContain('--to-destination 198.18.0.5:8080');
+    expect(t).not.toContain('198.18.0.6');
+  });
+});
