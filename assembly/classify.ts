@@ -68,7 +68,7 @@ export function classify(base: i32): i32 {
       const c: u32 = cols & HASH_COL_PORTS ? ((sp << 16) | dp) & <u32>imgw(n + 2) : 0;
       const mask: u32 = (<u32>1 << <u32>imgw(n + 3)) - 1;
       const ncols = imgw(n + 5);
-      const stride = ncols + 1;
+      const stride = imgw(n + 6);
       let idx = hashKey(a, b, c) & mask;
       let next = base + imgw(n + 4);
       while (true) {

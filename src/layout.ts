@@ -332,7 +332,7 @@ export const NUM_MODULES = 64;
 // child pointer is a word offset relative to the block's first word, so a block needs no
 // relocation when the compiler appends it anywhere in the image.
 export const NODE_ROOT = 1;          // [NODE_ROOT, main, nonFirstFragment, l4Truncated]: main for fragoff 0 with L4 ports, the others below
-export const NODE_HASH = 2;          // [NODE_HASH, cols, portMask, log2Size, default, ncols, entries: (ncols key words, child)...]; child 0 = empty slot
+export const NODE_HASH = 2;          // [NODE_HASH, cols, portMask, log2Size, default, ncols, stride, entries: (ncols key words, child, [inline leaf])...]; child 0 = empty slot
 export const NODE_IFACE = 3;         // [NODE_IFACE, field (0 iif, 1 oif), child for interface bit 0..31]
 export const NODE_SPLIT_SADDR = 8;   // [kind, threshold, left, right]: value < threshold (unsigned) -> left, else right
 export const NODE_SPLIT_DADDR = 9;   // addresses compared in host order (byte-swapped P_SADDR/P_DADDR)
@@ -342,7 +342,7 @@ export const NODE_SPLIT_DPORT = 12;
 export const HASH_COL_SADDR = 1;     // NODE_HASH cols bits: key words in this order, present when set
 export const HASH_COL_DADDR = 2;
 export const HASH_COL_PORTS = 4;     // (sport << 16 | dport) & portMask
-export const HASH_HDR = 6;           // words before the first entry of a NODE_HASH
+export const HASH_HDR = 7;           // words before the first entry of a NODE_HASH
 export const IFBIT_NONE = 31;        // interface bit for "no device" (IF_NONE) and indices >= 31
 
 // ---- Engine additions (ENGINE engineer) ----

@@ -293,6 +293,7 @@ const HASH_FIELDS = [0, 1, 3, 4]; // bit j of a tuple = HASH_FIELDS[j]
 const HASH_MIN_RULES = 16;
 const HASH_MIN_KEYS = 4;
 const HASH_MAX_EXTRA = 8; // average wildcard rules copied into each hash entry
+const INLINE_MAX = 4;  // hash entries hold leaves of up to this many rules in place
 const SAMPLE = 64;     // rules whose endpoints propose thresholds
 const EXACT_M = 256;   // above this many rules, thresholds are scored on a sample first
 
@@ -396,14 +397,18 @@ class Builder {
     return ((this.ifm[0][r] & it.ifr[0]) >>> 0) === (it.ifr[0] >>> 0) && ((this.ifm[1][r] & it.ifr[1]) >>> 0) === (it.ifr[1] >>> 0);
   }
 
-  private leaf(it: Item): void {
-    let r = it.rules;
-    if (!it.leaf) {
-      // end the leaf at the first final rule covering the region (redundancy removal)
-      for (let i = 0; i < r.length - 1; i++) {
-        if (this.final[r[i]] && this.covers(it, r[i])) { this.stats.truncated += r.length - i - 1; r = r.subarray(0, i + 1); break; }
-      }
+  /** The node's rules, ended at the first final rule covering its region (redundancy removal). */
+  private trimmed(it: Item): Int32Array {
+    const r = it.rules;
+    if (it.leaf) return r;
+    for (let i = 0; i < r.length - 1; i++) {
+      if (this.final[r[i]] && this.covers(it, r[i])) { this.stats.truncated += r.length - i - 1; return r.subarray(0, i + 1); }
     }
+    return r;
+  }
+
+  private leaf(it: Item): void {
+    const r = this.trimmed(it);
     const key = r.join(',');
     let off = this.leafCache.get(key);
     if (off === undefined) {
@@ -525,7 +530,8 @@ class Builder {
       return out;
     });
     if (!this.afford(m, sum)) return false;
-    // emit [NODE_HASH, cols, portMask, log2Size, default, ncols, entries...]
+    // emit [NODE_HASH, cols, portMask, log2Size, default, ncols, stride, entries...]; entries whose
+    // child is a leaf of at most INLINE_MAX rules hold it in place (one cache miss less per packet)
     let cols = 0, portMask = 0;
     if (T & 1) cols |= HASH_COL_SADDR;
     if (T & 2) cols |= HASH_COL_DADDR;
@@ -534,10 +540,18 @@ class Builder {
     const ncols = popcount(cols);
     let log2 = 2;
     while ((1 << log2) < 2 * D) log2++;
-    const size = 1 << log2, stride = ncols + 1;
+    const kids: Item[] = gl.map((g, i) => {
+      const lo = it.lo.slice(), hi = it.hi.slice();
+      for (let j = 0; j < fs.length; j++) { lo[fs[j]] = g.v[j]; hi[fs[j]] = g.v[j]; }
+      return { rules: childRules[i], lo, hi, ifr: it.ifr, depth: it.depth + 1, slot: 0, ports: it.ports };
+    });
+    const inl = kids.map((k) => (k.rules.length <= Math.min(INLINE_MAX, this.binth) ? this.trimmed(k) : null));
+    let maxInline = 0;
+    for (const x of inl) if (x && x.length > maxInline) maxInline = x.length;
+    const size = 1 << log2, stride = ncols + 1 + (maxInline ? 2 + maxInline : 0);
     const at = this.words.length;
     this.words[it.slot] = at;
-    this.words.push(NODE_HASH, cols, portMask | 0, log2, 0, ncols);
+    this.words.push(NODE_HASH, cols, portMask | 0, log2, 0, ncols, stride);
     const tbl = at + HASH_HDR;
     for (let i = 0; i < size * stride; i++) this.words.push(0);
     this.stats.nodes++; this.stats.hashNodes++;
@@ -554,10 +568,20 @@ class Builder {
       if (cols & HASH_COL_SADDR) this.words[e + w++] = a | 0;
       if (cols & HASH_COL_DADDR) this.words[e + w++] = b | 0;
       if (cols & HASH_COL_PORTS) this.words[e + w++] = c | 0;
+      const x = inl[i];
+      if (x) {
+        const l = e + ncols + 1;
+        this.words[e + ncols] = l;
+        this.words[l] = NODE_LEAF; this.words[l + 1] = x.length;
+        for (let j = 0; j < x.length; j++) this.words[l + 2 + j] = this.ruleIndex[x[j]];
+        this.stats.leaves++; this.stats.leafWords += x.length;
+        if (x.length > this.stats.largestLeaf) this.stats.largestLeaf = x.length;
+        if (it.depth + 1 > this.stats.depth) this.stats.depth = it.depth + 1;
+        return;
+      }
       this.words[e + ncols] = -1; // occupied; patched with the child offset
-      const lo = it.lo.slice(), hi = it.hi.slice();
-      for (let j = 0; j < fs.length; j++) { lo[fs[j]] = g.v[j]; hi[fs[j]] = g.v[j]; }
-      this.child(it, childRules[i], e + ncols, lo, hi, it.ifr);
+      kids[i].slot = e + ncols;
+      this.queue.push(kids[i]);
     });
     return true;
   }
@@ -863,11 +887,10 @@ export function classifyJs(words: ArrayLike<number>, base: number, p: KeyPacket)
     } else if (k === NODE_IFACE) {
       n = base + words[n + 2 + ifBit(words[n + 1] === 0 ? p.iif : p.oif)];
     } else if (k === NODE_HASH) {
-      const cols = words[n + 1], pm = words[n + 2], size = 1 << words[n + 3], ncols = words[n + 5];
+      const cols = words[n + 1], pm = words[n + 2], size = 1 << words[n + 3], ncols = words[n + 5], stride = words[n + 6];
       const a = cols & HASH_COL_SADDR ? vals[0] : 0, b = cols & HASH_COL_DADDR ? vals[1] : 0;
       const c = cols & HASH_COL_PORTS ? (((p.sport << 16) | p.dport) & pm) >>> 0 : 0;
       let idx = hashKey(a, b, c) & (size - 1);
-      const stride = ncols + 1;
       let next = base + words[n + 4];
       for (;;) {
         const e = n + HASH_HDR + idx * stride;
