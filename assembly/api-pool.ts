@@ -133,16 +133,24 @@ export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usi
 
 let logPtr: usize = 0;
 
+// Kinds of log records (bits 20..23 of the hash's high word)
+const K_MISS: u32 = 0;     // a packet's captured tuple that found no entry (or a dropped NEW)
+const K_ORIG: u32 = 1;     // the original tuple of a connection this packet created
+const K_REPLY: u32 = 2;    // the reply tuple of a NATed connection this packet created
+const K_FAMILY: u32 = 3;   // that reply tuple without the NAT-chosen port(s): the tuples a clash could try
+const K_BYSRC: u32 = 4;    // the original source of a SNATed connection (nf_nat_bysource)
+
 // @ts-ignore: decorator
-@inline function logRec(key: u32): void {
+@inline function logRec(key: u32, kind: u32): void {
   store<u32>(logPtr, key);
   store<u32>(logPtr, hLo, 4);
-  store<u32>(logPtr, hHi, 8);
+  store<u32>(logPtr, hHi | (kind << 20), 8);
   logPtr += 12;
 }
 
 /** Run `n` compact descriptors (from poolSelect) through processBatch one by one and log the
- * dependency records (flow key, tuple hash lo, hi: 12 bytes each, at most 3 per packet) at `log`.
+ * dependency records (flow key, tuple hash lo, hi | kind << 20: 12 bytes each, at most 4 per packet)
+ * at `log`.
  * Returns the number of records. */
 export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, log: usize): u32 {
   logPtr = log;
@@ -158,33 +166,37 @@ export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, log: u
     if (ctinfo == CTINFO_NEW) {
       hLo = load<u32>(hashes + (<usize>i << 3));
       hHi = load<u32>(hashes + (<usize>i << 3), 4);
-      logRec(key);
-      if (ct != 0) {
-        const e = ctEntry(ct);
-        const st = load<u32>(e, CT_STATUS);
-        if ((st & IPS_CONFIRMED) != 0 && (st & (IPS_SRC_NAT | IPS_DST_NAT)) != 0) {
-          tupleHash(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST), <u32>load<u16>(e, CT_R_SPORT),
-            <u32>load<u16>(e, CT_R_DPORT), <u32>load<u8>(e, CT_PROTO));
-          logRec(key);
-        }
-        if ((st & IPS_CONFIRMED) != 0 && (st & IPS_SRC_NAT) != 0) {
-          // nf_nat_bysource: a later SNAT of the same original source reuses this mapping
-          tupleHash(load<u32>(e, CT_O_SRC), 0, <u32>load<u16>(e, CT_O_SPORT), 0, <u32>load<u8>(e, CT_PROTO) | 0x100);
-          logRec(key);
-        }
+      let st: u32 = 0;
+      let e: usize = 0;
+      if (ct != 0) { e = ctEntry(ct); st = load<u32>(e, CT_STATUS); }
+      if ((st & IPS_CONFIRMED) == 0) { logRec(key, K_MISS); continue; }
+      logRec(key, K_ORIG);
+      const proto = <u32>load<u8>(e, CT_PROTO);
+      if ((st & (IPS_SRC_NAT | IPS_DST_NAT)) != 0) {
+        const rs = load<u32>(e, CT_R_SRC), rd = load<u32>(e, CT_R_DST);
+        const rsp = <u32>load<u16>(e, CT_R_SPORT), rdp = <u32>load<u16>(e, CT_R_DPORT);
+        tupleHash(rs, rd, rsp, rdp, proto);
+        logRec(key, K_REPLY);
+        tupleHash(rs, rd, (st & IPS_DST_NAT) != 0 ? 0 : rsp, (st & IPS_SRC_NAT) != 0 ? 0 : rdp, proto | 0x200);
+        logRec(key, K_FAMILY);
+      }
+      if ((st & IPS_SRC_NAT) != 0) {
+        // nf_nat_bysource: a later SNAT of the same original source reuses this mapping
+        tupleHash(load<u32>(e, CT_O_SRC), 0, <u32>load<u16>(e, CT_O_SPORT), 0, proto | 0x100);
+        logRec(key, K_BYSRC);
       }
     } else if (ctinfo == CTINFO_INVALID && ct == 0) {
       hLo = load<u32>(hashes + (<usize>i << 3));
       hHi = load<u32>(hashes + (<usize>i << 3), 4);
-      logRec(key);
+      logRec(key, K_MISS);
       if (load<u8>(PKT, P_PROTO) == 1 && load<u32>(PKT, P_IN_L3) != 0 && load<u8>(PKT, P_IN_OK) != 0) {
         const s = load<u32>(PKT, P_IN_SADDR), t = load<u32>(PKT, P_IN_DADDR);
         const sp = <u32>load<u16>(PKT, P_IN_SPORT), dp = <u32>load<u16>(PKT, P_IN_DPORT);
         const ip = <u32>load<u8>(PKT, P_IN_PROTO);
         tupleHash(s, t, sp, dp, ip);
-        logRec(key);
+        logRec(key, K_MISS);
         if (ip == 1) tupleHash(t, s, sp, 0, ip); else tupleHash(t, s, dp, sp, ip);
-        logRec(key);
+        logRec(key, K_MISS);
       }
     }
   }

@@ -91,11 +91,22 @@ export function orderedState(rs: Ruleset): string | null {
   return null;
 }
 
+// Kinds of dependency records (assembly/api-pool.ts)
+const K_ORIG = 1;
+const K_REPLY = 2;
+const K_FAMILY = 3;
+
 /** Union-find over flow keys, joined by shared tuple hashes. */
 export class Dependencies {
   private parent = new Map<number, number>();
   private members = new Map<number, number[]>();
+  /** exact tuple hash -> flow key * 8 + kind of the first record */
   private owner = new Map<number, number>();
+  /** NATed reply tuple hash -> its family hash */
+  private replyFamily = new Map<number, number>();
+  private families = new Map<number, { hot: boolean; flows: number[] }>();
+  clashes = 0;
+  hotFamilies = 0;
 
   find(x: number): number {
     let p = this.parent.get(x);
@@ -119,15 +130,53 @@ export class Dependencies {
     this.members.delete(rb);
   }
 
-  /** Add a shard's log: flows that share a tuple hash are joined. */
+  /** Add a shard's log. Flows that share an exact tuple are joined. When two connections created
+   * the same tuple in different flows (a NAT clash resolved differently than a single replay
+   * would), the reply tuple's family (the tuple without the NAT-chosen ports: every tuple the
+   * port search could have tried) becomes hot: all flows with a NATed reply in that family are
+   * joined, now and in later passes, so a chain of clashes is not discovered one pass at a time. */
   add(log: Uint32Array): void {
+    let lastReply = -1;
+    let lastClash = false;
     for (let i = 0; i + 2 < log.length; i += 3) {
       const key = log[i];
-      const h = log[i + 2] * 0x100000000 + log[i + 1];
+      const hi = log[i + 2];
+      const kind = hi >>> 20;
+      const h = (hi & 0xfffff) * 0x100000000 + log[i + 1];
+      if (kind === K_FAMILY) {
+        let f = this.families.get(h);
+        if (!f) { f = { hot: false, flows: [] }; this.families.set(h, f); }
+        if (f.hot) this.union(f.flows[0], key);
+        if (f.flows[f.flows.length - 1] !== key) f.flows.push(key);
+        if (lastReply >= 0) this.replyFamily.set(lastReply, h);
+        if (lastClash) this.heat(h);
+        lastReply = -1;
+        lastClash = false;
+        continue;
+      }
       const o = this.owner.get(h);
-      if (o === undefined) this.owner.set(h, key);
-      else if (o !== key) this.union(o, key);
+      let clash = false;
+      if (o === undefined) this.owner.set(h, key * 8 + kind);
+      else {
+        const of = Math.floor(o / 8), ok = o % 8;
+        if (of !== key) {
+          this.union(of, key);
+          if ((ok === K_ORIG || ok === K_REPLY) && (kind === K_ORIG || kind === K_REPLY)) {
+            clash = true;
+            this.clashes++;
+            if (ok === K_REPLY) { const fam = this.replyFamily.get(h); if (fam !== undefined) this.heat(fam); }
+          }
+        }
+      }
+      if (kind === K_REPLY) { lastReply = h; lastClash = clash; }
     }
+  }
+
+  private heat(fam: number): void {
+    const f = this.families.get(fam);
+    if (!f) return;
+    if (!f.hot) { f.hot = true; this.hotFamilies++; }
+    for (const k of f.flows) this.union(f.flows[0], k);
   }
 
   /** Groups with more than one flow key. */

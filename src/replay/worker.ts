@@ -58,7 +58,7 @@ class ShardRunner {
       this.cols = core.reserve(this.cap * (6 * 4 + 2 * 2)) >>> 0;
       this.keys = core.reserve(this.cap * 4) >>> 0;
       this.hashes = core.reserve(this.cap * 8) >>> 0;
-      this.log = core.reserve(this.cap * 3 * LOG_REC) >>> 0;
+      this.log = core.reserve(this.cap * 4 * LOG_REC) >>> 0;
     }
     if (bytes > this.dataCap) {
       this.dataCap = Math.max(bytes, 4 << 20);
