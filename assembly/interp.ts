@@ -8,7 +8,7 @@ import {
   H_CHAINS, H_RULES, H_HOOKS, NUM_TABLES, CH_SIZE, CH_POLICY, CH_POLICY_COUNTER, CH_TREE, NODE_LEAF,
   R_SIZE, R_FLAGS, R_SRC, R_SMSK, R_DST, R_DMSK, R_PROTO, R_IIF, R_OIF, R_TARGET, R_TARGET_ARG,
   R_TPARAMS, R_NMATCH, R_MATCHES, R_COUNTER, RF_SRC, RF_SRC_INV, RF_DST, RF_DST_INV, RF_PROTO,
-  RF_PROTO_INV, RF_FRAG, RF_FRAG_INV, RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV,
+  RF_PROTO_INV, RF_FRAG, RF_FRAG_INV, RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV, RF_IIF_EXT, RF_OIF_EXT,
   T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_JUMP, T_GOTO, T_MODULE,
   P_SADDR, P_DADDR, P_PROTO, P_FRAGOFF, P_IIF, P_OIF, P_IPLEN, IF_NONE,
   V_ACCEPT, V_DROP, V_CONTINUE, V_REJECT,
@@ -41,6 +41,12 @@ export let dropBy: i32 = 0;
   return idx >= 31 ? (<u32>1 << 31) : (<u32>1 << idx);
 }
 
+/** Bit `dev` (IF_NONE = 255 = no device) of the 256-bit interface map at image word `at`. */
+// @ts-ignore: decorator
+@inline function map256(at: i32, dev: u32): bool {
+  return ((<u32>imgw(at + <i32>(dev >> 5)) >> (dev & 31)) & 1) != 0;
+}
+
 /** ip_packet_match: -s/-d/-p/-f/-i/-o. */
 // @ts-ignore: decorator
 @inline function baseMatch(rb: i32): bool {
@@ -53,10 +59,14 @@ export let dropBy: i32 = 0;
     if (((load<u32>(PKT, P_DADDR) & <u32>imgw(rb + R_DMSK)) != <u32>imgw(rb + R_DST)) != ((f & RF_DST_INV) != 0)) return false;
   }
   if (f & RF_IIF) {
-    if ((((<u32>imgw(rb + R_IIF)) & ifBit(<u32>load<u8>(PKT, P_IIF))) == 0) != ((f & RF_IIF_INV) != 0)) return false;
+    const dev = <u32>load<u8>(PKT, P_IIF);
+    const hit = (f & RF_IIF_EXT) != 0 ? map256(imgw(rb + R_IIF), dev) : ((<u32>imgw(rb + R_IIF)) & ifBit(dev)) != 0;
+    if (hit == ((f & RF_IIF_INV) != 0)) return false;
   }
   if (f & RF_OIF) {
-    if ((((<u32>imgw(rb + R_OIF)) & ifBit(<u32>load<u8>(PKT, P_OIF))) == 0) != ((f & RF_OIF_INV) != 0)) return false;
+    const dev = <u32>load<u8>(PKT, P_OIF);
+    const hit = (f & RF_OIF_EXT) != 0 ? map256(imgw(rb + R_OIF), dev) : ((<u32>imgw(rb + R_OIF)) & ifBit(dev)) != 0;
+    if (hit == ((f & RF_OIF_INV) != 0)) return false;
   }
   if (f & RF_PROTO) {
     if ((<i32>load<u8>(PKT, P_PROTO) != imgw(rb + R_PROTO)) != ((f & RF_PROTO_INV) != 0)) return false;

@@ -14,7 +14,7 @@ import {
   CH_POLICY_COUNTER, CH_TREE, CH_TABLE, NODE_LEAF, R_SIZE, R_FLAGS, R_SRC, R_SMSK, R_DST, R_DMSK,
   R_PROTO, R_IIF, R_OIF, R_TARGET, R_TARGET_ARG, R_TPARAMS, R_NMATCH, R_MATCHES, R_COUNTER, R_ID,
   R_CHAIN, RF_SRC, RF_SRC_INV, RF_DST, RF_DST_INV, RF_PROTO, RF_PROTO_INV, RF_FRAG, RF_FRAG_INV,
-  RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV, RF_APPROX, T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_JUMP,
+  RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV, RF_APPROX, RF_IIF_EXT, RF_OIF_EXT, T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_JUMP,
   T_GOTO, T_MODULE, V_ACCEPT, V_DROP, IMGF_CONNTRACK, IMGF_NAT, IMGF_LINEAR, IMGF_TRUST_CSUM,
   MOD_UNSUPPORTED, SYS_CT_MAX, IF_NAME0, IF_SIZE, HOST_NIFS, HOST_IFS,
 } from '../layout.js';
@@ -114,6 +114,17 @@ export function ifaceMask(m: IfaceMatch, names: string[]): number {
   return mask;
 }
 
+/** -i/-o name -> 256-bit map (8 words): bit i = interface i (i < 255), bit 255 = no device. */
+export function ifaceMap256(m: IfaceMatch, names: string[]): number[] {
+  const w = new Array(8).fill(0);
+  const set = (i: number) => { w[i >> 5] |= 1 << (i & 31); };
+  if (m.name === '+') return new Array(8).fill(-1);
+  const wild = m.name.endsWith('+');
+  const stem = wild ? m.name.slice(0, -1) : m.name;
+  names.forEach((n, i) => { if (i < 255 && (wild ? n.startsWith(stem) : n === stem)) set(i); });
+  return w;
+}
+
 export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   const ifaceNames = ifaceNamesFromHost(opts.host.host);
   const chains: ChainInfo[] = [];
@@ -206,11 +217,13 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     if (r.frag) f |= RF_FRAG | (r.frag.invert ? RF_FRAG_INV : 0);
     if (r.inIface) {
       f |= RF_IIF | (r.inIface.invert ? RF_IIF_INV : 0);
-      w[rb + R_IIF] = ifaceMask(r.inIface, ifaceNames);
+      if (ifaceNames.length > 31) { f |= RF_IIF_EXT; w[rb + R_IIF] = w.length; w.push(...ifaceMap256(r.inIface, ifaceNames)); }
+      else w[rb + R_IIF] = ifaceMask(r.inIface, ifaceNames);
     }
     if (r.outIface) {
       f |= RF_OIF | (r.outIface.invert ? RF_OIF_INV : 0);
-      w[rb + R_OIF] = ifaceMask(r.outIface, ifaceNames);
+      if (ifaceNames.length > 31) { f |= RF_OIF_EXT; w[rb + R_OIF] = w.length; w.push(...ifaceMap256(r.outIface, ifaceNames)); }
+      else w[rb + R_OIF] = ifaceMask(r.outIface, ifaceNames);
     }
     const ctx: LowerCtx = {
       ifaceIndex(name: string) {

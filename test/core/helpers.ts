@@ -15,7 +15,7 @@ setModuleRegistry({ lookup: (n, k) => (k === 'match' ? findMatch(n) : findTarget
 
 /** Parse iptables-restore text (the real parser) for a test. */
 export function rules(text: string): Ruleset {
-  return parseRuleset(text.replace(/^\s+/gm, ''), 'test.rules');
+  return parseRuleset(`${text.replace(/^\s+/gm, '')}\n`, 'test.rules');
 }
 
 const pos = { file: 't', line: 1, column: 1 };

@@ -113,3 +113,16 @@ describe('interpreter', () => {
     expect(v.l4).toBe(true);
   });
 });
+
+describe('hosts with more than 31 interfaces', () => {
+  it('-i/-o use a 256-bit interface map (eth40 and eth41 are told apart)', () => {
+    // 45 interfaces eth0..eth44, 192.0.2.0/24 on eth0; a route per interface so traffic to
+    // 198.18.<i>.0/24 leaves on eth<i>
+    const interfaces = Array.from({ length: 45 }, (_, i) => ({ name: `eth${i}`, addresses: [i === 0 ? '192.0.2.1/24' : `198.18.${i}.1/24`] }));
+    const host = { interfaces, routes: [], ingress: 'eth0', sysctl: {} };
+    const rs = ruleset({ filter: { FORWARD: { policy: 'ACCEPT', rules: [{ o: 'eth40' }, { o: 'eth41' }, { o: 'eth4+' }, { oInv: true, o: 'eth40' }] } } });
+    const r = run(rs, [{ src: '192.0.2.10', dst: '198.18.40.5' }, { src: '192.0.2.10', dst: '198.18.41.5' }, { src: '192.0.2.10', dst: '198.18.3.5' }], { host });
+    // out eth40: rules 1, 3; eth41: rules 2, 3, 4; eth3: rule 4
+    expect([1, 2, 3, 4].map((k) => r.cnt(`filter/FORWARD#${k}`)[0])).toEqual([1, 1, 2, 2]);
+  });
+});
