@@ -119,4 +119,25 @@ describe('modules', () => {
     expect(r.cnt('filter/INPUT#1')[0]).toBe(1);
     expect(r.cnt('filter/INPUT#2')).toEqual([1, 48]); // craft keeps a 20-byte TCP header + 8 bytes: 20 + 28
   });
+
+  it('the TTL is decremented before FORWARD (ip_forward), as measured on the kernel', () => {
+    // kernel 6.18 in a netns, same rules, one 29-byte UDP datagram with TTL 64 forwarded:
+    // [1:29] PREROUTING ttl-eq 64, [0:0] FORWARD ttl-eq 64, [1:29] FORWARD ttl-eq 63, [1:29] POSTROUTING ttl-eq 63
+    const rs = rules(`*mangle
+      :PREROUTING ACCEPT [0:0]
+      :INPUT ACCEPT [0:0]
+      :FORWARD ACCEPT [0:0]
+      :OUTPUT ACCEPT [0:0]
+      :POSTROUTING ACCEPT [0:0]
+      -A PREROUTING -p udp -m ttl --ttl-eq 64
+      -A FORWARD -p udp -m ttl --ttl-eq 64
+      -A FORWARD -p udp -m ttl --ttl-eq 63
+      -A POSTROUTING -p udp -m ttl --ttl-eq 63
+      COMMIT`);
+    const r = run(rs, [{ src: C, dst: '203.0.113.5', proto: 'udp', ttl: 64, payload: 1 }]);
+    expect(r.cnt('mangle/PREROUTING#1')).toEqual([1, 29]);
+    expect(r.cnt('mangle/FORWARD#1')).toEqual([0, 0]);
+    expect(r.cnt('mangle/FORWARD#2')).toEqual([1, 29]);
+    expect(r.cnt('mangle/POSTROUTING#1')).toEqual([1, 29]);
+  });
 });
