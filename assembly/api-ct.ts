@@ -1,6 +1,6 @@
 // Exports of dissect/conntrack/nat/host. Owned by the conntrack+NAT work.
 import { PKT, setImage } from './state';
-export { dissect } from './dissect';
+export { dissect, defrag, defragMaxSize, defragDf } from './dissect';
 export { routeInput, addrType, ifAddr, ifFirstAddr, routeNexthop, isLocalAddr } from './host';
 export { draw } from './rng';
 export { csumCompute, csumVerify } from './csum';

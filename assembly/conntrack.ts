@@ -26,7 +26,7 @@ import {
 import { PKT, IMG, imgw } from './state';
 import { reserve } from './mem';
 import { sysctl } from './host';
-import { hz, be16 } from './dissect';
+import { hz, be16, defragSetup } from './dissect';
 import { csumVerify, pseudoSum } from './csum';
 import { tcpError, tcpPacket, TCP_R_INVALID, TCP_R_REPEAT, TCP_R_KILL } from './tcp';
 
@@ -66,6 +66,7 @@ export function ctSetup(capacity: u32): usize {
   store<u32>(TB, <u32>FREEA, CTT_FREE);
   store<u32>(TB, <u32>SLOTS, CTT_SLOTS);
   unconf = 0; pendingFree = 0; seqNo = 0; swept = false;
+  defragSetup();
   return TB;
 }
 

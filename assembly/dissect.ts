@@ -15,7 +15,8 @@ import {
   H_HOST, H_HZ, HOST_INGRESS,
 } from '../src/layout';
 import { PKT, IMG, imgw } from './state';
-import { csumVerify } from './csum';
+import { csumVerify, csumCompute } from './csum';
+import { reserve } from './mem';
 import { addrType, RTN_BROADCAST } from './host';
 
 export const PACKET_HOST = 0;
@@ -265,4 +266,203 @@ export function dissect(desc: usize): i32 {
   store<u32>(PKT, avail, P_L4LEN);
   if (fragoff == 0) layer4(l4, avail, proto);
   return RES_NONE;
+}
+
+// ---------------------------------------------------------------- defragmentation (ip_defrag)
+// With conntrack active the kernel reassembles every datagram before the raw table
+// (nf_defrag_ipv4 at priority -400): fragments are held in queues keyed by (saddr, daddr, id,
+// proto) and the datagram goes on, whole, with the packet that completes it. As in
+// net/ipv4/ip_fragment.c + inet_fragment.c (Linux 6.x): a fragment fully inside what is already
+// queued is a duplicate (dropped, queue kept); any other overlap drops the fragment and the whole
+// queue (RFC 5722 behaviour, IPv4 since 4.19); non-last fragments are truncated to a multiple of
+// 8; a queue lives ipfrag_time = 30 s from its first fragment. The reassembled header is the one
+// of the offset-0 fragment, tot_len updated, DF set when every fragment had DF
+// (max_df_size == max_size), checksum recomputed.
+
+export const DEFRAG_PASS = 0;   // not a fragment: go on with PKT as it is
+export const DEFRAG_HELD = 1;   // fragment queued: the packet is consumed (RES_FRAG_QUEUED)
+export const DEFRAG_DONE = 2;   // datagram complete: PKT now describes the reassembled datagram
+export const DEFRAG_DROP = 3;   // fragment dropped (duplicate, overlap, too long, no queue) (RES_DROP_FRAG)
+
+const DQ_N: i32 = 64;           // queues (64 x ~66 KiB, about the kernel's 4 MiB ipfrag_high_thresh)
+const DQ_RUNS: i32 = 64;        // fragment runs per queue
+const DQ_KEY_S = 0;             // u32 saddr
+const DQ_KEY_D = 4;             // u32 daddr
+const DQ_KEY_ID = 8;            // u16 id
+const DQ_KEY_P = 10;            // u8 proto
+const DQ_USED = 11;             // u8
+const DQ_EXPIRES = 16;          // u64 jiffies
+const DQ_NRUNS = 24;            // u32
+const DQ_LEN = 28;              // u32 datagram data length known so far (q.len)
+const DQ_MEAT = 32;             // u32 bytes received
+const DQ_FLAGS = 36;            // u32 FIRST_IN 1, LAST_IN 2
+const DQ_MAXSIZE = 40;          // u32 largest fragment (IP header included)
+const DQ_MAXDF = 44;            // u32 largest fragment with DF
+const DQ_HDRLEN = 48;           // u32 header length of the offset-0 fragment
+const DQ_HDR = 64;              // 60 bytes: IP header of the offset-0 fragment
+const DQ_RUNS_AT = 128;         // runs: [start u32, end u32] x DQ_RUNS
+const DQ_DATA = DQ_RUNS_AT + DQ_RUNS * 8;
+const DQ_SIZE = (DQ_DATA + 65536 + 63) & ~63;
+
+let DQ: usize = 0;              // queues
+let REASM: usize = 0;           // the reassembled datagram of the packet in flight
+const REASM_DESC: usize = memory.data(32, 16); // DESC_SIZE
+let reasmMax: u32 = 0;          // frag_max_size of the last reassembled datagram (0 = none)
+let reasmDf: bool = false;
+
+/** Reserve the reassembly queues (setup time; called by ctSetup). */
+export function defragSetup(): void {
+  if (DQ != 0) return;
+  DQ = reserve(<usize>DQ_N * <usize>DQ_SIZE);
+  REASM = reserve(65536 + 64);
+}
+
+/** IPCB(skb)->frag_max_size of the datagram in flight (0 when it was not reassembled) and
+ *  whether it is sent with DF: a forwarded reassembled datagram leaves in fragments of this size. */
+export function defragMaxSize(): u32 { return reasmMax; }
+export function defragDf(): bool { return reasmDf; }
+
+// @ts-ignore: decorator
+@inline function dq(i: i32): usize { return DQ + <usize>i * <usize>DQ_SIZE; }
+
+function dqFree(q: usize): void { store<u8>(q, 0, DQ_USED); }
+
+/** ip_defrag for the packet in PKT (call right after dissect when conntrack is active). */
+export function defrag(): i32 {
+  reasmMax = 0;
+  reasmDf = false;
+  const fragoff = <u32>load<u16>(PKT, P_FRAGOFF);
+  const mf = load<u8>(PKT, P_MF);
+  if (fragoff == 0 && mf == 0) return DEFRAG_PASS;
+  if (DQ == 0) return DEFRAG_PASS;
+  const l3 = <usize>load<u32>(PKT, P_L3);
+  const ihl = <u32>load<u8>(PKT, P_IHL);
+  const iplen = load<u32>(PKT, P_IPLEN);
+  if (load<u32>(PKT, P_L4LEN) < iplen - ihl) return DEFRAG_PASS; // not captured whole: cannot reassemble
+  const saddr = load<u32>(PKT, P_SADDR);
+  const daddr = load<u32>(PKT, P_DADDR);
+  const id = <u32>load<u16>(l3 + 4);
+  const proto = <u32>load<u8>(PKT, P_PROTO);
+  const now = load<u64>(PKT, P_JIFFIES);
+  const off = fragoff << 3;
+  let end = off + (iplen - ihl);
+  const df = (be16(l3 + 6) & 0x4000) != 0;
+
+  // find the queue (expired ones are freed on the way), or a free one
+  let q: usize = 0;
+  let free: usize = 0;
+  for (let i = 0; i < DQ_N; i++) {
+    const c = dq(i);
+    if (load<u8>(c, DQ_USED) == 0) { if (free == 0) free = c; continue; }
+    if (<i64>(load<u64>(c, DQ_EXPIRES) - now) <= 0) { dqFree(c); if (free == 0) free = c; continue; }
+    if (load<u32>(c, DQ_KEY_S) == saddr && load<u32>(c, DQ_KEY_D) == daddr &&
+        <u32>load<u16>(c, DQ_KEY_ID) == id && <u32>load<u8>(c, DQ_KEY_P) == proto) { q = c; break; }
+  }
+  if (q == 0) {
+    if (free == 0) return DEFRAG_DROP; // over the memory limit
+    q = free;
+    memory.fill(q, 0, DQ_RUNS_AT);
+    store<u32>(q, saddr, DQ_KEY_S);
+    store<u32>(q, daddr, DQ_KEY_D);
+    store<u16>(q, <u16>id, DQ_KEY_ID);
+    store<u8>(q, <u8>proto, DQ_KEY_P);
+    store<u8>(q, 1, DQ_USED);
+    store<u64>(q, now + 30 * hz(), DQ_EXPIRES);
+  }
+
+  // ip_frag_queue
+  if (end + ihl > 65535) { dqFree(q); return DEFRAG_DROP; }
+  let flags = load<u32>(q, DQ_FLAGS);
+  let qlen = load<u32>(q, DQ_LEN);
+  if (mf == 0) {
+    // the last fragment: the total length is known
+    if (end < qlen || ((flags & 2) != 0 && end != qlen)) { dqFree(q); return DEFRAG_DROP; }
+    flags |= 2;
+    qlen = end;
+  } else {
+    if ((end & 7) != 0) end &= ~(<u32>7);
+    if (end > qlen) {
+      if ((flags & 2) != 0) { dqFree(q); return DEFRAG_DROP; }
+      qlen = end;
+    }
+  }
+  if (end == off) { dqFree(q); return DEFRAG_DROP; }
+
+  // inet_frag_queue_insert: runs of consecutive fragments; inside a run = duplicate
+  const nr = <i32>load<u32>(q, DQ_NRUNS);
+  let lastI = -1;
+  let lastEnd: u32 = 0;
+  for (let i = 0; i < nr; i++) {
+    const e = load<u32>(q + DQ_RUNS_AT + <usize>(i * 8), 4);
+    if (lastI < 0 || e > lastEnd) { lastI = i; lastEnd = e; }
+  }
+  if (lastI < 0) {
+    store<u32>(q + DQ_RUNS_AT, off);
+    store<u32>(q + DQ_RUNS_AT, end, 4);
+    store<u32>(q, 1, DQ_NRUNS);
+  } else if (lastEnd < end) {
+    if (off < lastEnd) { dqFree(q); return DEFRAG_DROP; } // overlap
+    if (off == lastEnd) {
+      store<u32>(q + DQ_RUNS_AT + <usize>(lastI * 8), end, 4); // append to the last run
+    } else {
+      if (nr >= DQ_RUNS) { dqFree(q); return DEFRAG_DROP; }
+      store<u32>(q + DQ_RUNS_AT + <usize>(nr * 8), off);
+      store<u32>(q + DQ_RUNS_AT + <usize>(nr * 8), end, 4);
+      store<u32>(q, nr + 1, DQ_NRUNS);
+    }
+  } else {
+    for (let i = 0; i < nr; i++) {
+      const s = load<u32>(q + DQ_RUNS_AT + <usize>(i * 8));
+      const e = load<u32>(q + DQ_RUNS_AT + <usize>(i * 8), 4);
+      if (end <= s || off >= e) continue;
+      if (off >= s && end <= e) return DEFRAG_DROP;        // duplicate: the queue stays
+      dqFree(q); return DEFRAG_DROP;                        // overlap: the queue goes
+    }
+    if (nr >= DQ_RUNS) { dqFree(q); return DEFRAG_DROP; }
+    store<u32>(q + DQ_RUNS_AT + <usize>(nr * 8), off);
+    store<u32>(q + DQ_RUNS_AT + <usize>(nr * 8), end, 4);
+    store<u32>(q, nr + 1, DQ_NRUNS);
+  }
+  memory.copy(q + DQ_DATA + off, l3 + ihl, end - off);
+  store<u32>(q, load<u32>(q, DQ_MEAT) + (end - off), DQ_MEAT);
+  if (off == 0) {
+    flags |= 1;
+    memory.copy(q + DQ_HDR, l3, ihl);
+    store<u32>(q, ihl, DQ_HDRLEN);
+  }
+  store<u32>(q, flags, DQ_FLAGS);
+  store<u32>(q, qlen, DQ_LEN);
+  const fragsize = iplen;
+  if (fragsize > load<u32>(q, DQ_MAXSIZE)) store<u32>(q, fragsize, DQ_MAXSIZE);
+  if (df && fragsize > load<u32>(q, DQ_MAXDF)) store<u32>(q, fragsize, DQ_MAXDF);
+  if (flags != 3 || load<u32>(q, DQ_MEAT) != qlen) return DEFRAG_HELD;
+
+  // ip_frag_reasm: the offset-0 header + all data
+  const hl = load<u32>(q, DQ_HDRLEN);
+  const total = hl + qlen;
+  memory.copy(REASM, q + DQ_HDR, hl);
+  memory.copy(REASM + hl, q + DQ_DATA, qlen);
+  store<u16>(REASM + 2, <u16>bswap16(total));
+  const maxSize = load<u32>(q, DQ_MAXSIZE);
+  const maxDf = load<u32>(q, DQ_MAXDF);
+  reasmDf = maxDf == maxSize;
+  store<u16>(REASM + 6, reasmDf ? <u16>0x0040 : 0); // htons(IP_DF) in LE: 0x40 in the first byte
+  store<u16>(REASM + 10, 0);
+  store<u16>(REASM + 10, csumCompute(REASM, hl, 0));
+  dqFree(q);
+  // dissect the datagram as a LINKTYPE_IPV4 frame, with this packet's time, interface and ordinal
+  const ns = load<u64>(PKT, P_NOW_LO);
+  const d = REASM_DESC;
+  store<u32>(d, <u32>REASM, DESC_FRAME);
+  store<u32>(d, total, DESC_CAPLEN);
+  store<u32>(d, total, DESC_WIRELEN);
+  store<u32>(d, <u32>(ns / 1000000000), DESC_TS_SEC);
+  store<u32>(d, <u32>(ns % 1000000000), DESC_TS_NSEC);
+  store<u16>(d, <u16>LINKTYPE_IPV4, DESC_LINKTYPE);
+  store<u16>(d, <u16>load<u8>(PKT, P_IIF), DESC_IFINDEX);
+  store<u32>(d, load<u32>(PKT, P_ORDINAL), DESC_ORDINAL);
+  const mx = maxSize > maxDf ? maxSize : maxDf;
+  if (dissect(d) != RES_NONE) return DEFRAG_DROP;
+  reasmMax = mx;
+  return DEFRAG_DONE;
 }

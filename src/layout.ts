@@ -357,3 +357,7 @@ export const ST_SIZE = 24;           // u64 slots
 // bit i = interface index i, bit 255 = no device) instead of the 32-bit mask.
 export const RF_IIF_EXT = 8192;
 export const RF_OIF_EXT = 16384;
+
+// ---- Conntrack additions (CONNTRACK engineer) ----
+export const RES_FRAG_QUEUED = 12;   // a fragment held for reassembly (conntrack active): it reaches no chain
+export const RES_DROP_FRAG = 13;     // fragment dropped by reassembly (duplicate, overlap, too long, no queue)
