@@ -30,6 +30,9 @@ export const multiport: MatchModule<MultiportParams> = {
     const w = args.next(opt.name);
     let slots = 0;
     for (const part of w.split(',')) {
+      // multiport needs both ends of a range (":80" and "80:" are errors, unlike tcp --dport).
+      const empty = part.split(':').find((x) => x === '');
+      if (empty !== undefined) return args.fail(`multiport: invalid port '' in '${w}'`);
       const r = parsePortRange(part);
       if (typeof r === 'string') return args.fail(`multiport: ${r}`);
       slots += r[0] === r[1] ? 1 : 2;
