@@ -407,15 +407,31 @@ class Builder {
     return r;
   }
 
+  /** trimmed() for a hash entry's rules: the node's region with the T fields set to the key. */
+  private trimmedPoint(it: Item, fs: number[], v: number[], r: ArrayLike<number>): ArrayLike<number> {
+    for (let i = 0; i < r.length - 1; i++) {
+      const x = r[i];
+      if (!this.final[x]) continue;
+      let ok = ((this.ifm[0][x] & it.ifr[0]) >>> 0) === (it.ifr[0] >>> 0) && ((this.ifm[1][x] & it.ifr[1]) >>> 0) === (it.ifr[1] >>> 0);
+      for (let f = 0; f < NF && ok; f++) {
+        const j = fs.indexOf(f);
+        const lo = j < 0 ? it.lo[f] : v[j], hi = j < 0 ? it.hi[f] : v[j];
+        if (this.lo[f][x] > lo || this.hi[f][x] < hi) ok = false;
+      }
+      if (ok) { this.stats.truncated += r.length - i - 1; return Array.prototype.slice.call(r, 0, i + 1) as number[]; }
+    }
+    return r;
+  }
+
   private leaf(it: Item): void {
     const r = this.trimmed(it);
-    const key = r.join(',');
-    let off = this.leafCache.get(key);
+    const key = it.leaf ? '' : r.join(',');
+    let off = it.leaf ? undefined : this.leafCache.get(key);
     if (off === undefined) {
       off = this.words.length;
       this.words.push(NODE_LEAF, r.length);
       for (let i = 0; i < r.length; i++) this.words.push(this.ruleIndex[r[i]]);
-      this.leafCache.set(key, off);
+      if (!it.leaf) this.leafCache.set(key, off);
       if (it.leaf) return void (this.words[it.slot] = off); // the truncated-L4 leaf: not in the tree's stats
       this.stats.leaves++;
       this.stats.leafWords += r.length;
@@ -497,17 +513,23 @@ class Builder {
     for (let i = 0; i < m; i++) {
       const r = rules[i];
       if ((ex[i] & T) !== T) { rest.push(r); continue; }
-      const v = fs.map((f) => this.lo[f][r]);
-      const k = v.length === 1 ? v[0] : v.join(',');
+      // numeric key while the tuple fits a double exactly (daddr+dport: 48 bits), else a string
+      let k: number | string = 0, bits = 0;
+      for (const f of fs) {
+        const w = f >= 3 ? 16 : 32;
+        if (bits + w > 53) { k = fs.map((x) => this.lo[x][r]).join(','); break; }
+        k = (k as number) * (w === 16 ? 65536 : 4294967296) + this.lo[f][r]; bits += w;
+      }
       let g = groups.get(k);
-      if (!g) { g = { v, rules: [] }; groups.set(k, g); }
+      if (!g) { g = { v: fs.map((x) => this.lo[x][r]), rules: [] }; groups.set(k, g); }
       g.rules.push(r);
     }
     const D = groups.size;
     if (D < HASH_MIN_KEYS) return false;
     if (D * partial.length > 1_000_000) return false;
     const gl = [...groups.values()];
-    const extra: number[][] = gl.map(() => []);
+    const NONE: number[] = [];
+    const extra: number[][] = gl.map(() => NONE);
     let extraSum = 0;
     if (partial.length) {
       for (let g = 0; g < gl.length; g++) {
@@ -515,7 +537,7 @@ class Builder {
         for (const r of partial) {
           let inside = true;
           for (let j = 0; j < fs.length; j++) { const f = fs[j]; if (v[j] < this.lo[f][r] || v[j] > this.hi[f][r]) { inside = false; break; } }
-          if (inside) extra[g].push(r);
+          if (inside) { if (extra[g] === NONE) extra[g] = []; extra[g].push(r); }
         }
         extraSum += extra[g].length;
         if (extraSum + D * wild.length > HASH_MAX_EXTRA * D) return false;
@@ -523,9 +545,9 @@ class Builder {
     }
     if (extraSum + D * wild.length > HASH_MAX_EXTRA * D) return false;
     let sum = rest.length;
-    const childRules: Int32Array[] = gl.map((g, i) => {
-      const a = g.rules, b = extra[i].length ? mergeSorted(wild, extra[i]) : wild;
-      const out = b.length ? Int32Array.from(mergeSorted(a, b)) : Int32Array.from(a);
+    const childRules: ArrayLike<number>[] = gl.map((g, i) => {
+      const a = g.rules;
+      const out = wild.length || extra[i].length ? mergeSorted(a, extra[i].length ? mergeSorted(wild, extra[i]) : wild) : a;
       sum += out.length;
       return out;
     });
@@ -540,12 +562,7 @@ class Builder {
     const ncols = popcount(cols);
     let log2 = 2;
     while ((1 << log2) < 2 * D) log2++;
-    const kids: Item[] = gl.map((g, i) => {
-      const lo = it.lo.slice(), hi = it.hi.slice();
-      for (let j = 0; j < fs.length; j++) { lo[fs[j]] = g.v[j]; hi[fs[j]] = g.v[j]; }
-      return { rules: childRules[i], lo, hi, ifr: it.ifr, depth: it.depth + 1, slot: 0, ports: it.ports };
-    });
-    const inl = kids.map((k) => (k.rules.length <= Math.min(INLINE_MAX, this.binth) ? this.trimmed(k) : null));
+    const inl = gl.map((g, i) => (childRules[i].length <= Math.min(INLINE_MAX, this.binth) ? this.trimmedPoint(it, fs, g.v, childRules[i]) : null));
     let maxInline = 0;
     for (const x of inl) if (x && x.length > maxInline) maxInline = x.length;
     const size = 1 << log2, stride = ncols + 1 + (maxInline ? 2 + maxInline : 0);
@@ -580,8 +597,9 @@ class Builder {
         return;
       }
       this.words[e + ncols] = -1; // occupied; patched with the child offset
-      kids[i].slot = e + ncols;
-      this.queue.push(kids[i]);
+      const lo = it.lo.slice(), hi = it.hi.slice();
+      for (let j = 0; j < fs.length; j++) { lo[fs[j]] = g.v[j]; hi[fs[j]] = g.v[j]; }
+      this.child(it, Int32Array.from(childRules[i]), e + ncols, lo, hi, it.ifr);
     });
     return true;
   }
