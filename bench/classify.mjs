@@ -7,7 +7,7 @@
 // Options: --sizes 100,1000 --kinds kube,acl --packets 20000
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -59,13 +59,13 @@ function place(bytes) {
   new Uint8Array(ex.memory.buffer, a, bytes.byteLength).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   return a;
 }
-/** ns per packet of classify + scan over `count` packets (best of `reps`), and the checksum. */
-function time(imgAddr, keysAddr, pktAddr, count, reps) {
+/** ns per packet of classify + scan (or classify alone) over `count` packets (best of `reps`), and the checksum. */
+function time(imgAddr, keysAddr, pktAddr, count, reps, classifyOnly = false) {
   ex.useImage(imgAddr);
   let best = Infinity, sum = 0;
   for (let r = 0; r < reps; r++) {
     const t0 = process.hrtime.bigint();
-    sum = ex.benchRun(pktAddr, count, 0, keysAddr) >>> 0;
+    sum = (classifyOnly ? ex.benchClassify(pktAddr, count, 0) : ex.benchRun(pktAddr, count, 0, keysAddr)) >>> 0;
     const dt = Number(process.hrtime.bigint() - t0);
     best = Math.min(best, dt / count);
   }
@@ -101,21 +101,24 @@ const ANCHOR = {
   kube: { 10000: '≤60 ns (exact VIP:port), build ≤50 ms', 100000: '≤1.5× the 100-rule cost, build ≤2 s' },
 };
 const fmt = (x, d = 1) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
-console.log(`nfreplay bench:classify  node ${process.version}  ${new Date().toISOString()}  packets/set ${npk}`);
-console.log('ns/pkt = wasm classify + first-match scan of the leaf (best of 3), same packets for tree and linear');
-console.log(['set', 'rules', 'kind', 'build ms', 'bytes', 'depth', 'leaves', 'max leaf', 'repl', 'tree ns/pkt', 'linear ns/pkt', 'speedup', 'anchor'].join('\t'));
+console.log(`nfreplay bench:classify  node ${process.version}  ${new Date().toISOString()}  packets/set ${npk}  load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log('tree/linear ns = wasm classify + first-match scan of the leaf over the same packets (best of 3); classify ns = the walk alone; build = wall (cpu) ms');
+console.log(['set', 'rules', 'kind', 'build ms', 'bytes', 'depth', 'leaves', 'max leaf', 'repl', 'classify ns', 'tree ns', 'linear ns', 'speedup', 'anchor'].join('\t'));
 const base100 = {};
 for (const kind of kinds) {
   for (const n of sizes) {
     const { keys, pkts } = kind === 'kube' ? kubeSet(n, 4242 + n) : aclSet(n, 4242 + n);
     const idx = keys.map((_, i) => i);
+    const c0 = process.cpuUsage();
     const built = buildTree(keys, idx);
+    const cpuMs = process.cpuUsage(c0).user / 1000;
     const lin = linearTree(n, idx);
     const kAddr = place(keyTable(keys));
     const pAddr = place(packetTable(pkts));
     const tAddr = place(Int32Array.from(built.words));
     const lAddr = place(Int32Array.from(lin.words));
     const tree = time(tAddr, kAddr, pAddr, pkts.length, 3);
+    const walk = time(tAddr, kAddr, pAddr, pkts.length, 3, true);
     // linear on a subset at large sizes (same packets for the comparison below)
     const sub = Math.max(200, Math.min(pkts.length, Math.floor(4e7 / n)));
     const linear = time(lAddr, kAddr, pAddr, sub, sub < pkts.length ? 1 : 3);
@@ -133,7 +136,7 @@ for (const kind of kinds) {
     const s = built.stats;
     let anchor = ANCHOR[kind]?.[n] ?? '';
     if (kind === 'kube' && n === 100000 && base100.kube) anchor += `  (measured ratio ${(tree.ns / base100.kube).toFixed(2)}×)`;
-    console.log([kind, n, s.kind + (s.budgetHit ? '!budget' : '') + (s.deadlineHit ? '!deadline' : ''), fmt(s.buildMs), s.bytes, s.depth, s.leaves, s.largestLeaf,
-      s.replication.toFixed(2), fmt(tree.ns), fmt(linear.ns), (linear.ns / tree.ns).toFixed(1) + '×', anchor].join('\t'));
+    console.log([kind, n, s.kind + (s.budgetHit ? '!budget' : '') + (s.deadlineHit ? '!deadline' : ''), `${fmt(s.buildMs)} (${fmt(cpuMs)})`, s.bytes, s.depth, s.leaves, s.largestLeaf,
+      s.replication.toFixed(2), fmt(walk.ns), fmt(tree.ns), fmt(linear.ns), (linear.ns / tree.ns).toFixed(1) + '×', anchor].join('\t'));
   }
 }

@@ -64,3 +64,22 @@ export function benchRun(pkts: usize, count: i32, base: i32, keys: usize): u32 {
   }
   return sum;
 }
+
+/** classify alone (no leaf scan) over the same packet records; returns a checksum of the leaves. */
+export function benchClassify(pkts: usize, count: i32, base: i32): u32 {
+  let sum: u32 = 0;
+  for (let i = 0; i < count; i++) {
+    const p = pkts + <usize>i * 20;
+    store<u32>(PKT, load<u32>(p), P_SADDR);
+    store<u32>(PKT, load<u32>(p, 4), P_DADDR);
+    store<u8>(PKT, load<u8>(p, 8), P_PROTO);
+    store<u8>(PKT, load<u8>(p, 9), P_L4OK);
+    store<u8>(PKT, load<u8>(p, 10), P_IIF);
+    store<u8>(PKT, load<u8>(p, 11), P_OIF);
+    store<u16>(PKT, load<u16>(p, 12), P_SPORT);
+    store<u16>(PKT, load<u16>(p, 14), P_DPORT);
+    store<u16>(PKT, load<u16>(p, 16), P_FRAGOFF);
+    sum += <u32>classify(base);
+  }
+  return sum;
+}
