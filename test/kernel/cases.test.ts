@@ -2,7 +2,7 @@
 // namespace (lib/harness.ts); its check.ts asserts hand-computed expectations on the kernel's
 // counters, conntrack table and egress; then, once `nfreplay replay` exists, nfreplay must agree.
 import { describe, it, expect, afterEach } from 'vitest';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { Lab, kernelAvailable, reportSkip, sweepStale } from './lib/netns.js';
@@ -37,7 +37,11 @@ describe.skipIf(reason !== null)('kernel differential cases', () => {
         mod.check(k);
       }
       const cmp = compare(c, k);
-      if (cmp.pending) { process.stdout.write(`${summary(c, cmp)}\n`); return; }
+      if (cmp.pending) {
+        process.stdout.write(`${summary(c, cmp)}\n`);
+        if (!process.env.NFR_DEBUG) rmSync(k.workdir, { recursive: true, force: true });
+        return;
+      }
       // local-stack.txt: the exact differences caused by packets the router's own stack sent (a RST
       // for a closed port deletes the conntrack entry it answers, so a retransmission is NEW again),
       // each derived by hand in the file's comments. They must occur exactly as listed: a listed one
@@ -53,6 +57,8 @@ describe.skipIf(reason !== null)('kernel differential cases', () => {
       const vanished = known.filter((d) => !real.includes(d)).map((d) => `listed in local-stack.txt but agrees now: ${d}`);
       // NFR_KERNEL_REPORT_ONLY=1 prints the comparison without failing (while the engine is incomplete).
       if (!process.env.NFR_KERNEL_REPORT_ONLY) expect([...unexplained, ...vanished], summary(c, cmp)).toEqual([]);
+      // Passed: drop the work directory (captures, dumps); a failing case keeps it for inspection.
+      if (!process.env.NFR_DEBUG) rmSync(k.workdir, { recursive: true, force: true });
     });
   }
 });

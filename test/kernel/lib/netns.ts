@@ -22,7 +22,7 @@ export interface ExecOptions {
   allowFail?: boolean;
 }
 
-const TOOLS = ['ip', 'iptables-legacy-restore', 'iptables-legacy-save', 'conntrack', 'tcpdump', 'tcpreplay'];
+const TOOLS = ['ip', 'iptables-legacy-restore', 'iptables-legacy-save', 'conntrack', 'tcpdump', 'tcpreplay', 'python3'];
 const PATH_DIRS = (process.env.PATH ?? '').split(':');
 
 function which(tool: string): string | undefined {
@@ -46,7 +46,7 @@ function probe(): string | null {
   }
   const missing = TOOLS.filter((t) => !which(t));
   if (missing.length) {
-    return `kernel tests skipped: missing ${missing.join(', ')} (apt-get install iptables conntrack tcpdump tcpreplay iproute2)`;
+    return `kernel tests skipped: missing ${missing.join(', ')} (apt-get install iptables conntrack tcpdump tcpreplay iproute2 python3)`;
   }
   // Root in a container without CAP_SYS_ADMIN/CAP_NET_ADMIN: try a namespace for real.
   const name = `nfr-${process.pid}-probe`;
