@@ -27,7 +27,7 @@ import { PKT, IMG, imgw } from './state';
 import { reserve } from './mem';
 import { sysctl } from './host';
 import { hz, be16, defragSetup } from './dissect';
-import { csumVerify, pseudoSum } from './csum';
+import { csumVerify, pseudoSum, sctpCrc } from './csum';
 import { tcpError, tcpPacket, TCP_R_INVALID, TCP_R_REPEAT, TCP_R_KILL } from './tcp';
 
 let TB: usize = 0;        // table header
@@ -362,6 +362,12 @@ function csumBad(proto: u32, withPseudo: bool): bool {
   const len = load<u32>(PKT, P_IPLEN) - <u32>load<u8>(PKT, P_IHL);
   if (load<u32>(PKT, P_L4LEN) < len) return false; // not fully captured: cannot tell
   const l4 = <usize>load<u32>(PKT, P_L4);
+  if (proto == 132) {
+    // SCTP: CRC32c over the whole packet (sctp_error)
+    const ok = len >= 12 && sctpCrc(l4, len) == load<u32>(l4 + 8);
+    store<u8>(PKT, ok ? 1 : 2, P_CSUM_OK);
+    return !ok;
+  }
   const init: u64 = withPseudo ? pseudoSum(load<u32>(PKT, P_SADDR), load<u32>(PKT, P_DADDR), proto, len) : 0;
   const ok = csumVerify(l4, len, init);
   store<u8>(PKT, ok ? 1 : 2, P_CSUM_OK);
@@ -479,6 +485,8 @@ export function ctIn(): i32 {
       else r = tcpPacket(e, dir);
     } else if (proto == 17 || proto == 136) {
       r = udpPacket(e, proto);
+    } else if (proto == 132 && csumBad(132, false)) {
+      r = TCP_R_INVALID;
     } else if (proto == 1) {
       // only a query type can open a connection (an unsolicited echo reply is INVALID)
       const ot = <u32>load<u16>(e, CT_O_DPORT) >> 8;

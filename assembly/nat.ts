@@ -19,7 +19,7 @@ import { PKT, imgw } from './state';
 import { entryAddr, tupleTaken, bysrcInsert, bysrcNext, bysrcCursor, isExpired } from './conntrack';
 import { ifAddr, ifFirstAddr, routeNexthop } from './host';
 import { draw, NAT_DRAW_KEY } from './rng';
-import { csumReplace4, csumReplace2, csumCompute, csumVerify } from './csum';
+import { csumReplace4, csumReplace2, csumCompute, csumVerify, sctpCrc } from './csum';
 import { bswap16 } from './dissect';
 import { P_JIFFIES } from '../src/layout';
 
@@ -338,7 +338,12 @@ function manipPkt(iph: usize, end: usize, manip: i32, addr: u32, port: u32, l4pr
         }
       }
     } else if (l4proto == 132 || l4proto == 33) {
-      if (l4 + 4 <= end) store<u16>(l4 + (manip == MANIP_SRC ? 0 : 2), <u16>newPortW); // SCTP CRC32c not recomputed
+      if (l4 + 4 <= end) store<u16>(l4 + (manip == MANIP_SRC ? 0 : 2), <u16>newPortW);
+      if (l4proto == 132) {
+        // sctp_manip_pkt: the CRC32c is recomputed over the whole packet (when captured whole)
+        const len = <usize>bswap16(<u32>load<u16>(iph + 2)) - ihl;
+        if (len >= 12 && l4 + len <= end) store<u32>(l4 + 8, sctpCrc(l4, <u32>len));
+      }
     }
   }
   csumReplace4(iph + 10, oldIp, addr);

@@ -255,6 +255,15 @@ describe('ICMP', () => {
   });
 });
 
+describe('SCTP', () => {
+  it('CRC32c verified at PREROUTING: good -> NEW, bad -> INVALID', () => {
+    const c = makeCore();
+    expect(step(c, { proto: 'sctp', src: CLI, dst: SRV, sport: 5000, dport: 38412 }).info).toBe(L.CTINFO_NEW);
+    expect(step(c, { proto: 'sctp', src: CLI, dst: SRV, sport: 5001, dport: 38412, l4Checksum: 'bad' }).info).toBe(L.CTINFO_INVALID);
+    expect(P.u8(c, L.P_CSUM_OK)).toBe(2);
+  });
+});
+
 describe('lifecycle and capacity', () => {
   const udp = (sport: number): FrameSpec => ({ proto: 'udp', src: CLI, dst: SRV, sport, dport: 53 });
   it('an aborted first packet leaves nothing; a retransmission is NEW again', () => {

@@ -4,7 +4,7 @@
 import { describe, it, expect } from 'vitest';
 import * as L from '../../src/layout.js';
 import { CT_O_SPORT } from '../../src/layout-ct.js';
-import { buildFrame, buildIPv4, icmpQuote, type FrameSpec } from '../../src/pcap/craft.js';
+import { buildFrame, buildIPv4, icmpQuote, crc32c, type FrameSpec } from '../../src/pcap/craft.js';
 import { defaultHost } from '../../src/host/index.js';
 import { formatConntrack } from '../../src/report/conntrack.js';
 import { makeCore, put, P, ct, ctinfo, w, unw, checksumsOk, frameBytes, HZ, type Core } from './harness.js';
@@ -243,6 +243,25 @@ describe('SNAT / MASQUERADE', () => {
     expect(hdr(r).dst).toBe('192.0.2.51');
     expect(be16(r.bytes, r.l3 + 24)).toBe(99);
     expect(checksumsOk(r.bytes, r.l3)).toEqual({ ip: true, l4: true });
+  });
+});
+
+describe('SCTP NAT', () => {
+  it('a remapped port gets a recomputed CRC32c', () => {
+    const c = makeCore();
+    const init = (src: string): FrameSpec => ({ proto: 'sctp', src, dst: '203.0.113.9', sport: 5000, dport: 38412, payload: 20 });
+    hooks(c, init('192.0.2.50'), { snat: masq() });
+    const o = hooks(c, init('192.0.2.51'), { snat: masq() });
+    expect(hdr(o).src).toBe('198.51.100.1');
+    expect(hdr(o).sport).not.toBe(5000);
+    const l4 = o.l3 + 20;
+    const len = be16(o.bytes, o.l3 + 2) - 20;
+    const z = o.bytes.slice(l4, l4 + len);
+    z.fill(0, 8, 12);
+    const want = crc32c(z);
+    const got = o.bytes[l4 + 8] | (o.bytes[l4 + 9] << 8) | (o.bytes[l4 + 10] << 16) | (o.bytes[l4 + 11] << 24);
+    expect(got >>> 0).toBe(want >>> 0);
+    expect(checksumsOk(o.bytes, o.l3).ip).toBe(true);
   });
 });
 
