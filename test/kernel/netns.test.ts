@@ -2,7 +2,8 @@
 // process, and destroy() removes everything it created.
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync } from 'node:fs';
-import { Lab, kernelAvailable, reportSkip, sweepStale } from './lib/netns.js';
+import { spawnSync } from 'node:child_process';
+import { Lab, kernelAvailable, reportSkip, run, sweepStale } from './lib/netns.js';
 
 const reason = kernelAvailable();
 if (reason) reportSkip(reason);
@@ -35,6 +36,22 @@ describe.skipIf(reason !== null)('netns helper', () => {
     await lab.destroy();
     expect(existsSync(`/run/netns/${a}`)).toBe(false);
     expect(existsSync(`/run/netns/${b}`)).toBe(false);
+  });
+
+  it('sweeps namespaces left by a dead run, and only those', async () => {
+    // A pid that is surely dead: a child that has exited and been reaped.
+    const dead = spawnSync('true').pid!;
+    const stale = `nfr-${dead}-stale-x`;
+    const mine = await lab.ns('alive');
+    await run(['ip', 'netns', 'add', stale]);
+    try {
+      const gone = sweepStale();
+      expect(gone).toContain(stale);
+      expect(existsSync(`/run/netns/${stale}`)).toBe(false);
+      expect(existsSync(`/run/netns/${mine}`)).toBe(true); // this process is alive
+    } finally {
+      await run(['ip', 'netns', 'del', stale], { allowFail: true });
+    }
   });
 
   it('times out a hung command', async () => {
