@@ -176,8 +176,8 @@ export function ruleKey(rule: Rule, ifaceMask: (m: IfaceMatch) => number): RuleK
       // --dports/--sports list: the hull of the list is a superset; --ports (either side) and
       // negated lists are wildcards. Param names tolerated: sports/dports/ports, source/dest.
       const inv = p.invert === true || p.inv === true;
-      const d = multiportRanges(p.dports ?? p.destinationPorts ?? (p.flags === 'dst' ? p.ports : undefined));
-      const s = multiportRanges(p.sports ?? p.sourcePorts ?? (p.flags === 'src' ? p.ports : undefined));
+      const d = multiportRanges(p.dports ?? p.destinationPorts ?? (p.dir === 'dst' || p.flags === 'dst' ? p.ports : undefined));
+      const s = multiportRanges(p.sports ?? p.sourcePorts ?? (p.dir === 'src' || p.flags === 'src' ? p.ports : undefined));
       if (!inv && d) addPort(dp, { r: { lo: Math.min(...d.map((x) => x.lo)), hi: Math.max(...d.map((x) => x.hi)) }, inv: false });
       if (!inv && s) addPort(sp, { r: { lo: Math.min(...s.map((x) => x.lo)), hi: Math.max(...s.map((x) => x.hi)) }, inv: false });
       continue;
