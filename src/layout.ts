@@ -361,3 +361,4 @@ export const RF_OIF_EXT = 16384;
 // ---- Conntrack additions (CONNTRACK engineer) ----
 export const RES_FRAG_QUEUED = 12;   // a fragment held for reassembly (conntrack active): it reaches no chain
 export const RES_DROP_FRAG = 13;     // fragment dropped by reassembly (duplicate, overlap, too long, no queue)
+export const ST_CSUM_BAD = 17;       // u64: packets whose L4 checksum conntrack found bad (P_CSUM_OK == 2)

@@ -2,7 +2,7 @@
 // setup reserves the image, counters, state slots, recent tables, conntrack table, descriptors and
 // a data area; each batch is copied into the data area once (one memcpy per column) and run by
 // processBatch. No per-packet JS in the hot path except the interface-id mapping for pcapng.
-import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_REJECT_REPLIES, RES_FORWARDED } from '../layout.js';
+import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_REJECT_REPLIES, ST_CSUM_BAD, RES_FORWARDED } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
 import { instantiateCore, type CoreExports } from './core.js';
@@ -12,6 +12,8 @@ export interface EngineStats {
   res: bigint[];
   /** REJECT replies that left the host (after OUTPUT/POSTROUTING and the ICMP rate limit). */
   rejectReplies: bigint;
+  /** Packets conntrack found with a bad L4 checksum (made INVALID). */
+  badChecksums: bigint;
 }
 
 export interface ForwardedSink {
@@ -128,7 +130,7 @@ export class Engine {
   stats(): EngineStats {
     const v = new BigUint64Array(this.core.memory.buffer, this.core.statsAddr() >>> 0, ST_SIZE);
     const res = Array.from(v.subarray(0, 16));
-    return { res, rejectReplies: v[ST_REJECT_REPLIES] };
+    return { res, rejectReplies: v[ST_REJECT_REPLIES], badChecksums: v[ST_CSUM_BAD] };
   }
 }
 

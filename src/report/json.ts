@@ -4,6 +4,7 @@ import type { CounterSet } from './counters.js';
 import type { EngineStats } from '../replay/engine.js';
 import { RES_LABELS } from './verdicts.js';
 import { matchText, targetText } from '../replay/rules-adapter.js';
+import { fairness, fairnessJson } from './fairness.js';
 
 export const JSON_SCHEMA_VERSION = 1;
 
@@ -13,6 +14,7 @@ export function buildJson(r: ReplayOutcome, k: CounterSet, st: EngineStats): unk
   const totals: Record<string, number> = { packets: r.engine.packets };
   for (const [code, l] of Object.entries(RES_LABELS)) totals[l.key] = n(st.res[Number(code)] ?? 0n);
   totals.rejectReplies = n(st.rejectReplies);
+  totals.badChecksums = n(st.badChecksums ?? 0n);
   const tables: unknown[] = [];
   for (const t of r.rs.tables) {
     const chains = compiled.chains.filter((c) => c.table === t.name).map((c) => ({
@@ -47,5 +49,6 @@ export function buildJson(r: ReplayOutcome, k: CounterSet, st: EngineStats): unk
     captureError: r.captureError ? r.captureError.message : null,
     tables,
     drops,
+    fairness: fairnessJson(fairness(compiled, k)),
   };
 }

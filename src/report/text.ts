@@ -66,7 +66,7 @@ export function formatTables(c: CompiledImage, k: CounterSet, o: TextOptions): s
   return out.join('\n');
 }
 
-export interface Totals { packets: number; res: bigint[]; rejectReplies: bigint }
+export interface Totals { packets: number; res: bigint[]; rejectReplies: bigint; badChecksums?: bigint }
 
 export function formatTotals(t: Totals): string {
   const lines = [`packets: ${t.packets}`];
@@ -77,6 +77,11 @@ export function formatTotals(t: Totals): string {
     lines.push(`  ${l.label.padEnd(34)} ${t.res[code]}`);
   }
   if (t.rejectReplies > 0n) lines.push(`  ${'REJECT replies sent (OUTPUT path)'.padEnd(34)} ${t.rejectReplies}`);
+  if (t.badChecksums && t.badChecksums > 0n) {
+    lines.push(`  ${'bad L4 checksum (conntrack INVALID)'.padEnd(34)} ${t.badChecksums}`);
+    lines.push(`note: ${t.badChecksums} packets failed the TCP/UDP checksum check (nf_conntrack_checksum=1); a capture`);
+    lines.push('      taken on the sending host shows checksums the NIC would have filled in: try --trust-checksums');
+  }
   return lines.join('\n');
 }
 
