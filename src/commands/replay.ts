@@ -15,6 +15,7 @@ import { loadRulesApi, matchText, targetText, type RulesApi } from '../replay/ru
 import { withCounters } from '../report/counters.js';
 import { formatTables, formatTotals, formatTopDrops } from '../report/text.js';
 import { buildJson } from '../report/json.js';
+import { fairness, formatFairness } from '../report/fairness.js';
 import { RES_DROP_RULE, RES_DROP_POLICY } from '../layout.js';
 import type { Ruleset } from '../rules/model.js';
 
@@ -180,6 +181,8 @@ export const replayCommand: Command = {
     process.stdout.write(`\n${formatTotals({ packets: engine.packets, res: st.res, rejectReplies: st.rejectReplies, badChecksums: st.badChecksums })}\n`);
     const top = formatTopDrops(compiled, r.drops, (x) => api.printRule(x));
     if (top) process.stdout.write(`\n${top}\n`);
+    const fair = formatFairness(fairness(compiled, k));
+    if (fair) process.stdout.write(`\n${fair}\n`);
     if ('pool' in r) (await import('../replay/pool.js')).writePoolNotes(r as never, !!v.quiet);
     if (v['save-counters']) writeAtomic(v['save-counters'], api.printRuleset(withCounters(r.rs, compiled, k), { counters: true }));
     if (v.json) writeAtomic(v.json, `${JSON.stringify(buildJson(r, k, st), null, 1)}\n`);
