@@ -1,0 +1,196 @@
+// Differential test against the running kernel: the same TCP/UDP frames go into a router network
+// namespace (conntrack active through --ctstate rules) and into the core; after every packet the
+// kernel's ctstate (from which FORWARD rule counted it), conntrack -L state, timeout and [ASSURED]
+// must equal the core's. Skips with one line when namespaces/iptables are not available.
+import { describe, it, expect, afterAll } from 'vitest';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as L from '../../src/layout.js';
+import { buildFrame } from '../../src/pcap/craft.js';
+import { defaultHost } from '../../src/host/index.js';
+import { TCP_STATE_NAMES } from '../../src/report/conntrack.js';
+import { kernelAvailable, reportSkip } from '../kernel/lib/netns.js';
+import { makeCore, put, ct, ctinfo, type Core } from './harness.js';
+
+const skip = kernelAvailable();
+if (skip) reportSkip(skip);
+
+interface Step { note: string; f: string; seq: number; ack?: number; dir?: 'r'; sport?: number; len?: number; win?: number; ws?: number; proto?: 'udp' }
+const CLI = '192.0.2.50', SRV = '203.0.113.9';
+const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+const tmp = mkdtempSync(join(tmpdir(), 'nfr-ct-k-'));
+const made: string[] = [];
+afterAll(() => {
+  for (const n of made) { try { sh('ip', 'netns', 'del', n); } catch { /* gone */ } }
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+class Router {
+  readonly a: string; readonly r: string; readonly b: string; readonly x: string; readonly w: string;
+  macY = ''; macZ = '';
+  prev = [0, 0, 0, 0];
+  constructor(tag: string, sysctl: Record<string, number>) {
+    const s = `nfct${process.pid % 100000}${tag}`;
+    this.a = s + 'a'; this.r = s + 'r'; this.b = s + 'b'; this.x = s + 'x'; this.w = s + 'w';
+    for (const n of [this.a, this.r, this.b]) { sh('ip', 'netns', 'add', n); made.push(n); }
+    sh('ip', 'link', 'add', this.x, 'netns', this.a, 'type', 'veth', 'peer', 'name', s + 'y', 'netns', this.r);
+    sh('ip', 'link', 'add', s + 'z', 'netns', this.r, 'type', 'veth', 'peer', 'name', this.w, 'netns', this.b);
+    for (const [n, i] of [[this.a, this.x], [this.r, s + 'y'], [this.r, s + 'z'], [this.b, this.w]]) sh('ip', '-n', n, 'link', 'set', i, 'up');
+    sh('ip', '-n', this.r, 'addr', 'add', '192.0.2.1/24', 'dev', s + 'y');
+    sh('ip', '-n', this.r, 'addr', 'add', '198.51.100.1/24', 'dev', s + 'z');
+    sh('ip', '-n', this.r, 'route', 'add', 'default', 'via', '198.51.100.254');
+    sh('ip', '-n', this.r, 'neigh', 'add', '198.51.100.254', 'lladdr', '02:00:00:00:00:aa', 'dev', s + 'z', 'nud', 'permanent');
+    sh('ip', '-n', this.r, 'neigh', 'add', CLI, 'lladdr', '02:00:00:00:00:bb', 'dev', s + 'y', 'nud', 'permanent');
+    sh('ip', 'netns', 'exec', this.r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    for (const [k, v] of Object.entries(sysctl)) sh('ip', 'netns', 'exec', this.r, 'sysctl', '-qw', `${k}=${v}`);
+    for (const st of ['INVALID', 'NEW', 'ESTABLISHED', 'RELATED']) {
+      sh('ip', 'netns', 'exec', this.r, 'iptables-legacy', '-A', 'FORWARD', '-m', 'conntrack', '--ctstate', st, '-j', 'ACCEPT');
+    }
+    const mac = (ns: string, i: string) => JSON.parse(sh('ip', '-n', ns, '-j', 'link', 'show', i))[0].address as string;
+    this.macY = mac(this.r, s + 'y');
+    this.macZ = mac(this.r, s + 'z');
+  }
+  private inj?: ChildProcessWithoutNullStreams;
+  private answers: string[] = [];
+  private waiting?: (l: string) => void;
+  async send(f: Uint8Array, out: boolean): Promise<void> {
+    if (!this.inj) {
+      this.inj = spawn('python3', [new URL('./inject-stdin.py', import.meta.url).pathname, `${this.a}:${this.x}`, `${this.b}:${this.w}`]);
+      createInterface({ input: this.inj.stdout }).on('line', (l) => {
+        if (this.waiting) { const w = this.waiting; this.waiting = undefined; w(l); } else this.answers.push(l);
+      });
+    }
+    this.inj.stdin.write(`${out ? 0 : 1} ${Buffer.from(f).toString('hex')}\n`);
+    const ans = this.answers.length ? this.answers.shift()! : await new Promise<string>((r) => { this.waiting = r; });
+    if (ans !== 'ok') throw new Error(`inject: ${ans}`);
+  }
+  close(): void { this.inj?.stdin.end(); }
+  /** Which --ctstate rule counted the last packet, and the conntrack -L fields of `sport`'s entry. */
+  observe(sport: number, proto: string): { cls: string; state: string; timeout: number; assured: boolean } {
+    const both = sh('ip', 'netns', 'exec', this.r, 'sh', '-c', `iptables-legacy -L FORWARD -v -x -n; echo ===; conntrack -L -p ${proto} 2>/dev/null`);
+    const [ipt, ctl] = both.split('===');
+    const cnt = ipt.split('\n').filter((l) => /ctstate/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+    const i = cnt.findIndex((v, k) => v !== this.prev[k]);
+    this.prev = cnt;
+    const cls = ['INVALID', 'NEW', 'ESTABLISHED', 'RELATED'][i] ?? 'none';
+    const line = ctl.split('\n').find((l) => l.includes(`sport=${sport} `));
+    if (!line) return { cls, state: '-', timeout: -1, assured: false };
+    const m = line.split(/\s+/);
+    return { cls, state: proto === 'tcp' ? m[3] : '', timeout: Number(m[2]), assured: /\[ASSURED\]/.test(line) };
+  }
+}
+
+function coreObserve(c: Core, sport: number, proto: string): { cls: string; state: string; timeout: number; assured: boolean } {
+  const info = ctinfo(c);
+  const cls = info === L.CTINFO_INVALID ? 'INVALID' : info === L.CTINFO_NEW ? 'NEW'
+    : info === L.CTINFO_RELATED || info === L.CTINFO_RELATED_REPLY ? 'RELATED' : 'ESTABLISHED';
+  const k = ct(c);
+  if (k && P_dir(c) === 0) c.x.ctConfirm();
+  // the entry of this connection (the packet may carry none: INVALID)
+  for (let e = c.x.ctFirst(); e; e = c.x.ctNext(e)) {
+    const sp = c.x.ctPort(e, 0, 0);
+    if (sp === sport && (c.x.ctProto(e) === (proto === 'tcp' ? 6 : 17))) {
+      return { cls, state: proto === 'tcp' ? TCP_STATE_NAMES[c.x.ctTcpState(e)] : '', timeout: c.x.ctExpiresSec(e), assured: (c.x.ctStatus(e) & L.IPS_ASSURED) !== 0 };
+    }
+  }
+  return { cls, state: '-', timeout: -1, assured: false };
+}
+const P_dir = (c: Core) => c.dv().getUint8(c.pkt + L.P_CTDIR);
+
+async function differential(tag: string, steps: Step[], sysctl: Record<string, number> = {}): Promise<void> {
+  const k = new Router(tag, sysctl);
+  const c = makeCore({ host: { ...defaultHost(), sysctl } });
+  const rows: string[] = [];
+  const t0 = performance.now();
+  for (const st of steps) {
+    const out = st.dir !== 'r';
+    const sport = st.sport ?? 40000;
+    const proto = st.proto ?? 'tcp';
+    const f = buildFrame({
+      proto, dstMac: out ? k.macY : k.macZ, src: out ? CLI : SRV, dst: out ? SRV : CLI,
+      sport: out ? sport : 80, dport: out ? 80 : sport, flags: st.f, seq: st.seq, ack: st.ack ?? 0,
+      window: st.win ?? 65535, payload: st.len ?? 0, tcpOptions: st.ws !== undefined ? new Uint8Array([1, 3, 3, st.ws]) : undefined,
+    });
+    // the core gets the packet at the (real) time the kernel got it: the kernel's timers run on
+    const t = 1000 + (performance.now() - t0) / 1000;
+    await k.send(f, out);
+    const kern = k.observe(sport, proto);
+    put(c, f, { t });
+    c.x.ctIn();
+    const core = coreObserve(c, sport, proto);
+    // the kernel prints the timeout a little after the packet: the same second, or one less
+    const tOk = Math.abs(kern.timeout - core.timeout) <= 1;
+    rows.push(`${st.note}: kernel ${kern.cls} ${kern.state} ${kern.timeout}${kern.assured ? ' A' : ''} / core ${core.cls} ${core.state} ${core.timeout}${core.assured ? ' A' : ''}`);
+    try {
+      expect({ cls: core.cls, state: core.state, assured: core.assured, timeoutMatches: tOk }, rows.join('\n'))
+        .toEqual({ cls: kern.cls, state: kern.state, assured: kern.assured, timeoutMatches: true });
+    } catch (e) { k.close(); throw e; }
+  }
+  k.close();
+}
+
+describe.skipIf(skip !== null)('conntrack vs the kernel (frames injected into a router namespace)', () => {
+  it('handshake, data, out-of-window, FIN both ways, reopen', async () => {
+    await differential('c', [
+      { note: 'SYN', f: 'S', seq: 1000 },
+      { note: 'SYN retransmit', f: 'S', seq: 1000 },
+      { note: 'SYN/ACK', dir: 'r', f: 'SA', seq: 5000, ack: 1001 },
+      { note: 'ACK', f: 'A', seq: 1001, ack: 5001 },
+      { note: 'data', f: 'PA', seq: 1001, ack: 5001, len: 100 },
+      { note: 'ack data', dir: 'r', f: 'A', seq: 5001, ack: 1101 },
+      { note: 'seq over window', f: 'PA', seq: 300000, ack: 5001, len: 10 },
+      { note: 'ack over upper bound', f: 'A', seq: 1101, ack: 900000 },
+      { note: 'ACK again', f: 'A', seq: 1101, ack: 5001 },
+      { note: 'ACK repeat 1', f: 'A', seq: 1101, ack: 5001 },
+      { note: 'ACK repeat 2', f: 'A', seq: 1101, ack: 5001 },
+      { note: 'ACK repeat 3', f: 'A', seq: 1101, ack: 5001 },
+      { note: 'FIN', f: 'FA', seq: 1101, ack: 5001 },
+      { note: 'ack FIN', dir: 'r', f: 'A', seq: 5001, ack: 1102 },
+      { note: 'server FIN', dir: 'r', f: 'FA', seq: 5001, ack: 1102 },
+      { note: 'last ACK', f: 'A', seq: 1102, ack: 5002 },
+      { note: 'reopen SYN', f: 'S', seq: 90000 },
+    ]);
+  }, 60_000);
+
+  it('RSTs, invalid first packets, pickup, simultaneous open, window scaling', async () => {
+    await differential('r', [
+      { note: 'SYN', f: 'S', seq: 1000, sport: 1 },
+      { note: 'SYN/ACK', dir: 'r', f: 'SA', seq: 5000, ack: 1001, sport: 1 },
+      { note: 'ACK', f: 'A', seq: 1001, ack: 5001, sport: 1 },
+      { note: 'RST', f: 'R', seq: 1001, sport: 1 },
+      { note: 'SYN', f: 'S', seq: 1000, sport: 2 },
+      { note: 'refused', dir: 'r', f: 'RA', seq: 0, ack: 1001, sport: 2 },
+      { note: 'first SYN/ACK', f: 'SA', seq: 1, ack: 1, sport: 3 },
+      { note: 'first FIN', f: 'FA', seq: 1, ack: 1, sport: 4 },
+      { note: 'SYN|FIN', f: 'SF', seq: 1, sport: 5 },
+      { note: 'pickup', f: 'A', seq: 7777, ack: 8888, sport: 6 },
+      { note: 'simul SYN', f: 'S', seq: 1000, sport: 7 },
+      { note: 'simul SYN reply', dir: 'r', f: 'S', seq: 5000, sport: 7 },
+      { note: 'simul SYN/ACK', f: 'SA', seq: 1000, ack: 5001, sport: 7 },
+      { note: 'simul ACK', dir: 'r', f: 'A', seq: 5001, ack: 1001, sport: 7 },
+      { note: 'ws SYN', f: 'S', seq: 1000, sport: 8, ws: 7 },
+      { note: 'ws SYN/ACK', dir: 'r', f: 'SA', seq: 5000, ack: 1001, sport: 8, win: 1000, ws: 7 },
+      { note: 'ACK', f: 'A', seq: 1001, ack: 5001, sport: 8 },
+      { note: 'srv ACK', dir: 'r', f: 'A', seq: 5001, ack: 1001, sport: 8, win: 1000 },
+      { note: 'data +100000', f: 'PA', seq: 101001, ack: 5001, len: 10, sport: 8 },
+      { note: 'no-ws SYN', f: 'S', seq: 1000, sport: 9 },
+      { note: 'ws SYN/ACK', dir: 'r', f: 'SA', seq: 5000, ack: 1001, sport: 9, win: 1000, ws: 7 },
+      { note: 'ACK', f: 'A', seq: 1001, ack: 5001, sport: 9 },
+      { note: 'srv ACK', dir: 'r', f: 'A', seq: 5001, ack: 1001, sport: 9, win: 1000 },
+      { note: 'data +100000', f: 'PA', seq: 101001, ack: 5001, len: 10, sport: 9 },
+    ]);
+  }, 60_000);
+
+  it('tcp_loose=0 and tcp_be_liberal=1', async () => {
+    await differential('l', [{ note: 'pickup, loose 0', f: 'A', seq: 7777, ack: 8888, sport: 6 }], { 'net.netfilter.nf_conntrack_tcp_loose': 0 });
+    await differential('b', [
+      { note: 'SYN', f: 'S', seq: 1000 },
+      { note: 'SYN/ACK', dir: 'r', f: 'SA', seq: 5000, ack: 1001 },
+      { note: 'ACK', f: 'A', seq: 1001, ack: 5001 },
+      { note: 'seq over window, liberal', f: 'PA', seq: 300000, ack: 5001, len: 10 },
+    ], { 'net.netfilter.nf_conntrack_tcp_be_liberal': 1 });
+  }, 60_000);
+});
