@@ -56,6 +56,10 @@ export interface PoolSummary {
 export type PoolOutcome = ReplayOutcome & { partial: boolean; pool: PoolSummary };
 
 const MAX_PASSES = 16;
+/** Tests of the Ctrl-C path: NFREPLAY_TEST_BATCH_DELAY_MS slows pass 1 down between batches and
+ * NFREPLAY_TRACE=1 prints 'nfreplay: batch N done' on stderr when every shard has run batch N. */
+const TEST_DELAY_MS = Number(process.env.NFREPLAY_TEST_BATCH_DELAY_MS ?? 0) || 0;
+const TRACE = process.env.NFREPLAY_TRACE === '1';
 const IN_FLIGHT = 4;
 
 export function defaultWorkers(): number {
@@ -134,6 +138,7 @@ class PoolRun {
         if (b.count) { read.lastTsSec = b.tsSec[b.count - 1]; read.lastTsNsec = b.tsNsec[b.count - 1]; }
         bytes += b.data.byteLength + 16;
         progress?.update(read.packets, bytes);
+        if (maxBatches === null && TEST_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
       }
     } catch (e) {
       if (e instanceof CaptureError) read.captureError = e;
@@ -208,7 +213,8 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   const summary: PoolSummary = { workers, passes: 0, rereplayed: 0, sequential: 0, sequentialReason: seqReason, partial: false };
   try {
     const all = Array.from({ length: nShards }, (_, i) => i);
-    const first = await run.pass(path, name, compiled.ifaceNames, all, nShards, new Uint32Array(0), !!o.out, null, progress, o.onBatch);
+    const onBatch = TRACE ? (b: number, p: number) => { process.stderr.write(`nfreplay: batch ${b} done\n`); o.onBatch?.(b, p); } : o.onBatch;
+    const first = await run.pass(path, name, compiled.ifaceNames, all, nShards, new Uint32Array(0), !!o.out, null, progress, onBatch);
     progress.done();
     summary.passes = 1;
     const read = first.read;
