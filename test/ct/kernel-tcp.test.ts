@@ -13,7 +13,7 @@ import { buildFrame } from '../../src/pcap/craft.js';
 import { defaultHost } from '../../src/host/index.js';
 import { TCP_STATE_NAMES } from '../../src/report/conntrack.js';
 import { kernelAvailable, reportSkip } from '../kernel/lib/netns.js';
-import { makeCore, put, ct, ctinfo, type Core } from './harness.js';
+import { makeCore, put, ct, ctinfo, w, unw, type Core } from './harness.js';
 
 const skip = kernelAvailable();
 if (skip) reportSkip(skip);
@@ -32,7 +32,7 @@ class Router {
   readonly a: string; readonly r: string; readonly b: string; readonly x: string; readonly w: string;
   macY = ''; macZ = '';
   prev = [0, 0, 0, 0];
-  constructor(tag: string, sysctl: Record<string, number>) {
+  constructor(tag: string, sysctl: Record<string, number>, extra: string[][] = []) {
     const s = `nfct${process.pid % 100000}${tag}`;
     this.a = s + 'a'; this.r = s + 'r'; this.b = s + 'b'; this.x = s + 'x'; this.w = s + 'w';
     for (const n of [this.a, this.r, this.b]) { sh('ip', 'netns', 'add', n); made.push(n); }
@@ -49,6 +49,8 @@ class Router {
     for (const st of ['INVALID', 'NEW', 'ESTABLISHED', 'RELATED']) {
       sh('ip', 'netns', 'exec', this.r, 'iptables-legacy', '-A', 'FORWARD', '-m', 'conntrack', '--ctstate', st, '-j', 'ACCEPT');
     }
+    for (const cmd of extra) sh('ip', 'netns', 'exec', this.r, ...cmd);
+    for (let h = 10; h <= 12; h++) sh('ip', '-n', this.r, 'neigh', 'add', `192.0.2.${h}`, 'lladdr', '02:00:00:00:00:cc', 'dev', s + 'y', 'nud', 'permanent');
     const mac = (ns: string, i: string) => JSON.parse(sh('ip', '-n', ns, '-j', 'link', 'show', i))[0].address as string;
     this.macY = mac(this.r, s + 'y');
     this.macZ = mac(this.r, s + 'z');
@@ -192,5 +194,36 @@ describe.skipIf(skip !== null)('conntrack vs the kernel (frames injected into a 
       { note: 'ACK', f: 'A', seq: 1001, ack: 5001 },
       { note: 'seq over window, liberal', f: 'PA', seq: 300000, ack: 5001, len: 10 },
     ], { 'net.netfilter.nf_conntrack_tcp_be_liberal': 1 });
+  }, 60_000);
+});
+
+describe.skipIf(skip !== null)('NAT choices vs the kernel', () => {
+  it('DNAT address range: the same jhash2 pick per client; a port range starts at its low port', async () => {
+    const k = new Router('n', {}, [
+      ['iptables-legacy', '-t', 'nat', '-A', 'PREROUTING', '-d', '198.51.100.1', '-p', 'udp', '--dport', '53', '-j', 'DNAT', '--to-destination', '192.0.2.10-192.0.2.12'],
+      ['iptables-legacy', '-t', 'nat', '-A', 'PREROUTING', '-d', '198.51.100.1', '-p', 'tcp', '--dport', '80', '-j', 'DNAT', '--to-destination', '192.0.2.10:8000-8010'],
+    ]);
+    const c = makeCore();
+    const clients = ['203.0.113.5', '203.0.113.6', '203.0.113.77', '198.18.1.2', '198.18.200.9', '203.0.113.250'];
+    const got: string[] = [], want: string[] = [];
+    for (const [i, cl] of clients.entries()) {
+      const f = buildFrame({ proto: 'udp', dstMac: k.macZ, src: cl, dst: '198.51.100.1', sport: 1000 + i, dport: 53 });
+      await k.send(f, false);
+      const line = sh('ip', 'netns', 'exec', k.r, 'conntrack', '-L', '-p', 'udp', '--orig-src', cl).split('\n')[0];
+      got.push(/src=\S+ dst=\S+ sport=\d+ dport=\d+ (?:\[UNREPLIED\] )?src=(\S+)/.exec(line)?.[1] ?? '?');
+      put(c, f, { ifindex: 1 });
+      c.x.ctIn();
+      c.x.natSetup(L.MANIP_DST, L.NAT_MAP_IPS, w('192.0.2.10'), w('192.0.2.12'), 0, 0);
+      c.x.natManip(L.MANIP_DST);
+      want.push(unw(c.dv().getUint32(c.pkt + L.P_DADDR, true)));
+      c.x.ctAbort();
+    }
+    expect(new Set(got).size).toBeGreaterThan(1); // the clients do not all land on one address
+    expect(want).toEqual(got);
+    const f = buildFrame({ proto: 'tcp', dstMac: k.macZ, src: '203.0.113.5', dst: '198.51.100.1', sport: 999, dport: 80, flags: 'S', seq: 1 });
+    await k.send(f, false);
+    const line = sh('ip', 'netns', 'exec', k.r, 'conntrack', '-L', '-p', 'tcp').split('\n')[0];
+    expect(/src=192\.0\.2\.10 dst=203\.0\.113\.5 sport=(\d+)/.exec(line)?.[1]).toBe('8000');
+    k.close();
   }, 60_000);
 });
