@@ -226,4 +226,19 @@ describe.skipIf(skip !== null)('NAT choices vs the kernel', () => {
     expect(/src=192\.0\.2\.10 dst=203\.0\.113\.5 sport=(\d+)/.exec(line)?.[1]).toBe('8000');
     k.close();
   }, 60_000);
+
+  it('implicit source-port remap of a null binding happens in the kernel too', async () => {
+    const k = new Router('m', {}, [
+      ['iptables-legacy', '-t', 'nat', '-A', 'POSTROUTING', '-s', '192.0.2.50', '-j', 'SNAT', '--to-source', '192.0.2.60'],
+    ]);
+    for (const src of ['192.0.2.50', '192.0.2.60']) {
+      await k.send(buildFrame({ proto: 'udp', dstMac: k.macY, src, dst: SRV, sport: 5000, dport: 53 }), true);
+    }
+    const lines = sh('ip', 'netns', 'exec', k.r, 'conntrack', '-L', '-p', 'udp').split('\n').filter((l) => l.includes('dport=53'));
+    const b = lines.find((l) => /^\S+\s+17\s+\d+ src=192\.0\.2\.60 /.test(l))!;
+    const remapped = Number(/dst=192\.0\.2\.60 sport=53 dport=(\d+)/.exec(b)![1]);
+    expect(remapped).not.toBe(5000);
+    expect(remapped).toBeGreaterThanOrEqual(1024);
+    k.close();
+  }, 60_000);
 });
