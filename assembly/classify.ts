@@ -37,7 +37,9 @@ export function classify(base: i32): i32 {
   if (imgw(n) == NODE_ROOT) {
     // non-first fragments: no ports, L4 rules cannot match; a first fragment without its L4
     // header: L4 rules hotdrop whatever the ports, so a root that does not cut ports
-    if (load<u16>(PKT, P_FRAGOFF) != 0) n = base + imgw(base + 2);
+    // (a TCP fragment at offset 1 makes a tcp match hotdrop: the every-rule leaf)
+    const fragoff = <u32>load<u16>(PKT, P_FRAGOFF);
+    if (fragoff != 0) n = base + imgw(base + (fragoff == 1 && proto == 6 ? 3 : 2));
     else if (load<u8>(PKT, P_L4OK) == 0 && portProto(proto)) n = base + imgw(base + 3);
     else n = base + imgw(base + 1);
   }

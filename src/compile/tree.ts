@@ -30,8 +30,9 @@
 // Cuts use only fields that cannot change during one table walk: saddr, daddr, proto, sport,
 // dport, iif, oif (not mark: MARK targets change it mid-walk). Non-first fragments have no ports
 // and L4 matches (tcp, udp, sctp, icmp, multiport) never match them, so the block has a separate
-// root for them; a first fragment whose L4 header is missing makes an L4 match hotdrop, whatever
-// its ports say, so it gets a root that does not cut on ports.
+// root for them; a first fragment whose L4 header is missing makes an L4 match hotdrop whatever
+// its ports say, and so does a tcp match on a TCP fragment at offset 1: those few packets get a
+// leaf of every rule.
 //
 // Block format (node kinds in src/layout.ts): a lone NODE_LEAF (--linear and chains of at most
 // `binth` rules), or NODE_ROOT first. Every child pointer is a word offset relative to the first
@@ -230,6 +231,7 @@ export function keyMatches(k: RuleKey, p: KeyPacket): boolean | 'hotdrop' {
   if (((k.iif >>> ifBit(p.iif)) & 1) === 0) return false;
   if (((k.oif >>> ifBit(p.oif)) & 1) === 0) return false;
   if (!k.l4) return true;
+  if (p.fragoff === 1 && p.proto === 6) return 'hotdrop'; // tcp_mt: "evil TCP offset=1 frag"
   if (p.fragoff !== 0) return false;
   if (!p.l4ok) return 'hotdrop';
   if (inR(p.sport, k.sport) === k.sportInv) return false;
@@ -850,22 +852,21 @@ export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts =
   }
   const b = new Builder(keys, ruleIndex, n, opts, t0);
   b.words.push(NODE_ROOT, 0, 0, 0);
-  const main: number[] = [], frag: number[] = [], trunc: number[] = [];
-  let anyPorts = false;
+  const main: number[] = [], frag: number[] = [], all: number[] = [];
   for (let i = 0; i < n; i++) {
     const k = keys[i];
     if (k.frag !== 1) main.push(i);
     if (!k.l4 && k.frag !== 2) frag.push(i);
-    if (k.frag !== 1) trunc.push(i);
-    if (b.lo[3][i] !== 0 || b.hi[3][i] !== 0xffff || b.lo[4][i] !== 0 || b.hi[4][i] !== 0xffff) anyPorts = true;
+    all.push(i);
   }
   b.addRoot(main, 1, true);
   b.addRoot(frag, 2, false);
-  // A first fragment without its L4 header: an L4 rule hotdrops whatever the ports, so no port
-  // cuts. Rare (truncated captures), so a plain leaf unless ports are never cut anyway.
-  if (anyPorts) { b.budget += trunc.length; b.queue.push({ rules: Int32Array.from(trunc), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES], depth: 0, slot: 3, ports: false, leaf: true }); }
+  // Every rule, in one leaf, for the rare packets whose L4 matches act whatever the ports: a first
+  // fragment without its L4 header (tcp/udp/sctp matches hotdrop) and a TCP fragment at offset 1
+  // (tcp_mt hotdrops it, "evil TCP offset=1 frag"). Truncated captures and attacks only.
+  b.budget += n;
+  b.queue.push({ rules: Int32Array.from(all), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES], depth: 0, slot: 3, ports: false, leaf: true });
   b.run();
-  if (!anyPorts) b.words[3] = b.words[1];
   b.resolveAliases();
   const s = b.stats;
   const kind: TreeStats['kind'] = s.hashNodes ? (s.nodes > s.hashNodes ? 'hash+tree' : 'hash') : 'tree';
@@ -892,7 +893,7 @@ export function wireToHost(w: number): number {
 export function classifyJs(words: ArrayLike<number>, base: number, p: KeyPacket): number {
   let n = base;
   if (words[n] === NODE_ROOT) {
-    if (p.fragoff !== 0) n = base + words[base + 2];
+    if (p.fragoff !== 0) n = base + words[base + (p.fragoff === 1 && p.proto === 6 ? 3 : 2)];
     else if (!p.l4ok && PORT_PROTOS.includes(p.proto)) n = base + words[base + 3];
     else n = base + words[base + 1];
   }
