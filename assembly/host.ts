@@ -25,31 +25,54 @@ export const IFF_LOOPBACK = 8;
 /** Next hop of the last routeInput() that chose FORWARD (gateway, or the destination when on-link). */
 let lastNexthop: u32 = 0;
 
+// Host section pointers, recomputed when the image address changes (setImage). Images are never
+// rewritten in place (reserve() only bumps), so the address identifies the image.
+let cImg: usize = 0;
+let cIfs: usize = 0;     // address of interface 0
+let cAds: usize = 0;     // address of address 0
+let cRts: usize = 0;     // address of route 0
+let cNifs: i32 = 0;
+let cNads: i32 = 0;
+let cNrts: i32 = 0;
+let cSys: usize = 0;
+
+function refresh(): void {
+  cImg = IMG;
+  const h = IMG == 0 ? 0 : imgw(H_HOST);
+  cSys = IMG + (<usize>imgw(H_SYSCTL) << 2);
+  if (h == 0) { cNifs = 0; cNads = 0; cNrts = 0; return; }
+  const base = IMG + (<usize>h << 2);
+  cNifs = imgw(h + HOST_NIFS);
+  cNads = imgw(h + HOST_NADDRS);
+  cNrts = imgw(h + HOST_NROUTES);
+  cIfs = base + (<usize>imgw(h + HOST_IFS) << 2);
+  cAds = base + (<usize>imgw(h + HOST_ADDRS) << 2);
+  cRts = base + (<usize>imgw(h + HOST_ROUTES) << 2);
+}
 // @ts-ignore: decorator
-@inline function hostW(): i32 { return IMG == 0 ? 0 : imgw(H_HOST); }
-// @ts-ignore: decorator
-@inline export function sysctl(idx: i32): i32 { return imgw(imgw(H_SYSCTL) + idx); }
+@inline function ready(): void { if (cImg != IMG) refresh(); }
 
 // @ts-ignore: decorator
-@inline export function nIfs(): i32 { const h = hostW(); return h == 0 ? 0 : imgw(h + HOST_NIFS); }
+@inline export function sysctl(idx: i32): i32 { ready(); return load<i32>(cSys + (<usize>idx << 2)); }
+
+// @ts-ignore: decorator
+@inline export function nIfs(): i32 { ready(); return cNifs; }
 // @ts-ignore: decorator
 @inline export function ifWord(dev: i32, field: i32): i32 {
-  const h = hostW();
-  return imgw(h + imgw(h + HOST_IFS) + dev * IF_SIZE + field);
+  ready();
+  return load<i32>(cIfs + (<usize>(dev * IF_SIZE + field) << 2));
 }
 // @ts-ignore: decorator
-@inline function nAddrs(): i32 { const h = hostW(); return h == 0 ? 0 : imgw(h + HOST_NADDRS); }
+@inline function nAddrs(): i32 { ready(); return cNads; }
 // @ts-ignore: decorator
 @inline function adWord(i: i32, field: i32): u32 {
-  const h = hostW();
-  return <u32>imgw(h + imgw(h + HOST_ADDRS) + i * AD_SIZE + field);
+  return load<u32>(cAds + (<usize>(i * AD_SIZE + field) << 2));
 }
 // @ts-ignore: decorator
-@inline function nRoutes(): i32 { const h = hostW(); return h == 0 ? 0 : imgw(h + HOST_NROUTES); }
+@inline function nRoutes(): i32 { ready(); return cNrts; }
 // @ts-ignore: decorator
 @inline function rtWord(i: i32, field: i32): u32 {
-  const h = hostW();
-  return <u32>imgw(h + imgw(h + HOST_ROUTES) + i * RT_SIZE + field);
+  return load<u32>(cRts + (<usize>(i * RT_SIZE + field) << 2));
 }
 
 // Address classes (addr in P_SADDR encoding: first wire byte is the low byte)
@@ -71,20 +94,24 @@ function isLoopbackDev(dev: i32): bool {
 let localDev: i32 = -1;
 function localLookup(addr: u32): i32 {
   const n = nAddrs();
-  // /32 entries first (longest prefix): host addresses and broadcast addresses
+  // one pass: a /32 host address wins, then a /32 broadcast, then a loopback device's prefix
+  let bdev = -1;
+  let ldev = -1;
   for (let i = 0; i < n; i++) {
-    if (adWord(i, AD_ADDR) == addr) { localDev = <i32>adWord(i, AD_IF); return RTN_LOCAL; }
-  }
-  for (let i = 0; i < n; i++) {
+    const a = adWord(i, AD_ADDR);
+    if (a == addr) { localDev = <i32>adWord(i, AD_IF); return RTN_LOCAL; }
     const b = adWord(i, AD_BCAST);
-    if (b != 0 && b == addr) { localDev = <i32>adWord(i, AD_IF); return RTN_BROADCAST; }
+    if (b == addr && b != 0) { if (bdev < 0) bdev = <i32>adWord(i, AD_IF); continue; }
+    if (ldev < 0) {
+      const m = adWord(i, AD_MASK);
+      if ((addr & m) == (a & m)) {
+        const dev = <i32>adWord(i, AD_IF);
+        if (isLoopbackDev(dev)) ldev = dev;
+      }
+    }
   }
-  // a loopback device's prefix route is of type local (127.0.0.0/8 on lo)
-  for (let i = 0; i < n; i++) {
-    const dev = <i32>adWord(i, AD_IF);
-    const m = adWord(i, AD_MASK);
-    if (isLoopbackDev(dev) && (addr & m) == (adWord(i, AD_ADDR) & m)) { localDev = dev; return RTN_LOCAL; }
-  }
+  if (bdev >= 0) { localDev = bdev; return RTN_BROADCAST; }
+  if (ldev >= 0) { localDev = ldev; return RTN_LOCAL; }
   return RTN_UNSPEC;
 }
 
