@@ -95,6 +95,18 @@ describe('DNAT (port forwarding) and its replies', () => {
     }
   });
 
+  it('--persistent leaves the destination out of the hash (SNAT address range)', () => {
+    // SNAT to 198.51.100.1-198.51.100.4: j = jhash2({src,0,0,0}, 4, persistent ? 0 : dst)
+    for (const [dst, persistent] of [['203.0.113.9', false], ['203.0.113.10', false], ['203.0.113.9', true], ['203.0.113.10', true]] as const) {
+      const c = makeCore();
+      const o = hooks(c, { proto: 'udp', src: '192.0.2.50', dst, sport: 5, dport: 53 }, {
+        snat: (k) => k.x.natSetup(L.MANIP_SRC, L.NAT_MAP_IPS | (persistent ? L.NAT_PERSISTENT : 0), w('198.51.100.1'), w('198.51.100.4'), 0, 0),
+      });
+      const j = jhash2([w('192.0.2.50'), 0, 0, 0], persistent ? 0 : w(dst));
+      expect(hdr(o).src).toBe(`198.51.100.${1 + Number((BigInt(j) * 4n) >> 32n)}`);
+    }
+  });
+
   it('DNAT to 127.0.0.1:8080 is delivered locally only with route_localnet', () => {
     const spec: FrameSpec = { proto: 'tcp', src: '198.51.100.7', dst: '198.51.100.1', sport: 4, dport: 80, flags: 'S' };
     const off = makeCore();
