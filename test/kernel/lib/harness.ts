@@ -28,7 +28,7 @@
 //   without it libpcap's TPACKET_V3 block (1 s timeout) is never handed to tcpdump when it is stopped
 //   soon after the traffic, and the file stays empty while "received by filter" counts the packets.
 // - Then `iptables-legacy-save -c`, `conntrack -L -o extended` and `conntrack -S` are read.
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
@@ -146,7 +146,8 @@ function macBytes(mac: string): Uint8Array {
 // ------------------------------------------------------------------ the kernel side
 
 export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
-  const work = mkdtempSync(join(tmpdir(), `nfr-case-${c.name}-`));
+  sweepStaleWorkdirs();
+  const work = mkdtempSync(join(tmpdir(), `nfr-case-${process.pid}-${c.name}-`));
   const host = c.host;
   const ifnames = host.interfaces.map((i) => i.name);
   if (!ifnames.includes(host.ingress)) throw new Error(`${c.name}: host.json ingress ${host.ingress} is not an interface`);
@@ -326,6 +327,17 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
   };
 }
 
+/** Remove work directories of earlier runs (a failing case keeps its own until the next run). */
+export function sweepStaleWorkdirs(): void {
+  for (const n of readdirSync(tmpdir())) {
+    const m = /^nfr-case-(\d+)-/.exec(n);
+    if (!m || Number(m[1]) === process.pid) continue;
+    let alive = true;
+    try { process.kill(Number(m[1]), 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+    if (!alive) rmSync(join(tmpdir(), n), { recursive: true, force: true });
+  }
+}
+
 interface LinkStat { ifindex: number; rx_packets: number; rx_dropped: number; tx_packets: number }
 
 async function linkStats(lab: Lab, ns: string): Promise<Record<string, LinkStat>> {
@@ -493,7 +505,10 @@ export function compare(c: Case, k: KernelResult): Comparison {
   const dep = randomDependent(k.saveC);
   const random = dep.size > 0;
   const nOut = existsSync(egressOut) ? readCapture(readFileSync(egressOut)) : { linktype: 1, packets: [] };
-  const nIps = nOut.packets.map((p) => ipDatagram(p.data, nOut.linktype)).filter((x): x is Uint8Array => x !== null).map(hex);
+  // nfreplay's packets; with pcapng interface names their interface is compared too.
+  const nPk = nOut.packets.map((p) => ({ ip: ipDatagram(p.data, nOut.linktype), iface: p.iface }))
+    .filter((x): x is { ip: Uint8Array; iface: string | undefined } => x.ip !== null);
+  const nIps = nPk.map((x) => hex(x.ip));
   let j = 0;
   let localOnly = 0;
   let localBytes = 0n;
@@ -512,7 +527,14 @@ export function compare(c: Case, k: KernelResult): Comparison {
   } else {
     for (const kp of k.egress) {
       const h = hex(kp.ip);
-      if (j < nIps.length && nIps[j] === h) { egressTotal++; egressAgree++; j++; continue; }
+      if (j < nIps.length && nIps[j] === h) {
+        egressTotal++;
+        const ni = nPk[j].iface;
+        if (ni === undefined || ni === kp.iface) egressAgree++;
+        else egressDiffs.push(`egress #${k.egress.indexOf(kp)}: kernel sent it on ${kp.iface}, nfreplay on ${ni}`);
+        j++;
+        continue;
+      }
       if (kp.local) { localOnly++; localBytes += BigInt(kp.ip.length); continue; }
       egressTotal++;
       egressDiffs.push(`egress #${k.egress.indexOf(kp)} on ${kp.iface}: kernel ${h.slice(0, 120)} nfreplay ${nIps[j]?.slice(0, 120) ?? 'none'}`);
