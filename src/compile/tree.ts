@@ -95,6 +95,9 @@ export function ifBit(idx: number): number {
 }
 
 const L4_MODULES = new Set(['tcp', 'udp', 'sctp', 'icmp', 'multiport', 'udplite', 'dccp']);
+/** Matches whose evaluation changes state (statistic nth counters and random draws, recent lists,
+ * limit/hashlimit/quota/connlimit buckets). */
+const SIDE_EFFECT_MODULES = new Set(['statistic', 'recent', 'limit', 'hashlimit', 'quota', 'connlimit', 'connbytes']);
 
 /** A port constraint as the rules engineer's module params may spell it (tolerant on purpose). */
 function portParam(v: unknown, invFlag: unknown): { r: Range; inv: boolean } | null {
@@ -170,6 +173,10 @@ export function ruleKey(rule: Rule, ifaceMask: (m: IfaceMatch) => number): RuleK
   const sp: PortAcc = { r: null, inv: false, invCount: 0, pos: false };
   const dp: PortAcc = { r: null, inv: false, invCount: 0, pos: false };
   for (const m of rule.matches as Match[]) {
+    // Matches run in order: once one with a side effect has run (an nth counter, a random draw,
+    // a recent list, a token bucket), the rule must be walked even when a later port test fails,
+    // so later L4 matches add nothing to the key.
+    if (SIDE_EFFECT_MODULES.has(m.module)) break;
     if (!L4_MODULES.has(m.module)) continue;
     k.l4 = true;
     const p = (m.params ?? {}) as Record<string, unknown>;

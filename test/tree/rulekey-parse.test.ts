@@ -47,4 +47,17 @@ describe('ruleKey from parsed rules', () => {
     // --syn is a residual match: not final
     expect(g).toMatchObject({ proto: 6, l4: true, final: false });
   });
+
+  it('a match with a side effect before the port test keeps the rule walked for every port', () => {
+    const [a, b, c] = keys([
+      '-p tcp -m statistic --mode nth --every 2 --packet 0 -m tcp --dport 80 -j ACCEPT',
+      '-p tcp -m tcp --dport 80 -m statistic --mode random --probability 0.5 -j ACCEPT',
+      '-p udp -m recent --set --name R -m udp --dport 53',
+    ]);
+    // the nth counter ticks for every tcp packet the base match lets through, fragments included
+    expect(a).toMatchObject({ proto: 6, dport: FULL16, l4: false, final: false });
+    // the port test runs first: a packet failing it never draws
+    expect(b).toMatchObject({ proto: 6, dport: { lo: 80, hi: 80 }, l4: true, final: false });
+    expect(c).toMatchObject({ proto: 17, dport: FULL16, l4: false });
+  });
 });
