@@ -94,6 +94,9 @@ export interface KernelResult {
 }
 
 export const SEED = 20260601;
+
+/** The replay or the capture lost packets (a loaded machine): the run proves nothing; retry it. */
+export class LossError extends Error {}
 const LIB = fileURLToPath(new URL('.', import.meta.url));
 
 export async function loadCase(dir: string): Promise<Case> {
@@ -263,7 +266,7 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
     const ok = /Successful packets:\s+(\d+)/.exec(r.stdout);
     const failed = /Failed packets:\s+(\d+)/.exec(r.stdout);
     if (!ok || Number(ok[1]) !== frames.length || !failed || Number(failed[1]) !== 0) {
-      throw new Error(`${c.name}: tcpreplay did not send every frame:\n${r.stdout}${r.stderr}`);
+      throw new LossError(`${c.name}: tcpreplay did not send every frame:\n${r.stdout}${r.stderr}`);
     }
   } else {
     replayer = 'inject.py';
@@ -279,7 +282,7 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
     writeFileSync(framesPath, Buffer.concat(parts));
     const r = await run(['python3', join(LIB, 'inject.py'), framesPath, '200', ...targets], { timeoutMs: 60_000 });
     const st = JSON.parse(r.stdout.trim().split('\n').pop()!) as { sent: number; errors: number };
-    if (st.sent !== frames.length || st.errors) throw new Error(`${c.name}: inject.py: ${r.stdout}${r.stderr}`);
+    if (st.sent !== frames.length || st.errors) throw new LossError(`${c.name}: inject.py: ${r.stdout}${r.stderr}`);
   }
 
   // Let the last packets leave, then stop the capture cleanly.
@@ -289,12 +292,12 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
     const stopped = await d.bg.stop();
     if (process.env.NFR_DEBUG) process.stdout.write(`tcpdump ${d.iface}: ${stopped.stderr}\n`);
     const dropped = /(\d+) packets? dropped by kernel/.exec(stopped.stderr);
-    if (!dropped || Number(dropped[1]) !== 0) throw new Error(`${c.name}: tcpdump on ${d.iface} lost packets: ${stopped.stderr}`);
+    if (!dropped || Number(dropped[1]) !== 0) throw new LossError(`${c.name}: tcpdump on ${d.iface} lost packets: ${stopped.stderr}`);
   }
   for (const n of ifnames) {
     const got = after[n].rx_packets - before[n].rx_packets;
     if (got !== (injected[n] ?? 0) || after[n].rx_dropped !== before[n].rx_dropped) {
-      throw new Error(`${c.name}: ${n} received ${got} of ${injected[n] ?? 0} frames (rx_dropped ${before[n].rx_dropped} -> ${after[n].rx_dropped})`);
+      throw new LossError(`${c.name}: ${n} received ${got} of ${injected[n] ?? 0} frames (rx_dropped ${before[n].rx_dropped} -> ${after[n].rx_dropped})`);
     }
   }
 
