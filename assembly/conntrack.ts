@@ -492,6 +492,8 @@ export function ctIn(): i32 {
       const ot = <u32>load<u16>(e, CT_O_DPORT) >> 8;
       if (ot != 8 && ot != 13 && ot != 15 && ot != 17) r = TCP_R_INVALID;
       else refresh(e, <u32>sysctl(SYS_ICMP_TIMEOUT));
+    } else if (proto == 47) {
+      greConn(e);
     } else {
       refresh(e, <u32>sysctl(SYS_GENERIC_TIMEOUT));
     }
@@ -513,6 +515,18 @@ export function ctIn(): i32 {
     return V_ACCEPT;
   }
   return setInvalid();
+}
+
+/** nf_conntrack_gre_packet for GRE version 0 (keys 0, as the kernel's tracker without PPTP):
+ *  30 s until a reply was seen, then 180 s and ASSURED (nf_conntrack_gre_timeout{,_stream}). */
+function greConn(e: usize): void {
+  const st = load<u32>(e, CT_STATUS);
+  if ((st & IPS_SEEN_REPLY) != 0) {
+    refresh(e, 180);
+    store<u32>(e, load<u32>(e, CT_STATUS) | IPS_ASSURED, CT_STATUS);
+  } else {
+    refresh(e, 30);
+  }
 }
 
 /** nf_conntrack_udp_packet (UDP, UDP-Lite). */

@@ -418,6 +418,8 @@ export function natManip(manip: i32): i32 {
   const osp = <u32>load<u16>(tbo, 8);
   const odp = <u32>load<u16>(tbo, 10);
   const l3 = <usize>load<u32>(PKT, P_L3);
+  // gre_manip_pkt needs 8 bytes of GRE header (skb_ensure_writable fails otherwise: NF_DROP)
+  if (proto == 47 && load<u32>(PKT, P_IPLEN) - <u32>load<u8>(PKT, P_IHL) < 8) return V_DROP;
   let addr: u32, port: u32;
   if (manip == MANIP_SRC) { addr = odst; port = proto == 1 ? osp : odp; }
   else { addr = osrc; port = proto == 1 ? osp : osp; }

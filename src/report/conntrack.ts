@@ -70,6 +70,7 @@ function tupleText(proto: number, t: CtTuple): string {
   if (proto === 6 || proto === 17 || proto === 132 || proto === 136 || proto === 33) {
     return `src=${t.src} dst=${t.dst} sport=${t.sport} dport=${t.dport}`;
   }
+  if (proto === 47) return `src=${t.src} dst=${t.dst} srckey=0x${t.sport.toString(16)} dstkey=0x${t.dport.toString(16)}`;
   return `src=${t.src} dst=${t.dst}`;
 }
 

@@ -264,6 +264,19 @@ describe('SCTP', () => {
   });
 });
 
+describe('GRE and other protocols', () => {
+  it('GRE v0: 30 s until a reply, then 180 s and ASSURED; other protocols 600 s', () => {
+    const c = makeCore();
+    const gre = (src: string, dst: string): FrameSpec => ({ proto: 47, src, dst, payload: new Uint8Array([0, 0, 8, 0, 1, 2, 3, 4]) });
+    expect(step(c, gre(CLI, SRV)).exp).toBe(30);
+    const r = step(c, gre(SRV, CLI)); // the first reply is handled before SEEN_REPLY is set
+    expect([r.info, r.exp]).toEqual([L.CTINFO_ESTABLISHED_REPLY, 30]);
+    const s = step(c, gre(CLI, SRV));
+    expect([s.exp, s.status & L.IPS_ASSURED]).toEqual([180, L.IPS_ASSURED]);
+    expect(step(c, { proto: 50, src: CLI, dst: SRV, payload: 16 }).exp).toBe(600);
+  });
+});
+
 describe('lifecycle and capacity', () => {
   const udp = (sport: number): FrameSpec => ({ proto: 'udp', src: CLI, dst: SRV, sport, dport: 53 });
   it('an aborted first packet leaves nothing; a retransmission is NEW again', () => {
