@@ -64,7 +64,7 @@ export interface ServiceTarget {
 
 const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 
-function parseAddr(s: string, file: string, line: number): { base: number; mask: number } {
+function parseAddr(s: string, file: string, line: string): { base: number; mask: number } {
   if (isIPv4(s)) return { base: ipToInt(s), mask: 0xffffffff };
   const c = parseCIDR(s);
   if (!c) throw new TrafficError(`${file}:${line}: bad address '${s}'`);
@@ -97,20 +97,25 @@ export function parseNatTable(text: string, file: string): Map<string, NatRule[]
     let body = raw;
     if (body.startsWith('[')) body = body.replace(/^\[\d+:\d+\]\s*/, ''); // counters prefix
     let words: string[];
+    let cols: number[];
+    const lead = lines[i].length - lines[i].trimStart().length + (raw.length - body.length);
     try {
-      words = splitWords(body, file, no).map((w) => w.text);
+      const ws = splitWords(body, file, no);
+      words = ws.map((w) => w.text);
+      cols = ws.map((w) => w.col + lead);
     } catch (e) {
       throw new TrafficError((e as Error).message);
     }
     if (words[0] === '-X') continue;
-    if (words[0] !== '-A' && words[0] !== '--append') throw new TrafficError(`${file}:${no}:1: expected '-A CHAIN ...', got '${words[0]}'`);
+    if (words[0] !== '-A' && words[0] !== '--append') throw new TrafficError(`${file}:${no}:${cols[0]}: expected '-A CHAIN ...', got '${words[0]}'`);
+    if (words.length < 2) throw new TrafficError(`${file}:${no}:${cols[0]}: '${words[0]}' needs a chain name`);
     const chain = words[1];
     const r: NatRule = { line: no, src: null, dst: null, proto: null, protoNeg: false, dport: null, comment: null, prob: null, probNeg: false, recent: null, srcTypeLocal: null, dstTypeLocal: null, target: null, toDestination: null };
     let neg = false;
     for (let k = 2; k < words.length; k++) {
       const w = words[k];
       const next = (): string => {
-        if (k + 1 >= words.length) throw new TrafficError(`${file}:${no}: option '${w}' needs a value`);
+        if (k + 1 >= words.length) throw new TrafficError(`${file}:${no}:${cols[k]}: option '${w}' needs a value`);
         return words[++k];
       };
       if (w === '!') {
@@ -121,12 +126,12 @@ export function parseNatTable(text: string, file: string): Map<string, NatRule[]
         case '-s':
         case '--source':
         case '--src':
-          r.src = { ...parseAddr(next(), file, no), neg };
+          r.src = { ...parseAddr(next(), file, `${no}:${cols[k]}`), neg };
           break;
         case '-d':
         case '--destination':
         case '--dst':
-          r.dst = { ...parseAddr(next(), file, no), neg };
+          r.dst = { ...parseAddr(next(), file, `${no}:${cols[k]}`), neg };
           break;
         case '-p':
         case '--protocol':

@@ -230,3 +230,17 @@ describe('--match-replay: replies that nfreplay replay un-NATs', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('bad rulesets', () => {
+  it.each([
+    ['*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d 198.19.0.300 -p tcp --dport 80 -j X\nCOMMIT\n', "r.rules:3:21: bad address '198.19.0.300'"],
+    ['*nat\n:KUBE-SERVICES - [0:0]\n  -A KUBE-SERVICES -p tcp --dport\nCOMMIT\n', "r.rules:3:27: option '--dport' needs a value"],
+    ['*nat\n-I KUBE-SERVICES 1 -j X\nCOMMIT\n', "r.rules:2:1: expected '-A CHAIN ...', got '-I'"],
+    ['*nat\n-A KUBE-SERVICES -m comment --comment "open\nCOMMIT\n', /^r\.rules:2:\d+: /],
+  ])('%#', (text, msg) => {
+    expect(() => parseNatTable(text, 'r.rules')).toThrow(msg);
+  });
+  it('a ruleset without Services is an error, not an empty capture', () => {
+    expect(() => generateTraffic('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n', 'f.rules', '/nonexistent/x.pcap', { connections: 1 })).toThrow('f.rules: no Services found');
+  });
+});
