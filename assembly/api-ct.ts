@@ -10,7 +10,7 @@ export function ctPkt(): usize { return PKT; }
 /** Point the core at an image already in memory (tests; the engine has its own setup). */
 export function ctTestSetImage(addr: usize): void { setImage(addr); }
 export {
-  ctSetup, ctCount, ctEntryBytes, ctBytesPerConn, ctTable, ctIn, ctConfirm, ctAbort, ctStatus, ctMark,
+  ctSetup, ctCount, ctEntryBytes, ctBytesPerConn, ctTable, ctStats, ctIn, ctConfirm, ctAbort, ctStatus, ctMark,
   ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec, ctTcpState, ctFirst, ctNext, ctEntry, ctUnconfirmed,
 } from './conntrack';
 export { natNeeded, natSetup, natNullBinding, natMasquerade, natRedirect, natManip } from './nat';

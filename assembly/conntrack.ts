@@ -17,7 +17,7 @@ import {
 } from '../src/layout';
 import {
   CTT_CAPACITY, CTT_NSLOTS, CTT_ENTRIES, CTT_FREE, CTT_SLOTS, CTT_NFREE, CTT_USED, CTT_TOMBS,
-  CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CTT_HDR,
+  CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CTT_CSUMBAD, CTT_INVALID, CTT_HDR,
   CT_STATUS, CT_MARK, CT_TIMEOUT, CT_PROTO, CT_TCPSTATE, CT_INUSE, CT_O_SRC, CT_O_DST, CT_O_SPORT,
   CT_O_DPORT, CT_R_SRC, CT_R_DST, CT_R_SPORT, CT_R_DPORT, CT_UDP_STREAM_TS, CT_SLOT_O, CT_SLOT_R,
   CT_SLOT_S, CT_SEQ, CT_SIZE, SLOT_W0, SLOT_W1, SLOT_W2, SLOT_W3, SLOT_SIZE, SLOT_EMPTY, SLOT_TOMB,
@@ -78,6 +78,18 @@ export function ctBytesPerConn(): u32 {
   return TB == 0 ? 0 : <u32>(CT_SIZE + 4 + (<u64>(SMASK + 1) * SLOT_SIZE) / CAP);
 }
 export function ctTable(): usize { return TB; }
+/** Counters of the table header: 0 early drops, 1 packets dropped because the table was full,
+ *  2 packets INVALID for a bad L4 checksum, 3 packets INVALID in all. */
+export function ctStats(i: i32): u32 {
+  if (TB == 0) return 0;
+  switch (i) {
+    case 0: return load<u32>(TB, CTT_EARLYDROPS);
+    case 1: return load<u32>(TB, CTT_FULLDROPS);
+    case 2: return load<u32>(TB, CTT_CSUMBAD);
+    case 3: return load<u32>(TB, CTT_INVALID);
+  }
+  return 0;
+}
 
 // @ts-ignore: decorator
 @inline export function entryAddr(ct: u32): usize { return ENT + <usize>(ct - 1) * CT_SIZE; }
@@ -349,6 +361,7 @@ function allocCt(h: u32): u32 {
 
 // @ts-ignore: decorator
 @inline function setInvalid(): i32 {
+  store<u32>(TB, load<u32>(TB, CTT_INVALID) + 1, CTT_INVALID);
   store<u32>(PKT, 0, P_CT);
   store<u8>(PKT, CTINFO_INVALID, P_CTINFO);
   return V_ACCEPT;
@@ -366,11 +379,13 @@ function csumBad(proto: u32, withPseudo: bool): bool {
     // SCTP: CRC32c over the whole packet (sctp_error)
     const ok = len >= 12 && sctpCrc(l4, len) == load<u32>(l4 + 8);
     store<u8>(PKT, ok ? 1 : 2, P_CSUM_OK);
+    if (!ok) store<u32>(TB, load<u32>(TB, CTT_CSUMBAD) + 1, CTT_CSUMBAD);
     return !ok;
   }
   const init: u64 = withPseudo ? pseudoSum(load<u32>(PKT, P_SADDR), load<u32>(PKT, P_DADDR), proto, len) : 0;
   const ok = csumVerify(l4, len, init);
   store<u8>(PKT, ok ? 1 : 2, P_CSUM_OK);
+  if (!ok) store<u32>(TB, load<u32>(TB, CTT_CSUMBAD) + 1, CTT_CSUMBAD);
   return !ok;
 }
 

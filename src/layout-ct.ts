@@ -21,6 +21,8 @@ export const CTT_TOMBS = 28;     // u32 tombstone slots
 export const CTT_HWM = 32;       // u32 entries ever handed out (entries >= HWM were never used)
 export const CTT_EARLYDROPS = 36; // u32 early drops done
 export const CTT_FULLDROPS = 40;  // u32 packets dropped because the table was full
+export const CTT_CSUMBAD = 44;   // u32 packets INVALID because of a bad L4 checksum (hint: --trust-checksums)
+export const CTT_INVALID = 48;   // u32 packets conntrack found INVALID (no ct attached)
 export const CTT_HDR = 64;
 
 // Entry record

@@ -140,6 +140,8 @@ describe('TCP conversation', () => {
     expect(P.u8(c, L.P_CSUM_OK)).toBe(2);
     const t = makeCore({ flags: L.IMGF_CONNTRACK | L.IMGF_TRUST_CSUM });
     expect(step(t, tcp({ flags: 'S', seq: 1, l4Checksum: 'bad' })).info).toBe(L.CTINFO_NEW);
+    expect(c.x.ctStats(2)).toBe(1); // one bad checksum counted (the report's --trust-checksums hint)
+    expect(c.x.ctStats(3)).toBe(1);
     const off = makeCore({ host: { ...defaultHost(), sysctl: { 'net.netfilter.nf_conntrack_checksum': 0 } } });
     expect(step(off, tcp({ flags: 'S', seq: 1, l4Checksum: 'bad' })).info).toBe(L.CTINFO_NEW);
   });
