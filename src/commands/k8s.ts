@@ -284,6 +284,8 @@ options:
   --clients C                 number of client addresses (default 16)
   --client-cidr CIDR          where clients come from (repeatable)
   --replies                   also write the endpoints' packets
+  --syn-only                  each connection is its first packet only (TCP SYN, one UDP
+                              datagram): a load of new connections for benchmarks
   --node-ip IP                node addresses for NodePorts (repeatable; default from the ruleset's
                               --nodeport-addresses rules, else 192.0.2.10)
   --snat-ip IP                the node's address replies of masqueraded connections go to
@@ -307,7 +309,7 @@ example:
     let out = '';
     const code = handleErrors(() => {
       const { opts, flags, positional } = parseArgs(cmd, args, {
-        flags: ['replies', 'match-replay'],
+        flags: ['replies', 'match-replay', 'syn-only'],
         values: ['rules', 'connections', 'packets-per-connection', 'clients', 'client-cidr', 'node-ip', 'snat-ip', 'seed', 'out', 'concurrency', 'replay-host', 'replay-seed'],
       });
       if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
@@ -324,6 +326,7 @@ example:
       const match = flags.has('match-replay');
       if (!match && (opts.has('replay-host') || opts.has('replay-seed'))) throw new UsageError(`${cmd}: --replay-host/--replay-seed go with --match-replay`);
       if (match && !flags.has('replies')) throw new UsageError(`${cmd}: --match-replay needs --replies`);
+      if (flags.has('syn-only') && flags.has('replies')) throw new UsageError(`${cmd}: --syn-only and --replies exclude each other`);
       if (match && rules === '-') throw new UsageError(`${cmd}: --match-replay needs --rules as a file`);
       const text = readRules(rules);
       const topts = {
@@ -332,6 +335,7 @@ example:
         clients: intOpt('clients', 16),
         clientCIDRs: opts.get('client-cidr'),
         replies: flags.has('replies'),
+        synOnly: flags.has('syn-only'),
         seed: intOpt('seed', 1),
         nodeIPs,
         snatIP: one(opts, 'snat-ip', cmd),

@@ -353,6 +353,8 @@ export interface TrafficOptions {
   startTime?: number; // seconds, default 1700000000
   /** Connections in flight at once, their packets interleaved (default 1: one after the other). */
   concurrency?: number;
+  /** Each connection is its first packet only (TCP SYN / one UDP datagram): a new-connection load. */
+  synOnly?: boolean;
   /** Per connection number: the endpoint and reply address a replay chose (see generateMatchedTraffic). */
   overrides?: Map<number, ReplyOverride>;
 }
@@ -464,6 +466,11 @@ export function generateTraffic(rulesText: string, rulesFile: string, outPath: s
       pkts.push({ link: 'ether', srcMac: POD_MAC, dstMac: NODE_MAC, src: ipToInt(ep!.ip), dst: replyDst, sport: ep!.port, dport: replyDport, proto: tg.proto, window: 65160, ...x });
       replies++;
     };
+    if (o.synOnly) {
+      if (tg.proto === 'udp') req({ payload: reqPayload, ttl: 64, id: (i * 7) & 0xffff });
+      else req({ flags: 'S', seq: rng.u32(), ack: 0, tcpOptions: mss, id: (i * 13) & 0xffff, df: true });
+      return { pkts, replies };
+    }
     if (tg.proto === 'udp') {
       for (let k = 0; k < Math.max(1, K); k++) {
         req({ payload: reqPayload, ttl: 64, id: (i * 7 + k) & 0xffff });

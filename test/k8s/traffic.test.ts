@@ -168,6 +168,18 @@ describe('the capture', () => {
     expect(udp).toBeGreaterThan(0);
     expect(toNode).toBeGreaterThan(0);
   });
+  it('--syn-only: one packet per connection, each a new flow', () => {
+    const cap = parseCaptureBuffer(gen('syn.pcap', { connections: 300, clients: 10, seed: 3, synOnly: true }, featuresRules));
+    const b = cap.batch;
+    expect(b.count).toBe(300);
+    const flows = new Set<string>();
+    for (let i = 0; i < b.count; i++) {
+      const ip = b.data.subarray(b.offset[i] + 14, b.offset[i] + b.caplen[i]);
+      if (ip[9] === 6) expect(ip[33]).toBe(0x02); // TCP: SYN only
+      flows.add(Array.from(ip.subarray(12, 24)).join('.'));
+    }
+    expect(flows.size).toBe(300);
+  });
   it('--concurrency interleaves connections, each keeping its own packet order', () => {
     const cap = parseCaptureBuffer(gen('w.pcap', { connections: 40, clients: 8, replies: true, seed: 6, concurrency: 8 }));
     const b = cap.batch;
