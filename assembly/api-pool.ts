@@ -12,7 +12,7 @@
 // original source (ip, port, proto) of a SNATed connection (nf_nat_bysource reuse). The main
 // thread joins flows that share a tuple into one shard and replays those shards again.
 import {
-  DESC_SIZE, DESC_RESULT, RES_NONE, RES_NOT_IP, RES_MALFORMED, P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT,
+  DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_LINKTYPE, LINKTYPE_ETHERNET, RES_NONE, RES_NOT_IP, RES_MALFORMED, P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT,
   P_L4OK, P_FRAGOFF, P_ICMP_TYPE, P_IN_L3, P_IN_SADDR, P_IN_DADDR, P_IN_PROTO, P_IN_OK, P_IN_SPORT,
   P_IN_DPORT, P_CTINFO, P_CT, CTINFO_NEW, CTINFO_INVALID, IPS_CONFIRMED, IPS_SRC_NAT, IPS_DST_NAT,
 } from '../src/layout';
@@ -21,6 +21,7 @@ import { PKT } from './state';
 import { dissect } from './dissect';
 import { processBatch } from './api-engine';
 import { ctEntry } from './conntrack';
+import { reserve } from './mem';
 
 // @ts-ignore: decorator
 @inline function mix(x: u32): u32 {
@@ -112,18 +113,43 @@ export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usi
   let j: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const d = descs + <usize>i * DESC_SIZE;
-    const r = dissect(d);
+    // fast path: Ethernet + IPv4 without options, unfragmented TCP/UDP, whole header present. It
+    // computes exactly what the dissect path below computes for such a packet (same fields, same
+    // hashes), only without the rest of dissect's work.
     let key: u32 = 0;
+    let usable = false;
+    let fast = false;
+    let sa: u32 = 0, da: u32 = 0, sp: u32 = 0, dp: u32 = 0, pr: u32 = 0;
+    if (load<u16>(d, DESC_LINKTYPE) == LINKTYPE_ETHERNET && load<u32>(d, DESC_CAPLEN) >= 14 + 20 + 4) {
+      const f = <usize>load<u32>(d, DESC_FRAME);
+      pr = <u32>load<u8>(f, 14 + 9);
+      // ethertype 0x0800 (bytes 08 00), version 4 / ihl 5, no MF / offset
+      if (load<u16>(f, 12) == 0x0008 && load<u8>(f, 14) == 0x45 && (load<u16>(f, 14 + 6) & 0xff3f) == 0 && (pr == 6 || pr == 17)) {
+        sa = load<u32>(f, 14 + 12);
+        da = load<u32>(f, 14 + 16);
+        const ps = load<u32>(f, 14 + 20);
+        sp = ((ps & 0xff) << 8) | ((ps >>> 8) & 0xff);
+        dp = ((ps >>> 8) & 0xff00) | (ps >>> 24);
+        fast = true;
+        usable = true;
+        key = flowKey(sa, sp, da, dp, pr);
+      }
+    }
+    if (!fast) {
+      const r = dissect(d);
+      if (r == RES_NONE) { usable = true; key = pktFlowKey(); }
+    }
     let shard: u32 = 0;
-    if (r == RES_NONE) {
-      key = pktFlowKey();
+    if (usable) {
       const o = overrideShard(ovr, ovrMask, key);
       shard = o >= 0 ? <u32>o : key % nShards;
     }
     if (shard != me) continue;
     memory.copy(out + <usize>j * DESC_SIZE, d, DESC_SIZE);
     store<u32>(keys + (<usize>j << 2), key);
-    if (r == RES_NONE) { pktTupleHash(); } else { hLo = 0; hHi = 0; }
+    if (fast) tupleHash(sa, da, sp, dp, pr);
+    else if (usable) pktTupleHash();
+    else { hLo = 0; hHi = 0; }
     store<u32>(hashes + (<usize>j << 3), hLo);
     store<u32>(hashes + (<usize>j << 3), hHi, 4);
     j++;
@@ -140,11 +166,22 @@ const K_REPLY: u32 = 2;    // the reply tuple of a NATed connection this packet 
 const K_FAMILY: u32 = 3;   // that reply tuple without the NAT-chosen port(s): the tuples a clash could try
 const K_BYSRC: u32 = 4;    // the original source of a SNATed connection (nf_nat_bysource)
 
+// A direct-mapped cache of records already logged: repeats (every dropped NEW packet of a scan,
+// every retransmission) carry no new information and are skipped.
+const DEDUP_SLOTS: u32 = 1 << 16;
+let dedup: usize = 0;
+
 // @ts-ignore: decorator
 @inline function logRec(key: u32, kind: u32): void {
+  const w2 = hHi | (kind << 20);
+  const slot = dedup + <usize>((mix(hLo ^ key) ^ w2) & (DEDUP_SLOTS - 1)) * 12;
+  if (load<u32>(slot) == key && load<u32>(slot, 4) == hLo && load<u32>(slot, 8) == w2) return;
+  store<u32>(slot, key);
+  store<u32>(slot, hLo, 4);
+  store<u32>(slot, w2, 8);
   store<u32>(logPtr, key);
   store<u32>(logPtr, hLo, 4);
-  store<u32>(logPtr, hHi | (kind << 20), 8);
+  store<u32>(logPtr, w2, 8);
   logPtr += 12;
 }
 
@@ -153,6 +190,7 @@ const K_BYSRC: u32 = 4;    // the original source of a SNATed connection (nf_nat
  * at `log`.
  * Returns the number of records. */
 export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, log: usize): u32 {
+  if (dedup == 0) dedup = reserve(<usize>DEDUP_SLOTS * 12);
   logPtr = log;
   for (let i: u32 = 0; i < n; i++) {
     const d = descs + <usize>i * DESC_SIZE;

@@ -174,8 +174,9 @@ export class Dependencies {
 
   private heat(fam: number): void {
     const f = this.families.get(fam);
-    if (!f) return;
-    if (!f.hot) { f.hot = true; this.hotFamilies++; }
+    if (!f || f.hot) return;   // a hot family joins newcomers as they come (add)
+    f.hot = true;
+    this.hotFamilies++;
     for (const k of f.flows) this.union(f.flows[0], k);
   }
 
