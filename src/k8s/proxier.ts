@@ -528,8 +528,14 @@ function restoreText(tables: SortedTable[]): string {
   return `${out.join('\n')}\n`;
 }
 
-/** The jump rules kube-proxy ensures with `iptables -I` (iptablesJumpChains + iptablesKubeletJumpChains). */
+/**
+ * The jump rules ensured with `iptables -I` (EnsureRule Prepend), in the order they are first
+ * inserted on a node: kubelet's `-j KUBE-FIREWALL` (kubelet runs before the kube-proxy pod; kube-proxy's
+ * iptablesKubeletJumpChains then finds them present), then kube-proxy's iptablesJumpChains.
+ */
 const JUMPS: { table: 'filter' | 'nat'; dst: string; src: string; comment: string; extra: string[] }[] = [
+  { table: 'filter', dst: KUBE_FIREWALL, src: 'INPUT', comment: '', extra: [] },
+  { table: 'filter', dst: KUBE_FIREWALL, src: 'OUTPUT', comment: '', extra: [] },
   { table: 'filter', dst: KUBE_EXTERNAL_SERVICES, src: 'INPUT', comment: 'kubernetes externally-visible service portals', extra: ['-m', 'conntrack', '--ctstate', 'NEW'] },
   { table: 'filter', dst: KUBE_EXTERNAL_SERVICES, src: 'FORWARD', comment: 'kubernetes externally-visible service portals', extra: ['-m', 'conntrack', '--ctstate', 'NEW'] },
   { table: 'filter', dst: KUBE_NODEPORTS, src: 'INPUT', comment: 'kubernetes health check service ports', extra: [] },
@@ -542,8 +548,6 @@ const JUMPS: { table: 'filter' | 'nat'; dst: string; src: string; comment: strin
   { table: 'nat', dst: KUBE_SERVICES, src: 'OUTPUT', comment: 'kubernetes service portals', extra: [] },
   { table: 'nat', dst: KUBE_SERVICES, src: 'PREROUTING', comment: 'kubernetes service portals', extra: [] },
   { table: 'nat', dst: KUBE_POSTROUTING, src: 'POSTROUTING', comment: 'kubernetes postrouting rules', extra: [] },
-  { table: 'filter', dst: KUBE_FIREWALL, src: 'INPUT', comment: '', extra: [] },
-  { table: 'filter', dst: KUBE_FIREWALL, src: 'OUTPUT', comment: '', extra: [] },
 ];
 
 const BUILTINS: Record<'filter' | 'nat', string[]> = {

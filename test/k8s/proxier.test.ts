@@ -125,3 +125,48 @@ describe('kube-proxy v1.28 details (from pkg/proxy/service.go, endpointslicecach
     expect(t).not.toContain('198.18.0.6');
   });
 });
+
+describe('proxier options (syncProxyRules branches)', () => {
+  const svc = `kind: Service\nmetadata: {name: s}\nspec:\n  type: NodePort\n  clusterIP: 198.19.0.5\n  ports: [{port: 80, targetPort: 8080, nodePort: 30005}]\n---\nkind: EndpointSlice\nmetadata: {name: s-1, labels: {kubernetes.io/service-name: s}}\naddressType: IPv4\nports: [{port: 8080}]\nendpoints: [{addresses: [198.18.0.5]}]\n`;
+  const gen = (o: Parameters<typeof generateRules>[1]): string => generateRules(buildCluster(parseManifestText(svc, 's.yaml')), { form: 'restore', ...o }).text;
+  it('without --cluster-cidr there is no "! -s CIDR" masquerade rule (no local detector)', () => {
+    expect(gen({})).not.toMatch(/KUBE-SVC-\S+ .*-j KUBE-MARK-MASQ/);
+  });
+  it('--masquerade-all masquerades every ClusterIP connection', () => {
+    expect(gen({ clusterCIDR: '198.18.0.0/16', masqueradeAll: true })).toMatch(/^-A KUBE-SVC-\S+ -m comment --comment "default\/s cluster IP" -m tcp -p tcp -d 198\.19\.0\.5 --dport 80 -j KUBE-MARK-MASQ$/m);
+  });
+  it('--random-fully and --masquerade-bit', () => {
+    const t = gen({ randomFully: true, masqueradeBit: 5 });
+    expect(t).toContain('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully');
+    expect(t).toContain('-A KUBE-MARK-MASQ -j MARK --or-mark 0x00000020');
+    expect(t).toContain('-A KUBE-POSTROUTING -m mark ! --mark 0x00000020/0x00000020 -j RETURN');
+  });
+  it('localhost NodePorts off: no KUBE-FIREWALL chain, the tail rule excludes 127.0.0.0/8', () => {
+    const t = gen({ localhostNodePorts: false });
+    expect(t).not.toContain('KUBE-FIREWALL');
+    expect(t).toContain('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS');
+  });
+  it('--nodeport-addresses: one tail rule per node IP inside the CIDRs', () => {
+    const t = gen({ nodePortAddresses: ['192.0.2.0/24'], nodeIPs: ['192.0.2.10', '203.0.113.10', '192.0.2.11'] });
+    expect(t.match(/^-A KUBE-SERVICES .*-j KUBE-NODEPORTS$/gm)).toEqual([
+      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.0.2.10 -j KUBE-NODEPORTS',
+      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.0.2.11 -j KUBE-NODEPORTS',
+    ]);
+  });
+  it('the full form adds builtin chains and the jump rules in kube-proxy\'s -I order', () => {
+    const t = gen({ form: 'full' });
+    const input = t.split('\n').filter((l) => l.startsWith('-A INPUT '));
+    // Each jump is inserted at the top of its chain (EnsureRule Prepend): kubelet's KUBE-FIREWALL
+    // first (it runs before the kube-proxy pod), then kube-proxy's iptablesJumpChains in list
+    // order, so the last one listed for INPUT comes first and KUBE-FIREWALL ends up last, as in
+    // real node dumps.
+    expect(input).toEqual([
+      '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL',
+      '-A INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
+      '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
+      '-A INPUT -j KUBE-FIREWALL',
+    ]);
+    expect(t).toContain('*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n');
+    expect(t).toContain('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n');
+  });
+});
