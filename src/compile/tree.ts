@@ -303,8 +303,8 @@ const HASH_MIN_RULES = 16;
 const HASH_MIN_KEYS = 4;
 const HASH_MAX_EXTRA = 8; // average wildcard rules copied into each hash entry
 const INLINE_MAX = 4;  // hash entries hold leaves of up to this many rules in place
-const SAMPLE = 64;     // rules whose endpoints propose thresholds
-const EXACT_M = 256;   // above this many rules, thresholds are scored on a sample first
+const SAMPLE = 32;     // rules whose endpoints propose thresholds
+const EXACT_M = 128;   // above this many rules, thresholds are scored on a sample first
 
 interface Item {
   rules: Int32Array;
