@@ -125,6 +125,36 @@ export function ifaceMap256(m: IfaceMatch, names: string[]): number[] {
   return w;
 }
 
+/** A growable Int32 word buffer (large rule sets: no spreads of huge arrays, no boxed numbers). */
+class Words {
+  buf = new Int32Array(1 << 16);
+  length = 0;
+  private grow(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let c = this.buf.length;
+    while (c < this.length + n) c *= 2;
+    const b = new Int32Array(c);
+    b.set(this.buf.subarray(0, this.length));
+    this.buf = b;
+  }
+  /** Append n zero words; returns the offset of the first. */
+  alloc(n: number): number {
+    this.grow(n);
+    const at = this.length;
+    this.buf.fill(0, at, at + n);
+    this.length += n;
+    return at;
+  }
+  push(...xs: number[]): void { this.pushAll(xs); }
+  pushAll(xs: ArrayLike<number>): void {
+    this.grow(xs.length);
+    for (let i = 0; i < xs.length; i++) this.buf[this.length++] = xs[i] | 0;
+  }
+  fillFrom(at: number, v: number, n: number): void { this.buf.fill(v, at, at + n); }
+  set(i: number, v: number): void { this.buf[i] = v | 0; }
+  get(i: number): number { return this.buf[i]; }
+}
+
 export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   const ifaceNames = ifaceNamesFromHost(opts.host.host);
   const chains: ChainInfo[] = [];
@@ -154,39 +184,38 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   }
   const hasNat = rs.tables.some((t) => t.name === 'nat');
 
-  const w: number[] = new Array(H_SIZE).fill(0);
-  const hookAt = w.length;
-  w.push(...new Array(NUM_HOOKS * NUM_TABLES).fill(-1));
+  const W = new Words();
+  W.alloc(H_SIZE);
+  const hookAt = W.alloc(NUM_HOOKS * NUM_TABLES);
+  W.fillFrom(hookAt, -1, NUM_HOOKS * NUM_TABLES);
   for (const ch of chains) {
     if (!ch.builtin) continue;
     const h = HOOK_OF[ch.name];
-    if (h !== undefined) w[hookAt + h * NUM_TABLES + TABLE_ID[ch.table]] = ch.id;
+    if (h !== undefined) W.set(hookAt + h * NUM_TABLES + TABLE_ID[ch.table], ch.id);
   }
-  const chainAt = w.length;
-  w.push(...new Array(chains.length * CH_SIZE).fill(0));
-  const ruleAt = w.length;
-  w.push(...new Array(rules.length * R_SIZE).fill(0));
+  const chainAt = W.alloc(chains.length * CH_SIZE);
+  const ruleAt = W.alloc(rules.length * R_SIZE);
 
   // decision structures
   for (const ch of chains) {
     const cb = chainAt + ch.id * CH_SIZE;
-    w[cb + CH_FIRST_RULE] = ch.rules.length ? ch.rules[0] : 0;
-    w[cb + CH_NRULES] = ch.rules.length;
-    w[cb + CH_POLICY] = ch.policy === 'ACCEPT' ? V_ACCEPT : ch.policy === 'DROP' ? V_DROP : -1;
-    w[cb + CH_POLICY_COUNTER] = ch.counter;
-    w[cb + CH_TABLE] = TABLE_ID[ch.table];
+    W.set(cb + CH_FIRST_RULE, ch.rules.length ? ch.rules[0] : 0);
+    W.set(cb + CH_NRULES, ch.rules.length);
+    W.set(cb + CH_POLICY, ch.policy === 'ACCEPT' ? V_ACCEPT : ch.policy === 'DROP' ? V_DROP : -1);
+    W.set(cb + CH_POLICY_COUNTER, ch.counter);
+    W.set(cb + CH_TABLE, TABLE_ID[ch.table]);
     const builder = opts.buildTree === undefined ? defaultTree : opts.buildTree;
     const built = !opts.linear && builder ? builder(ch, ch.rules.map((i) => rules[i]), ifaceNames) : null;
-    w[cb + CH_TREE] = w.length;
+    W.set(cb + CH_TREE, W.length);
     if (built) {
       ch.structure = built.kind;
       ch.structureWords = built.words.length;
       ch.treeStats = built.stats;
-      w.push(...built.words);
+      W.pushAll(built.words);
     } else {
       ch.structure = 'leaf';
       ch.structureWords = 2 + ch.rules.length;
-      w.push(NODE_LEAF, ch.rules.length, ...ch.rules);
+      W.push(NODE_LEAF, ch.rules.length); W.pushAll(ch.rules);
     }
   }
 
@@ -201,29 +230,29 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     if (r.src) {
       f |= RF_SRC | (r.src.invert ? RF_SRC_INV : 0);
       const m = prefixMask(r.src.prefix);
-      w[rb + R_SRC] = wireAddr((r.src.addr & m) >>> 0);
-      w[rb + R_SMSK] = wireAddr(m);
+      W.set(rb + R_SRC, wireAddr((r.src.addr & m) >>> 0));
+      W.set(rb + R_SMSK, wireAddr(m));
     }
     if (r.dst) {
       f |= RF_DST | (r.dst.invert ? RF_DST_INV : 0);
       const m = prefixMask(r.dst.prefix);
-      w[rb + R_DST] = wireAddr((r.dst.addr & m) >>> 0);
-      w[rb + R_DMSK] = wireAddr(m);
+      W.set(rb + R_DST, wireAddr((r.dst.addr & m) >>> 0));
+      W.set(rb + R_DMSK, wireAddr(m));
     }
     if (r.proto && r.proto.proto !== 0) {
       f |= RF_PROTO | (r.proto.invert ? RF_PROTO_INV : 0);
-      w[rb + R_PROTO] = r.proto.proto;
+      W.set(rb + R_PROTO, r.proto.proto);
     }
     if (r.frag) f |= RF_FRAG | (r.frag.invert ? RF_FRAG_INV : 0);
     if (r.inIface) {
       f |= RF_IIF | (r.inIface.invert ? RF_IIF_INV : 0);
-      if (ifaceNames.length > 31) { f |= RF_IIF_EXT; w[rb + R_IIF] = w.length; w.push(...ifaceMap256(r.inIface, ifaceNames)); }
-      else w[rb + R_IIF] = ifaceMask(r.inIface, ifaceNames);
+      if (ifaceNames.length > 31) { f |= RF_IIF_EXT; W.set(rb + R_IIF, W.length); W.pushAll(ifaceMap256(r.inIface, ifaceNames)); }
+      else W.set(rb + R_IIF, ifaceMask(r.inIface, ifaceNames));
     }
     if (r.outIface) {
       f |= RF_OIF | (r.outIface.invert ? RF_OIF_INV : 0);
-      if (ifaceNames.length > 31) { f |= RF_OIF_EXT; w[rb + R_OIF] = w.length; w.push(...ifaceMap256(r.outIface, ifaceNames)); }
-      else w[rb + R_OIF] = ifaceMask(r.outIface, ifaceNames);
+      if (ifaceNames.length > 31) { f |= RF_OIF_EXT; W.set(rb + R_OIF, W.length); W.pushAll(ifaceMap256(r.outIface, ifaceNames)); }
+      else W.set(rb + R_OIF, ifaceMask(r.outIface, ifaceNames));
     }
     const ctx: LowerCtx = {
       ifaceIndex(name: string) {
@@ -262,70 +291,70 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
       // skip-rule: the rule is never evaluated (never matches, never counts)
       if (r.approximation.mode === 'skip-rule') { ml.push(MOD_UNSUPPORTED, 1, 0); nm++; }
     }
-    w[rb + R_FLAGS] = f;
-    w[rb + R_NMATCH] = nm;
-    w[rb + R_MATCHES] = w.length;
-    w.push(...ml);
+    W.set(rb + R_FLAGS, f);
+    W.set(rb + R_NMATCH, nm);
+    W.set(rb + R_MATCHES, W.length);
+    W.pushAll(ml);
     const t = r.target;
-    if (!t) w[rb + R_TARGET] = T_NONE;
-    else if (t.kind === 'verdict') w[rb + R_TARGET] = t.verdict === 'ACCEPT' ? T_ACCEPT : t.verdict === 'DROP' ? T_DROP : T_RETURN;
+    if (!t) W.set(rb + R_TARGET, T_NONE);
+    else if (t.kind === 'verdict') W.set(rb + R_TARGET, t.verdict === 'ACCEPT' ? T_ACCEPT : t.verdict === 'DROP' ? T_DROP : T_RETURN);
     else if (t.kind === 'jump') {
-      w[rb + R_TARGET] = t.goto ? T_GOTO : T_JUMP;
-      w[rb + R_TARGET_ARG] = ctx.chainId(t.chain);
+      W.set(rb + R_TARGET, t.goto ? T_GOTO : T_JUMP);
+      W.set(rb + R_TARGET_ARG, ctx.chainId(t.chain));
     } else {
       const words = lowerModule(t.module, 'target', t.params, ctx, null);
       const id = moduleId(t.module, 'target');
-      w[rb + R_TARGET] = T_MODULE;
-      w[rb + R_TARGET_ARG] = id;
-      w[rb + R_TPARAMS] = w.length;
-      w.push(id, words.length, ...words);
+      W.set(rb + R_TARGET, T_MODULE);
+      W.set(rb + R_TARGET_ARG, id);
+      W.set(rb + R_TPARAMS, W.length);
+      W.push(id, words.length); W.pushAll(words);
     }
-    w[rb + R_COUNTER] = ri.index;
-    w[rb + R_ID] = ri.index;
-    w[rb + R_CHAIN] = ri.chain;
+    W.set(rb + R_COUNTER, ri.index);
+    W.set(rb + R_ID, ri.index);
+    W.set(rb + R_CHAIN, ri.chain);
   }
 
   // recent directory: per table [byteOffset, stampsMask]; table = 16 + 100 * (24 + 8 * stamps)
-  const recentDir = w.length;
+  const recentDir = W.length;
   let recentBytes = 0;
   for (let i = 0; i < recentStamps.length; i++) {
     const hc = recentStamps[i];
     let stamps = 2;
     while (stamps < hc) stamps *= 2;
     stamps = Math.min(stamps, 256);
-    w.push(recentBytes, stamps - 1);
+    W.push(recentBytes, stamps - 1);
     recentBytes += 16 + 100 * (24 + 8 * stamps);
   }
 
-  const hostAt = w.length;
-  w.push(...opts.host.host);
-  const sysAt = w.length;
-  w.push(...opts.host.sysctl);
+  const hostAt = W.length;
+  W.pushAll(opts.host.host);
+  const sysAt = W.length;
+  W.pushAll(opts.host.sysctl);
 
   const seed = BigInt(opts.seed ?? 0) & 0xffffffffffffffffn;
   const hz = opts.hz ?? 250;
   const ctMax = opts.ctMax ?? (opts.host.sysctl[SYS_CT_MAX] || 262144);
-  w[H_MAGIC] = IMG_MAGIC;
-  w[H_VERSION] = IMG_VERSION;
-  w[H_FLAGS] = (conntrack ? IMGF_CONNTRACK : 0) | (conntrack && hasNat ? IMGF_NAT : 0) | (opts.linear ? IMGF_LINEAR : 0) | (opts.trustChecksums ? IMGF_TRUST_CSUM : 0);
-  w[H_NCHAINS] = chains.length;
-  w[H_CHAINS] = chainAt;
-  w[H_NRULES] = rules.length;
-  w[H_RULES] = ruleAt;
-  w[H_HOOKS] = hookAt;
-  w[H_HOST] = hostAt;
-  w[H_SYSCTL] = sysAt;
-  w[H_NCOUNTERS] = nCounters;
-  w[H_NRECENT] = recentStamps.length;
-  w[H_NSTATE] = nState;
-  w[H_SEED_LO] = Number(seed & 0xffffffffn) | 0;
-  w[H_SEED_HI] = Number(seed >> 32n) | 0;
-  w[H_HZ] = hz;
-  w[H_CT_MAX] = ctMax;
-  w[H_RECENT] = recentDir;
-  w[H_RECENT_BYTES] = recentBytes;
+  W.set(H_MAGIC, IMG_MAGIC);
+  W.set(H_VERSION, IMG_VERSION);
+  W.set(H_FLAGS, (conntrack ? IMGF_CONNTRACK : 0) | (conntrack && hasNat ? IMGF_NAT : 0) | (opts.linear ? IMGF_LINEAR : 0) | (opts.trustChecksums ? IMGF_TRUST_CSUM : 0));
+  W.set(H_NCHAINS, chains.length);
+  W.set(H_CHAINS, chainAt);
+  W.set(H_NRULES, rules.length);
+  W.set(H_RULES, ruleAt);
+  W.set(H_HOOKS, hookAt);
+  W.set(H_HOST, hostAt);
+  W.set(H_SYSCTL, sysAt);
+  W.set(H_NCOUNTERS, nCounters);
+  W.set(H_NRECENT, recentStamps.length);
+  W.set(H_NSTATE, nState);
+  W.set(H_SEED_LO, Number(seed & 0xffffffffn) | 0);
+  W.set(H_SEED_HI, Number(seed >> 32n) | 0);
+  W.set(H_HZ, hz);
+  W.set(H_CT_MAX, ctMax);
+  W.set(H_RECENT, recentDir);
+  W.set(H_RECENT_BYTES, recentBytes);
   return {
-    image: Int32Array.from(w, (x) => x | 0),
+    image: W.buf.slice(0, W.length),
     chains, rules, nCounters, nState, recentBytes,
     recentNames: [...recentIds.keys()],
     conntrack, ifaceNames, ctMax, hz,
