@@ -12,6 +12,7 @@ import { findMatch, findTarget, KNOWN_UNSUPPORTED_TARGETS, unsupportedMatch, uns
 import type { ArgReader, MatchModule, ModuleBase, OptSpec, TargetModule } from './modules/types.js';
 import type { UnsupportedParams } from './modules/unsupported.js';
 import { validateTable, deleteChain } from './validate.js';
+import { findChain, addChain, noteRuleAdded, resetIndex } from './chains.js';
 
 /** iptables refuses -j DROP and -P X DROP in nat (a `:CHAIN DROP` line is accepted: it bypasses the check). */
 const NAT_DROP = 'the "nat" table is not intended for filtering, the use of DROP is therefore inhibited';
@@ -117,6 +118,7 @@ function openTable(ctx: Ctx, name: TableName, pos: SourcePos): Table {
     // iptables-restore flushes a table it meets again: rules and user chains go, builtin policies stay.
     t.chains = t.chains.filter((c) => c.builtin);
     for (const c of t.chains) c.rules = [];
+    resetIndex(t);
     ctx.rs.approximated = ctx.rs.approximated.filter((r) => r.table !== name);
     return t;
   }
@@ -149,7 +151,7 @@ function parseChainLine(ctx: Ctx, table: Table, words: Word[], lineNo: number): 
     throw new ParseError(at(pw), policy, `bad policy '${policy}' for chain '${name}' (ACCEPT, DROP or -)`);
   }
   if (builtin) {
-    const c = table.chains.find((x) => x.name === name)!;
+    const c = findChain(table, name)!;
     if (policy !== '-') c.policy = policy;
     c.counters = counters;
     c.pos = at(w0);
@@ -162,10 +164,10 @@ function parseChainLine(ctx: Ctx, table: Table, words: Word[], lineNo: number): 
   }
   if (['ACCEPT', 'DROP', 'RETURN', 'QUEUE'].includes(name)) throw new ParseError(at(w0), name, `invalid chain name '${name}' (a builtin target)`);
   if (name.startsWith('-') || name.startsWith('!')) throw new ParseError(at(w0), name, `invalid chain name '${name}'`);
-  if (table.chains.some((c) => c.name === name)) {
+  if (findChain(table, name)) {
     throw new ParseError(at(w0), name, `chain '${name}' declared twice in table '${table.name}'`);
   }
-  table.chains.push({ name, builtin: false, policy: null, counters, rules: [], pos: at(w0) });
+  addChain(table, { name, builtin: false, policy: null, counters, rules: [], pos: at(w0) });
 }
 
 /** A rule line (`[p:b] -A CHAIN ...`) or another iptables command allowed in restore input. */
@@ -187,12 +189,13 @@ function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number)
   };
   if (c === '-A' || c === '--append') {
     const cw = needChain();
-    const chain = table.chains.find((x) => x.name === cw.text);
+    const chain = findChain(table, cw.text);
     if (!chain) throw new ParseError(at(cw), cw.text, `rule for undeclared chain '${cw.text}' in table '${table.name}' (declare it with ':${cw.text} - [0:0]')`);
     const rules = parseRule(ctx, table, chain, words, k + 2, lineNo, counters, at(words[0]));
     for (const r of rules) {
       r.num = chain.rules.length + 1;
       chain.rules.push(r);
+      noteRuleAdded(table, r);
       if (r.approximation) ctx.rs.approximated.push(r);
     }
     return;
@@ -217,7 +220,7 @@ function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number)
     const cw = needChain();
     const pw = words[k + 2];
     if (!pw) throw new ParseError(at(cw), cw.text, `'${c} ${cw.text}' needs a policy (ACCEPT or DROP)`);
-    const ch = table.chains.find((x) => x.name === cw.text);
+    const ch = findChain(table, cw.text);
     if (!ch || !ch.builtin) throw new ParseError(at(cw), cw.text, `can't set policy on '${cw.text}': not a builtin chain of table '${table.name}'`);
     if (pw.text !== 'ACCEPT' && pw.text !== 'DROP') throw new ParseError(at(pw), pw.text, `bad policy '${pw.text}' (ACCEPT or DROP)`);
     if (pw.text === 'DROP' && table.name === 'nat') throw new ParseError(at(pw), pw.text, NAT_DROP);
@@ -442,7 +445,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
           const goto = b.short === '-g';
           if (seenBase.has(goto ? '-j' : '-g')) throw new ParseError(at(w), w.text, 'cannot use both -j and -g');
           if (name === '') args.fail(`empty target name after ${w.text}`);
-          const isChain = table.chains.find((c) => c.name === name);
+          const isChain = findChain(table, name);
           if (isChain) {
             if (isChain.builtin) throw new ParseError(at(nw), name, `cannot jump to builtin chain '${name}'`);
             rule.target = { kind: 'jump', chain: name, goto, pos: at(nw) };

@@ -32,7 +32,10 @@ function iface(flag: string, i: IfaceMatch | null): string {
   return `${i.invert ? ' !' : ''} ${flag} ${i.name}`;
 }
 
+/** strcmp order: UTF-16 order equals byte order for ASCII names; compare the UTF-8 bytes otherwise. */
 function byteCompare(a: string, b: string): number {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(a) && /^[\x00-\x7f]*$/.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 

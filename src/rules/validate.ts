@@ -5,66 +5,72 @@
 import type { Chain, Rule, SourcePos, Table } from './model.js';
 import { ParseError } from './errors.js';
 import { findMatch, findTarget, unsupportedMatch, unsupportedTarget } from './modules/index.js';
+import { findChain, firstReference, removeChain } from './chains.js';
 
 /** For each chain, the builtin hooks (chain names) from which it is reached. Throws on a reachable loop. */
 export function reachingHooks(table: Table): Map<string, Set<string>> {
-  const byName = new Map<string, Chain>(table.chains.map((c) => [c.name, c]));
-  const hooks = new Map<string, Set<string>>(table.chains.map((c) => [c.name, new Set<string>()]));
-  for (const root of table.chains.filter((c) => c.builtin)) {
-    // Depth-first walk from this hook with an explicit stack, tracking the chains on the current path.
-    const onPath: string[] = [];
-    const visit = (c: Chain): void => {
-      onPath.push(c.name);
-      hooks.get(c.name)!.add(root.name);
-      for (const r of c.rules) {
-        if (r.target?.kind !== 'jump') continue;
-        const to = r.target.chain;
-        if (onPath.includes(to)) {
-          const cycle = [...onPath.slice(onPath.indexOf(to)), to].join(' -> ');
-          throw new ParseError(r.target.pos, to, `loop in the chain graph: ${cycle} (reached from ${root.name})`);
-        }
-        const next = byName.get(to);
-        if (next && !hooks.get(to)!.has(root.name)) visit(next);
-        else if (next && hooks.get(to)!.has(root.name)) {
-          // Already explored from this hook along another path; a loop through it would have been found then,
-          // unless it closes through the current path, which a re-walk detects.
-          if (reaches(next, onPath, byName)) visit(next);
-        }
-      }
-      onPath.pop();
-    };
-    visit(root);
-  }
-  return hooks;
+  const masks = reachingHookMasks(table);
+  const roots = table.chains.filter((c) => c.builtin).map((c) => c.name);
+  const out = new Map<string, Set<string>>();
+  for (const [name, m] of masks) out.set(name, new Set(roots.filter((_, i) => m & (1 << i))));
+  return out;
 }
 
-/** Does `from` reach any chain on `path` (used to catch loops through an already-visited chain)? */
-function reaches(from: Chain, path: string[], byName: Map<string, Chain>): boolean {
-  const seen = new Set<string>();
-  const stack = [from];
-  while (stack.length) {
-    const c = stack.pop()!;
-    if (seen.has(c.name)) continue;
-    seen.add(c.name);
-    for (const r of c.rules) {
-      if (r.target?.kind !== 'jump') continue;
-      if (path.includes(r.target.chain)) return true;
-      const n = byName.get(r.target.chain);
-      if (n) stack.push(n);
+/** Bit i set = reached from the i-th builtin chain of `table.chains`. Iterative DFS with colours per hook:
+ *  an edge to a chain on the current path closes a loop (mark_source_chains); finished chains are not re-walked. */
+function reachingHookMasks(table: Table): Map<string, number> {
+  const byName = new Map<string, Chain>(table.chains.map((c) => [c.name, c]));
+  const mask = new Map<string, number>();
+  for (const c of table.chains) mask.set(c.name, 0);
+  const roots = table.chains.filter((c) => c.builtin);
+  roots.forEach((root, bit) => {
+    const colour = new Map<string, number>(); // 1 = on the path, 2 = done
+    const path: Chain[] = [];
+    const next: number[] = [];
+    const enter = (c: Chain) => {
+      colour.set(c.name, 1);
+      mask.set(c.name, mask.get(c.name)! | (1 << bit));
+      path.push(c);
+      next.push(0);
+    };
+    enter(root);
+    while (path.length) {
+      const c = path[path.length - 1];
+      const i = next[next.length - 1]++;
+      if (i >= c.rules.length) {
+        colour.set(c.name, 2);
+        path.pop();
+        next.pop();
+        continue;
+      }
+      const t = c.rules[i].target;
+      if (t?.kind !== 'jump') continue;
+      const col = colour.get(t.chain);
+      if (col === 1) {
+        const names = path.map((x) => x.name);
+        const cycle = [...names.slice(names.indexOf(t.chain)), t.chain].join(' -> ');
+        throw new ParseError(t.pos, t.chain, `loop in the chain graph: ${cycle} (reached from ${root.name})`);
+      }
+      if (col === 2) continue;
+      const n = byName.get(t.chain);
+      if (n) enter(n);
     }
-  }
-  return false;
+  });
+  return mask;
 }
 
 export function validateTable(table: Table, _file: string): void {
-  const hooks = reachingHooks(table);
+  const masks = reachingHookMasks(table);
+  const roots = table.chains.filter((c) => c.builtin).map((c) => c.name);
+  const cache = new Map<number, string[]>();
   for (const c of table.chains) {
-    const from = [...hooks.get(c.name)!];
-    if (from.length === 0) continue;
+    const m = masks.get(c.name)!;
+    if (m === 0) continue;
+    let from = cache.get(m);
+    if (!from) cache.set(m, (from = roots.filter((_, i) => m & (1 << i))));
     for (const r of c.rules) checkRuleHooks(r, c, from);
   }
 }
-
 function checkRuleHooks(r: Rule, c: Chain, from: string[]): void {
   const via = c.builtin ? '' : ` (chain '${c.name}' is reached from ${from.join('/')})`;
   for (const m of r.matches) {
@@ -87,16 +93,11 @@ function checkRuleHooks(r: Rule, c: Chain, from: string[]): void {
 
 /** `-X CHAIN` in restore input: the chain must be a user chain, empty and not referenced. */
 export function deleteChain(table: Table, name: string, pos: SourcePos, _file: string): void {
-  const c = table.chains.find((x) => x.name === name);
+  const c = findChain(table, name);
   if (!c) throw new ParseError(pos, name, `-X: no chain '${name}' in table '${table.name}'`);
   if (c.builtin) throw new ParseError(pos, name, `-X: can't delete builtin chain '${name}'`);
   if (c.rules.length) throw new ParseError(pos, name, `-X: chain '${name}' is not empty (${c.rules.length} rules)`);
-  for (const o of table.chains) {
-    for (const r of o.rules) {
-      if (r.target?.kind === 'jump' && r.target.chain === name) {
-        throw new ParseError(pos, name, `-X: chain '${name}' is still referenced by rule ${r.num} of '${o.name}' (line ${r.pos.line})`);
-      }
-    }
-  }
-  table.chains = table.chains.filter((x) => x !== c);
+  const r = firstReference(table, name);
+  if (r) throw new ParseError(pos, name, `-X: chain '${name}' is still referenced by rule ${r.num} of '${r.chain}' (line ${r.pos.line})`);
+  removeChain(table, c);
 }
