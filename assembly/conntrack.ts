@@ -20,7 +20,9 @@ import {
   CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CTT_CSUMBAD, CTT_INVALID, CTT_HDR,
   CT_STATUS, CT_MARK, CT_TIMEOUT, CT_PROTO, CT_TCPSTATE, CT_INUSE, CT_O_SRC, CT_O_DST, CT_O_SPORT,
   CT_O_DPORT, CT_R_SRC, CT_R_DST, CT_R_SPORT, CT_R_DPORT, CT_UDP_STREAM_TS, CT_SLOT_O, CT_SLOT_R,
-  CT_SLOT_S, CT_SEQ, CT_SIZE, SLOT_W0, SLOT_W1, SLOT_W2, SLOT_W3, SLOT_SIZE, SLOT_EMPTY, SLOT_TOMB,
+  CT_SLOT_S, CT_SEQ, CT_SIZE, CT_SCTP_VTAG0, CT_SCTP_VTAG1, CT_SCTP_INIT0, CT_SCTP_INIT1, CT_SCTP_FLAGS,
+  CT_SCTP_LASTDIR, SCS_NONE, SCS_CLOSED, SCS_COOKIE_WAIT, SCS_COOKIE_ECHOED, SCS_ESTABLISHED,
+  SCS_SHUTDOWN_SENT, SCS_SHUTDOWN_RECD, SCS_SHUTDOWN_ACK_SENT, SCS_HEARTBEAT_SENT, SCS_MAX, SLOT_W0, SLOT_W1, SLOT_W2, SLOT_W3, SLOT_SIZE, SLOT_EMPTY, SLOT_TOMB,
   SLOT_KIND_ORIG, SLOT_KIND_REPLY, SLOT_KIND_SRC, CT_MAX_CAPACITY, CT_DEFAULT_MAX,
 } from '../src/layout-ct';
 import { PKT, IMG, imgw } from './state';
@@ -500,8 +502,8 @@ export function ctIn(): i32 {
       else r = tcpPacket(e, dir);
     } else if (proto == 17 || proto == 136) {
       r = udpPacket(e, proto);
-    } else if (proto == 132 && csumBad(132, false)) {
-      r = TCP_R_INVALID;
+    } else if (proto == 132) {
+      r = csumBad(132, false) ? TCP_R_INVALID : sctpPacket(e, dir);
     } else if (proto == 1) {
       // only a query type can open a connection (an unsolicited echo reply is INVALID)
       const ot = <u32>load<u16>(e, CT_O_DPORT) >> 8;
@@ -648,3 +650,223 @@ export function ctFirst(): u32 { return ctNext(0); }
 export function ctEntry(ct: u32): usize { return entryAddr(ct); }
 /** The unconfirmed ct of the packet in flight (0 = none). */
 export function ctUnconfirmed(): u32 { return unconf; }
+
+// ---------------------------------------------------------------- SCTP (nf_conntrack_proto_sctp.c)
+// States by chunk type and direction, as the kernel's sctp_conntracks[2][11][] (6.x: an INIT only
+// reaches CLOSED; the INIT_ACK reply moves to COOKIE_WAIT). Rows: init, init_ack, abort, shutdown,
+// shutdown_ack, error, cookie_echo, cookie_ack, shutdown_complete, heartbeat, heartbeat_ack.
+const qNO: u8 = <u8>SCS_NONE, qCL: u8 = <u8>SCS_CLOSED, qCW: u8 = <u8>SCS_COOKIE_WAIT,
+  qCE: u8 = <u8>SCS_COOKIE_ECHOED, qES: u8 = <u8>SCS_ESTABLISHED, qSS: u8 = <u8>SCS_SHUTDOWN_SENT,
+  qSR: u8 = <u8>SCS_SHUTDOWN_RECD, qSA: u8 = <u8>SCS_SHUTDOWN_ACK_SENT, qHS: u8 = <u8>SCS_HEARTBEAT_SENT,
+  qIV: u8 = <u8>SCS_MAX;
+const SCTP_CONNTRACKS: StaticArray<u8> = [
+  // ORIGINAL    sNO  sCL  sCW  sCE  sES  sSS  sSR  sSA  sHS
+  /* init     */ qCL, qCL, qCW, qCE, qES, qCL, qCL, qSA, qCW,
+  /* init_ack */ qCL, qCL, qCW, qCE, qES, qSS, qSR, qSA, qCL,
+  /* abort    */ qCL, qCL, qCL, qCL, qCL, qCL, qCL, qCL, qCL,
+  /* shutdown */ qCL, qCL, qCW, qCE, qSS, qSS, qSR, qSA, qCL,
+  /* shut_ack */ qSA, qCL, qCW, qCE, qES, qSA, qSA, qSA, qSA,
+  /* error    */ qCL, qCL, qCW, qCE, qES, qSS, qSR, qSA, qCL, // no stale cookie here
+  /* ck_echo  */ qCL, qCL, qCE, qCE, qES, qSS, qSR, qSA, qCL,
+  /* ck_ack   */ qCL, qCL, qCW, qES, qES, qSS, qSR, qSA, qCL, // cannot come in this direction
+  /* shut_cmp */ qCL, qCL, qCW, qCE, qES, qSS, qSR, qCL, qCL,
+  /* hb       */ qHS, qCL, qCW, qCE, qES, qSS, qSR, qSA, qHS,
+  /* hb_ack   */ qCL, qCL, qCW, qCE, qES, qSS, qSR, qSA, qHS,
+  // REPLY       sNO  sCL  sCW  sCE  sES  sSS  sSR  sSA  sHS
+  /* init     */ qIV, qCL, qCW, qCE, qES, qSS, qSR, qSA, qIV,
+  /* init_ack */ qIV, qCW, qCW, qCE, qES, qSS, qSR, qSA, qIV,
+  /* abort    */ qIV, qCL, qCL, qCL, qCL, qCL, qCL, qCL, qIV,
+  /* shutdown */ qIV, qCL, qCW, qCE, qSR, qSS, qSR, qSA, qIV,
+  /* shut_ack */ qIV, qCL, qCW, qCE, qES, qSA, qSA, qSA, qIV,
+  /* error    */ qIV, qCL, qCW, qCL, qES, qSS, qSR, qSA, qIV,
+  /* ck_echo  */ qIV, qCL, qCE, qCE, qES, qSS, qSR, qSA, qIV, // cannot come in this direction
+  /* ck_ack   */ qIV, qCL, qCW, qES, qES, qSS, qSR, qSA, qIV,
+  /* shut_cmp */ qIV, qCL, qCW, qCE, qES, qSS, qSR, qCL, qIV,
+  /* hb       */ qIV, qCL, qCW, qCE, qES, qSS, qSR, qSA, qHS,
+  /* hb_ack   */ qIV, qCL, qCW, qCE, qES, qSS, qSR, qSA, qES,
+];
+// chunk types
+const C_DATA: u32 = 0, C_INIT: u32 = 1, C_INIT_ACK: u32 = 2, C_HEARTBEAT: u32 = 4, C_HEARTBEAT_ACK: u32 = 5,
+  C_ABORT: u32 = 6, C_SHUTDOWN: u32 = 7, C_SHUTDOWN_ACK: u32 = 8, C_ERROR: u32 = 9, C_COOKIE_ECHO: u32 = 10,
+  C_COOKIE_ACK: u32 = 11, C_SHUTDOWN_COMPLETE: u32 = 14;
+
+/** sctp_new_state: the next state for a chunk (other chunks, DATA/SACK..., keep the state). */
+function sctpNewState(dir: i32, cur: i32, type: u32): i32 {
+  let i = -1;
+  switch (type) {
+    case C_INIT: i = 0; break;
+    case C_INIT_ACK: i = 1; break;
+    case C_ABORT: i = 2; break;
+    case C_SHUTDOWN: i = 3; break;
+    case C_SHUTDOWN_ACK: i = 4; break;
+    case C_ERROR: i = 5; break;
+    case C_COOKIE_ECHO: i = 6; break;
+    case C_COOKIE_ACK: i = 7; break;
+    case C_SHUTDOWN_COMPLETE: i = 8; break;
+    case C_HEARTBEAT: i = 9; break;
+    case C_HEARTBEAT_ACK: i = 10; break;
+  }
+  if (i < 0) return cur;
+  return <i32>unchecked(SCTP_CONNTRACKS[dir * 99 + i * 9 + cur]);
+}
+
+/** Timeout (seconds) per state (sctp_timeouts[]; NONE uses CLOSED's). */
+function sctpTimeout(st: i32): u32 {
+  switch (st) {
+    case SCS_COOKIE_WAIT: case SCS_COOKIE_ECHOED: case SCS_SHUTDOWN_SENT:
+    case SCS_SHUTDOWN_RECD: case SCS_SHUTDOWN_ACK_SENT: return 3;
+    case SCS_ESTABLISHED: return 210;
+    case SCS_HEARTBEAT_SENT: return 30;
+  }
+  return 10;
+}
+
+// chunk walk state
+const SCTP_MAP: usize = memory.data(32, 16); // 256-bit map of the chunk types present
+let scL3: usize = 0;
+let scEnd: u32 = 0;   // skb->len (IP total length), offsets from the IP header
+let scCap: u32 = 0;   // captured bytes from the IP header
+
+// @ts-ignore: decorator
+@inline function mapHas(t: u32): bool { return (load<u32>(SCTP_MAP + ((<usize>t >> 5) << 2)) & (1 << (t & 31))) != 0; }
+
+/** do_basic_checks: chunk lengths, INIT/INIT_ACK/SHUTDOWN_COMPLETE alone, COOKIE_* first.
+ *  Fills SCTP_MAP. True when the packet is bad. */
+function sctpBasicChecks(dataoff: u32): bool {
+  memory.fill(SCTP_MAP, 0, 32);
+  let flag = false;
+  let count: u32 = 0;
+  let off = dataoff + 12;
+  while (off < scEnd && off + 4 <= scCap) {
+    const type = <u32>load<u8>(scL3 + off);
+    const len = be16(scL3 + off + 2);
+    if (type == C_INIT || type == C_INIT_ACK || type == C_SHUTDOWN_COMPLETE) flag = true;
+    if (((type == C_COOKIE_ACK || type == C_COOKIE_ECHO || flag) && count != 0) || len == 0) return true;
+    const w = SCTP_MAP + ((<usize>type >> 5) << 2);
+    store<u32>(w, load<u32>(w) | (1 << (type & 31)));
+    off += (len + 3) & ~(<u32>3);
+    count++;
+  }
+  return count == 0;
+}
+
+/** sctp_new: the chunks of the first packet decide whether it can open a connection. */
+function sctpNew(e: usize, dataoff: u32, vtag: u32): bool {
+  store<u64>(e + CT_SCTP_VTAG0, 0);
+  store<u64>(e + CT_SCTP_VTAG0 + 8, 0);
+  store<u8>(e, <u8>SCS_NONE, CT_TCPSTATE);
+  let off = dataoff + 12;
+  while (off < scEnd && off + 4 <= scCap) {
+    const type = <u32>load<u8>(scL3 + off);
+    const ns = sctpNewState(0, SCS_NONE, type);
+    if (ns == SCS_NONE || ns == SCS_MAX) return false;
+    if (type == C_INIT) {
+      if (vtag != 0) return false; // Sec 8.5.1 (A)
+      if (off + 8 > scCap) return false;
+      store<u32>(e, load<u32>(scL3 + off + 4), CT_SCTP_VTAG1);
+    } else if (type == C_HEARTBEAT) {
+      store<u32>(e, vtag, CT_SCTP_VTAG0);
+    } else if (type == C_SHUTDOWN_ACK) {
+      store<u32>(e, vtag, CT_SCTP_VTAG1); // OOTB shutdown ack: expect a shutdown complete or an abort
+    }
+    off += (be16(scL3 + off + 2) + 3) & ~(<u32>3);
+  }
+  return true;
+}
+
+/** nf_conntrack_sctp_packet. The CRC was checked by the caller. */
+function sctpPacket(e: usize, dir: i32): i32 {
+  scL3 = <usize>load<u32>(PKT, P_L3);
+  const ihl = <u32>load<u8>(PKT, P_IHL);
+  scEnd = load<u32>(PKT, P_IPLEN);
+  scCap = ihl + load<u32>(PKT, P_L4LEN);
+  if (scEnd < ihl + 12 || scCap < ihl + 12) return TCP_R_INVALID;
+  const vtag = load<u32>(scL3 + ihl + 4);
+  if (sctpBasicChecks(ihl)) return TCP_R_INVALID;
+  const st = load<u32>(e, CT_STATUS);
+  if ((st & IPS_CONFIRMED) == 0) {
+    // an out-of-the-blue packet with these chunks is discarded (Sec 8.4)
+    if (mapHas(C_ABORT) || mapHas(C_SHUTDOWN_COMPLETE) || mapHas(C_COOKIE_ACK)) return TCP_R_INVALID;
+    if (!sctpNew(e, ihl, vtag)) return TCP_R_INVALID;
+  }
+  const myTag = dir == 0 ? CT_SCTP_VTAG0 : CT_SCTP_VTAG1;
+  const peerTag = dir == 0 ? CT_SCTP_VTAG1 : CT_SCTP_VTAG0;
+  // verification tag (Sec 8.5)
+  if (!mapHas(C_INIT) && !mapHas(C_SHUTDOWN_COMPLETE) && !mapHas(C_COOKIE_ECHO) && !mapHas(C_ABORT) &&
+      !mapHas(C_SHUTDOWN_ACK) && !mapHas(C_HEARTBEAT) && !mapHas(C_HEARTBEAT_ACK) &&
+      vtag != load<u32>(e + <usize>myTag)) return TCP_R_INVALID;
+  let ignore = false;
+  let ns = SCS_NONE;
+  let off = ihl + 12;
+  while (off < scEnd && off + 4 <= scCap) {
+    const type = <u32>load<u8>(scL3 + off);
+    const flags = <u32>load<u8>(scL3 + off + 1);
+    const clen = be16(scL3 + off + 2);
+    const next = off + ((clen + 3) & ~(<u32>3));
+    if (type == C_INIT) {
+      if (vtag != 0) return TCP_R_INVALID;                                     // (A)
+    } else if (type == C_ABORT || type == C_SHUTDOWN_COMPLETE) {
+      // (B)/(C): own tag without the T flag, the peer's with it
+      const want = (flags & 1) == 0 ? load<u32>(e + <usize>myTag) : load<u32>(e + <usize>peerTag);
+      if (vtag != want) return TCP_R_INVALID;
+    } else if (type == C_COOKIE_ECHO) {
+      if (vtag != load<u32>(e + <usize>myTag)) return TCP_R_INVALID;           // (D)
+    } else if (type == C_COOKIE_ACK) {
+      store<u8>(e, 0, CT_SCTP_INIT0);
+      store<u8>(e, 0, CT_SCTP_INIT1);
+    } else if (type == C_HEARTBEAT) {
+      const mt = load<u32>(e + <usize>myTag);
+      if (mt == 0) {
+        store<u32>(e + <usize>myTag, vtag);
+      } else if (vtag != mt) {
+        if (mapHas(C_DATA) || ignore) return TCP_R_INVALID;
+        store<u8>(e, load<u8>(e, CT_SCTP_FLAGS) | 1, CT_SCTP_FLAGS);
+        store<u8>(e, <u8>dir, CT_SCTP_LASTDIR);
+        ignore = true;
+        off = next;
+        continue;
+      } else if ((load<u8>(e, CT_SCTP_FLAGS) & 1) != 0) {
+        store<u8>(e, load<u8>(e, CT_SCTP_FLAGS) & ~(<u8>1), CT_SCTP_FLAGS);
+      }
+    } else if (type == C_HEARTBEAT_ACK) {
+      const mt = load<u32>(e + <usize>myTag);
+      if (mt == 0) {
+        store<u32>(e + <usize>myTag, vtag);
+      } else if (vtag != mt) {
+        if (mapHas(C_DATA) || ignore) return TCP_R_INVALID;
+        if ((load<u8>(e, CT_SCTP_FLAGS) & 1) == 0 || <i32>load<u8>(e, CT_SCTP_LASTDIR) == dir) return TCP_R_INVALID;
+        store<u8>(e, load<u8>(e, CT_SCTP_FLAGS) & ~(<u8>1), CT_SCTP_FLAGS);
+        store<u32>(e + <usize>myTag, vtag);
+        store<u32>(e + <usize>peerTag, 0);
+      } else if ((load<u8>(e, CT_SCTP_FLAGS) & 1) != 0) {
+        store<u8>(e, load<u8>(e, CT_SCTP_FLAGS) & ~(<u8>1), CT_SCTP_FLAGS);
+      }
+    }
+    const os = <i32>load<u8>(e, CT_TCPSTATE);
+    ns = sctpNewState(dir, os, type);
+    if (ns == SCS_MAX) return TCP_R_INVALID;
+    const myInit = dir == 0 ? CT_SCTP_INIT0 : CT_SCTP_INIT1;
+    const peerInit = dir == 0 ? CT_SCTP_INIT1 : CT_SCTP_INIT0;
+    if (type == C_INIT) {
+      if (off + 8 > scCap) return TCP_R_INVALID;
+      if (load<u8>(e + <usize>myInit) != 0 && load<u8>(e + <usize>peerInit) != 0) store<u8>(e + <usize>peerInit, 0);
+      store<u8>(e + <usize>myInit, 1);
+      store<u32>(e + <usize>peerTag, load<u32>(scL3 + off + 4));
+      // an INIT retransmitted in CLOSED does not renew the timeout (port reuse)
+      if (ns == SCS_CLOSED && os == SCS_CLOSED && (st & IPS_CONFIRMED) != 0) ignore = true;
+    } else if (type == C_INIT_ACK) {
+      if (off + 8 > scCap) return TCP_R_INVALID;
+      const it = load<u32>(scL3 + off + 4);
+      const pv = load<u32>(e + <usize>peerTag);
+      if (load<u8>(e + <usize>peerInit) == 0 && pv != 0 && pv != it) return TCP_R_INVALID;
+      if (load<u8>(e + <usize>myInit) != 0 && load<u8>(e + <usize>peerInit) != 0 && pv != it) return TCP_R_INVALID; // collision
+      store<u32>(e + <usize>peerTag, it);
+    }
+    store<u8>(e, <u8>ns, CT_TCPSTATE);
+    if (os != ns && ns == SCS_ESTABLISHED) store<u32>(e, load<u32>(e, CT_STATUS) | IPS_ASSURED, CT_STATUS);
+    off = next;
+  }
+  if (ignore) return 1;
+  refresh(e, sctpTimeout(ns));
+  return 1;
+}

@@ -62,6 +62,13 @@ export const CT_LAST_END = 96;   // u32
 export const CT_LAST_WIN = 100;  // u16
 // UDP: stream timestamp (jiffies, u64) overlays the TCP window area
 export const CT_UDP_STREAM_TS = 44;
+// SCTP (overlays the TCP window area too): state in CT_TCPSTATE, verification tags per direction
+export const CT_SCTP_VTAG0 = 44;   // u32 vtag[ORIGINAL] (wire bytes as LE u32)
+export const CT_SCTP_VTAG1 = 48;   // u32 vtag[REPLY]
+export const CT_SCTP_INIT0 = 52;   // u8 init[ORIGINAL]
+export const CT_SCTP_INIT1 = 53;   // u8 init[REPLY]
+export const CT_SCTP_FLAGS = 54;   // u8 SCTP_FLAG_HEARTBEAT_VTAG_FAILED 1
+export const CT_SCTP_LASTDIR = 55; // u8
 // Hash slot indices (for O(1) removal): slot of the ORIGINAL tuple, of the REPLY tuple, of bysource
 export const CT_SLOT_O = 104;    // u32 slot index + 1 (0 = not hashed)
 export const CT_SLOT_R = 108;    // u32
@@ -97,5 +104,17 @@ export const TCS_MAX = 10;       // sIV
 export const TCS_IGNORE = 11;    // sIG
 export const TCS_RETRANS = 12;   // timeout table only
 export const TCS_UNACK = 13;     // timeout table only
+
+// SCTP conntrack states (enum sctp_conntrack)
+export const SCS_NONE = 0;
+export const SCS_CLOSED = 1;
+export const SCS_COOKIE_WAIT = 2;
+export const SCS_COOKIE_ECHOED = 3;
+export const SCS_ESTABLISHED = 4;
+export const SCS_SHUTDOWN_SENT = 5;
+export const SCS_SHUTDOWN_RECD = 6;
+export const SCS_SHUTDOWN_ACK_SENT = 7;
+export const SCS_HEARTBEAT_SENT = 8;
+export const SCS_MAX = 10;          // sIV
 
 export const CT_DEFAULT_MAX = 262144;

@@ -9,6 +9,8 @@ import { IPS_SEEN_REPLY, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING } from '../layout
 
 export const TCP_STATE_NAMES = ['NONE', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'FIN_WAIT', 'CLOSE_WAIT',
   'LAST_ACK', 'TIME_WAIT', 'CLOSE', 'SYN_SENT2'];
+export const SCTP_STATE_NAMES = ['NONE', 'CLOSED', 'COOKIE_WAIT', 'COOKIE_ECHOED', 'ESTABLISHED', 'SHUTDOWN_SENT',
+  'SHUTDOWN_RECD', 'SHUTDOWN_ACK_SENT', 'HEARTBEAT_SENT'];
 const PROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 33: 'dccp', 47: 'gre', 132: 'sctp', 136: 'udplite' };
 
 export interface CtTuple { src: string; dst: string; sport: number; dport: number }
@@ -16,6 +18,7 @@ export interface CtEntry {
   proto: number;
   /** seconds left at `now` */
   timeout: number;
+  /** protocol state (TCP or SCTP) */
   tcpState?: string;
   orig: CtTuple;
   reply: CtTuple;
@@ -56,6 +59,7 @@ export function readConntrack(mem: ArrayBuffer, table: number, now: bigint, hz: 
         dv.getUint16(e + CT_O_SPORT, true), dv.getUint16(e + CT_O_DPORT, true)],
     };
     if (proto === 6) row.tcpState = TCP_STATE_NAMES[dv.getUint8(e + CT_TCPSTATE)] ?? 'NONE';
+    if (proto === 132) row.tcpState = SCTP_STATE_NAMES[dv.getUint8(e + CT_TCPSTATE)] ?? 'NONE';
     rows.push(row);
   }
   rows.sort((a, b) => {

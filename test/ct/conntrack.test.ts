@@ -258,10 +258,53 @@ describe('ICMP', () => {
 });
 
 describe('SCTP', () => {
+  // INIT carries init_tag A (the tag the server must use), INIT_ACK init_tag B (the client's)
+  const A = 0x0a0a0a0a, B = 0x0b0b0b0b;
+  const be = (v: number) => new Uint8Array([v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255]);
+  const initData = (tag: number) => new Uint8Array([...be(tag), 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1]);
+  const sc = (out: boolean, vtag: number, chunks: { type: number; flags?: number; data?: Uint8Array }[], o: FrameSpec = {}): FrameSpec =>
+    ({ proto: 'sctp', src: out ? CLI : SRV, dst: out ? SRV : CLI, sport: out ? 5000 : 38412, dport: out ? 38412 : 5000, vtag, chunks, ...o });
+  const SCS = { CLOSED: 1, COOKIE_WAIT: 2, COOKIE_ECHOED: 3, ESTABLISHED: 4, SHUTDOWN_SENT: 5, SHUTDOWN_ACK_SENT: 7 };
+  it('association setup and shutdown: the kernel\'s sctp_conntracks states and timeouts', () => {
+    const c = makeCore();
+    // INIT: ORIGINAL init row sNO -> sCL (6.x), CLOSED 10 s
+    let s = step(c, sc(true, 0, [{ type: 1, data: initData(A) }]));
+    expect([s.info, s.state, s.exp]).toEqual([L.CTINFO_NEW, SCS.CLOSED, 10]);
+    // INIT_ACK: REPLY init_ack row sCL -> sCW, 3 s
+    s = step(c, sc(false, A, [{ type: 2, data: initData(B) }]));
+    expect([s.info, s.state, s.exp]).toEqual([L.CTINFO_ESTABLISHED_REPLY, SCS.COOKIE_WAIT, 3]);
+    // COOKIE_ECHO with the client's tag B: sCW -> sCE, 3 s
+    s = step(c, sc(true, B, [{ type: 10, data: new Uint8Array(8) }]));
+    expect([s.state, s.exp]).toEqual([SCS.COOKIE_ECHOED, 3]);
+    // COOKIE_ACK: REPLY cookie_ack row sCE -> sES, ASSURED, 210 s
+    s = step(c, sc(false, A, [{ type: 11 }]));
+    expect([s.state, s.exp, s.status & L.IPS_ASSURED]).toEqual([SCS.ESTABLISHED, 210, L.IPS_ASSURED]);
+    // DATA with the right tag keeps ESTABLISHED; with a wrong tag it is INVALID
+    expect(step(c, sc(true, B, [{ type: 0, data: new Uint8Array(16) }])).info).toBe(L.CTINFO_ESTABLISHED);
+    expect(step(c, sc(true, 0x12345678, [{ type: 0, data: new Uint8Array(16) }])).info).toBe(L.CTINFO_INVALID);
+    // SHUTDOWN: ORIGINAL shutdown row sES -> sSS; SHUTDOWN_ACK reply sSS -> sSA; SHUTDOWN_COMPLETE -> sCL
+    s = step(c, sc(true, B, [{ type: 7, data: new Uint8Array(4) }]));
+    expect([s.state, s.exp]).toEqual([SCS.SHUTDOWN_SENT, 3]);
+    s = step(c, sc(false, A, [{ type: 8 }]));
+    expect([s.state, s.exp]).toEqual([SCS.SHUTDOWN_ACK_SENT, 3]);
+    s = step(c, sc(true, B, [{ type: 14 }]));
+    expect([s.state, s.exp]).toEqual([SCS.CLOSED, 10]);
+  });
+  it('first packets: INIT needs vtag 0; OOTB ABORT/COOKIE_ACK and DATA cannot open; INIT must be alone', () => {
+    const c = makeCore();
+    expect(step(c, sc(true, 5, [{ type: 1, data: initData(A) }])).info).toBe(L.CTINFO_INVALID);
+    expect(step(c, sc(true, 5, [{ type: 6 }], { sport: 2 })).info).toBe(L.CTINFO_INVALID);
+    expect(step(c, sc(true, 5, [{ type: 11 }], { sport: 3 })).info).toBe(L.CTINFO_INVALID);
+    expect(step(c, sc(true, 5, [{ type: 0, data: new Uint8Array(8) }], { sport: 4 })).info).toBe(L.CTINFO_INVALID);
+    expect(step(c, sc(true, 0, [{ type: 1, data: initData(A) }, { type: 0, data: new Uint8Array(8) }], { sport: 6 })).info).toBe(L.CTINFO_INVALID);
+    // a HEARTBEAT opens a secondary-path ct in HEARTBEAT_SENT (30 s)
+    const h = step(c, sc(true, 7, [{ type: 4, data: new Uint8Array(8) }], { sport: 5 }));
+    expect([h.info, h.state, h.exp]).toEqual([L.CTINFO_NEW, 8, 30]);
+  });
   it('CRC32c verified at PREROUTING: good -> NEW, bad -> INVALID', () => {
     const c = makeCore();
-    expect(step(c, { proto: 'sctp', src: CLI, dst: SRV, sport: 5000, dport: 38412 }).info).toBe(L.CTINFO_NEW);
-    expect(step(c, { proto: 'sctp', src: CLI, dst: SRV, sport: 5001, dport: 38412, l4Checksum: 'bad' }).info).toBe(L.CTINFO_INVALID);
+    expect(step(c, sc(true, 0, [{ type: 1, data: initData(A) }])).info).toBe(L.CTINFO_NEW);
+    expect(step(c, sc(true, 0, [{ type: 1, data: initData(A) }], { sport: 5001, l4Checksum: 'bad' })).info).toBe(L.CTINFO_INVALID);
     expect(P.u8(c, L.P_CSUM_OK)).toBe(2);
   });
 });

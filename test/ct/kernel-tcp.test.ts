@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import * as L from '../../src/layout.js';
 import { buildFrame, type FrameSpec } from '../../src/pcap/craft.js';
 import { defaultHost } from '../../src/host/index.js';
-import { TCP_STATE_NAMES, formatConntrack } from '../../src/report/conntrack.js';
+import { TCP_STATE_NAMES, SCTP_STATE_NAMES, formatConntrack } from '../../src/report/conntrack.js';
 import { kernelAvailable, reportSkip } from '../kernel/lib/netns.js';
 import { makeCore, put, ct, ctinfo, w, unw, type Core } from './harness.js';
 
 const skip = kernelAvailable();
 if (skip) reportSkip(skip);
 
-interface Step { note: string; f: string; seq: number; ack?: number; dir?: 'r'; sport?: number; len?: number; win?: number; ws?: number; proto?: 'udp' }
+interface Step { note: string; f?: string; seq?: number; ack?: number; dir?: 'r'; sport?: number; len?: number; win?: number; ws?: number; proto?: 'udp' | 'sctp'; spec?: FrameSpec }
 const CLI = '192.0.2.50', SRV = '203.0.113.9';
 const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
 const tmp = mkdtempSync(join(tmpdir(), 'nfr-ct-k-'));
@@ -81,7 +81,7 @@ class Router {
     const line = ctl.split('\n').find((l) => l.includes(`sport=${sport} `));
     if (!line) return { cls, state: '-', timeout: -1, assured: false };
     const m = line.split(/\s+/);
-    return { cls, state: proto === 'tcp' ? m[3] : '', timeout: Number(m[2]), assured: /\[ASSURED\]/.test(line) };
+    return { cls, state: proto === 'tcp' || proto === 'sctp' ? m[3] : '', timeout: Number(m[2]), assured: /\[ASSURED\]/.test(line) };
   }
 }
 
@@ -94,8 +94,9 @@ function coreObserve(c: Core, sport: number, proto: string): { cls: string; stat
   // the entry of this connection (the packet may carry none: INVALID)
   for (let e = c.x.ctFirst(); e; e = c.x.ctNext(e)) {
     const sp = c.x.ctPort(e, 0, 0);
-    if (sp === sport && (c.x.ctProto(e) === (proto === 'tcp' ? 6 : 17))) {
-      return { cls, state: proto === 'tcp' ? TCP_STATE_NAMES[c.x.ctTcpState(e)] : '', timeout: c.x.ctExpiresSec(e), assured: (c.x.ctStatus(e) & L.IPS_ASSURED) !== 0 };
+    if (sp === sport && (c.x.ctProto(e) === (proto === 'tcp' ? 6 : proto === 'sctp' ? 132 : 17))) {
+      const state = proto === 'tcp' ? TCP_STATE_NAMES[c.x.ctTcpState(e)] : proto === 'sctp' ? SCTP_STATE_NAMES[c.x.ctTcpState(e)] : '';
+      return { cls, state, timeout: c.x.ctExpiresSec(e), assured: (c.x.ctStatus(e) & L.IPS_ASSURED) !== 0 };
     }
   }
   return { cls, state: '-', timeout: -1, assured: false };
@@ -111,9 +112,9 @@ async function differential(tag: string, steps: Step[], sysctl: Record<string, n
     const out = st.dir !== 'r';
     const sport = st.sport ?? 40000;
     const proto = st.proto ?? 'tcp';
-    const f = buildFrame({
+    const f = st.spec ? buildFrame({ ...st.spec, dstMac: out ? k.macY : k.macZ, src: out ? CLI : SRV, dst: out ? SRV : CLI, sport: out ? sport : 80, dport: out ? 80 : sport }) : buildFrame({
       proto, dstMac: out ? k.macY : k.macZ, src: out ? CLI : SRV, dst: out ? SRV : CLI,
-      sport: out ? sport : 80, dport: out ? 80 : sport, flags: st.f, seq: st.seq, ack: st.ack ?? 0,
+      sport: out ? sport : 80, dport: out ? 80 : sport, flags: st.f ?? '', seq: st.seq ?? 0, ack: st.ack ?? 0,
       window: st.win ?? 65535, payload: st.len ?? 0, tcpOptions: st.ws !== undefined ? new Uint8Array([1, 3, 3, st.ws]) : undefined,
     });
     // the core gets the packet at the (real) time the kernel got it: the kernel's timers run on
@@ -275,5 +276,26 @@ describe.skipIf(skip !== null)('NAT choices vs the kernel', () => {
     const ours = formatConntrack(c.mem.buffer as ArrayBuffer, c.x.ctTable() >>> 0, 1000n * 250n, 250).split('\n').filter(Boolean).map(strip).sort();
     expect(ours).toEqual(kern);
     k.close();
+  }, 60_000);
+
+  it('SCTP association: states, timeouts, vtag checks', async () => {
+    const A = 0x0a0a0a0a, B = 0x0b0b0b0b;
+    const be = (v: number) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+    const init = (tag: number) => new Uint8Array([...be(tag), 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1]);
+    const sc = (vtag: number, chunks: { type: number; flags?: number; data?: Uint8Array }[]): FrameSpec => ({ proto: 'sctp', vtag, chunks });
+    await differential('s', [
+      { note: 'INIT', proto: 'sctp', spec: sc(0, [{ type: 1, data: init(A) }]) },
+      { note: 'INIT_ACK', proto: 'sctp', dir: 'r', spec: sc(A, [{ type: 2, data: init(B) }]) },
+      { note: 'COOKIE_ECHO', proto: 'sctp', spec: sc(B, [{ type: 10, data: new Uint8Array(8) }]) },
+      { note: 'COOKIE_ACK', proto: 'sctp', dir: 'r', spec: sc(A, [{ type: 11 }]) },
+      { note: 'DATA', proto: 'sctp', spec: sc(B, [{ type: 0, data: new Uint8Array(16) }]) },
+      { note: 'DATA bad vtag', proto: 'sctp', spec: sc(0x1234, [{ type: 0, data: new Uint8Array(16) }]) },
+      { note: 'SHUTDOWN', proto: 'sctp', spec: sc(B, [{ type: 7, data: new Uint8Array(4) }]) },
+      { note: 'SHUTDOWN_ACK', proto: 'sctp', dir: 'r', spec: sc(A, [{ type: 8 }]) },
+      { note: 'SHUTDOWN_COMPLETE', proto: 'sctp', spec: sc(B, [{ type: 14 }]) },
+      { note: 'INIT vtag!=0', proto: 'sctp', sport: 2, spec: sc(5, [{ type: 1, data: init(A) }]) },
+      { note: 'OOTB ABORT', proto: 'sctp', sport: 3, spec: sc(5, [{ type: 6 }]) },
+      { note: 'HEARTBEAT', proto: 'sctp', sport: 4, spec: sc(7, [{ type: 4, data: new Uint8Array(8) }]) },
+    ]);
   }, 60_000);
 });

@@ -261,7 +261,8 @@ describe('SNAT / MASQUERADE', () => {
 describe('SCTP NAT', () => {
   it('a remapped port gets a recomputed CRC32c', () => {
     const c = makeCore();
-    const init = (src: string): FrameSpec => ({ proto: 'sctp', src, dst: '203.0.113.9', sport: 5000, dport: 38412, payload: 20 });
+    const init = (src: string): FrameSpec => ({ proto: 'sctp', src, dst: '203.0.113.9', sport: 5000, dport: 38412, vtag: 0,
+      chunks: [{ type: 1, data: new Uint8Array([1, 2, 3, 4, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1]) }] });
     hooks(c, init('192.0.2.50'), { snat: masq() });
     const o = hooks(c, init('192.0.2.51'), { snat: masq() });
     expect(hdr(o).src).toBe('198.51.100.1');
