@@ -115,11 +115,12 @@ function portParam(v: unknown, invFlag: unknown): { r: Range; inv: boolean } | n
   return { r: { lo, hi }, inv };
 }
 
-interface PortAcc { r: Range | null; inv: boolean; invCount: number; pos: boolean }
+interface PortAcc { r: Range | null; inv: boolean; invCount: number; pos: boolean; posCount: number }
 function addPort(acc: PortAcc, c: { r: Range; inv: boolean } | null): void {
   if (!c) return;
   if (c.inv) { acc.invCount++; if (!acc.pos) { acc.r = c.r; acc.inv = true; } return; }
   // non-inverted constraints intersect (several -m tcp blocks all have to match)
+  acc.posCount++;
   if (!acc.pos) { acc.r = { ...c.r }; acc.inv = false; acc.pos = true; return; }
   const lo = Math.max(acc.r!.lo, c.r.lo), hi = Math.min(acc.r!.hi, c.r.hi);
   if (lo <= hi) acc.r = { lo, hi }; // empty: keep the wider one (a superset is always safe)
@@ -170,8 +171,8 @@ export function ruleKey(rule: Rule, ifaceMask: (m: IfaceMatch) => number): RuleK
   if (rule.inIface) k.iif = ifKey(rule.inIface);
   if (rule.outIface) k.oif = ifKey(rule.outIface);
   if (rule.frag) k.frag = rule.frag.invert ? 2 : 1;
-  const sp: PortAcc = { r: null, inv: false, invCount: 0, pos: false };
-  const dp: PortAcc = { r: null, inv: false, invCount: 0, pos: false };
+  const sp: PortAcc = { r: null, inv: false, invCount: 0, pos: false, posCount: 0 };
+  const dp: PortAcc = { r: null, inv: false, invCount: 0, pos: false, posCount: 0 };
   for (const m of rule.matches as Match[]) {
     // Matches run in order: once one with a side effect has run (an nth counter, a random draw,
     // a recent list, a token bucket), the rule must be walked even when a later port test fails,
@@ -208,7 +209,7 @@ function isFinal(rule: Rule, sp: PortAcc, dp: PortAcc): boolean {
   const t = rule.target;
   if (!t || rule.approximation) return false;
   if (t.kind === 'jump' ? !t.goto : t.kind === 'module' && !FINAL_TARGETS.has(t.module)) return false;
-  if (sp.invCount + (sp.pos ? 1 : 0) > 1 || dp.invCount + (dp.pos ? 1 : 0) > 1) return false;
+  if (sp.invCount + sp.posCount > 1 || dp.invCount + dp.posCount > 1) return false;
   for (const m of rule.matches as Match[]) {
     if (m.module === 'comment') continue;
     if (m.module !== 'tcp' && m.module !== 'udp') return false;

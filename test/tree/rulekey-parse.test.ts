@@ -48,6 +48,11 @@ describe('ruleKey from parsed rules', () => {
     expect(g).toMatchObject({ proto: 6, l4: true, final: false });
   });
 
+  it('two port tests on one side: intersected, never claimed exact', () => {
+    const [a] = keys(['-p tcp -m tcp --dport 80:90 -m tcp --dport 85:100 -j ACCEPT']);
+    expect(a).toMatchObject({ dport: { lo: 85, hi: 90 }, l4: true, final: false });
+  });
+
   it('a match with a side effect before the port test keeps the rule walked for every port', () => {
     const [a, b, c] = keys([
       '-p tcp -m statistic --mode nth --every 2 --packet 0 -m tcp --dport 80 -j ACCEPT',
