@@ -47,10 +47,12 @@ describe('nfreplay k8s', () => {
     const m = join(dir, 'm.json');
     const o = join(dir, 'o.rules');
     const r = nfr('k8s', 'synth', '--services', '40', '--endpoints', '3', '--nodeport-fraction', '0.5', '--local-fraction', '0.3', '--random-fully', '--seed', '3', '--manifests-out', m, '--out', o);
+    expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const opts = JSON.parse(readFileSync(m, 'utf8')).metadata.annotations['nfreplay/rules-options'] as string;
     expect(opts).toBe('--hostname node-0 --cluster-cidr 198.18.0.0/16 --node-ip 192.0.2.10 --random-fully');
     const back = nfr('k8s', 'rules', m, ...opts.split(' '));
+    expect(back.stderr).toBe('');
     expect(back.status).toBe(0);
     expect(back.stdout).toBe(readFileSync(o, 'utf8'));
   });
