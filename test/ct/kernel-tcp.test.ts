@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as L from '../../src/layout.js';
-import { buildFrame, type FrameSpec } from '../../src/pcap/craft.js';
+import { buildFrame, buildIPv4, icmpQuote, type FrameSpec } from '../../src/pcap/craft.js';
 import { defaultHost } from '../../src/host/index.js';
 import { TCP_STATE_NAMES, SCTP_STATE_NAMES, formatConntrack } from '../../src/report/conntrack.js';
 import { kernelAvailable, reportSkip } from '../kernel/lib/netns.js';
@@ -18,7 +18,7 @@ import { makeCore, put, ct, ctinfo, w, unw, type Core } from './harness.js';
 const skip = kernelAvailable();
 if (skip) reportSkip(skip);
 
-interface Step { note: string; f?: string; seq?: number; ack?: number; dir?: 'r'; sport?: number; len?: number; win?: number; ws?: number; proto?: 'udp' | 'sctp'; spec?: FrameSpec }
+interface Step { sleep?: number; note: string; f?: string; seq?: number; ack?: number; dir?: 'r'; sport?: number; len?: number; win?: number; ws?: number; proto?: 'udp' | 'sctp'; spec?: FrameSpec }
 const CLI = '192.0.2.50', SRV = '203.0.113.9';
 const sh = (...a: string[]) => execFileSync(a[0], a.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
 const tmp = mkdtempSync(join(tmpdir(), 'nfr-ct-k-'));
@@ -109,10 +109,11 @@ async function differential(tag: string, steps: Step[], sysctl: Record<string, n
   const rows: string[] = [];
   const t0 = performance.now();
   for (const st of steps) {
+    if (st.sleep) { await new Promise((r) => setTimeout(r, st.sleep! * 1000)); continue; }
     const out = st.dir !== 'r';
     const sport = st.sport ?? 40000;
     const proto = st.proto ?? 'tcp';
-    const f = st.spec ? buildFrame({ ...st.spec, dstMac: out ? k.macY : k.macZ, src: out ? CLI : SRV, dst: out ? SRV : CLI, sport: out ? sport : 80, dport: out ? 80 : sport }) : buildFrame({
+    const f = st.spec ? buildFrame({ dstMac: out ? k.macY : k.macZ, src: out ? CLI : SRV, dst: out ? SRV : CLI, sport: out ? sport : 80, dport: out ? 80 : sport, ...st.spec }) : buildFrame({
       proto, dstMac: out ? k.macY : k.macZ, src: out ? CLI : SRV, dst: out ? SRV : CLI,
       sport: out ? sport : 80, dport: out ? 80 : sport, flags: st.f ?? '', seq: st.seq ?? 0, ack: st.ack ?? 0,
       window: st.win ?? 65535, payload: st.len ?? 0, tcpOptions: st.ws !== undefined ? new Uint8Array([1, 3, 3, st.ws]) : undefined,
@@ -296,6 +297,19 @@ describe.skipIf(skip !== null)('NAT choices vs the kernel', () => {
       { note: 'INIT vtag!=0', proto: 'sctp', sport: 2, spec: sc(5, [{ type: 1, data: init(A) }]) },
       { note: 'OOTB ABORT', proto: 'sctp', sport: 3, spec: sc(5, [{ type: 6 }]) },
       { note: 'HEARTBEAT', proto: 'sctp', sport: 4, spec: sc(7, [{ type: 4, data: new Uint8Array(8) }]) },
+    ]);
+  }, 60_000);
+
+  it('UDP stream rule (2 s), ICMP echo and RELATED errors', async () => {
+    const quoted = icmpQuote(buildIPv4({ proto: 'udp', src: CLI, dst: SRV, sport: 7000, dport: 80 }));
+    await differential('u', [
+      { note: 'udp out', proto: 'udp', sport: 7000, spec: { proto: 'udp' } },
+      { note: 'udp reply', proto: 'udp', sport: 7000, dir: 'r', spec: { proto: 'udp' } },
+      { note: 'udp out 2', proto: 'udp', sport: 7000, spec: { proto: 'udp' } },
+      { note: 'port unreachable (RELATED)', proto: 'udp', sport: 7000, dir: 'r', spec: { proto: 'icmp', icmpType: 3, icmpCode: 3, inner: quoted } },
+      { sleep: 2.2, note: '' },
+      { note: 'udp out after 2 s', proto: 'udp', sport: 7000, spec: { proto: 'udp' } },
+      { note: 'udp unreplied', proto: 'udp', sport: 7001, spec: { proto: 'udp' } },
     ]);
   }, 60_000);
 });
