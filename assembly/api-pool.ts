@@ -1,8 +1,8 @@
 // Exports for the worker pool (src/replay/pool.ts, worker.ts). Owned by the pool work.
 //
 // poolSelect: dissects every packet of a batch, computes its flow key (a symmetric hash of the
-// captured 5-tuple, so both directions of an unNATed flow meet; ICMP errors use their inner
-// header, so they meet the connection they are about) and keeps the packets of one shard
+// captured 5-tuple, so both directions of an unNATed flow meet — see flowKey; ICMP errors use
+// their inner header, so they meet the connection they are about) and keeps the packets of one shard
 // (compacting their descriptors). The shard of a flow is an override table's entry when the main
 // thread merged the flow with others, else key % nShards.
 // poolRun: runs the kept packets one by one through processBatch and logs, per packet, the
@@ -52,9 +52,19 @@ let hHi: u32 = 0;
   hHi = (b & 0xfffff) | (a == 0 ? 1 : 0);
 }
 
-/** Symmetric flow key (never 0) of endpoints (a, pa) and (b, pb). */
+/** Symmetric flow key (never 0) of endpoints (a, pa) and (b, pb). When one port is >= 1024 and
+ * the two differ, the key is the higher port alone (with the protocol): that is the client's
+ * ephemeral port, which NAT usually keeps, so the original direction and the reply after DNAT
+ * and/or SNAT (different addresses, same client port) land in the same shard without a second
+ * pass. Otherwise (ICMP, well-known port pairs) the whole tuple. Any symmetric function is correct
+ * here (the dependency passes catch the rest); this one only saves passes. */
 // @ts-ignore: decorator
 @inline function flowKey(a: u32, pa: u32, b: u32, pb: u32, proto: u32): u32 {
+  const hi = pa > pb ? pa : pb;
+  if (hi >= 1024 && pa != pb) {
+    const h = mix(mix(hi ^ 0x165667b1) ^ proto);
+    return h == 0 ? 1 : h;
+  }
   if (a > b || (a == b && pa > pb)) { const t = a; a = b; b = t; const u = pa; pa = pb; pb = u; }
   let h = mix(a ^ 0x27d4eb2f);
   h = mix(h ^ b);

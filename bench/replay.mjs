@@ -5,7 +5,8 @@
 // 100000), --nat (add a MASQUERADE + port-forward so replies cross shards), --regen.
 //
 // Traffic: UDP request/response flows, 14+20+8+18 = 60-byte frames, flows interleaved 1000 at a
-// time, replies from the server; IPv4 header checksums right, UDP checksum 0 (none). Ruleset:
+// time, replies from the server (with --nat: to a DNATed address, replies to the MASQUERADE
+// address, so every reply needs its connection's NAT entry); IPv4 header checksums right, UDP checksum 0 (none). Ruleset:
 // a stateful filter (ESTABLISHED first, 200 non-matching ACL rules, then the service port), so
 // every packet meets conntrack and the rule walk.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,7 +24,7 @@ const { values: a } = parseArgs({ options: {
 } });
 const N = Number(a.packets), FLOWS = Number(a.flows), PER = Math.max(2, Math.floor(N / FLOWS)), W = 1000;
 const data = join(root, 'bench/data');
-const pcap = join(data, `replay-${N}-${FLOWS}.pcap`);
+const pcap = join(data, `replay-${N}-${FLOWS}${a.nat ? '-nat' : ''}.pcap`);
 
 function gen() {
   const FR = 60, REC = 16 + FR, CH = 65536;
@@ -41,6 +42,10 @@ function gen() {
     const blk = Math.floor(i / (W * PER)), j = i % (W * PER);
     const f = (blk * W + (j % W)) % FLOWS, k = Math.floor(j / W);
     const cl = [203, 0, 113, 1 + (f % 250)], sv = [198, 51, 100, 2 + (Math.floor(f / 250) % 200)];
+    // --nat: every request goes to 198.51.100.2 (DNAT to .3, MASQUERADE to 198.51.100.1, client
+    // port kept); replies come from .3 to 198.51.100.1 at the client's port, as on the wire
+    const up0 = k % 2 === 0;
+    const natS = up0 ? cl : [198, 51, 100, 3], natD = up0 ? [198, 51, 100, 2] : [198, 51, 100, 1];
     const cport = 1024 + (Math.floor(f / 50000) * 7 + f) % 60000;
     const up = k % 2 === 0;
     const o = p * REC;
@@ -50,7 +55,7 @@ function gen() {
     const fo = o + 16;
     tpl.copy(buf, fo);
     buf.writeUInt16BE(i & 0xffff, fo + 18);
-    const s = up ? cl : sv, d = up ? sv : cl;
+    const s = a.nat ? natS : up ? cl : sv, d = a.nat ? natD : up ? sv : cl;
     for (let b = 0; b < 4; b++) { buf[fo + 26 + b] = s[b]; buf[fo + 30 + b] = d[b]; }
     buf.writeUInt16BE(up ? cport : 53, fo + 34); buf.writeUInt16BE(up ? 53 : cport, fo + 36);
     let sum = 0;
