@@ -30,6 +30,7 @@ export interface SegOpts {
   /** Do not advance the sender's sequence (e.g. for a probe). */
   noAdvance?: boolean;
   ttl?: number;
+  tos?: number;
   window?: number;
 }
 
@@ -65,7 +66,7 @@ export class TcpConv {
     const spec: FrameSpec = {
       src: me.src.ip, dst: me.dst.ip, proto: 'tcp', sport: me.src.port, dport: me.dst.port,
       flags, seq, ack: hasAck ? peerNext >>> 0 : 0, window: o.window ?? 29200, payload: o.len ?? 0,
-      ttl: o.ttl ?? 64, id: this.out.length & 0xffff, df: true,
+      ttl: o.ttl ?? 64, tos: o.tos ?? 0, id: this.out.length & 0xffff, df: true,
     };
     const p: CasePacket = { frame: buildFrame(spec), iface: me.iface };
     this.out.push(p);
