@@ -147,7 +147,12 @@ function cidrContains(cidr: string, ip: string): boolean {
 
 export function generateRules(cluster: Cluster, opts: ProxierOptions = {}, hostname: string | null = null): ProxierResult {
   const mark = opts.masqueradeMarkText ?? masqueradeMark(opts.masqueradeBit ?? 14);
-  const localhostNodePorts = opts.localhostNodePorts ?? true;
+  // NodePortAddresses: a 0.0.0.0/0 entry means all addresses; localhost NodePorts are switched off
+  // unless the addresses include 127.0.0.0 (NewProxier: !nodePortAddresses.ContainsIPv4Loopback()).
+  let nodePortAddresses = opts.nodePortAddresses ?? [];
+  if (nodePortAddresses.some((c) => parseCIDR(c)?.prefix === 0)) nodePortAddresses = [];
+  const containsLoopback = nodePortAddresses.length === 0 || nodePortAddresses.some((c) => cidrContains(c, '127.0.0.0'));
+  const localhostNodePorts = (opts.localhostNodePorts ?? true) && containsLoopback;
   const localDetector = opts.clusterCIDR ?? null;
   const nodeIP = opts.nodeIPs?.[0] ?? null;
   const threshold = opts.largeClusterThreshold ?? 1000;
@@ -184,7 +189,7 @@ export function generateRules(cluster: Cluster, opts: ProxierOptions = {}, hostn
     writeServicePort(ctx, sp, cluster.endpoints.get(`${sp.svcPortName}/${sp.protocol}`) ?? [], filterRules, natChains, natRules);
   }
 
-  writeNodePortsTail(natRules, opts.nodePortAddresses ?? [], opts.nodeIPs ?? [], localhostNodePorts);
+  writeNodePortsTail(natRules, nodePortAddresses, opts.nodeIPs ?? [], localhostNodePorts);
   writeForwardRules(filterRules, mark);
 
   const restore = assembleSorted(filterChains, filterRules, natChains, natRules);

@@ -146,8 +146,13 @@ describe('proxier options (syncProxyRules branches)', () => {
     expect(t).not.toContain('KUBE-FIREWALL');
     expect(t).toContain('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS');
   });
-  it('--nodeport-addresses: one tail rule per node IP inside the CIDRs', () => {
+  it('--nodeport-addresses: one tail rule per node IP inside the CIDRs, and no localhost NodePorts', () => {
     const t = gen({ nodePortAddresses: ['192.0.2.0/24'], nodeIPs: ['192.0.2.10', '203.0.113.10', '192.0.2.11'] });
+    // NewProxier turns localhostNodePorts off when the addresses do not contain 127.0.0.0.
+    expect(t).not.toContain('KUBE-FIREWALL');
+    expect(gen({ nodePortAddresses: ['192.0.2.0/24', '127.0.0.0/8'], nodeIPs: ['192.0.2.10'] })).toContain(':KUBE-FIREWALL - [0:0]');
+    // 0.0.0.0/0 means all local addresses: the addrtype tail rule.
+    expect(gen({ nodePortAddresses: ['192.0.2.0/24', '0.0.0.0/0'], nodeIPs: ['192.0.2.10'] })).toContain('-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS');
     expect(t.match(/^-A KUBE-SERVICES .*-j KUBE-NODEPORTS$/gm)).toEqual([
       '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.0.2.10 -j KUBE-NODEPORTS',
       '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.0.2.11 -j KUBE-NODEPORTS',
