@@ -129,8 +129,6 @@ const RULES_OPTIONS = `
                              "! -s CIDR -j KUBE-MARK-MASQ" rules, as kube-proxy without --cluster-cidr
   --node-ip IP               this node's address (repeatable); used for loadBalancerSourceRanges
                              and --nodeport-addresses
-  --hostname NAME            this node's name: endpoints with this nodeName are local
-                             (externalTrafficPolicy / internalTrafficPolicy Local)
   --masquerade-bit N         mark bit for SNAT (default 14 -> 0x00004000)
   --masquerade-all           masquerade all traffic to ClusterIPs
   --random-fully             MASQUERADE --random-fully (iptables >= 1.6.2 on the node)
@@ -157,7 +155,9 @@ NodePorts are taken as the manifest says (none are allocated).
 
 options:
   --manifests FILE           manifest file (repeatable; also FILEs as plain arguments; - = stdin)
-  --pod-cidr CIDR            addresses for synthesised pods of Deployments
+  --hostname NAME            this node's name: endpoints with this nodeName are local
+                             (externalTrafficPolicy / internalTrafficPolicy Local)
+  --pod-cidr CIDR            addresses for synthesised pods of Deployments (they run on --hostname)
   --scale deployment/NAME=N  replicas of a Deployment (what-if; repeatable)${RULES_OPTIONS}
 
 example:
