@@ -37,11 +37,12 @@ export function formatTables(c: CompiledImage, k: CounterSet, o: TextOptions): s
   const out: string[] = [];
   let table = '';
   const refs = new Map<number, number>();
+  const byName = new Map(c.chains.map((x) => [`${x.table}/${x.name}`, x.id]));
   for (const ri of c.rules) {
     const t = ri.model.target;
     if (t?.kind === 'jump') {
-      const target = c.chains.find((x) => x.table === ri.model.table && x.name === t.chain);
-      if (target) refs.set(target.id, (refs.get(target.id) ?? 0) + 1);
+      const target = byName.get(`${ri.model.table}/${t.chain}`);
+      if (target !== undefined) refs.set(target, (refs.get(target) ?? 0) + 1);
     }
   }
   for (const ch of c.chains) {
