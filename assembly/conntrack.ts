@@ -14,6 +14,7 @@ import {
   CTINFO_INVALID, CTINFO_UNTRACKED, IPS_SEEN_REPLY, IPS_ASSURED, IPS_CONFIRMED, IPS_DYING,
   IPS_FIXED_TIMEOUT, IPS_SRC_NAT, IPS_DST_NAT, H_FLAGS, IMGF_TRUST_CSUM, SYS_CT_CHECKSUM,
   SYS_UDP_TIMEOUT, SYS_UDP_TIMEOUT_STREAM, SYS_ICMP_TIMEOUT, SYS_GENERIC_TIMEOUT, V_ACCEPT, V_DROP,
+  SYS_GRE_TIMEOUT, SYS_GRE_TIMEOUT_STREAM, SYS_SCTP_TIMEOUT0,
 } from '../src/layout';
 import {
   CTT_CAPACITY, CTT_NSLOTS, CTT_ENTRIES, CTT_FREE, CTT_SLOTS, CTT_NFREE, CTT_USED, CTT_TOMBS,
@@ -539,10 +540,10 @@ export function ctIn(): i32 {
 function greConn(e: usize): void {
   const st = load<u32>(e, CT_STATUS);
   if ((st & IPS_SEEN_REPLY) != 0) {
-    refresh(e, 180);
+    refresh(e, <u32>sysctl(SYS_GRE_TIMEOUT_STREAM));
     store<u32>(e, load<u32>(e, CT_STATUS) | IPS_ASSURED, CT_STATUS);
   } else {
-    refresh(e, 30);
+    refresh(e, <u32>sysctl(SYS_GRE_TIMEOUT));
   }
 }
 
@@ -710,15 +711,10 @@ function sctpNewState(dir: i32, cur: i32, type: u32): i32 {
   return <i32>unchecked(SCTP_CONNTRACKS[dir * 99 + i * 9 + cur]);
 }
 
-/** Timeout (seconds) per state (sctp_timeouts[]; NONE uses CLOSED's). */
+/** Timeout (seconds) per state (sctp_timeouts[] from the sysctls; NONE uses CLOSED's). */
 function sctpTimeout(st: i32): u32 {
-  switch (st) {
-    case SCS_COOKIE_WAIT: case SCS_COOKIE_ECHOED: case SCS_SHUTDOWN_SENT:
-    case SCS_SHUTDOWN_RECD: case SCS_SHUTDOWN_ACK_SENT: return 3;
-    case SCS_ESTABLISHED: return 210;
-    case SCS_HEARTBEAT_SENT: return 30;
-  }
-  return 10;
+  const i = st < SCS_CLOSED || st > SCS_HEARTBEAT_SENT ? SCS_CLOSED : st;
+  return <u32>sysctl(SYS_SCTP_TIMEOUT0 + i - 1);
 }
 
 // chunk walk state

@@ -8,7 +8,7 @@ import {
   SYS_TCP_TIMEOUT_SYN_SENT, SYS_TCP_TIMEOUT_SYN_RECV, SYS_TCP_TIMEOUT_ESTABLISHED,
   SYS_TCP_TIMEOUT_FIN_WAIT, SYS_TCP_TIMEOUT_CLOSE_WAIT, SYS_TCP_TIMEOUT_LAST_ACK,
   SYS_TCP_TIMEOUT_TIME_WAIT, SYS_TCP_TIMEOUT_CLOSE, SYS_TCP_TIMEOUT_MAX_RETRANS,
-  SYS_TCP_TIMEOUT_UNACK,
+  SYS_TCP_TIMEOUT_UNACK, SYS_TCP_IGNORE_INVALID_RST,
 } from '../src/layout';
 import {
   CT_STATUS, CT_TIMEOUT, CT_TCPSTATE, CT_LAST_INDEX, CT_SEEN0, CT_SEEN_SIZE, SEEN_END, SEEN_MAXEND,
@@ -547,7 +547,7 @@ export function tcpPacket(e: usize, dir: i32): i32 {
           done = true; // answer to a SYN we let through
         } else {
           const maxack = load<u32>(other, SEEN_MAXACK);
-          if (before(seq, maxack)) return TCP_R_INVALID; // invalid RST
+          if (before(seq, maxack) && sysctl(SYS_TCP_IGNORE_INVALID_RST) == 0) return TCP_R_INVALID; // invalid RST
           if (!established || seq == maxack) {
             done = true;
           } else if (lastIndex == TCP_ACK_SET && lastDir == dir && seq == load<u32>(e, CT_LAST_END)) {

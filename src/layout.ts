@@ -362,3 +362,9 @@ export const RF_OIF_EXT = 16384;
 export const RES_FRAG_QUEUED = 12;   // a fragment held for reassembly (conntrack active): it reaches no chain
 export const RES_DROP_FRAG = 13;     // fragment dropped by reassembly (duplicate, overlap, too long, no queue)
 export const ST_CSUM_BAD = 17;       // u64: packets whose L4 checksum conntrack found bad (P_CSUM_OK == 2)
+// More sysctl words (CONNTRACK engineer): lowerHost writes SYS_SIZE_CT words (>= SYS_SIZE)
+export const SYS_GRE_TIMEOUT = 24;
+export const SYS_GRE_TIMEOUT_STREAM = 25;
+export const SYS_SCTP_TIMEOUT0 = 26;  // + SCTP state (CLOSED 1 .. HEARTBEAT_SENT 8) - 1: 26..33
+export const SYS_TCP_IGNORE_INVALID_RST = 34;
+export const SYS_SIZE_CT = 40;

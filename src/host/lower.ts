@@ -10,7 +10,8 @@ import {
   SYS_TCP_TIMEOUT_SYN_SENT, SYS_TCP_TIMEOUT_SYN_RECV, SYS_TCP_TIMEOUT_ESTABLISHED,
   SYS_TCP_TIMEOUT_FIN_WAIT, SYS_TCP_TIMEOUT_CLOSE_WAIT, SYS_TCP_TIMEOUT_LAST_ACK,
   SYS_TCP_TIMEOUT_TIME_WAIT, SYS_TCP_TIMEOUT_CLOSE, SYS_TCP_TIMEOUT_MAX_RETRANS,
-  SYS_TCP_TIMEOUT_UNACK, SYS_SIZE,
+  SYS_TCP_TIMEOUT_UNACK, SYS_GRE_TIMEOUT, SYS_GRE_TIMEOUT_STREAM, SYS_SCTP_TIMEOUT0,
+  SYS_TCP_IGNORE_INVALID_RST, SYS_SIZE_CT,
 } from '../layout.js';
 import { HostModel, HostInterface, SYSCTL_DEFAULTS, parseCidr, parseIPv4 } from './model.js';
 
@@ -123,7 +124,7 @@ export function lowerHost(h: HostModel): { host: number[]; sysctl: number[] } {
   head[HOST_INGRESS] = index.get(h.ingress) ?? 0;
   const host = [...head, ...ifWords, ...adWords, ...rtWords];
 
-  const sys = new Array<number>(SYS_SIZE).fill(0);
+  const sys = new Array<number>(SYS_SIZE_CT).fill(0);
   const n = 'net.netfilter.nf_conntrack_';
   sys[SYS_IP_FORWARD] = sysctlValue(h, 'net.ipv4.ip_forward');
   sys[SYS_CT_CHECKSUM] = sysctlValue(h, n + 'checksum');
@@ -145,5 +146,10 @@ export function lowerHost(h: HostModel): { host: number[]; sysctl: number[] } {
   sys[SYS_TCP_TIMEOUT_CLOSE] = sysctlValue(h, n + 'tcp_timeout_close');
   sys[SYS_TCP_TIMEOUT_MAX_RETRANS] = sysctlValue(h, n + 'tcp_timeout_max_retrans');
   sys[SYS_TCP_TIMEOUT_UNACK] = sysctlValue(h, n + 'tcp_timeout_unacknowledged');
+  sys[SYS_TCP_IGNORE_INVALID_RST] = sysctlValue(h, n + 'tcp_ignore_invalid_rst');
+  sys[SYS_GRE_TIMEOUT] = sysctlValue(h, n + 'gre_timeout');
+  sys[SYS_GRE_TIMEOUT_STREAM] = sysctlValue(h, n + 'gre_timeout_stream');
+  ['closed', 'cookie_wait', 'cookie_echoed', 'established', 'shutdown_sent', 'shutdown_recd', 'shutdown_ack_sent', 'heartbeat_sent']
+    .forEach((st, i) => { sys[SYS_SCTP_TIMEOUT0 + i] = sysctlValue(h, `${n}sctp_timeout_${st}`); });
   return { host: host.map((x) => x | 0), sysctl: sys.map((x) => x | 0) };
 }

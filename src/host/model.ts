@@ -64,7 +64,26 @@ export const SYSCTL_DEFAULTS: Record<string, number> = {
   'net.netfilter.nf_conntrack_tcp_timeout_close': 10,
   'net.netfilter.nf_conntrack_tcp_timeout_max_retrans': 300,
   'net.netfilter.nf_conntrack_tcp_timeout_unacknowledged': 300,
+  'net.netfilter.nf_conntrack_tcp_ignore_invalid_rst': 0,
+  'net.netfilter.nf_conntrack_gre_timeout': 30,
+  'net.netfilter.nf_conntrack_gre_timeout_stream': 180,
+  'net.netfilter.nf_conntrack_sctp_timeout_closed': 10,
+  'net.netfilter.nf_conntrack_sctp_timeout_cookie_wait': 3,
+  'net.netfilter.nf_conntrack_sctp_timeout_cookie_echoed': 3,
+  'net.netfilter.nf_conntrack_sctp_timeout_established': 210,
+  'net.netfilter.nf_conntrack_sctp_timeout_shutdown_sent': 3,
+  'net.netfilter.nf_conntrack_sctp_timeout_shutdown_recd': 3,
+  'net.netfilter.nf_conntrack_sctp_timeout_shutdown_ack_sent': 3,
+  'net.netfilter.nf_conntrack_sctp_timeout_heartbeat_sent': 30,
 };
+
+/** Kernel sysctls accepted in a host file that do not change what a replay computes
+ *  (accounting, logging, event and helper switches, read-only counters, bucket count). */
+export const SYSCTL_NO_EFFECT = new Set([
+  'net.netfilter.nf_conntrack_acct', 'net.netfilter.nf_conntrack_timestamp', 'net.netfilter.nf_conntrack_helper',
+  'net.netfilter.nf_conntrack_log_invalid', 'net.netfilter.nf_conntrack_buckets', 'net.netfilter.nf_conntrack_count',
+  'net.netfilter.nf_conntrack_events', 'net.netfilter.nf_conntrack_expect_max', 'net.netfilter.nf_log_all_netns',
+]);
 
 const PER_IF = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|rp_filter|forwarding)$/;
 
@@ -143,7 +162,7 @@ export function validateHost(h: HostModel, file: string, text: string): HostMode
   if (typeof h.ingress !== 'string' || !names.has(h.ingress)) fail(file, text, String(h.ingress), `host: ingress '${h.ingress}' is not one of the interfaces`);
   for (const [k, v] of Object.entries(h.sysctl ?? {})) {
     const m = PER_IF.exec(k);
-    if (!(k in SYSCTL_DEFAULTS) && !(m && (names.has(m[1]) || m[1] === 'lo'))) fail(file, text, `"${k}"`, `host: unknown sysctl '${k}'`);
+    if (!(k in SYSCTL_DEFAULTS) && !SYSCTL_NO_EFFECT.has(k) && !(m && (names.has(m[1]) || m[1] === 'lo'))) fail(file, text, `"${k}"`, `host: unknown sysctl '${k}'`);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(file, text, `"${k}"`, `host: sysctl '${k}' needs a non-negative integer, got '${v}'`);
   }
   return h;

@@ -57,6 +57,16 @@ describe('loaders', () => {
     expect(host[ifs + L.IF_ROUTE_LOCALNET]).toBe(1);
     expect(host[ifs + L.IF_RP_FILTER]).toBe(2);
   });
+  it('sysctls without effect on a replay are accepted; SCTP/GRE timeouts are lowered', () => {
+    const p = join(dir, 'noeff.json');
+    writeFileSync(p, JSON.stringify({ interfaces: [{ name: 'eth0', addresses: ['192.0.2.1/24'] }], ingress: 'eth0',
+      sysctl: { 'net.netfilter.nf_conntrack_acct': 1, 'net.netfilter.nf_conntrack_gre_timeout': 45, 'net.netfilter.nf_conntrack_sctp_timeout_established': 7 } }));
+    const { sysctl } = lowerHost(loadHostFile(p));
+    expect(sysctl[L.SYS_GRE_TIMEOUT]).toBe(45);
+    expect(sysctl[L.SYS_GRE_TIMEOUT_STREAM]).toBe(180);
+    expect(sysctl[L.SYS_SCTP_TIMEOUT0 + 3]).toBe(7);   // ESTABLISHED = state 4
+    expect(sysctl[L.SYS_SCTP_TIMEOUT0]).toBe(10);      // CLOSED
+  });
   it('unknown sysctl: file:line:column naming it', () => {
     const p = join(dir, 'bad.json');
     writeFileSync(p, '{\n  "interfaces": [{"name": "eth0", "addresses": ["192.0.2.1/24"]}],\n  "ingress": "eth0",\n  "sysctl": {"net.ipv4.bogus": 1}\n}\n');
