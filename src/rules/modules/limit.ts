@@ -61,8 +61,10 @@ export const limit: MatchModule<LimitParams> = {
     return false;
   },
   finalCheck(p, _rule, fail) {
-    // xt_limit's checkentry: burst 0, or avg * burst overflowing 32 bits, is refused.
-    if (p.burst === 0 || p.avg * p.burst > 0xffffffff) fail(`limit: overflow, try lower: ${p.avg}/${p.burst}`);
+    // xt_limit's checkentry: user2credits(avg * burst) < user2credits(avg) with the product taken in u32, i.e. the
+    // wrapped product is below avg (1/day burst 5 is refused, 2/day burst 10000 wraps above avg and passes).
+    const wrapped = Number((BigInt(p.avg) * BigInt(p.burst)) & 0xffffffffn);
+    if (p.burst === 0 || wrapped < p.avg) fail(`limit: overflow, try lower: ${p.avg}/${p.burst}`);
   },
   save(p) {
     return ` --limit ${rateText(p.avg)}${p.burst !== XT_LIMIT_BURST ? ` --limit-burst ${p.burst}` : ''}`;

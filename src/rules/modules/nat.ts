@@ -20,8 +20,8 @@ export function emptyRange(): NatRange {
   return { flags: 0, minIp: 0, maxIp: 0, minPort: 0, maxPort: 0 };
 }
 
-/** Protocols with ports for NAT (tcp, udp, sctp, dccp, udplite) — iptables refuses a port spec otherwise. */
-const PORT_PROTOS = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, 33, 136];
+/** Protocols with ports (or ICMP ids) for NAT: tcp, udp, sctp, dccp, udplite, icmp (measured: -p icmp passes). */
+const PORT_PROTOS = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, 33, 136, 1];
 
 export function portProtoOk(rule: Rule): boolean {
   // libxt_NAT looks at the protocol number only: `! -p tcp` passes (measured).

@@ -44,11 +44,12 @@ export const physdev: MatchModule<PhysdevParams> = {
     return undefined;
   },
   save(p) {
+    // libxt_physdev save order (measured): is-in, in, is-out, out, is-bridged.
     let s = '';
-    if (p.in) s += `${inv(p.in.invert)} --physdev-in ${p.in.name}`;
-    if (p.out) s += `${inv(p.out.invert)} --physdev-out ${p.out.name}`;
     if (p.isIn) s += `${inv(p.isIn.invert)} --physdev-is-in`;
+    if (p.in) s += `${inv(p.in.invert)} --physdev-in ${p.in.name}`;
     if (p.isOut) s += `${inv(p.isOut.invert)} --physdev-is-out`;
+    if (p.out) s += `${inv(p.out.invert)} --physdev-out ${p.out.name}`;
     if (p.isBridged) s += `${inv(p.isBridged.invert)} --physdev-is-bridged`;
     return s;
   },
