@@ -158,7 +158,10 @@ options:
   --hostname NAME            this node's name: endpoints with this nodeName are local
                              (externalTrafficPolicy / internalTrafficPolicy Local)
   --pod-cidr CIDR            addresses for synthesised pods of Deployments (they run on --hostname)
-  --scale deployment/NAME=N  replicas of a Deployment (what-if; repeatable)${RULES_OPTIONS}
+  --scale deployment/NAME=N  replicas of a Deployment (what-if; repeatable). When its Services
+                             have endpoints in the manifests (EndpointSlices, Endpoints, Pods), its
+                             endpoints there (pods named NAME-...) are cut to the first N by
+                             ip:port, or new pods with --pod-cidr addresses are added${RULES_OPTIONS}
 
 example:
   nfreplay k8s rules --manifests pcaps/k8s/service3/manifests.yaml --cluster-cidr 198.18.0.0/16 \\

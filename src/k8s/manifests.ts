@@ -65,6 +65,8 @@ export interface Endpoint {
   serving: boolean;
   terminating: boolean;
   nodeName: string | null;
+  /** The pod behind it, when known (targetRef / Pod name / synthesised): for --scale. */
+  pod?: string;
 }
 
 export interface Cluster {
@@ -312,10 +314,11 @@ const SHAPES: Record<string, [string, Shape][]> = {
   EndpointSlice: [
     ['ports', 'list'], ['ports.*', 'map'], ['ports.*.name', 'string'], ['ports.*.protocol', 'string'],
     ['endpoints', 'list'], ['endpoints.*', 'map'], ['endpoints.*.addresses', 'list'], ['endpoints.*.addresses.*', 'string'],
-    ['endpoints.*.conditions', 'map'], ['endpoints.*.nodeName', 'string'],
+    ['endpoints.*.conditions', 'map'], ['endpoints.*.nodeName', 'string'], ['endpoints.*.targetRef', 'map'], ['endpoints.*.targetRef.name', 'string'],
   ],
   Endpoints: [
     ['subsets', 'list'], ['subsets.*', 'map'], ['subsets.*.addresses', 'list'], ['subsets.*.addresses.*', 'map'], ['subsets.*.addresses.*.ip', 'string'],
+    ['subsets.*.addresses.*.targetRef', 'map'], ['subsets.*.addresses.*.targetRef.name', 'string'],
     ['subsets.*.notReadyAddresses', 'list'], ['subsets.*.notReadyAddresses.*', 'map'], ['subsets.*.notReadyAddresses.*.ip', 'string'],
     ['subsets.*.ports', 'list'], ['subsets.*.ports.*', 'map'], ['subsets.*.ports.*.name', 'string'], ['subsets.*.ports.*.protocol', 'string'],
   ],
@@ -481,7 +484,8 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
         const ip = addrs[0]; // kube-proxy uses the first address only
         if (!isIPv4(ip)) fail(s, `endpoint address '${ip}' is not IPv4`);
         const port = int(s, p.port, 'ports[].port', 1, 65535, 0);
-        add(spn, protocol, { ip, port, endpoint: `${ip}:${port}`, ready, serving, terminating, nodeName: e.nodeName ?? null });
+        const pod = e.targetRef?.kind === 'Pod' && typeof e.targetRef.name === 'string' ? (e.targetRef.name as string) : undefined;
+        add(spn, protocol, { ip, port, endpoint: `${ip}:${port}`, ready, serving, terminating, nodeName: e.nodeName ?? null, pod });
       }
     }
   }
@@ -501,7 +505,8 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
         for (const [list, ready] of [[sub.addresses ?? [], true], [sub.notReadyAddresses ?? [], false]] as [Obj[], boolean][]) {
           for (const a of list) {
             if (!isIPv4(a.ip)) fail(s, `address '${a.ip}' is not IPv4`);
-            add(spn, protocol, { ip: a.ip, port, endpoint: `${a.ip}:${port}`, ready, serving: ready, terminating: false, nodeName: a.nodeName ?? null });
+            const pod = typeof a.targetRef?.name === 'string' && (a.targetRef.kind ?? 'Pod') === 'Pod' ? (a.targetRef.name as string) : undefined;
+            add(spn, protocol, { ip: a.ip, port, endpoint: `${a.ip}:${port}`, ready, serving: ready, terminating: false, nodeName: a.nodeName ?? null, pod });
           }
         }
       }
@@ -529,10 +534,13 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
   };
   // Workloads' replicas, in a fixed order (namespace/name), so synthesised IPs are stable.
   const wlSorted = [...workloads].sort((a, b) => cmp(`${a.obj.metadata.namespace ?? 'default'}/${a.obj.metadata.name}`, `${b.obj.metadata.namespace ?? 'default'}/${b.obj.metadata.name}`));
-  const synthPodsByNs = new Map<string, { labels: Record<string, string>; ip: string; containers: Obj[]; nodeName: string | null }[]>();
+  const synthPodsByNs = new Map<string, { labels: Record<string, string>; ip: string; containers: Obj[]; nodeName: string | null; name: string }[]>();
   const usedScale = new Set<string>();
+  const scaledTo = new Map<SourcedObject, number>();
+  const synthesized = new Set<SourcedObject>();
   const servicesNeedingPods = servicePorts.filter((sp) => sp.selector && !servicesWithSlices.has(`${sp.namespace}/${sp.name}`));
   const podObjs = pods.map((p) => ({
+    name: p.obj.metadata.name as string,
     ns: p.obj.metadata.namespace ?? 'default',
     labels: (p.obj.metadata.labels ?? {}) as Record<string, string>,
     ip: p.obj.status?.podIP as string | undefined,
@@ -553,6 +561,7 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
       if (r !== undefined) {
         replicas = r;
         usedScale.add(key);
+        scaledTo.set(w, r);
       }
     }
     // Only synthesise when a Service needs it and no real Pod of the workload's labels was given.
@@ -561,9 +570,10 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
     if (!needed || hasRealPods) continue;
     const list = synthPodsByNs.get(ns) ?? [];
     synthPodsByNs.set(ns, list);
+    synthesized.add(w);
     for (let i = 0; i < replicas; i++) {
       const ip = allocIP();
-      list.push({ labels, ip, containers: o.spec?.template?.spec?.containers ?? [], nodeName: opts.hostname ?? null });
+      list.push({ labels, ip, containers: o.spec?.template?.spec?.containers ?? [], nodeName: opts.hostname ?? null, name: `${name}-${i}` });
       synthesizedPods.push(`${ns}/${name}-${i} ${ip}`);
     }
   }
@@ -581,8 +591,53 @@ export function buildCluster(objs: SourcedObject[], opts: ClusterOptions = {}): 
       if (!isIPv4(p.ip)) continue;
       const port = resolveTargetPort(sp, p.containers);
       if (port === null) continue;
-      add(sp.svcPortName, sp.protocol, { ip: p.ip, port, endpoint: `${p.ip}:${port}`, ready: p.ready && !p.terminating, serving: p.ready, terminating: p.terminating, nodeName: p.nodeName });
+      add(sp.svcPortName, sp.protocol, { ip: p.ip, port, endpoint: `${p.ip}:${port}`, ready: p.ready && !p.terminating, serving: p.ready, terminating: p.terminating, nodeName: p.nodeName, pod: p.name });
     }
+  }
+
+  // --scale on a workload whose Services already have endpoints (EndpointSlices, Endpoints or Pods
+  // in the manifests): the what-if on a dump of a real cluster. The workload's endpoints are those
+  // whose pod is named NAME-... (targetRef / Pod name), or all of the Service port's endpoints when
+  // no pod names are known. Scaling down keeps the first N by "ip:port"; scaling up adds pods on
+  // --hostname with addresses from --pod-cidr (skipping addresses in use), the same pod address for
+  // every port of the Service.
+  const inUse = new Set<string>();
+  for (const set of epSets.values()) for (const e of set.values()) inUse.add(e.ip);
+  const freeIP = (): string => {
+    for (;;) {
+      const ip = allocIP();
+      if (!inUse.has(ip)) {
+        inUse.add(ip);
+        return ip;
+      }
+    }
+  };
+  for (const w of wlSorted) {
+    const N = scaledTo.get(w);
+    if (N === undefined || synthesized.has(w)) continue;
+    const ns: string = w.obj.metadata.namespace ?? 'default';
+    const name: string = w.obj.metadata.name;
+    const labels = (w.obj.spec?.template?.metadata?.labels ?? {}) as Record<string, string>;
+    const containers = (w.obj.spec?.template?.spec?.containers ?? []) as Obj[];
+    const newPods: string[] = [];
+    for (const sp of servicePorts) {
+      if (sp.namespace !== ns || !sp.selector || !labelsMatch(sp.selector, labels)) continue;
+      const k = epKey(sp.svcPortName, sp.protocol);
+      let set = epSets.get(k);
+      if (!set) epSets.set(k, (set = new Map()));
+      const all = [...set.values()].sort((a, b) => cmp(a.endpoint, b.endpoint));
+      const owned = all.some((e) => e.pod !== undefined) ? all.filter((e) => e.pod?.startsWith(`${name}-`)) : all;
+      for (const e of owned.slice(N)) set.delete(e.endpoint);
+      const port = owned[0]?.port ?? resolveTargetPort(sp, containers);
+      if (port === null) continue;
+      for (let j = owned.length; j < N; j++) {
+        const idx = j - owned.length;
+        while (newPods.length <= idx) newPods.push(freeIP());
+        const ip = newPods[idx];
+        set.set(`${ip}:${port}`, { ip, port, endpoint: `${ip}:${port}`, ready: true, serving: true, terminating: false, nodeName: opts.hostname ?? null, pod: `${name}-scaled-${idx}` });
+      }
+    }
+    newPods.forEach((ip, i) => synthesizedPods.push(`${ns}/${name}-scaled-${i} ${ip}`));
   }
 
   const endpoints = new Map<string, Endpoint[]>();

@@ -292,3 +292,25 @@ describe('type-confused objects never crash the reader', () => {
     expect(errors).toBeGreaterThan(50);
   });
 });
+
+describe('--scale on a dump with EndpointSlices (what-if on a real cluster)', () => {
+  const coredns = `---\nkind: Deployment\napiVersion: apps/v1\nmetadata: {name: coredns, namespace: kube-system}\nspec:\n  replicas: 2\n  template:\n    metadata: {labels: {k8s-app: kube-dns}}\n    spec: {containers: [{name: coredns}]}\n`;
+  const load = async (scale: number) => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(new URL('./fixtures/kubectl-system.yaml', import.meta.url), 'utf8') + coredns;
+    return buildCluster(parseManifestText(text, 'sys.yaml'), { hostname: 'node-0', podCIDR: '198.18.0.0/24', scale: new Map([['coredns', scale]]) });
+  };
+  it('scaling up adds pods (one new address per pod, shared by every port of the Service)', async () => {
+    const c = await load(4);
+    // The slice has coredns pods 198.18.0.2 and .3; --pod-cidr 198.18.0.0/24 hands out .2, .3, ...
+    // skipping the addresses in use: the two new pods get .4 and .5.
+    expect(c.endpoints.get('kube-system/kube-dns:dns/UDP')!.map((e) => e.endpoint)).toEqual(['198.18.0.2:53', '198.18.0.3:53', '198.18.0.4:53', '198.18.0.5:53']);
+    expect(c.endpoints.get('kube-system/kube-dns:metrics/TCP')!.map((e) => e.endpoint)).toEqual(['198.18.0.2:9153', '198.18.0.3:9153', '198.18.0.4:9153', '198.18.0.5:9153']);
+    // default/kubernetes is not selected by the Deployment: unchanged.
+    expect(c.endpoints.get('default/kubernetes:https/TCP')!.map((e) => e.endpoint)).toEqual(['192.0.2.20:6443']);
+  });
+  it('scaling down keeps the first endpoints by "ip:port"', async () => {
+    const c = await load(1);
+    expect(c.endpoints.get('kube-system/kube-dns:dns-tcp/TCP')!.map((e) => e.endpoint)).toEqual(['198.18.0.2:53']);
+  });
+});
