@@ -81,11 +81,14 @@ const estPath = join(dir, 'est.pcap');
   for (let k = 0; k < ESTABLISHED; k++) w.writePacket(1700000001 + Math.floor(k / 1e6), (k % 1e6) * 1000, data[k % data.length]);
   w.close();
 }
-// (b) new connections: NEW SYNs from distinct (client, port)
+// (b) new connections: NEW SYNs from pods (inside the cluster CIDR, so DNAT only, no masquerade:
+// the usual pod -> ClusterIP case; masquerading 200K connections of outside clients to one node
+// address would exhaust the source ports towards 3 endpoints and measure port exhaustion instead)
 const newPath = join(dir, 'new.pcap');
+const pod = (i) => `198.18.${64 + ((i >> 8) & 63)}.${1 + (i & 0xff) % 250}`;
 {
   const w = new PcapWriter(newPath, { linktype: 1 });
-  for (let i = 0; i < NEW; i++) w.writePacket(1700000000 + Math.floor(i / 1e5), (i % 1e5) * 10000, buildFrame({ src: client(i), dst: VIP, sport: 1024 + Math.floor(i / 50) % 60000, dport: 80, flags: 'S', seq: 1000 }));
+  for (let i = 0; i < NEW; i++) w.writePacket(1700000000 + Math.floor(i / 1e5), (i % 1e5) * 10000, buildFrame({ src: pod(i % 16000), dst: VIP, sport: 1024 + Math.floor(i / 16000), dport: 80, flags: 'S', seq: 1000 }));
   w.close();
 }
 
