@@ -179,3 +179,33 @@ export function genPackets(keys: RuleKey[], count: number, seed: number, o: { nI
   }
   return out;
 }
+
+/** Rules exact on a tuple of fields (any of saddr, daddr, sport, dport), as replies or per-client
+ * rules are (`-s C/32 -p udp --sport 53`), with a few non-exact rules mixed in: exercises hash
+ * nodes on every column combination. */
+export function genTuples(n: number, seed: number, fields: ('saddr' | 'daddr' | 'sport' | 'dport')[], wild = 0.02): RuleKey[] {
+  const r = rng(seed);
+  const out: RuleKey[] = [];
+  const pool = Array.from({ length: Math.max(4, n >> 1) }, () => (0xc6120000 | Math.floor(r() * 0x20000)) >>> 0);
+  for (let i = 0; i < n; i++) {
+    const k = wildKey();
+    if (r() < wild) { // a non-exact rule: a prefix or a port range on the tuple's first field
+      const f = fields[0], a = pool[Math.floor(r() * pool.length)], p = Math.floor(r() * 60000);
+      if (f === 'saddr') k.src = prefixRange(a, 16 + Math.floor(r() * 16));
+      else if (f === 'daddr') k.dst = prefixRange(a, 16 + Math.floor(r() * 16));
+      else { k.proto = 6; k.l4 = true; k[f] = { lo: p, hi: p + Math.floor(r() * 5000) }; }
+      k.final = r() < 0.5;
+      out.push(k);
+      continue;
+    }
+    k.proto = r() < 0.7 ? 6 : 17;
+    if (fields.includes('saddr')) { const a = pool[Math.floor(r() * pool.length)]; k.src = { lo: a, hi: a }; }
+    if (fields.includes('daddr')) { const a = pool[Math.floor(r() * pool.length)]; k.dst = { lo: a, hi: a }; }
+    if (fields.includes('sport') || fields.includes('dport')) k.l4 = true;
+    if (fields.includes('sport')) { const p = [53, 80, 443, 0, 65535][Math.floor(r() * 5)] + (r() < 0.5 ? 0 : Math.floor(r() * 100)); k.sport = { lo: Math.min(p, 65535), hi: Math.min(p, 65535) }; }
+    if (fields.includes('dport')) { const p = Math.floor(r() * 65536); k.dport = { lo: p, hi: p }; }
+    k.final = r() < 0.5;
+    out.push(k);
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildTree, classifyJs, type KeyPacket, type RuleKey } from '../../src/compile/tree.js';
-import { genRules, genKube, genPackets } from '../../src/compile/tree-gen.js';
+import { genRules, genKube, genPackets, genTuples } from '../../src/compile/tree-gen.js';
 import { P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT, P_FRAGOFF, P_L4OK, P_IIF, P_OIF } from '../../src/layout.js';
 
 interface Core {
@@ -85,6 +85,13 @@ describe('assembly classify = classifyJs', () => {
   it('mixed: kube-shaped exact rules with an ACL tail (hash nodes inside trees)', () => {
     const keys = [...genKube(300, 7300).keys, ...genRules('ipc', 300, 7301, { nIf: 6 })];
     expect(compare(keys, genPackets(keys, 3000, 7302, { nIf: 6 }), 77)).toEqual([]);
+  });
+  it('hash nodes on every column combination (saddr, daddr, sport, dport)', () => {
+    const combos: ('saddr' | 'daddr' | 'sport' | 'dport')[][] = [['saddr'], ['sport'], ['saddr', 'sport'], ['daddr', 'sport', 'dport'], ['saddr', 'daddr', 'dport'], ['saddr', 'daddr', 'sport', 'dport']];
+    combos.forEach((c, i) => {
+      const keys = genTuples(400, 7500 + i, c);
+      expect(compare(keys, genPackets(keys, 2000, 7500 + i), 11 + i), c.join('+')).toEqual([]);
+    });
   });
   it('every node kind was walked above', () => {
     expect(seen.hash).toBeGreaterThan(0);

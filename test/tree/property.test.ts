@@ -6,7 +6,7 @@
 // Seeds are printed on failure.
 import { describe, it, expect } from 'vitest';
 import { buildTree, classifyJs, keyMatches, linearTree, type RuleKey, type KeyPacket, type TreeOpts } from '../../src/compile/tree.js';
-import { genRules, genKube, genPackets, type SetKind } from '../../src/compile/tree-gen.js';
+import { genRules, genKube, genPackets, genTuples, type SetKind } from '../../src/compile/tree-gen.js';
 import { NODE_LEAF } from '../../src/layout.js';
 
 /** Check every packet; returns a failure description or null. Rule indices are offset by 100
@@ -89,6 +89,17 @@ describe('decision structure = linear scan (random ClassBench-style sets)', () =
       expect([...words.slice(leaf, leaf + 2 + want.length)]).toEqual([NODE_LEAF, want.length, ...want]);
     }
     run(`kube seed ${base}`, keys, genPackets(keys, 3000, base));
+  });
+
+  it('exact tuples on every column combination (hash nodes), with non-exact rules mixed in', () => {
+    const combos: ('saddr' | 'daddr' | 'sport' | 'dport')[][] = [['saddr'], ['daddr'], ['sport'], ['dport'], ['saddr', 'sport'], ['daddr', 'dport'], ['saddr', 'daddr', 'sport', 'dport']];
+    combos.forEach((c, i) => {
+      const seed = base + 3000 + i;
+      const keys = genTuples(500, seed, c, 0.03);
+      const { stats } = buildTree(keys, keys.map((_, j) => j));
+      expect(stats.hashNodes, c.join('+')).toBeGreaterThan(0);
+      run(`seed ${seed} tuples ${c.join('+')}`, keys, genPackets(keys, 1500, seed));
+    });
   });
 
   it('interfaces: many -i/-o classes including "no device"', () => {
