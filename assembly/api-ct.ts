@@ -12,5 +12,6 @@ export function ctTestSetImage(addr: usize): void { setImage(addr); }
 export {
   ctSetup, ctCount, ctEntryBytes, ctBytesPerConn, ctTable, ctStats, ctIn, ctConfirm, ctAbort, ctStatus, ctMark,
   ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec, ctTcpState, ctFirst, ctNext, ctEntry, ctUnconfirmed,
+  ctMissLogSetup, ctMissLogCount, ctMissLogProtos, ctMissLogLost, ctMissLogReset,
 } from './conntrack';
 export { natNeeded, natSetup, natNullBinding, natMasquerade, natRedirect, natManip } from './nat';

@@ -7,7 +7,7 @@
 // meets it, and when the table is full by a sweep (at most once per second of capture time, the
 // stand-in for the kernel's gc worker), then by early drop.
 import {
-  P_L3, P_L4, P_L4LEN, P_IPLEN, P_IHL, P_SADDR, P_DADDR, P_PROTO, P_FRAGOFF, P_L4OK, P_SPORT,
+  P_ORDINAL, P_L3, P_L4, P_L4LEN, P_IPLEN, P_IHL, P_SADDR, P_DADDR, P_PROTO, P_FRAGOFF, P_L4OK, P_SPORT,
   P_DPORT, P_ICMP_TYPE, P_CTINFO, P_CT, P_CTDIR, P_LOCALGEN, P_JIFFIES, P_IN_L3, P_IN_SADDR,
   P_IN_DADDR, P_IN_PROTO, P_IN_OK, P_IN_SPORT, P_IN_DPORT, P_CSUM_OK,
   CTINFO_NEW, CTINFO_ESTABLISHED, CTINFO_RELATED, CTINFO_ESTABLISHED_REPLY, CTINFO_RELATED_REPLY,
@@ -25,6 +25,7 @@ import {
   CT_SCTP_LASTDIR, SCS_NONE, SCS_CLOSED, SCS_COOKIE_WAIT, SCS_COOKIE_ECHOED, SCS_ESTABLISHED,
   SCS_SHUTDOWN_SENT, SCS_SHUTDOWN_RECD, SCS_SHUTDOWN_ACK_SENT, SCS_HEARTBEAT_SENT, SCS_MAX, SLOT_W0, SLOT_W1, SLOT_W2, SLOT_W3, SLOT_SIZE, SLOT_EMPTY, SLOT_TOMB,
   SLOT_KIND_ORIG, SLOT_KIND_REPLY, SLOT_KIND_SRC, CT_MAX_CAPACITY, CT_DEFAULT_MAX,
+  ML_ORDINAL, ML_SRC, ML_DST, ML_SPORT, ML_DPORT, ML_SIZE,
 } from '../src/layout-ct';
 import { PKT, IMG, imgw } from './state';
 import { reserve } from './mem';
@@ -343,6 +344,43 @@ function allocCt(h: u32): u32 {
   return idx + 1;
 }
 
+// ---------------------------------------------------------------- miss log (for the worker pool)
+// Every conntrack lookup miss of a packet (the tuple looked up) with the packet's ordinal, records
+// ML_* of src/layout-ct.ts, protocols in a parallel byte array. A shard that misses a tuple which is
+// another shard's NAT reply tuple depends on it. Off until ctMissLogSetup().
+let MISS: usize = 0;
+let missCap: u32 = 0;
+let missN: u32 = 0;
+let missProtoAt: usize = 0;
+/** Reserve a log of `capacity` records (setup time). Returns its address; protocols are kept in a
+ *  parallel byte array at ctMissLogProtos(). */
+export function ctMissLogSetup(capacity: u32): usize {
+  MISS = reserve(<usize>capacity * ML_SIZE);
+  missProtoAt = reserve(<usize>capacity);
+  missCap = capacity;
+  missN = 0;
+  return MISS;
+}
+export function ctMissLogCount(): u32 { return missN; }
+export function ctMissLogProtos(): usize { return missProtoAt; }
+/** Records dropped because the log was full since the last reset (the caller must then fall
+ *  back to a conservative merge). */
+let missLost: u32 = 0;
+export function ctMissLogLost(): u32 { return missLost; }
+export function ctMissLogReset(): void { missN = 0; missLost = 0; }
+function logMiss(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): void {
+  if (MISS == 0) return;
+  if (missN >= missCap) { missLost++; return; }
+  const r = MISS + <usize>missN * ML_SIZE;
+  store<u32>(r, load<u32>(PKT, P_ORDINAL), ML_ORDINAL);
+  store<u32>(r, src, ML_SRC);
+  store<u32>(r, dst, ML_DST);
+  store<u16>(r, <u16>sport, ML_SPORT);
+  store<u16>(r, <u16>dport, ML_DPORT);
+  store<u8>(missProtoAt + <usize>missN, <u8>proto);
+  missN++;
+}
+
 // ---------------------------------------------------------------- ICMP helpers
 /** nf_conntrack_icmp invmap: the reply type of an ICMP query type, or -1. */
 // @ts-ignore: decorator
@@ -401,16 +439,16 @@ function icmpError(): i32 {
   let sp = <u32>load<u16>(PKT, P_IN_SPORT);
   let dp = <u32>load<u16>(PKT, P_IN_DPORT);
   let ct: u32 = 0;
+  let lsp: u32 = 0, ldp: u32 = 0;
   if (ip == 1) {
     const inv = icmpInvType(dp >> 8);
     if (inv < 0) return setInvalid();
-    ct = lookup(d, s, sp, (<u32>inv << 8) | (dp & 0xff), 1);
+    lsp = sp; ldp = (<u32>inv << 8) | (dp & 0xff);
   } else if (ip == 6 || ip == 17 || ip == 136 || ip == 132 || ip == 33) {
-    ct = lookup(d, s, dp, sp, ip);
-  } else {
-    ct = lookup(d, s, 0, 0, ip);
+    lsp = dp; ldp = sp;
   }
-  if (ct == 0) return setInvalid();
+  ct = lookup(d, s, lsp, ldp, ip);
+  if (ct == 0) { logMiss(d, s, lsp, ldp, ip); return setInvalid(); }
   const dir = foundDir;
   const e = entryAddr(ct);
   // the error must be addressed to the sender of the quoted packet
@@ -471,6 +509,7 @@ export function ctIn(): i32 {
       const st = load<u32>(entryAddr(ct), CT_STATUS);
       ctinfo = dir == 1 ? CTINFO_ESTABLISHED_REPLY : (st & IPS_SEEN_REPLY) != 0 ? CTINFO_ESTABLISHED : CTINFO_NEW;
     } else {
+      if (attempt == 0) logMiss(src, dst, sport, dport, proto);
       // init_conntrack: the reply tuple must exist (ICMP: a query type with a reply type)
       let rdport = sport;
       let rsport = dport;

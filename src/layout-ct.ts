@@ -118,3 +118,11 @@ export const SCS_HEARTBEAT_SENT = 8;
 export const SCS_MAX = 10;          // sIV
 
 export const CT_DEFAULT_MAX = 262144;
+
+// Miss log (ctMissLogSetup): 16-byte records, protocols in a parallel byte array (ctMissLogProtos)
+export const ML_ORDINAL = 0;     // u32 packet ordinal
+export const ML_SRC = 4;         // u32 tuple looked up (P_SADDR encoding)
+export const ML_DST = 8;
+export const ML_SPORT = 12;      // u16 host order (ICMP: id)
+export const ML_DPORT = 14;      // u16 (ICMP: type << 8 | code)
+export const ML_SIZE = 16;

@@ -352,6 +352,28 @@ describe('ICMP errors of MASQUERADEd connections', () => {
   });
 });
 
+describe('miss log (for the worker pool)', () => {
+  it('a reply that misses in another core is logged with the tuple that is the first core\'s NAT reply tuple', () => {
+    const a = makeCore();
+    const b = makeCore();
+    const log = b.x.ctMissLogSetup(16) >>> 0;
+    // shard A: the client's SYN, masqueraded to 198.51.100.1:40000
+    hooks(a, { proto: 'tcp', src: '192.0.2.50', dst: '203.0.113.9', sport: 40000, dport: 443, flags: 'S' }, { snat: masq() });
+    const ct = a.x.ctFirst();
+    // shard B: the server's SYN/ACK (another captured 5-tuple) misses there
+    hooks(b, { proto: 'tcp', src: '203.0.113.9', dst: '198.51.100.1', sport: 443, dport: 40000, flags: 'SA' }, { ifindex: 1, ordinal: 7 });
+    expect(b.x.ctMissLogCount()).toBe(1);
+    const dv = b.dv();
+    expect(dv.getUint8(b.x.ctMissLogProtos() >>> 0)).toBe(6);
+    expect({ ordinal: dv.getUint32(log, true), src: dv.getUint32(log + 4, true), dst: dv.getUint32(log + 8, true), sport: dv.getUint16(log + 12, true), dport: dv.getUint16(log + 14, true) })
+      .toEqual({ ordinal: 7, src: a.x.ctAddr(ct, 1, 0) >>> 0, dst: a.x.ctAddr(ct, 1, 1) >>> 0, sport: a.x.ctPort(ct, 1, 0), dport: a.x.ctPort(ct, 1, 1) });
+    // a hit is not logged: A's retransmitted SYN finds its ct
+    a.x.ctMissLogSetup(4);
+    hooks(a, { proto: 'tcp', src: '192.0.2.50', dst: '203.0.113.9', sport: 40000, dport: 443, flags: 'S' }, { snat: masq() });
+    expect(a.x.ctMissLogCount()).toBe(0);
+  });
+});
+
 describe('natNeeded', () => {
   it('only a connection\'s first packet, once per manip', () => {
     const c = makeCore();
