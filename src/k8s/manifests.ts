@@ -5,7 +5,7 @@
 // Input: JSON or YAML files holding single objects, `List` kinds (kind: List or any *List with
 // `items`) and multi-document YAML as `kubectl get -o yaml|json` writes them.
 import { readFileSync } from 'node:fs';
-import { parseYamlDocuments, YamlError, type YamlValue } from './yaml.js';
+import { parseYamlDocuments, YamlError, yamlLine, type YamlValue } from './yaml.js';
 
 export class ManifestError extends Error {
   constructor(
@@ -244,7 +244,8 @@ function lineCol(text: string, pos: number): { line: number; column: number } {
   return { line, column: col };
 }
 
-function flatten(v: unknown, file: string, line: number, out: SourcedObject[]): void {
+function flatten(v: unknown, file: string, parentLine: number, out: SourcedObject[]): void {
+  const line = yamlLine(v) ?? parentLine;
   if (v === null || v === undefined) return;
   if (typeof v !== 'object' || Array.isArray(v)) {
     throw new ManifestError(file, line, 1, `expected a Kubernetes object (a mapping with 'kind'), got ${Array.isArray(v) ? 'a sequence' : JSON.stringify(v)}`);

@@ -31,6 +31,12 @@ interface Line {
 
 export type YamlValue = null | boolean | number | string | YamlValue[] | { [k: string]: YamlValue };
 
+const lines = new WeakMap<object, number>();
+/** The line a block mapping or sequence read by this parser starts on (for messages). */
+export function yamlLine(v: unknown): number | undefined {
+  return v !== null && typeof v === 'object' ? lines.get(v) : undefined;
+}
+
 /** Parse every document of a YAML stream. Empty documents are skipped. */
 export function parseYamlDocuments(src: string, file: string): YamlValue[] {
   const rawLines = src.replace(/\r\n?/g, '\n').split('\n');
@@ -133,6 +139,8 @@ class Parser {
 
   private parseSeq(ind: number): YamlValue[] {
     const out: YamlValue[] = [];
+    const first = this.peek();
+    if (first) lines.set(out, first.no);
     for (;;) {
       const l = this.peek();
       if (!l || l.indent < ind) break;
@@ -157,6 +165,8 @@ class Parser {
 
   private parseMap(ind: number): { [k: string]: YamlValue } {
     const out: { [k: string]: YamlValue } = {};
+    const first = this.peek();
+    if (first) lines.set(out, first.no);
     for (;;) {
       const l = this.peek();
       if (!l || l.indent < ind) break;

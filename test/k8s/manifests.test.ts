@@ -314,3 +314,17 @@ describe('--scale on a dump with EndpointSlices (what-if on a real cluster)', ()
     expect(c.endpoints.get('kube-system/kube-dns:dns-tcp/TCP')!.map((e) => e.endpoint)).toEqual(['198.18.0.2:53']);
   });
 });
+
+describe('error lines point at the List item', () => {
+  it('names the line where the offending item starts', async () => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(new URL('./fixtures/features.yaml', import.meta.url), 'utf8').replace('externalIPs: [203.0.113.50]', 'externalIPs: 203.0.113.50');
+    const lines = text.split('\n');
+    // The "lb" Service item starts at the "- " line above its metadata line.
+    let i = lines.indexOf('  metadata: {name: lb, namespace: apps}');
+    while (!lines[i].startsWith('- ')) i--;
+    const itemLine = i + 1;
+    expect(itemLine).toBeGreaterThan(1);
+    expect(() => buildCluster(parseManifestText(text, 'f.yaml'))).toThrow(`f.yaml:${itemLine}:1: Service apps/lb: spec.externalIPs must be a list, not a string`);
+  });
+});
