@@ -350,6 +350,9 @@ class Builder {
   ticks = 0;
   expired = false;
   readonly cand = new Float64Array(2 * SAMPLE + 4);
+  readonly ts = new Float64Array(3);
+  readonly nL = new Int32Array(3);
+  readonly nR = new Int32Array(3);
   /** Split choice: minimise the larger child + dupWeight × copies, and refuse a cut that copies
    * more than maxDup × m rules (HyperSplit-style local bound; the global budget is the backstop). */
   readonly dupWeight = 0.5;
@@ -639,30 +642,27 @@ class Builder {
       select(cand, 0, nc - 1, q2);
       select(cand, 0, q2, q1);
       select(cand, q2, nc - 1, q3);
-      const ts = [cand[q2], cand[q1], cand[q3]];
-      const nL = [0, 0, 0], nR = [0, 0, 0];
+      const t0 = cand[q2], t1 = cand[q1], t2 = cand[q3];
+      const ts = this.ts, nL = this.nL, nR = this.nR;
+      ts[0] = t0; ts[1] = t1; ts[2] = t2;
+      // large node: estimate the counts on a sample (exact counts for the best few below)
+      const st = m > EXACT_M ? m / EXACT_M : 1;
+      let l0 = 0, l1 = 0, l2 = 0, r0 = 0, r1 = 0, r2 = 0, cnt = 0;
+      for (let x = 0; x < m; x += st, cnt++) {
+        const r = rules[x | 0], l = LO[r], h = HI[r];
+        if (l < t0) l0++; if (h >= t0) r0++;
+        if (l < t1) l1++; if (h >= t1) r1++;
+        if (l < t2) l2++; if (h >= t2) r2++;
+      }
+      nL[0] = l0; nL[1] = l1; nL[2] = l2; nR[0] = r0; nR[1] = r1; nR[2] = r2;
       if (m > EXACT_M) {
-        // large node: estimate the counts on a sample, count exactly only the best few below
-        const st = m / EXACT_M;
-        for (let s = 0; s < m; s += st) {
-          const r = rules[s | 0], l = LO[r], h = HI[r];
-          if (l < ts[0]) nL[0]++; if (h >= ts[0]) nR[0]++;
-          if (l < ts[1]) nL[1]++; if (h >= ts[1]) nR[1]++;
-          if (l < ts[2]) nL[2]++; if (h >= ts[2]) nR[2]++;
-        }
-        const k = m / Math.ceil(m / st);
+        const k = m / cnt;
         for (let c = 0; c < 3; c++) {
           const eL = nL[c] * k, eR = nR[c] * k, mx = Math.max(eL, eR);
           if (nL[c] === 0 || nR[c] === 0) continue;
           est.push({ f, t: ts[c], score: mx + this.dupWeight * (eL + eR - m) });
         }
         continue;
-      }
-      for (let i = 0; i < m; i++) {
-        const r = rules[i], l = LO[r], h = HI[r];
-        if (l < ts[0]) nL[0]++; if (h >= ts[0]) nR[0]++;
-        if (l < ts[1]) nL[1]++; if (h >= ts[1]) nR[1]++;
-        if (l < ts[2]) nL[2]++; if (h >= ts[2]) nR[2]++;
       }
       for (let c = 0; c < 3; c++) {
         const mx = Math.max(nL[c], nR[c]);
@@ -691,11 +691,13 @@ class Builder {
       const R = it.ifr[g] >>> 0;
       if (popcount(R) <= 1) continue;
       const M = this.ifm[g];
-      // rules that accept every interface left here do not tell interfaces apart
+      // rules that accept every interface left here do not tell interfaces apart; with few
+      // per-interface rules, either side keeps more than 3/4 of the node: not worth it
+      let np = 0;
+      for (let i = 0; i < m; i++) if (((M[rules[i]] & R) >>> 0) !== R) np++;
+      if (np * 4 < m) continue;
       const partial: number[] = [];
       for (let i = 0; i < m; i++) if (((M[rules[i]] & R) >>> 0) !== R) partial.push(rules[i]);
-      // with few per-interface rules, either side keeps more than 3/4 of the node: not worth it
-      if (partial.length * 4 < m) continue;
       const sa = new Int32Array(32), sb = new Int32Array(32);
       for (const r of partial) {
         let bits = (M[r] & R) >>> 0;
