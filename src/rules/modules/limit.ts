@@ -8,6 +8,15 @@ import { parseUint } from '../util.js';
 export const XT_LIMIT_SCALE = 10000;
 export const XT_LIMIT_BURST = 5;
 
+/** HZ * CREDITS_PER_JIFFY of xt_limit.c: 32000 for both HZ=250 (CPJ 128) and HZ=1000 (CPJ 32). */
+export const HZ_CREDITS = 32000;
+
+/** xt_limit.c user2credits in u32 arithmetic (divides first when multiplying would overflow, then wraps). */
+export function user2credits(user: number): number {
+  if (user > Math.floor(0xffffffff / HZ_CREDITS)) return Number((BigInt(Math.floor(user / XT_LIMIT_SCALE)) * BigInt(HZ_CREDITS)) & 0xffffffffn);
+  return Math.floor((user * HZ_CREDITS) / XT_LIMIT_SCALE);
+}
+
 export interface LimitParams {
   /** Period between tokens in 1/XT_LIMIT_SCALE seconds. */
   avg: number;
@@ -61,10 +70,10 @@ export const limit: MatchModule<LimitParams> = {
     return false;
   },
   finalCheck(p, _rule, fail) {
-    // xt_limit's checkentry: user2credits(avg * burst) < user2credits(avg) with the product taken in u32, i.e. the
-    // wrapped product is below avg (1/day burst 5 is refused, 2/day burst 10000 wraps above avg and passes).
+    // xt_limit's checkentry: user2credits(avg * burst) < user2credits(avg) is refused, all in u32 arithmetic
+    // (1/day burst 5 and 3/hour burst 10000 are refused, 2/day burst 10000 passes: measured).
     const wrapped = Number((BigInt(p.avg) * BigInt(p.burst)) & 0xffffffffn);
-    if (p.burst === 0 || wrapped < p.avg) fail(`limit: overflow, try lower: ${p.avg}/${p.burst}`);
+    if (p.burst === 0 || user2credits(wrapped) < user2credits(p.avg)) fail(`limit: overflow, try lower: ${p.avg}/${p.burst}`);
   },
   save(p) {
     return ` --limit ${rateText(p.avg)}${p.burst !== XT_LIMIT_BURST ? ` --limit-burst ${p.burst}` : ''}`;
