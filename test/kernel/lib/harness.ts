@@ -505,7 +505,7 @@ export function compare(c: Case, k: KernelResult): Comparison {
 export interface NfreplayOutputs { counters: string; conntrack: string; egress: string }
 
 /** The comparison proper, on files nfreplay wrote (separate so that tests can feed it doctored ones). */
-export function compareOutputs(c: Case, k: KernelResult, out: NfreplayOutputs): Comparison {
+export function compareOutputs(_c: Case, k: KernelResult, out: NfreplayOutputs): Comparison {
   const countersOut = out.counters;
   const ctOut = out.conntrack;
   const egressOut = out.egress;
@@ -659,7 +659,6 @@ export function compareOutputs(c: Case, k: KernelResult, out: NfreplayOutputs): 
   total += egressTotal;
   differences.push(...egressDiffs);
   if (localOnly) differences.push(`(info) ${localOnly} packets sent by the router's own stack, not produced by nfreplay: accounted in OUTPUT`);
-  void c;
   return { agree, total, differences };
 }
 
