@@ -22,10 +22,16 @@
 //    classes of interfaces (NODE_IFACE maps each interface bit to a child). Binary endpoint
 //    splits replicate far less than HiCuts' equal-size cuts on wildcard-heavy firewall sets;
 //    candidates are quartiles of a sample of endpoints, so a node costs O(m).
-//  - Bounds instead of blow-ups: nodes are built breadth first under a replication budget (total
-//    rules over all leaves ≤ maxReplication × n), a depth limit and a build deadline; when one is
-//    reached the remaining nodes become leaves (a shallower structure with longer leaves: slower,
-//    still exact). Identical leaves are stored once.
+//  - Bounds instead of blow-ups: nodes are built best first (the pending node with the most rules
+//    next) under a replication budget (total rules over all leaves ≤ maxReplication × n), a depth
+//    limit and a build deadline; when one is reached the remaining nodes become leaves (a
+//    shallower structure with longer leaves: slower, still exact). Identical leaves are stored
+//    once; hash entries hold small leaves in place.
+//  - Redundancy removal: a leaf ends at the first rule whose key is the whole rule, whose target
+//    ends the chain walk (RuleKey.final) and which covers the leaf's whole region — no packet
+//    there gets past it (this is what keeps leaves short on ACL/firewall sets with a default rule).
+//  - Matches with side effects (statistic, recent, limit) run before a later port test fails, so
+//    ruleKey only takes port tests that precede them.
 //
 // Cuts use only fields that cannot change during one table walk: saddr, daddr, proto, sport,
 // dport, iif, oif (not mark: MARK targets change it mid-walk). Non-first fragments have no ports
