@@ -605,7 +605,7 @@ export function compareOutputs(_c: Case, k: KernelResult, out: NfreplayOutputs):
     if (nc && nc.packets === want.packets && nc.bytes === want.bytes) agree++;
     else {
       if (note && nc && nc.packets > want.packets && nc.packets <= kc.packets) {
-        note += '; nfreplay seems to count some of the router\'s own packets (REJECT replies?) without writing them to --out, where the kernel sends them';
+        note += '; nfreplay counts more: its own packets (REJECT replies?) not written to --out, or packets the kernel did not forward';
       }
       differences.push(`counter ${key} (${kc.text.trim()}): kernel [${want.packets}:${want.bytes}]${note} nfreplay ${nc ? `[${nc.packets}:${nc.bytes}]` : 'missing'}`);
     }
