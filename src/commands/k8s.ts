@@ -276,7 +276,7 @@ The capture is taken on the node: requests addressed to the Service, replies as 
 sends them (from its ip:port, to the client or, when the rules masquerade the connection, to
 --snat-ip). The endpoint is chosen by walking the rules with seeded draws (statistic, ClientIP
 affinity, Local policy, source ranges) with the kernel's semantics; a replay that draws
-differently sees some replies without a matching connection (see src/k8s/traffic.ts).
+differently sees some replies without a matching connection, unless --match-replay is given.
 Clients: 203.0.113.0/24 then 198.51.100.0/24 (or --client-cidr); client ports are unique across
 the capture (1024..65535 without NodePorts); timestamps from 1700000000 s, 50 us apart.
 
@@ -304,7 +304,8 @@ options:
 
 example:
   nfreplay k8s traffic --rules pcaps/k8s/service3/rules.txt --connections 2000 --clients 50 \\
-      --replies --seed 1 --out /tmp/service3.pcap
+      --replies --seed 1 --match-replay --replay-host pcaps/k8s/service3/host.json --replay-seed 1 \\
+      --out /tmp/service3.pcap
 `,
   async run(args) {
     const cmd = 'nfreplay k8s traffic';
