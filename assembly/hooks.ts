@@ -15,7 +15,7 @@ import {
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
-import { buildReject } from './modules/reject';
+import { buildReject, ICMP_TIME_EXCEEDED } from './modules/reject';
 import { lastRejectWith } from './modules/targets';
 import {
   dissect, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
@@ -76,7 +76,12 @@ export function processPacket(desc: usize): u32 {
   // ip_forward(): only PACKET_HOST frames, TTL check, then decrement (checksum as ip_decrease_ttl).
   if (load<u8>(PKT, P_PKTTYPE) != 0) { if (track) ctAbort(); return RES_DROP_NOROUTE; }
   const ttl = <u32>load<u8>(PKT, P_TTL);
-  if (ttl <= 1) { if (track) ctAbort(); return RES_DROP_TTL; }
+  if (ttl <= 1) {
+    // icmp_send(ICMP_TIME_EXCEEDED) from ip_forward: the error walks OUTPUT/POSTROUTING like a REJECT's
+    if (buildReject(ICMP_TIME_EXCEEDED, false, track)) rejectReply(track);
+    if (track) ctAbort();
+    return RES_DROP_TTL;
+  }
   const l3 = <usize>load<u32>(PKT, P_L3);
   let c = <u32>load<u16>(l3 + 10) + 0x0001;   // check += htons(0x0100) on a little-endian load
   c = c + (c >= 0xffff ? 1 : 0);
@@ -106,7 +111,7 @@ function fail(v: i32, track: bool): u32 {
   return RES_DROP_NAT;
 }
 
-/** Replies REJECT made that left the host (after OUTPUT and POSTROUTING). */
+/** Replies the host sent (REJECT, ICMP time exceeded) that left it (after OUTPUT and POSTROUTING). */
 export let rejectSent: u64 = 0;
 
 /** The REJECT reply in PKT through OUTPUT and POSTROUTING (no conntrack lookup: it carries the

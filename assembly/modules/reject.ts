@@ -76,6 +76,9 @@ function isLoopbackDev(dev: i32): bool {
   return (imgw(host + imgw(host + HOST_IFS) + dev * IF_SIZE + IF_FLAGS) & 8) != 0;
 }
 
+/** ICMP error kinds beyond ipt_REJECT's: the kernel's own errors (icmp_send from ip_forward). */
+export const ICMP_TIME_EXCEEDED = 100;
+
 /** Turn PKT (the rejected packet, at INPUT or FORWARD) into the reply the kernel sends. Returns
  *  false when the kernel sends nothing (RST to a RST, non-first fragment, rate limited ICMP...). */
 export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
@@ -123,8 +126,8 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
     len = 28 + q;
     memory.copy(r + 28, l3, q);
     memory.fill(r, 0, 28);
-    const code: u32 = kind == 5 ? 9 : kind == 6 ? 10 : kind == 8 ? 13 : <u32>kind;
-    store<u8>(r + 20, 3); store<u8>(r + 21, <u8>code);
+    const code: u32 = kind == ICMP_TIME_EXCEEDED ? 0 : kind == 5 ? 9 : kind == 6 ? 10 : kind == 8 ? 13 : <u32>kind;
+    store<u8>(r + 20, kind == ICMP_TIME_EXCEEDED ? 11 : 3); store<u8>(r + 21, <u8>code);
     store<u16>(r + 22, csum(r + 20, 8 + q));
     store<u8>(r + 1, <u8>((load<u8>(PKT, P_TOS) & 0x1e) | 0xc0));
     const saddr = wasLocal ? odst : ifAddr(oif, osrc);
@@ -166,10 +169,10 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
     store<u8>(PKT, load<u8>(r + 33), P_TCPFLAGS);
     store<u32>(PKT, 0, P_IN_L3);
   } else {
-    store<u8>(PKT, 3, P_ICMP_TYPE);
+    store<u8>(PKT, load<u8>(r + 20), P_ICMP_TYPE);
     store<u8>(PKT, load<u8>(r + 21), P_ICMP_CODE);
     store<u16>(PKT, 0, P_SPORT);
-    store<u16>(PKT, <u16>((3 << 8) | <u32>load<u8>(r + 21)), P_DPORT);
+    store<u16>(PKT, <u16>((<u32>load<u8>(r + 20) << 8) | <u32>load<u8>(r + 21)), P_DPORT);
     store<u8>(PKT, 0, P_TCPFLAGS);
     store<u32>(PKT, <u32>(r + 28), P_IN_L3);
   }

@@ -77,7 +77,7 @@ export function formatTotals(t: Totals): string {
     if (!l) continue;
     lines.push(`  ${l.label.padEnd(34)} ${t.res[code]}`);
   }
-  if (t.rejectReplies > 0n) lines.push(`  ${'REJECT replies sent (OUTPUT path)'.padEnd(34)} ${t.rejectReplies}`);
+  if (t.rejectReplies > 0n) lines.push(`  ${'host replies sent (REJECT, TTL exc.)'.padEnd(34)} ${t.rejectReplies}`);
   if (t.badChecksums && t.badChecksums > 0n) {
     lines.push(`  ${'bad L4 checksum (conntrack INVALID)'.padEnd(34)} ${t.badChecksums}`);
     lines.push(`note: ${t.badChecksums} packets failed the TCP/UDP checksum check (nf_conntrack_checksum=1); a capture`);

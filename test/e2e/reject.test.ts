@@ -84,4 +84,22 @@ describe('REJECT', () => {
     expect(r.engine.stats().rejectReplies).toBe(7n);
     expect(readFileSync(join(r.dir, 'in.pcapng')).length).toBeGreaterThan(0);
   });
+
+  it('a forwarded packet with TTL 1: ICMP time exceeded walks OUTPUT/POSTROUTING (kernel-measured)', async () => {
+    // kernel 6.18, same rules, router 192.0.2.1/24 + 198.51.100.1/24, a 29-byte UDP datagram with TTL 1
+    // from 192.0.2.2 to 198.51.100.2: OUTPUT [1:57] (RELATED), raw/mangle OUTPUT and mangle POSTROUTING
+    // [1:57], nat PREROUTING [1:29], nothing in FORWARD or nat POSTROUTING
+    const router: HostModel = { interfaces: [{ name: 'eth0', addresses: ['192.0.2.1/24'] }, { name: 'eth1', addresses: ['198.51.100.1/24'] }], routes: [], ingress: 'eth0', sysctl: {} };
+    const r = await runScenario(new URL('./fixtures/reject-output.rules', import.meta.url).pathname, router, [
+      { on: 'eth0', src: '192.0.2.2', dst: '198.51.100.2', proto: 'udp', sport: 40000, dport: 7, ttl: 1, payload: 1 },
+    ]);
+    expect(r.cnt('filter/OUTPUT')).toEqual([1, 57]);
+    expect(r.cnt('filter/OUTPUT#2')).toEqual([1, 57]);
+    expect(r.cnt('raw/OUTPUT#1')).toEqual([1, 57]);
+    expect(r.cnt('mangle/POSTROUTING#1')).toEqual([1, 57]);
+    expect(r.cnt('mangle/POSTROUTING')).toEqual([1, 57]);
+    expect(r.cnt('nat/PREROUTING')).toEqual([1, 29]);
+    expect(r.cnt('nat/POSTROUTING')).toEqual([0, 0]);
+    expect(r.cnt('filter/FORWARD')).toEqual([0, 0]);
+  });
 });
