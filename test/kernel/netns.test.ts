@@ -1,8 +1,11 @@
 // The namespace helper itself: two namespaces joined by a veth pair can talk, names are unique per
 // process, and destroy() removes everything it created.
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Lab, kernelAvailable, reportSkip, run, sweepStale } from './lib/netns.js';
 
 const reason = kernelAvailable();
@@ -51,6 +54,30 @@ describe.skipIf(reason !== null)('netns helper', () => {
       expect(existsSync(`/run/netns/${mine}`)).toBe(true); // this process is alive
     } finally {
       await run(['ip', 'netns', 'del', stale], { allowFail: true });
+    }
+  });
+
+  it('removes its namespaces when the process gets SIGTERM', async () => {
+    // A child process with its own Lab (netns.ts compiled on the fly with the project's tsc).
+    const out = mkdtempSync(join(tmpdir(), 'nfr-sig-'));
+    try {
+      const tsc = spawnSync(process.execPath, [fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url)),
+        '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipLibCheck',
+        '--outDir', out, fileURLToPath(new URL('./lib/netns.ts', import.meta.url))], { encoding: 'utf8' });
+      expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
+      writeFileSync(join(out, 'package.json'), '{"type":"module"}');
+      writeFileSync(join(out, 'child.js'), "import { Lab } from './netns.js';\n" +
+        "const lab = new Lab('sig');\nconst n = await lab.ns('x');\nconsole.log(n);\nsetInterval(() => {}, 1000);\n");
+      const child = spawn(process.execPath, [join(out, 'child.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const name = await new Promise<string>((resolve) => child.stdout!.once('data', (d) => resolve(String(d).trim())));
+      expect(name).toBe(`nfr-${child.pid}-sig-x`);
+      expect(existsSync(`/run/netns/${name}`)).toBe(true);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      expect(existsSync(`/run/netns/${name}`)).toBe(false);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 
