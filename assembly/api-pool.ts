@@ -117,9 +117,10 @@ function pktTupleHash(): void {
 
 /** Keep the packets of shard `me` of `n` descriptors at `descs`: their descriptors are copied to
  * `out` (compact), their flow keys to `keys` (u32 each) and captured tuple hashes to `hashes`
- * (two u32 each). Packets that are not usable IPv4 go to shard 0. Returns the count kept. */
+ * (two u32 each), captured source addresses to `srcs`. Packets that are not usable IPv4 go to
+ * shard 0. Returns the count kept. */
 export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usize, ovrMask: u32,
-  out: usize, keys: usize, hashes: usize): u32 {
+  out: usize, keys: usize, hashes: usize, srcs: usize): u32 {
   let j: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const d = descs + <usize>i * DESC_SIZE;
@@ -160,6 +161,7 @@ export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usi
     if (fast) tupleHash(sa, da, sp, dp, pr);
     else if (usable) pktTupleHash();
     else { hLo = 0; hHi = 0; }
+    store<u32>(srcs + (<usize>j << 2), fast ? sa : usable ? load<u32>(PKT, P_SADDR) : 0);
     store<u32>(hashes + (<usize>j << 3), hLo);
     store<u32>(hashes + (<usize>j << 3), hHi, 4);
     j++;
@@ -175,6 +177,17 @@ const K_ORIG: u32 = 1;     // the original tuple of a connection this packet cre
 const K_REPLY: u32 = 2;    // the reply tuple of a NATed connection this packet created
 const K_FAMILY: u32 = 3;   // that reply tuple without the NAT-chosen port(s): the tuples a clash could try
 const K_BYSRC: u32 = 4;    // the original source of a SNATed connection (nf_nat_bysource)
+const K_RECENT: u32 = 5;   // the (masked) source address of a NEW packet: its `recent` key in the nat table
+
+let recentOn = false;
+let recentMask: u32 = 0;
+
+/** Log the source address of every NEW packet (nat-table `recent --rsource` lists are keyed by
+ * it), masked with `mask` (P_SADDR encoding). */
+export function poolSetRecent(on: u32, mask: u32): void {
+  recentOn = on != 0;
+  recentMask = mask;
+}
 
 // A direct-mapped cache of records already logged: repeats (every dropped NEW packet of a scan,
 // every retransmission) carry no new information and are skipped.
@@ -196,10 +209,10 @@ let dedup: usize = 0;
 }
 
 /** Run `n` compact descriptors (from poolSelect) through processBatch one by one and log the
- * dependency records (flow key, tuple hash lo, hi | kind << 20: 12 bytes each, at most 4 per packet)
+ * dependency records (flow key, tuple hash lo, hi | kind << 20: 12 bytes each, at most 5 per packet)
  * at `log`.
  * Returns the number of records. */
-export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, log: usize): u32 {
+export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: usize, log: usize): u32 {
   if (dedup == 0) dedup = reserve(<usize>DEDUP_SLOTS * 12);
   logPtr = log;
   for (let i: u32 = 0; i < n; i++) {
@@ -212,6 +225,10 @@ export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, log: u
     const ctinfo = <i32>load<u8>(PKT, P_CTINFO);
     const ct = load<u32>(PKT, P_CT);
     if (ctinfo == CTINFO_NEW) {
+      if (recentOn) {
+        tupleHash(load<u32>(srcs + (<usize>i << 2)) & recentMask, 0, 0, 0, 0x800);
+        logRec(key, K_RECENT);
+      }
       hLo = load<u32>(hashes + (<usize>i << 3));
       hHi = load<u32>(hashes + (<usize>i << 3), 4);
       let st: u32 = 0;

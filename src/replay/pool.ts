@@ -29,7 +29,7 @@ import { interfaceMap, type Engine } from './engine.js';
 import { coreModule } from './core.js';
 import { loadRulesApi } from './rules-adapter.js';
 import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
-import { batchLayout, Dependencies, orderedState, overrideTable, plan, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
+import { batchLayout, Dependencies, orderedState, overrideTable, plan, recentMask, RECENT_LIST_TOT, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
 import { Progress } from './progress.js';
 
@@ -95,6 +95,8 @@ class PoolRun {
   }
 
   /** One pass: shards `shards` of `nShards`, over the first `maxBatches` batches (all if null). */
+  recentMask: number | null = null;
+
   async pass(path: string, name: string | undefined, hostNames: string[], shards: number[], nShards: number,
     override: Uint32Array, wantOut: boolean, maxBatches: number | null,
     progress: Progress | null, onBatch?: (b: number, p: number) => void): Promise<{ read: PassRead; results: ShardResult[] }> {
@@ -107,7 +109,7 @@ class PoolRun {
     let acked = 0;
     shards.forEach((s, i) => {
       const ch = new MessageChannel();
-      const t: ShardTask = { port: ch.port2, shard: s, nShards, override, wantOut };
+      const t: ShardTask = { port: ch.port2, shard: s, nShards, override, wantOut, recentMask: this.recentMask };
       tasks.push(this.pool.run(t, { transferList: [ch.port2] }) as Promise<ShardResult>);
       ch.port1.on('message', (m: { t: 'ack'; seq: number }) => {
         inflight[i]--;
@@ -208,6 +210,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
     compiled: { image: compiled.image, nCounters: compiled.nCounters, nState: compiled.nState, recentBytes: compiled.recentBytes, conntrack: compiled.conntrack, ctMax: compiled.ctMax },
   };
   const run = new PoolRun(Math.min(workers, Math.max(nShards, 1)), wd);
+  run.recentMask = seqReason ? null : recentMask(rs);
   const onSigint = () => { run.stop = true; };
   process.on('SIGINT', onSigint);
   const summary: PoolSummary = { workers, passes: 0, rereplayed: 0, sequential: 0, sequentialReason: seqReason, partial: false };
@@ -234,6 +237,9 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
         const p = await run.pass(path, name, compiled.ifaceNames, again, nShards, overrideTable(ovr), !!o.out, maxBatches, null);
         summary.passes++;
         for (const r of p.results) { results[r.shard] = r; summary.rereplayed += r.packets; dep.add(r.log); }
+      }
+      if (!summary.sequentialReason && dep.recentSources.size > RECENT_LIST_TOT) {
+        summary.sequentialReason = `recent: more than ${RECENT_LIST_TOT} sources (a list could evict, least recently used first)`;
       }
       // a bounded table that could have filled up in a single replay: early drop is ordered state
       const hwm = results.reduce((a, r) => a + r.ctHwm, 0);

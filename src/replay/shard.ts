@@ -29,6 +29,8 @@ export interface ShardTask {
   /** Open-addressing (key, shard) pairs; key 0 = empty; length = 2 * power of two, or 0. */
   override: Uint32Array;
   wantOut: boolean;
+  /** Log the masked source address of NEW packets (P_SADDR encoding), or null. */
+  recentMask: number | null;
 }
 
 export interface BatchMsg {
@@ -78,7 +80,10 @@ export function orderedState(rs: Ruleset): string | null {
         for (const m of r.matches) {
           const p = m.params as { mode?: string } | null;
           if (m.module === 'statistic' && p?.mode === 'nth') return `statistic --mode nth (${where})`;
-          if (['limit', 'hashlimit', 'quota', 'connlimit', 'recent'].includes(m.module)) return `${m.module} (${where})`;
+          if (['limit', 'hashlimit', 'quota', 'connlimit'].includes(m.module)) return `${m.module} (${where})`;
+          if (m.module === 'recent' && (t.name !== 'nat' || (m.params as { side?: string }).side !== 'source')) {
+            return `recent outside the nat table or with --rdest (${where})`;
+          }
         }
         const tg = r.target;
         if (tg?.kind === 'module' && (tg.module === 'SNAT' || tg.module === 'DNAT')) {
@@ -95,6 +100,27 @@ export function orderedState(rs: Ruleset): string | null {
 const K_ORIG = 1;
 const K_REPLY = 2;
 const K_FAMILY = 3;
+const K_RECENT = 5;
+
+/** nat-table `recent --rsource` lists (kube-proxy session affinity) are keyed by the source
+ * address of NEW packets (only they walk the nat table; SNAT comes after): the AND of all the
+ * lists' masks in P_SADDR encoding, or null when the ruleset has no recent match. Flows whose NEW
+ * packets share a masked source are joined; more than RECENT_LIST_TOT such addresses could make
+ * a list evict (least recently used first, an order across all flows): the sequential path. */
+export function recentMask(rs: Ruleset): number | null {
+  let mask: number | null = null;
+  for (const t of rs.tables) for (const ch of t.chains) for (const r of ch.rules) for (const m of r.matches) {
+    if (m.module !== 'recent') continue;
+    const host = ((m.params as { mask?: number }).mask ?? 0xffffffff) >>> 0;
+    mask = ((mask ?? 0xffffffff) & host) >>> 0;
+  }
+  if (mask === null) return null;
+  // host-order u32 -> the 4 wire bytes loaded as a little-endian u32
+  return (((mask & 0xff) << 24) | ((mask & 0xff00) << 8) | ((mask >>> 8) & 0xff00) | (mask >>> 24)) >>> 0;
+}
+
+/** xt_recent's ip_list_tot as the core has it (assembly/modules/recent.ts RECENT_LIST_TOT). */
+export const RECENT_LIST_TOT = 100;
 
 /** Union-find over flow keys, joined by shared tuple hashes. */
 export class Dependencies {
@@ -107,6 +133,8 @@ export class Dependencies {
   private families = new Map<number, { hot: boolean; flows: number[] }>();
   clashes = 0;
   hotFamilies = 0;
+  /** Distinct masked sources of NEW packets seen (K_RECENT records). */
+  recentSources = new Set<number>();
 
   find(x: number): number {
     let p = this.parent.get(x);
@@ -154,6 +182,7 @@ export class Dependencies {
         lastClash = false;
         continue;
       }
+      if (kind === K_RECENT) this.recentSources.add(h);
       const o = this.owner.get(h);
       let clash = false;
       if (o === undefined) this.owner.set(h, key * 8 + kind);

@@ -28,6 +28,7 @@ class ShardRunner {
   private cols = 0;
   private keys = 0;
   private hashes = 0;
+  private srcs = 0;
   private log = 0;
   private data = 0;
   private ovr = 0;
@@ -41,6 +42,7 @@ class ShardRunner {
   constructor(wd: WorkerData, private t: ShardTask) {
     this.core = instantiateCore(wd.module);
     this.engine = new Engine(wd.compiled as CompiledImage, this.core);
+    (this.core.poolSetRecent as (on: number, mask: number) => void)(t.recentMask === null ? 0 : 1, t.recentMask ?? 0);
     const o = t.override;
     if (o.length) {
       this.ovr = this.core.reserve(o.byteLength) >>> 0;
@@ -58,7 +60,8 @@ class ShardRunner {
       this.cols = core.reserve(this.cap * (6 * 4 + 2 * 2)) >>> 0;
       this.keys = core.reserve(this.cap * 4) >>> 0;
       this.hashes = core.reserve(this.cap * 8) >>> 0;
-      this.log = core.reserve(this.cap * 4 * LOG_REC) >>> 0;
+      this.srcs = core.reserve(this.cap * 4) >>> 0;
+      this.log = core.reserve(this.cap * 5 * LOG_REC) >>> 0;
     }
     if (bytes > this.dataCap) {
       this.dataCap = Math.max(bytes, 4 << 20);
@@ -92,9 +95,9 @@ class ShardRunner {
     core.buildDescs(this.descAll, n, this.data, c, c + cap * 4, c + 2 * cap * 4, c + 3 * cap * 4, c + 4 * cap * 4,
       u16base, u16base + cap * 2, c + 5 * cap * 4);
     const sel = (core.poolSelect as (...a: number[]) => number)(this.descAll, n, this.t.nShards, this.t.shard,
-      this.ovr, this.ovrMask, this.descSel, this.keys, this.hashes) >>> 0;
+      this.ovr, this.ovrMask, this.descSel, this.keys, this.hashes, this.srcs) >>> 0;
     if (sel === 0) return;
-    const nlog = (core.poolRun as (...a: number[]) => number)(this.descSel, sel, this.keys, this.hashes, this.log) >>> 0;
+    const nlog = (core.poolRun as (...a: number[]) => number)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log) >>> 0;
     this.packets += sel;
     buf = core.memory.buffer;
     if (nlog) {

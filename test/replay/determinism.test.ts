@@ -137,7 +137,7 @@ describe('1, 2, 4, 8 workers: byte-identical outputs', () => {
     }
   }, 240000);
 
-  it('session affinity (recent) takes the sequential path and prints the same', () => {
+  it('session affinity (nat recent --rsource): flows joined by client; over 100 clients sequential', () => {
     const node: HostModel = {
       interfaces: [{ name: 'eth0', addresses: ['192.0.2.10/24'] }],
       routes: [{ dst: 'default', via: '192.0.2.254', dev: 'eth0' }, { dst: '203.0.113.0/25', via: '192.0.2.20', dev: 'eth0' }],
@@ -145,11 +145,21 @@ describe('1, 2, 4, 8 workers: byte-identical outputs', () => {
       sysctl: {},
     };
     const rules = readFileSync(new URL('../../pcaps/rulesets/kube-proxy-3-endpoints-affinity.rules', import.meta.url), 'utf8');
-    const pk: Pkt[] = Array.from({ length: 900 }, (_, i) => ({
-      on: 'eth0', src: `198.51.100.${1 + (i % 30)}`, dst: '203.0.113.162', sport: 1024 + Math.floor(i / 30), dport: 80, flags: 'S', seq: 1, t: i * 0.01,
+    // 30 clients, 30 connections each (the first walks the statistic rules and --set, the others
+    // are pinned by --rcheck); the SYN-ACK of each comes back from the endpoint it was sent to
+    // is not known here, so only SYNs: every connection is NEW and touches the lists
+    const syns = (clients: number, n: number): Pkt[] => Array.from({ length: n }, (_, i) => ({
+      on: 'eth0', src: `198.51.100.${1 + (i % clients)}`, dst: '203.0.113.162', sport: 1024 + Math.floor(i / clients), dport: 80, flags: 'S', seq: 1, t: i * 0.01,
     }));
-    const runs = runAll(rules, node, pk, [1, 2, 4]);
+    const runs = runAll(rules, node, syns(30, 900), [1, 2, 4]);
     expectSame(runs);
-    for (const r of runs.slice(1)) expect(r.stderr).toMatch(/900 packets on the sequential path \(recent/);
+    for (const r of runs.slice(1)) {
+      expect(r.stderr).not.toMatch(/sequential/);
+      expect(r.stderr).toMatch(/pool: \d+ workers, [2-9] passes/);
+    }
+    // 150 clients > xt_recent's 100 entries per list: eviction order spans all flows
+    const big = runAll(rules, node, syns(150, 450), [1, 2]);
+    expectSame(big);
+    expect(big[1].stderr).toMatch(/450 packets on the sequential path \(recent: more than 100 sources/);
   }, 120000);
 });
