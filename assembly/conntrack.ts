@@ -25,7 +25,7 @@ import {
   CT_SCTP_LASTDIR, SCS_NONE, SCS_CLOSED, SCS_COOKIE_WAIT, SCS_COOKIE_ECHOED, SCS_ESTABLISHED,
   SCS_SHUTDOWN_SENT, SCS_SHUTDOWN_RECD, SCS_SHUTDOWN_ACK_SENT, SCS_HEARTBEAT_SENT, SCS_MAX, SLOT_W0, SLOT_W1, SLOT_W2, SLOT_W3, SLOT_SIZE, SLOT_EMPTY, SLOT_TOMB,
   SLOT_KIND_ORIG, SLOT_KIND_REPLY, SLOT_KIND_SRC, CT_MAX_CAPACITY, CT_DEFAULT_MAX,
-  ML_ORDINAL, ML_SRC, ML_DST, ML_SPORT, ML_DPORT, ML_SIZE,
+  ML_ORDINAL, ML_SRC, ML_DST, ML_SPORT, ML_DPORT, ML_SIZE, CT_SEEN0, SEEN_END, TCS_TIME_WAIT,
 } from '../src/layout-ct';
 import { PKT, IMG, imgw } from './state';
 import { reserve } from './mem';
@@ -271,6 +271,26 @@ export function tupleTaken(src: u32, dst: u32, sport: u32, dport: u32, proto: u3
     }
     i = (i + 1) & SMASK;
   }
+  return false;
+}
+
+/** nf_nat_used_tuple_harder's last resort for TCP (the last 32 port attempts of a new connection
+ *  in SYN_SENT): the reply tuple (src, dst, sport, dport) is free if unused, or if its owner is an
+ *  SNATed connection in TIME_WAIT or later (not FIXED_TIMEOUT) whose original-direction sequence
+ *  the new connection has passed; that owner is then evicted. False = still taken. */
+export function tupleTakenHarder(src: u32, dst: u32, sport: u32, dport: u32, ignore: u32): bool {
+  const ct = lookup(src, dst, sport, dport, 6);
+  if (ct == 0) return false;
+  if (foundDir == 0) return true;
+  if (ct == ignore) return true;
+  const e = entryAddr(ct);
+  const st = load<u32>(e, CT_STATUS);
+  if (<i32>load<u8>(e, CT_TCPSTATE) < TCS_TIME_WAIT) return true;
+  if ((st & (IPS_FIXED_TIMEOUT | IPS_DYING)) != 0 || (st & IPS_SRC_NAT) == 0) return true;
+  // nf_seq_has_advanced: seen[0].td_end of the new connection after the old one's
+  const ie = entryAddr(ignore);
+  if (<i32>(load<u32>(ie + CT_SEEN0 + SEEN_END) - load<u32>(e + CT_SEEN0 + SEEN_END)) <= 0) return true;
+  killCt(ct, true);
   return false;
 }
 

@@ -12,11 +12,11 @@ import {
   H_FLAGS, IMGF_TRUST_CSUM, IMGF_NAT,
 } from '../src/layout';
 import {
-  CT_STATUS, CT_PROTO, CT_O_SRC, CT_O_DST, CT_O_SPORT, CT_O_DPORT, CT_R_SRC, CT_R_DST, CT_R_SPORT,
-  CT_R_DPORT,
+  CT_STATUS, CT_PROTO, CT_TCPSTATE, CT_O_SRC, CT_O_DST, CT_O_SPORT, CT_O_DPORT, CT_R_SRC, CT_R_DST, CT_R_SPORT,
+  CT_R_DPORT, TCS_SYN_SENT,
 } from '../src/layout-ct';
 import { PKT, imgw } from './state';
-import { entryAddr, tupleTaken, bysrcInsert, bysrcNext, bysrcCursor, isExpired } from './conntrack';
+import { entryAddr, tupleTaken, tupleTakenHarder, bysrcInsert, bysrcNext, bysrcCursor, isExpired } from './conntrack';
 import { ifAddr, ifFirstAddr, routeNexthop } from './host';
 import { draw, NAT_DRAW_KEY } from './rng';
 import { csumReplace4, csumReplace2, csumCompute, csumVerify, sctpCrc } from './csum';
@@ -54,6 +54,13 @@ function usedTuple(ct: u32): bool {
   }
   if (hasPorts(tP)) return tupleTaken(tD, tS, tDp, tSp, tP, ct);
   return tupleTaken(tD, tS, 0, 0, tP, ct);
+}
+
+/** nf_nat_used_tuple_harder: in the last NF_NAT_HARDER_THRESH (32) attempts for a TCP connection
+ *  in SYN_SENT, a colliding SNATed TIME_WAIT connection whose sequence space is behind is evicted. */
+function usedTupleHarder(ct: u32, attemptsLeft: u32): bool {
+  if (attemptsLeft > 32 || tP != 6 || load<u8>(entryAddr(ct), CT_TCPSTATE) != <u8>TCS_SYN_SENT) return usedTuple(ct);
+  return tupleTakenHarder(tD, tS, tDp, tSp, ct);
 }
 
 function l4InRange(manip: i32): bool {
@@ -148,7 +155,7 @@ function uniquePort(manip: i32, ct: u32): void {
     for (let i: u32 = 0; i < attempts; i++) {
       const port = min + off % rangeSize;
       if (isIcmp || manip == MANIP_SRC) tSp = port & 0xffff; else tDp = port & 0xffff;
-      if (!usedTuple(ct)) return;
+      if (!usedTupleHarder(ct, attempts - i)) return;
       off = (off + 1) & 0xffff;
     }
     if (attempts >= rangeSize || attempts < 16) return; // give up: the clash is resolved at confirm

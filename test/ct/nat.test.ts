@@ -199,6 +199,34 @@ describe('SNAT / MASQUERADE', () => {
     expect(hdr(e).sport).not.toBe(mapped);
   });
 
+  it('last attempts evict a SNATed TIME_WAIT connection whose sequence space is behind', () => {
+    const run = (newIsn: number) => {
+      const c = makeCore();
+      const to2000 = (k: Core) => k.x.natSetup(L.MANIP_SRC, L.NAT_MAP_IPS | L.NAT_PROTO_SPECIFIED, w('198.51.100.1'), w('198.51.100.1'), 2000, 2000);
+      const A = (o: FrameSpec) => ({ proto: 'tcp' as const, src: '192.0.2.50', dst: '203.0.113.9', sport: 1000, dport: 80, ...o });
+      const R = (o: FrameSpec) => ({ proto: 'tcp' as const, src: '203.0.113.9', dst: '198.51.100.1', sport: 80, dport: 2000, ...o });
+      // connection A through 198.51.100.1:2000, closed by the client: TIME_WAIT
+      hooks(c, A({ flags: 'S', seq: 1000 }), { snat: to2000 });
+      hooks(c, R({ flags: 'SA', seq: 5000, ack: 1001 }), { ifindex: 1 });
+      hooks(c, A({ flags: 'A', seq: 1001, ack: 5001 }));
+      hooks(c, A({ flags: 'FA', seq: 1001, ack: 5001 }));
+      hooks(c, R({ flags: 'FA', seq: 5001, ack: 1002 }), { ifindex: 1 });
+      hooks(c, A({ flags: 'A', seq: 1002, ack: 5002 }));
+      expect(c.x.ctTcpState(c.x.ctFirst())).toBe(7);
+      // B from another client needs the same (only) port: 1 attempt <= 32 -> nf_nat_used_tuple_harder
+      expect(put(c, { proto: 'tcp', src: '192.0.2.51', dst: '203.0.113.9', sport: 1000, dport: 80, flags: 'S', seq: newIsn }, { ifindex: 0 })).toBe(L.RES_NONE);
+      c.x.ctIn();
+      c.x.natNullBinding(L.MANIP_DST);
+      c.x.routeInput();
+      to2000(c);
+      return { confirm: c.x.ctConfirm(), count: c.x.ctCount() };
+    };
+    // B's SYN is past A's sequence space: A is evicted and B confirmed (one connection left)
+    expect(run(900000)).toEqual({ confirm: L.V_ACCEPT, count: 1 });
+    // B's SYN is behind: the tuple stays taken, B clashes at confirm and is dropped
+    expect(run(500)).toEqual({ confirm: L.V_DROP, count: 1 });
+  });
+
   it('implicit source-port remap by the null binding when the unchanged tuple clashes', () => {
     const c = makeCore();
     // A: 192.0.2.50:5000 SNATed to 192.0.2.60:5000
