@@ -105,6 +105,8 @@ const cases: Case[] = [
   ['statistic nth without --packet', F('-A INPUT -m statistic --mode nth --every 3'), 2, 'statistic', 0, 'statistic: option "--every" also requires "--packet"'],
   ['probability out of range', F('-A INPUT -m statistic --mode random --probability 1.5'), 2, '1.5', 0, "statistic: --probability must be between 0 and 1, got '1.5'"],
   ['bad conntrack state', F('-A INPUT -m conntrack --ctstate NEW,BOGUS'), 2, 'NEW,BOGUS', 0, "bad --ctstate value 'BOGUS'"],
+  ['recent --rttl with --set', F('-A INPUT -m recent --set --rttl'), 2, 'recent', 0, 'recent: option "--rttl" cannot be used together with "--set"'],
+  ['recent --hitcount too large', F('-A INPUT -m recent --rcheck --hitcount 65536'), 2, 'recent', 0, 'recent: hitcount (65536) is larger than allowed maximum (65535)'],
   ['recent without a command', F('-A INPUT -m recent --name X'), 2, 'recent', 0, 'recent: you must specify one of --set, --rcheck, --update or --remove'],
   ['limit overflow (kernel checkentry)', F('-A INPUT -m limit --limit 1/day'), 2, 'limit', 0, 'limit: overflow, try lower: 864000000/5'],
   ['limit overflow after the u32 wrap (user2credits)', F('-A INPUT -m limit --limit-burst 10000'), 2, 'limit', 0, 'limit: overflow, try lower: 12000000/10000'],

@@ -18,8 +18,10 @@ export interface RecentParams {
   side: 'source' | 'dest';
 }
 
-/** xt_recent's ip_pkt_list_tot default: --hitcount may not exceed it. */
+/** xt_recent's ip_pkt_list_tot default (timestamps kept per address; a larger --hitcount raises it for the table). */
 export const RECENT_PKT_LIST_TOT = 20;
+/** Largest --hitcount the kernel accepts (measured: 65536 is refused, "larger than allowed maximum (65535)"). */
+export const RECENT_MAX_HITCOUNT = 65535;
 
 export const recent: MatchModule<RecentParams> = {
   kind: 'match',
@@ -54,8 +56,10 @@ export const recent: MatchModule<RecentParams> = {
       case '--rttl': p.rttl = true; return true;
       case '--name': {
         const w = args.next('--name');
-        if (w.length === 0 || w.length > 200 || /[/\s]/.test(w) || w === '.' || w === '..') return args.fail(`recent: bad --name '${w}'`);
-        p.name = w;
+        // The kernel refuses '', '.', '..' and '/' (proc file names); iptables keeps 199 characters (XT_RECENT_NAME_LEN - 1)
+        // and prints the name as is, blanks included (measured).
+        if (w.length === 0 || w.includes('/') || w === '.' || w === '..') return args.fail(`recent: bad --name '${w}'`);
+        p.name = w.slice(0, 199);
         return true;
       }
       case '--mask': {
@@ -75,7 +79,8 @@ export const recent: MatchModule<RecentParams> = {
     if ((p.seconds || p.hitcount) && (p.cmd === 'set' || p.cmd === 'remove')) fail('recent: --seconds and --hitcount only work with --rcheck or --update');
     if (p.reap && !p.seconds) fail('recent: --reap needs --seconds');
     if (p.reap && p.cmd !== 'rcheck' && p.cmd !== 'update') fail('recent: --reap only works with --rcheck or --update');
-    if (p.hitcount > RECENT_PKT_LIST_TOT) fail(`recent: --hitcount ${p.hitcount} is larger than the kernel's ip_pkt_list_tot (${RECENT_PKT_LIST_TOT})`);
+    if (p.rttl && (p.cmd === 'set' || p.cmd === 'remove')) fail(`recent: option "--rttl" cannot be used together with "--${p.cmd}"`);
+    if (p.hitcount > RECENT_MAX_HITCOUNT) fail(`recent: hitcount (${p.hitcount}) is larger than allowed maximum (${RECENT_MAX_HITCOUNT})`);
   },
   save(p) {
     let s = p.invert ? ' !' : '';
