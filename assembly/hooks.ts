@@ -11,11 +11,12 @@ import {
   TABLE_RAW, TABLE_MANGLE, TABLE_NAT, TABLE_FILTER, TABLE_SECURITY, MANIP_SRC, MANIP_DST,
   P_HOOK, P_CT, P_TTL, P_L3, P_OIF, P_PKTTYPE, V_ACCEPT, V_DROP, V_REJECT,
   RES_NONE, RES_LOCAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RES_DROP_TTL, RES_DROP_NOROUTE,
-  RES_DROP_NAT, RES_DROP_INVALID,
+  RES_DROP_NAT, RES_DROP_INVALID, RES_DROP_MTU, H_HOST, H_SYSCTL, HOST_NIFS, HOST_IFS, IF_SIZE, IF_MTU,
+  SYS_IP_FORWARD, P_DADDR, P_SADDR, P_IPLEN,
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
-import { buildReject, ICMP_TIME_EXCEEDED } from './modules/reject';
+import { buildReject, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow, routeTypeTo } from './modules/reject';
 import { lastRejectWith } from './modules/targets';
 import {
   dissect, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
@@ -61,6 +62,7 @@ export function processPacket(desc: usize): u32 {
   }
   const route = routeInput();
   if (route < 0) {
+    if (-route == RES_DROP_NOROUTE) routeError(track);
     if (track) ctAbort();
     return <u32>(-route);
   }
@@ -83,6 +85,14 @@ export function processPacket(desc: usize): u32 {
     return RES_DROP_TTL;
   }
   const l3 = <usize>load<u32>(PKT, P_L3);
+  // ip_exceeds_mtu: DF set and longer than the out device's MTU -> ICMP fragmentation needed, drop
+  const mtu = <u32>ifMtu(<i32>load<u8>(PKT, P_OIF));
+  if (load<u32>(PKT, P_IPLEN) > mtu && (load<u8>(l3 + 6) & 0x40) != 0) {
+    setIcmpError(3, 4, mtu);
+    if (buildReject(ICMP_OWN, false, track)) rejectReply(track);
+    if (track) ctAbort();
+    return RES_DROP_MTU;
+  }
   let c = <u32>load<u16>(l3 + 10) + 0x0001;   // check += htons(0x0100) on a little-endian load
   c = c + (c >= 0xffff ? 1 : 0);
   store<u16>(l3 + 10, <u16>c);
@@ -109,6 +119,30 @@ function fail(v: i32, track: bool): u32 {
   if (track) ctAbort();
   if (v == V_DROP) return dropRes();
   return RES_DROP_NAT;
+}
+
+/** The out device's MTU (IF_MTU), 65535 when unknown. */
+function ifMtu(dev: i32): i32 {
+  const host = imgw(H_HOST);
+  if (dev < 0 || dev >= imgw(host + HOST_NIFS)) return 65535;
+  const m = imgw(host + imgw(host + HOST_IFS) + dev * IF_SIZE + IF_MTU);
+  return m > 0 ? m : 65535;
+}
+
+/** ip_error for a packet routing could not deliver (forwarding on): ICMP net unreachable (no
+ *  route), host unreachable (unreachable route), filtered (prohibit); none for blackhole routes or
+ *  when forwarding is off. Rate limited per source by ip_error's limiter and icmp_send's. */
+function routeError(track: bool): void {
+  if (imgw(imgw(H_SYSCTL) + SYS_IP_FORWARD) == 0) return;
+  const t = routeTypeTo(load<u32>(PKT, P_DADDR));
+  let code: u32 = 0;
+  if (t < 0) code = 0;                 // ENETUNREACH
+  else if (t == 7) code = 1;           // RTN_UNREACHABLE: EHOSTUNREACH
+  else if (t == 8) code = 13;          // RTN_PROHIBIT: EACCES -> ICMP_PKT_FILTERED
+  else return;                         // blackhole (EINVAL) or anything else: silent
+  if (!ipErrorAllow(load<u32>(PKT, P_SADDR))) return;
+  setIcmpError(3, code, 0);
+  if (buildReject(ICMP_OWN, false, track)) rejectReply(track);
 }
 
 /** Replies the host sent (REJECT, ICMP time exceeded) that left it (after OUTPUT and POSTROUTING). */

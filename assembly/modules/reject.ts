@@ -12,7 +12,7 @@ import {
   P_SPORT, P_DPORT, P_ICMP_TYPE, P_ICMP_CODE, P_TCPFLAGS, P_PKTTYPE, P_IIF, P_OIF, P_MARK, P_CT,
   P_CTINFO, P_CTDIR, P_LOCALGEN, P_IN_L3, P_CSUM_OK, P_JIFFIES, IF_NONE, CTINFO_NONE, CTINFO_INVALID,
   CTINFO_RELATED, CTINFO_RELATED_REPLY, H_HOST, H_HZ, HOST_NROUTES, HOST_ROUTES, HOST_NIFS, HOST_IFS,
-  RT_SIZE, RT_DST, RT_MASK, RT_IF, IF_SIZE, IF_FLAGS,
+  RT_SIZE, RT_DST, RT_MASK, RT_IF, RT_TYPE, IF_SIZE, IF_FLAGS,
 } from '../../src/layout';
 import { PKT } from './common';
 import { imgw } from '../state';
@@ -76,8 +76,43 @@ function isLoopbackDev(dev: i32): bool {
   return (imgw(host + imgw(host + HOST_IFS) + dev * IF_SIZE + IF_FLAGS) & 8) != 0;
 }
 
-/** ICMP error kinds beyond ipt_REJECT's: the kernel's own errors (icmp_send from ip_forward). */
+/** ICMP error kinds beyond ipt_REJECT's: the kernel's own errors (icmp_send from ip_forward,
+ *  ip_error): type, code and the 32-bit "rest" word come from errType/errCode/errInfo. */
 export const ICMP_TIME_EXCEEDED = 100;
+export const ICMP_OWN = 101;
+let errType: u32 = 3, errCode: u32 = 0, errInfo: u32 = 0;
+export function setIcmpError(type: u32, code: u32, info: u32): void { errType = type; errCode = code; errInfo = info; }
+
+/** ip_error's limiter on the same per-source peer record (ip_rt_error_cost HZ, burst 5 HZ). */
+export function ipErrorAllow(src: u32): bool {
+  const hz = <u64><u32>imgw(H_HZ);
+  const now = load<u64>(PKT, P_JIFFIES);
+  const h = ((src * 0x9e3779b1) >> 20) & (PEERS - 1);
+  const p = PEER + <usize>h * 24;
+  let token: u64, last: u64;
+  if (load<u32>(p, 4) == 0 || load<u32>(p) != src) {
+    store<u32>(p, src); store<u32>(p, 1, 4);
+    token = 0; last = now - 60 * hz;
+  } else { token = load<u64>(p, 8); last = load<u64>(p, 16); }
+  token += now - last;
+  if (token > 5 * hz) token = 5 * hz;
+  let ok = false;
+  if (token >= hz) { token -= hz; ok = true; }
+  store<u64>(p, token, 8); store<u64>(p, now, 16);
+  return ok;
+}
+
+/** Route type towards `dst` for ip_error: -1 no route, else RT_TYPE. */
+export function routeTypeTo(dst: u32): i32 {
+  const host = imgw(H_HOST);
+  const n = imgw(host + HOST_NROUTES);
+  const rb = host + imgw(host + HOST_ROUTES);
+  for (let i = 0; i < n; i++) {
+    const r = rb + i * RT_SIZE;
+    if ((dst & <u32>imgw(r + RT_MASK)) == <u32>imgw(r + RT_DST)) return imgw(r + RT_TYPE);
+  }
+  return -1;
+}
 
 /** Turn PKT (the rejected packet, at INPUT or FORWARD) into the reply the kernel sends. Returns
  *  false when the kernel sends nothing (RST to a RST, non-first fragment, rate limited ICMP...). */
@@ -126,8 +161,9 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
     len = 28 + q;
     memory.copy(r + 28, l3, q);
     memory.fill(r, 0, 28);
-    const code: u32 = kind == ICMP_TIME_EXCEEDED ? 0 : kind == 5 ? 9 : kind == 6 ? 10 : kind == 8 ? 13 : <u32>kind;
-    store<u8>(r + 20, kind == ICMP_TIME_EXCEEDED ? 11 : 3); store<u8>(r + 21, <u8>code);
+    const code: u32 = kind == ICMP_OWN ? errCode : kind == ICMP_TIME_EXCEEDED ? 0 : kind == 5 ? 9 : kind == 6 ? 10 : kind == 8 ? 13 : <u32>kind;
+    store<u8>(r + 20, <u8>(kind == ICMP_OWN ? errType : kind == ICMP_TIME_EXCEEDED ? 11 : 3)); store<u8>(r + 21, <u8>code);
+    if (kind == ICMP_OWN) store<u32>(r + 24, bswap<u32>(errInfo));
     store<u16>(r + 22, csum(r + 20, 8 + q));
     store<u8>(r + 1, <u8>((load<u8>(PKT, P_TOS) & 0x1e) | 0xc0));
     const saddr = wasLocal ? odst : ifAddr(oif, osrc);

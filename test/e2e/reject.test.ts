@@ -3,7 +3,9 @@
 // reject-output.rules): a 38-byte UDP datagram to port 9 and a 60-byte TCP SYN (20 bytes of
 // options) to port 9, both from 192.0.2.2 to the router 192.0.2.1.
 import { describe, it, expect, afterAll } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { RES_DROP_TTL, RES_FORWARDED, RES_DROP_MTU, RES_DROP_NOROUTE } from '../../src/layout.js';
 import { join } from 'node:path';
 import { runScenario, cleanup } from './helpers.js';
 import { tcpOptions } from '../../src/pcap/craft.js';
@@ -102,4 +104,33 @@ describe('REJECT', () => {
     expect(r.cnt('nat/POSTROUTING')).toEqual([0, 0]);
     expect(r.cnt('filter/FORWARD')).toEqual([0, 0]);
   });
+
+  it('ip_forward and routing errors: time exceeded, fragmentation needed (DF > MTU), net unreachable', async () => {
+    // The kernel case test/kernel/cases/forwarding-edges (same packets, kernel 6.18): the router's own
+    // stack sent 3 ICMP errors, 728 bytes through OUTPUT: 76 (time exceeded quoting a 48-byte datagram)
+    // + 576 (frag needed quoting 548 bytes of the 1400) + 76 (net unreachable); FORWARD saw 2 packets
+    // (the TTL 2 SYN and the 1400-byte datagram without DF), 1440 bytes.
+    const router: HostModel = {
+      interfaces: [{ name: 'eth0', addresses: ['192.0.2.254/24'] }, { name: 'eth1', addresses: ['198.51.100.1/24'], mtu: 1000 }],
+      routes: [{ dst: '203.0.113.0/25', via: '198.51.100.254', dev: 'eth1' }], ingress: 'eth0', sysctl: {},
+    };
+    const rules = join(tmpRules(), 'r.rules');
+    const b = { on: 'eth0', src: '192.0.2.40', dst: '203.0.113.10', proto: 'udp' as const, sport: 6000, dport: 9 };
+    const r = await runScenario(rules, router, [
+      { ...b, payload: 20, ttl: 1, id: 1 },
+      { ...b, proto: 'tcp', sport: 6001, dport: 80, flags: 'S', seq: 1, ttl: 2, id: 2 },
+      { ...b, sport: 6002, payload: 1372, df: true, id: 3 },
+      { ...b, sport: 6003, payload: 1372, id: 4 },
+      { ...b, dst: '203.0.113.200', sport: 6004, payload: 20, id: 5 },
+    ]);
+    expect(r.cnt('filter/OUTPUT')).toEqual([3, 728]);
+    expect(r.cnt('filter/FORWARD')).toEqual([2, 1440]);
+    expect(Array.from(r.engine.lastResults(5), (x) => x & 0xff)).toEqual([RES_DROP_TTL, RES_FORWARDED, RES_DROP_MTU, RES_FORWARDED, RES_DROP_NOROUTE]);
+  });
 });
+
+function tmpRules(): string {
+  const d = mkdtempSync(join(tmpdir(), 'nfr-rules-'));
+  writeFileSync(join(d, 'r.rules'), '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n');
+  return d;
+}
