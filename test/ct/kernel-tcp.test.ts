@@ -244,7 +244,7 @@ describe.skipIf(skip !== null)('NAT choices vs the kernel', () => {
     k.close();
   }, 60_000);
 
-  it('conntrack -L lines (UDP, ICMP, GRE) equal our formatter\'s, timeouts aside', async () => {
+  it('conntrack -L lines (UDP, ICMP, GRE, TCP) equal our formatter\'s, timeouts aside', async () => {
     // GRE version 0 carrying a small IPv4 packet (a NATed GRE packet needs 8 bytes after the header)
     const greV0 = new Uint8Array([0, 0, 0x08, 0, ...buildFrame({ link: 'raw', proto: 'udp', payload: 4 })]);
     const k = new Router('f', {}, [
@@ -259,6 +259,10 @@ describe.skipIf(skip !== null)('NAT choices vs the kernel', () => {
       [{ proto: 47, src: CLI, dst: SRV, payload: greV0 }, true],
       [{ proto: 47, src: SRV, dst: '198.51.100.1', payload: greV0 }, false],
       [{ proto: 47, src: CLI, dst: SRV, payload: greV0 }, true],
+      [{ proto: 'tcp', src: CLI, dst: SRV, sport: 41000, dport: 80, flags: 'S', seq: 100 }, true],
+      [{ proto: 'tcp', src: SRV, dst: '198.51.100.1', sport: 80, dport: 41000, flags: 'SA', seq: 900, ack: 101 }, false],
+      [{ proto: 'tcp', src: CLI, dst: SRV, sport: 41000, dport: 80, flags: 'A', seq: 101, ack: 901 }, true],
+      [{ proto: 'tcp', src: CLI, dst: SRV, sport: 41001, dport: 80, flags: 'S', seq: 100 }, true],
     ];
     for (const [spec, out] of frames) {
       const f = buildFrame({ ...spec, dstMac: out ? k.macY : k.macZ });
