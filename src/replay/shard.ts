@@ -73,6 +73,21 @@ export function batchLayout(n: number, dataLen: number) {
 
 /** Why a ruleset needs the sequential path (null: flows can be sharded). */
 export function orderedState(rs: Ruleset): string | null {
+  // `--reap` removes the least recently used entry of the list if it is expired — any address's,
+  // so it couples flows. That is harmless only when every check of the list uses one --seconds
+  // window and no --hitcount (an expired entry then never changes a later answer), as kube-proxy's.
+  const lists = new Map<string, { reap: boolean; seconds: Set<number>; hitcount: boolean; where: string }>();
+  for (const t of rs.tables) for (const ch of t.chains) for (const r of ch.rules) for (const m of r.matches) {
+    if (m.module !== 'recent') continue;
+    const p = m.params as { name: string; cmd: string | null; reap: boolean; seconds: number; hitcount: number };
+    const l = lists.get(p.name) ?? { reap: false, seconds: new Set<number>(), hitcount: false, where: `${r.pos.file}:${r.pos.line}` };
+    lists.set(p.name, l);
+    if (p.reap) l.reap = true;
+    if (p.cmd === 'rcheck' || p.cmd === 'update') { l.seconds.add(p.seconds); if (p.hitcount) l.hitcount = true; }
+  }
+  for (const [name, l] of lists) {
+    if (l.reap && (l.seconds.size > 1 || l.seconds.has(0) || l.hitcount)) return `recent --reap on list ${name} with mixed --seconds or --hitcount (${l.where})`;
+  }
   for (const t of rs.tables) {
     for (const ch of t.chains) {
       for (const r of ch.rules) {
