@@ -28,7 +28,7 @@
 //   without it libpcap's TPACKET_V3 block (1 s timeout) is never handed to tcpdump when it is stopped
 //   soon after the traffic, and the file stays empty while "received by filter" counts the packets.
 // - Then `iptables-legacy-save -c`, `conntrack -L -o extended` and `conntrack -S` are read.
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
@@ -330,11 +330,12 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
   };
 }
 
-/** Remove work directories of earlier runs (a failing case keeps its own until the next run). */
+/** Remove work directories of dead runs older than 30 minutes (a failing case keeps its own for inspection). */
 export function sweepStaleWorkdirs(): void {
   for (const n of readdirSync(tmpdir())) {
     const m = /^nfr-case-(\d+)-/.exec(n);
     if (!m || Number(m[1]) === process.pid) continue;
+    try { if (Date.now() - statSync(join(tmpdir(), n)).mtimeMs < 30 * 60_000) continue; } catch { continue; }
     let alive = true;
     try { process.kill(Number(m[1]), 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
     if (!alive) rmSync(join(tmpdir(), n), { recursive: true, force: true });
