@@ -66,7 +66,7 @@ describe.skipIf(reason !== null)('kernel differential cases', () => {
       process.stdout.write(`${summary(c, cmp)}${explained ? `\n  (${explained} of the differences above are the router's own stack: local-stack.txt)` : ''}\n`);
       const vanished = known.filter((d) => !real.includes(d)).map((d) => `listed in local-stack.txt but agrees now: ${d}`);
       // NFR_KERNEL_REPORT_ONLY=1 prints the comparison without failing (while the engine is incomplete).
-      if (!process.env.NFR_KERNEL_REPORT_ONLY) expect([...unexplained, ...vanished], summary(c, cmp)).toEqual([]);
+      if (!process.env.NFR_KERNEL_REPORT_ONLY) expect([...unexplained, ...vanished], `${summary(c, cmp)}\n  (captures and dumps kept in ${k.workdir})`).toEqual([]);
       // Passed: drop the work directory (captures, dumps); a failing case keeps it for inspection.
       if (!process.env.NFR_DEBUG) rmSync(k.workdir, { recursive: true, force: true });
     });
