@@ -148,6 +148,7 @@ function uniquePort(manip: i32, ct: u32): void {
   } else {
     return;
   }
+  if (rangeSize == 0) return; // max < min: nothing to try (the targets' parsers reject it)
   let off: u32 = 0; // u16 in the kernel
   if ((rFlags & RANDOM_ALL) != 0 || manip != MANIP_DST) off = draw(NAT_DRAW_KEY) & 0xffff;
   let attempts = rangeSize > 128 ? <u32>128 : rangeSize;
