@@ -211,7 +211,8 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   };
   const run = new PoolRun(Math.min(workers, Math.max(nShards, 1)), wd);
   run.recentMask = seqReason ? null : recentMask(rs);
-  const onSigint = () => { run.stop = true; };
+  // first Ctrl-C: stop reading and report what was replayed; a second one: leave now
+  const onSigint = () => { if (run.stop) process.exit(130); run.stop = true; };
   process.on('SIGINT', onSigint);
   const summary: PoolSummary = { workers, passes: 0, rereplayed: 0, sequential: 0, sequentialReason: seqReason, partial: false };
   try {

@@ -50,5 +50,6 @@ export function buildJson(r: ReplayOutcome, k: CounterSet, st: EngineStats): unk
     tables,
     drops,
     fairness: fairnessJson(fairness(compiled, k)),
+    ...((r as { partial?: boolean }).partial ? { partial: true } : {}),
   };
 }

@@ -57,6 +57,7 @@ describe('Ctrl-C', () => {
     expect(readFileSync(join(d, 'save'), 'utf8')).toContain(`[${n}:${n * 36}] -A FORWARD -p udp -j ACCEPT`);
     const j = JSON.parse(readFileSync(join(d, 'json'), 'utf8'));
     expect(j.totals.packets).toBe(n);
+    expect(j.partial).toBe(true);
   }, 120000);
 });
 
