@@ -12,15 +12,16 @@ import {
   P_HOOK, P_CT, P_TTL, P_L3, P_OIF, P_PKTTYPE, V_ACCEPT, V_DROP, V_REJECT,
   RES_NONE, RES_LOCAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RES_DROP_TTL, RES_DROP_NOROUTE,
   RES_DROP_NAT, RES_DROP_INVALID, RES_DROP_MTU, H_HOST, H_SYSCTL, HOST_NIFS, HOST_IFS, IF_SIZE, IF_MTU,
-  SYS_IP_FORWARD, P_DADDR, P_SADDR, P_IPLEN,
+  SYS_IP_FORWARD, P_DADDR, P_SADDR, P_IPLEN, RES_FRAG_QUEUED, RES_DROP_FRAG, RESF_REASSEMBLED,
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
 import { buildReject, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow, routeTypeTo } from './modules/reject';
 import { lastRejectWith } from './modules/targets';
 import {
-  dissect, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
+  dissect, defrag, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
 } from './engine-deps';
+import { DEFRAG_HELD, DEFRAG_DROP, DEFRAG_DONE } from './dissect';
 
 /** Result word for a drop by the interpreter: RES_DROP_RULE (extra = rule + 1) or RES_DROP_POLICY. */
 function dropRes(): u32 {
@@ -51,6 +52,15 @@ export function processPacket(desc: usize): u32 {
   const r = dissect(desc);
   if (r != RES_NONE) return <u32>r;
   const track = (imgw(H_FLAGS) & IMGF_CONNTRACK) != 0;
+  // nf_defrag_ipv4 (priority -400) when conntrack is active: fragments are held until the datagram
+  // is complete; the completing fragment carries the whole datagram through the tables.
+  let reasm = false;
+  if (track) {
+    const d = defrag();
+    if (d == DEFRAG_HELD) return RES_FRAG_QUEUED;
+    if (d == DEFRAG_DROP) return RES_DROP_FRAG;
+    reasm = d == DEFRAG_DONE;
+  }
   let v = tbl(HOOK_PREROUTING, TABLE_RAW);
   if (v != V_ACCEPT) return fail(v, track);
   if (track && ctIn() != V_ACCEPT) { ctAbort(); return RES_DROP_INVALID; }
@@ -105,7 +115,9 @@ export function processPacket(desc: usize): u32 {
   if (v == V_ACCEPT && track) v = natHook(HOOK_POSTROUTING, MANIP_SRC);
   if (v != V_ACCEPT) return fail(v, track);
   if (track && ctConfirm() != V_ACCEPT) return RES_DROP_INVALID;
-  return RES_FORWARDED | (<u32>load<u8>(PKT, P_OIF) << 8);
+  // a reassembled datagram is not the frame the descriptor points at: flag it (RESF_REASSEMBLED) so
+  // --out writers do not emit the last fragment's stale bytes
+  return RES_FORWARDED | (<u32>load<u8>(PKT, P_OIF) << 8) | (reasm ? RESF_REASSEMBLED : 0);
 }
 
 function fail(v: i32, track: bool): u32 {

@@ -368,4 +368,5 @@ export const SYS_GRE_TIMEOUT_STREAM = 25;
 export const SYS_SCTP_TIMEOUT0 = 26;  // + SCTP state (CLOSED 1 .. HEARTBEAT_SENT 8) - 1: 26..33
 export const SYS_TCP_IGNORE_INVALID_RST = 34;
 export const SYS_SIZE_CT = 40;
-export const RES_DROP_MTU = 12;      // forward: DF set and longer than the out device's MTU (ICMP frag needed sent)
+export const RES_DROP_MTU = 14;      // forward: DF set and longer than the out device's MTU (ICMP frag needed sent)
+export const RESF_REASSEMBLED = 0x80000000; // DESC_RESULT flag: the verdict is for a reassembled datagram (frame not written to --out)

@@ -2,7 +2,7 @@
 // setup reserves the image, counters, state slots, recent tables, conntrack table, descriptors and
 // a data area; each batch is copied into the data area once (one memcpy per column) and run by
 // processBatch. No per-packet JS in the hot path except the interface-id mapping for pcapng.
-import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_REJECT_REPLIES, ST_CSUM_BAD, RES_FORWARDED } from '../layout.js';
+import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_REJECT_REPLIES, ST_CSUM_BAD, RES_FORWARDED, RESF_REASSEMBLED } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
 import { instantiateCore, type CoreExports } from './core.js';
@@ -98,7 +98,8 @@ export class Engine {
       const u8 = new Uint8Array(mem);
       for (let i = 0; i < n; i++) {
         const d = this.descAddr + i * DESC_SIZE;
-        if ((dv.getUint32(d + DESC_RESULT, true) & 0xff) !== RES_FORWARDED) continue;
+        const res = dv.getUint32(d + DESC_RESULT, true);
+        if ((res & 0xff) !== RES_FORWARDED || (res & RESF_REASSEMBLED) !== 0) continue;
         const f = dv.getUint32(d + DESC_FRAME, true);
         sink(b.tsSec[i], b.tsNsec[i], u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true)), b.wirelen[i], b.linktype[i]);
       }

@@ -13,5 +13,7 @@ export const RES_LABELS: Record<number, { key: string; label: string; always?: b
   [L.RES_MALFORMED]: { key: 'malformed', label: 'malformed IPv4 (dropped in ip_rcv)' },
   [L.RES_DROP_NAT]: { key: 'natFailed', label: 'dropped by NAT (no mapping)' },
   [L.RES_DROP_TTL]: { key: 'ttlExceeded', label: 'dropped: TTL exceeded on forward' },
+  [L.RES_FRAG_QUEUED]: { key: 'fragmentsHeld', label: 'fragments held for reassembly' },
+  [L.RES_DROP_FRAG]: { key: 'fragmentsDropped', label: 'fragments dropped by reassembly' },
   [L.RES_DROP_MTU]: { key: 'mtuExceeded', label: 'dropped: DF and longer than the MTU' },
 };
