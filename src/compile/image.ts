@@ -321,7 +321,7 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     const hc = recentStamps[i];
     let stamps = 2;
     while (stamps < hc) stamps *= 2;
-    stamps = Math.min(stamps, 256);
+    stamps = Math.min(stamps, 65536); // roundup_pow_of_two(hitcount): the ring xt_recent allocates
     W.push(recentBytes, stamps - 1);
     recentBytes += 16 + 100 * (24 + 8 * stamps);
   }
