@@ -30,8 +30,8 @@ export function limitMatch(p: i32): bool {
   let credit: u64;
   if (load<u32>(s) == 0) { store<u32>(s, 1); credit = cap; }
   else {
-    credit = <u64>load<u32>(s, 4);
-    credit += (now - load<u64>(s, 8)) * cpj;
+    // priv->credit is a u32: the sum wraps before the cap test, as in xt_limit.c
+    credit = <u64><u32>(<u64>load<u32>(s, 4) + (now - load<u64>(s, 8)) * cpj);
     if (credit > cap) credit = cap;
   }
   store<u64>(s, now, 8);
