@@ -68,10 +68,10 @@ export function classify(base: i32): i32 {
       const a: u32 = cols & HASH_COL_SADDR ? sa : 0;
       const b: u32 = cols & HASH_COL_DADDR ? da : 0;
       const c: u32 = cols & HASH_COL_PORTS ? ((sp << 16) | dp) & <u32>imgw(n + 2) : 0;
-      const mask: u32 = (<u32>1 << <u32>imgw(n + 3)) - 1;
+      const size = <u32>imgw(n + 3);
       const ncols = imgw(n + 5);
       const stride = imgw(n + 6);
-      let idx = hashKey(a, b, c) & mask;
+      let idx = <u32>((<u64>hashKey(a, b, c) * <u64>size) >> 32); // hashSlot in tree.ts
       let next = base + imgw(n + 4);
       while (true) {
         const e = n + HASH_HDR + <i32>idx * stride;
@@ -83,7 +83,7 @@ export function classify(base: i32): i32 {
         if (ok && (cols & HASH_COL_DADDR)) { ok = <u32>imgw(w) == b; w++; }
         if (ok && (cols & HASH_COL_PORTS)) { ok = <u32>imgw(w) == c; }
         if (ok) { next = base + child; break; }
-        idx = (idx + 1) & mask;
+        if (++idx == size) idx = 0;
       }
       n = next;
       continue;

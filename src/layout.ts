@@ -332,7 +332,7 @@ export const NUM_MODULES = 64;
 // child pointer is a word offset relative to the block's first word, so a block needs no
 // relocation when the compiler appends it anywhere in the image.
 export const NODE_ROOT = 1;          // [NODE_ROOT, main, nonFirstFragment, everyRule]: everyRule for first fragments without their L4 header (tcp/udp/sctp) and TCP at fragment offset 1
-export const NODE_HASH = 2;          // [NODE_HASH, cols, portMask, log2Size, default, ncols, stride, entries: (ncols key words, child, [inline leaf])...]; child 0 = empty slot
+export const NODE_HASH = 2;          // [NODE_HASH, cols, portMask, size, default, ncols, stride, entries: (ncols key words, child, [inline leaf])...]; child 0 = empty slot
 export const NODE_IFACE = 3;         // [NODE_IFACE, field (0 iif, 1 oif), child for interface bit 0..31]
 export const NODE_SPLIT_SADDR = 8;   // [kind, threshold, left, right]: value < threshold (unsigned) -> left, else right
 export const NODE_SPLIT_DADDR = 9;   // addresses compared in host order (byte-swapped P_SADDR/P_DADDR)

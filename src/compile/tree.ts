@@ -265,6 +265,8 @@ export interface TreeOpts {
   maxDepth?: number;
   /** Use exact-match hash nodes (default true). */
   hash?: boolean;
+  /** Load factor of a hash node's table (default 0.75). */
+  hashLoad?: number;
 }
 
 export interface TreeStats {
@@ -331,6 +333,12 @@ export function hashKey(a: number, b: number, c: number): number {
   return h >>> 0;
 }
 
+/** Slot of hash h in a table of `size` entries: floor(h * size / 2^32) (Lemire's fastrange; the
+ * core computes it with one u64 multiply). Exact in doubles: h = hi·2^16 + lo. */
+export function hashSlot(h: number, size: number): number {
+  return Math.floor(((h >>> 16) * size + Math.floor(((h & 0xffff) * size) / 65536)) / 65536);
+}
+
 function popcount(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
@@ -352,6 +360,7 @@ class Builder {
   readonly binth: number;
   readonly maxDepth: number;
   readonly useHash: boolean;
+  readonly hashLoad: number;
   readonly deadline: number;
   ticks = 0;
   expired = false;
@@ -368,6 +377,7 @@ class Builder {
     this.binth = Math.max(1, opts.binth ?? 8);
     this.maxDepth = opts.maxDepth ?? 48;
     this.useHash = opts.hash ?? true;
+    this.hashLoad = Math.min(0.9, Math.max(0.1, opts.hashLoad ?? 0.75));
     this.deadline = t0 + (opts.maxBuildMs ?? 2000 + n / 20);
     for (let f = 0; f < NF; f++) { this.lo.push(new Uint32Array(n)); this.hi.push(new Uint32Array(n)); }
     this.ifm.push(new Uint32Array(n), new Uint32Array(n));
@@ -571,7 +581,7 @@ class Builder {
       return out;
     });
     if (!this.afford(m, sum)) return false;
-    // emit [NODE_HASH, cols, portMask, log2Size, default, ncols, stride, entries...]; entries whose
+    // emit [NODE_HASH, cols, portMask, size, default, ncols, stride, entries...]; entries whose
     // child is a leaf of at most INLINE_MAX rules hold it in place (one cache miss less per packet)
     let cols = 0, portMask = 0;
     if (T & 1) cols |= HASH_COL_SADDR;
@@ -579,15 +589,16 @@ class Builder {
     if (T & 4) { cols |= HASH_COL_PORTS; portMask |= 0xffff0000; }
     if (T & 8) { cols |= HASH_COL_PORTS; portMask |= 0x0000ffff; }
     const ncols = popcount(cols);
-    let log2 = 2;
-    while ((1 << log2) < 2 * D) log2++;
+    // any table size (not a power of two): the slot is hashSlot(h, size), so the load factor stays
+    // near hashLoad instead of jumping between 0.37 and 0.75
+    const size = Math.max(4, Math.ceil(D / this.hashLoad));
     const inl = gl.map((g, i) => (childRules[i].length <= Math.min(INLINE_MAX, this.binth) ? this.trimmedPoint(it, fs, g.v, childRules[i]) : null));
     let maxInline = 0;
     for (const x of inl) if (x && x.length > maxInline) maxInline = x.length;
-    const size = 1 << log2, stride = ncols + 1 + (maxInline ? 2 + maxInline : 0);
+    const stride = ncols + 1 + (maxInline ? 2 + maxInline : 0);
     const at = this.words.length;
     this.words[it.slot] = at;
-    this.words.push(NODE_HASH, cols, portMask | 0, log2, 0, ncols, stride);
+    this.words.push(NODE_HASH, cols, portMask | 0, size, 0, ncols, stride);
     const tbl = at + HASH_HDR;
     for (let i = 0; i < size * stride; i++) this.words.push(0);
     this.stats.nodes++; this.stats.hashNodes++;
@@ -597,8 +608,8 @@ class Builder {
       const a = (cols & HASH_COL_SADDR) ? val(0) : 0;
       const b = (cols & HASH_COL_DADDR) ? val(1) : 0;
       const c = (cols & HASH_COL_PORTS) ? (((val(3) << 16) | val(4)) & portMask) >>> 0 : 0;
-      let idx = hashKey(a, b, c) & (size - 1);
-      while (this.words[tbl + idx * stride + ncols] !== 0) idx = (idx + 1) & (size - 1);
+      let idx = hashSlot(hashKey(a, b, c), size);
+      while (this.words[tbl + idx * stride + ncols] !== 0) if (++idx === size) idx = 0;
       const e = tbl + idx * stride;
       let w = 0;
       if (cols & HASH_COL_SADDR) this.words[e + w++] = a | 0;
@@ -922,10 +933,10 @@ export function classifyJs(words: ArrayLike<number>, base: number, p: KeyPacket)
     } else if (k === NODE_IFACE) {
       n = base + words[n + 2 + ifBit(words[n + 1] === 0 ? p.iif : p.oif)];
     } else if (k === NODE_HASH) {
-      const cols = words[n + 1], pm = words[n + 2], size = 1 << words[n + 3], ncols = words[n + 5], stride = words[n + 6];
+      const cols = words[n + 1], pm = words[n + 2], size = words[n + 3], ncols = words[n + 5], stride = words[n + 6];
       const a = cols & HASH_COL_SADDR ? vals[0] : 0, b = cols & HASH_COL_DADDR ? vals[1] : 0;
       const c = cols & HASH_COL_PORTS ? (((p.sport << 16) | p.dport) & pm) >>> 0 : 0;
-      let idx = hashKey(a, b, c) & (size - 1);
+      let idx = hashSlot(hashKey(a, b, c), size);
       let next = base + words[n + 4];
       for (;;) {
         const e = n + HASH_HDR + idx * stride;
@@ -936,7 +947,7 @@ export function classifyJs(words: ArrayLike<number>, base: number, p: KeyPacket)
         if (ok && cols & HASH_COL_DADDR) ok = (words[e + w++] >>> 0) === b;
         if (ok && cols & HASH_COL_PORTS) ok = (words[e + w++] >>> 0) === c;
         if (ok) { next = base + child; break; }
-        idx = (idx + 1) & (size - 1);
+        if (++idx === size) idx = 0;
       }
       n = next;
     } else {

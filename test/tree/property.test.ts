@@ -5,8 +5,8 @@
 // covering its region, so "every" means every rule up to the first final one that matches.
 // Seeds are printed on failure.
 import { describe, it, expect } from 'vitest';
-import { buildTree, classifyJs, keyMatches, linearTree, type RuleKey, type KeyPacket, type TreeOpts } from '../../src/compile/tree.js';
-import { genRules, genKube, genPackets, genTuples, type SetKind } from '../../src/compile/tree-gen.js';
+import { buildTree, classifyJs, keyMatches, linearTree, hashSlot, type RuleKey, type KeyPacket, type TreeOpts } from '../../src/compile/tree.js';
+import { genRules, genKube, genPackets, genTuples, rng, type SetKind } from '../../src/compile/tree-gen.js';
 import { NODE_LEAF } from '../../src/layout.js';
 
 /** Check every packet; returns a failure description or null. Rule indices are offset by 100
@@ -108,6 +108,15 @@ describe('decision structure = linear scan (random ClassBench-style sets)', () =
       const keys = genRules('fw', 400, seed, { nIf: 12, negate: 0.1 });
       run(`seed ${seed} (fw, 12 interfaces)`, keys, genPackets(keys, 500, seed, { nIf: 12 }));
     }
+  });
+
+  it('hashSlot = floor(h * size / 2^32) exactly (the core multiplies in u64)', () => {
+    const r = rng(base);
+    for (let i = 0; i < 20000; i++) {
+      const h = Math.floor(r() * 4294967296), size = 1 + Math.floor(r() * (i & 1 ? 200 : 2 ** 26));
+      expect(hashSlot(h, size)).toBe(Number((BigInt(h) * BigInt(size)) >> 32n));
+    }
+    expect(hashSlot(0xffffffff, 7)).toBe(6);
   });
 
   it('linearTree is one leaf of every rule in order', () => {
