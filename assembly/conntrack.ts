@@ -444,7 +444,10 @@ function csumBad(proto: u32, withPseudo: bool): bool {
     return !ok;
   }
   const init: u64 = withPseudo ? pseudoSum(load<u32>(PKT, P_SADDR), load<u32>(PKT, P_DADDR), proto, len) : 0;
-  const ok = csumVerify(l4, len, init);
+  // UDP-Lite: the checksum covers the first `coverage` bytes (0 = all), the pseudo-header the whole
+  let cov = len;
+  if (proto == 136) { const c = be16(l4 + 4); if (c != 0 && c <= len) cov = c; }
+  const ok = csumVerify(l4, cov, init);
   store<u8>(PKT, ok ? 1 : 2, P_CSUM_OK);
   if (!ok) store<u32>(TB, load<u32>(TB, CTT_CSUMBAD) + 1, CTT_CSUMBAD);
   return !ok;
@@ -615,6 +618,10 @@ function udpPacket(e: usize, proto: u32): i32 {
     if (hl > udplen || hl < 8) return TCP_R_INVALID;        // truncated / malformed
     if (load<u16>(l4 + 6) != 0 && csumBad(17, true)) return TCP_R_INVALID; // zero checksum is fine
   } else {
+    // udplite_error: coverage 0 = the whole packet, else at least the header and at most the packet;
+    // a zero checksum is not allowed
+    if (hl != 0 && (hl < 8 || hl > udplen)) return TCP_R_INVALID;
+    if (load<u16>(l4 + 6) == 0) return TCP_R_INVALID;
     if (csumBad(136, true)) return TCP_R_INVALID;
   }
   const st = load<u32>(e, CT_STATUS);

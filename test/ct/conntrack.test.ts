@@ -221,6 +221,37 @@ describe('UDP', () => {
   });
 });
 
+describe('UDP-Lite', () => {
+  it('partial checksum coverage; zero checksum and bad coverage are INVALID', () => {
+    // build a UDP-Lite packet by hand: header (8) + 12 payload bytes, coverage 8 (header only)
+    const mk = (cov: number, zero = false, corruptPayload = false): Uint8Array => {
+      const f = buildIPv4({ proto: 136, src: CLI, dst: SRV, payload: new Uint8Array(20) });
+      const l4 = 20;
+      f[l4] = 0x13; f[l4 + 1] = 0x88; f[l4 + 2] = 0; f[l4 + 3] = 53; // ports 5000 -> 53
+      f[l4 + 4] = cov >> 8; f[l4 + 5] = cov & 255;
+      for (let i = 8; i < 20; i++) f[l4 + i] = i;
+      f[l4 + 6] = 0; f[l4 + 7] = 0;
+      // checksum over the covered bytes with the pseudo-header of the whole length (20)
+      const len = 20, n = cov === 0 ? len : cov;
+      let sum = ((f[12] << 8) | f[13]) + ((f[14] << 8) | f[15]) + ((f[16] << 8) | f[17]) + ((f[18] << 8) | f[19]) + 136 + len;
+      for (let i = 0; i < n; i += 2) sum += (f[l4 + i] << 8) | (i + 1 < n ? f[l4 + i + 1] : 0);
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      const ck = zero ? 0 : (~sum & 0xffff) || 0xffff;
+      f[l4 + 6] = ck >> 8; f[l4 + 7] = ck & 255;
+      if (corruptPayload) f[l4 + 19] ^= 0xff; // outside an 8-byte coverage
+      return f;
+    };
+    const c = makeCore();
+    const go = (f: Uint8Array) => { expect(put(c, f, { linktype: L.LINKTYPE_RAW })).toBe(L.RES_NONE); c.x.ctIn(); const i = ctinfo(c); c.x.ctAbort(); return i; };
+    expect(go(mk(8))).toBe(L.CTINFO_NEW);
+    expect(go(mk(8, false, true))).toBe(L.CTINFO_NEW);       // change outside the coverage: still fine
+    expect(go(mk(0))).toBe(L.CTINFO_NEW);
+    expect(go(mk(0, false, true))).toBe(L.CTINFO_INVALID);   // full coverage: the change is caught
+    expect(go(mk(8, true))).toBe(L.CTINFO_INVALID);          // zero checksum
+    expect(go(mk(4))).toBe(L.CTINFO_INVALID);                // coverage shorter than the header
+  });
+});
+
 describe('ICMP', () => {
   const echo = (o: FrameSpec = {}): FrameSpec => ({ proto: 'icmp', src: CLI, dst: SRV, icmpType: 8, icmpId: 77, icmpSeq: 1, ...o });
   it('echo / reply by id; unsolicited reply and type > 18 are INVALID', () => {
