@@ -13,8 +13,15 @@ export interface ConnmarkTargetParams {
   nfmask: number;
 }
 
-/** Params whose --nfmask/--ctmask/--mask was given (parse-time bookkeeping, kept out of the model). */
-const masksGiven = new WeakSet<ConnmarkTargetParams>();
+/** Which of --mask / --nfmask / --ctmask were given (parse-time bookkeeping, kept out of the model). */
+const masksGiven = new WeakMap<ConnmarkTargetParams, Set<string>>();
+function noteMask(p: ConnmarkTargetParams, name: string, fail: (m: string) => never): void {
+  const s = masksGiven.get(p) ?? new Set<string>();
+  masksGiven.set(p, s);
+  const clash = name === '--mask' ? [...s].find((x) => x !== '--mask') : s.has('--mask') ? '--mask' : undefined;
+  if (clash) fail(`CONNMARK: option "${name}" cannot be used together with "${clash}"`);
+  s.add(name);
+}
 
 export const CONNMARK: TargetModule<ConnmarkTargetParams> = {
   kind: 'target',
@@ -30,9 +37,11 @@ export const CONNMARK: TargetModule<ConnmarkTargetParams> = {
       p.mode = opt.name === '--save-mark' ? 'save' : 'restore';
       return true;
     }
-    if (opt.name === '--nfmask') { p.nfmask = readU32(args, opt.name); masksGiven.add(p); return true; }
-    if (opt.name === '--ctmask') { p.ctmask = readU32(args, opt.name); masksGiven.add(p); return true; }
-    if (opt.name === '--mask') { p.nfmask = p.ctmask = readU32(args, opt.name); masksGiven.add(p); return true; }
+    // The masks overwrite in option order, also after --set-xmark (`--set-xmark 1 --mask 3` saves as 0x1/0x3).
+    const f = (m: string) => args.fail(m, opt.pos);
+    if (opt.name === '--nfmask') { noteMask(p, opt.name, f); p.nfmask = readU32(args, opt.name); return true; }
+    if (opt.name === '--ctmask') { noteMask(p, opt.name, f); p.ctmask = readU32(args, opt.name); return true; }
+    if (opt.name === '--mask') { noteMask(p, opt.name, f); p.nfmask = p.ctmask = readU32(args, opt.name); return true; }
     const x = { mark: 0, mask: 0, set: false };
     if (!parseXMark(x, opt, args, 'CONNMARK')) return false;
     if (p.mode) return args.fail('CONNMARK: only one action (--set-*/--save-mark/--restore-mark) may be given', opt.pos);
@@ -43,7 +52,6 @@ export const CONNMARK: TargetModule<ConnmarkTargetParams> = {
   },
   finalCheck(p, _rule, fail) {
     if (!p.mode) fail('CONNMARK: one of --set-xmark, --save-mark or --restore-mark is required');
-    if (p.mode === 'set' && masksGiven.has(p)) fail('CONNMARK: --nfmask/--ctmask/--mask only go with --save-mark or --restore-mark');
   },
   save(p) {
     if (p.mode === 'set') return ` --set-xmark ${hex(p.mark)}/${hex(p.ctmask)}`;

@@ -27,6 +27,7 @@ export const LOG: TargetModule<LogParams> = {
     }
     if (opt.name === '--log-prefix') {
       const w = args.next('--log-prefix');
+      if (w.length === 0) return args.fail('LOG: --log-prefix must have a minimum length of 1 characters');
       if (w.length > 29) return args.fail(`LOG: maximum prefix length is 29 for --log-prefix, '${w}' is ${w.length}`);
       if (w.includes('\n')) return args.fail('LOG: newlines not allowed in --log-prefix');
       p.prefix = w;

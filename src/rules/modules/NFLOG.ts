@@ -18,6 +18,7 @@ export const NFLOG: TargetModule<NflogParams> = {
       case '--nflog-group': p.group = readU32(args, opt.name, 0, 0xffff); return true;
       case '--nflog-prefix': {
         const w = args.next(opt.name);
+        if (w.length === 0) return args.fail('NFLOG: --nflog-prefix must have a minimum length of 1 characters');
         if (w.length > 63) return args.fail(`NFLOG: maximum prefix length is 63 for --nflog-prefix, '${w}' is ${w.length}`);
         if (w.includes('\n')) return args.fail('NFLOG: newlines not allowed in --nflog-prefix');
         p.prefix = w;

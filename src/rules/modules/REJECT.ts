@@ -29,7 +29,7 @@ export const REJECT: TargetModule<RejectParams> = {
     const w = args.next('--reject-with');
     // libipt_REJECT: strncasecmp against name and alias with the argument's length: the first prefix match wins.
     const l = w.toLowerCase();
-    const i = l === '' ? -1 : REJECT_TYPES.findIndex(([n, a]) => n.startsWith(l) || a.startsWith(l));
+    const i = REJECT_TYPES.findIndex(([n, a]) => n.startsWith(l) || a.startsWith(l)); // '' = the first, as iptables
     if (i < 0 || i === 4) return args.fail(`REJECT: unknown reject type '${w}'`);
     p.with = i;
     return true;
