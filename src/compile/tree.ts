@@ -265,7 +265,8 @@ export interface TreeOpts {
   maxDepth?: number;
   /** Use exact-match hash nodes (default true). */
   hash?: boolean;
-  /** Load factor of a hash node's table (default 0.75). */
+  /** Load factor of a hash node's tables (default 0.5 up to 16,384 keys — short probes —, 0.75
+   * above — half the memory of a power-of-two table where it is large). */
   hashLoad?: number;
 }
 
@@ -377,7 +378,7 @@ class Builder {
     this.binth = Math.max(1, opts.binth ?? 8);
     this.maxDepth = opts.maxDepth ?? 48;
     this.useHash = opts.hash ?? true;
-    this.hashLoad = Math.min(0.9, Math.max(0.1, opts.hashLoad ?? 0.75));
+    this.hashLoad = opts.hashLoad === undefined ? 0 : Math.min(0.9, Math.max(0.1, opts.hashLoad));
     this.deadline = t0 + (opts.maxBuildMs ?? 2000 + n / 20);
     for (let f = 0; f < NF; f++) { this.lo.push(new Uint32Array(n)); this.hi.push(new Uint32Array(n)); }
     this.ifm.push(new Uint32Array(n), new Uint32Array(n));
@@ -591,7 +592,7 @@ class Builder {
     const ncols = popcount(cols);
     // any table size (not a power of two): the slot is hashSlot(h, size), so the load factor stays
     // near hashLoad instead of jumping between 0.37 and 0.75
-    const size = Math.max(4, Math.ceil(D / this.hashLoad));
+    const size = Math.max(4, Math.ceil(D / (this.hashLoad || (D <= 16384 ? 0.5 : 0.75))));
     const inl = gl.map((g, i) => (childRules[i].length <= Math.min(INLINE_MAX, this.binth) ? this.trimmedPoint(it, fs, g.v, childRules[i]) : null));
     let maxInline = 0;
     for (const x of inl) if (x && x.length > maxInline) maxInline = x.length;
