@@ -35,9 +35,9 @@ export function classify(base: i32): i32 {
   let n = base;
   const proto = <u32>load<u8>(PKT, P_PROTO);
   if (imgw(n) == NODE_ROOT) {
-    // non-first fragments: no ports, L4 rules cannot match; a first fragment without its L4
-    // header: L4 rules hotdrop whatever the ports, so a root that does not cut ports
-    // (a TCP fragment at offset 1 makes a tcp match hotdrop: the every-rule leaf)
+    // non-first fragments: no ports, L4 rules cannot match (their own root); a first fragment
+    // without its tcp/udp/sctp header, or a TCP fragment at offset 1: L4 matches hotdrop whatever
+    // the ports say (the every-rule leaf)
     const fragoff = <u32>load<u16>(PKT, P_FRAGOFF);
     if (fragoff != 0) n = base + imgw(base + (fragoff == 1 && proto == 6 ? 3 : 2));
     else if (load<u8>(PKT, P_L4OK) == 0 && portProto(proto)) n = base + imgw(base + 3);
