@@ -181,6 +181,13 @@ const K_RECENT: u32 = 5;   // the (masked) source address of a NEW packet: its `
 
 let recentOn = false;
 let recentMask: u32 = 0;
+let logOn = true;
+
+/** Whether poolRun logs dependencies at all (off for rulesets without NAT and recent: then every
+ * packet of a connection has its flow's key and flows cannot meet). */
+export function poolSetLog(on: u32): void {
+  logOn = on != 0;
+}
 
 /** Log the source address of every NEW packet (nat-table `recent --rsource` lists are keyed by
  * it), masked with `mask` (P_SADDR encoding). */
@@ -220,6 +227,7 @@ export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: 
     processBatch(d, 1);
     const code = load<u32>(d, DESC_RESULT) & 0xff;
     if (code == RES_NOT_IP || code == RES_MALFORMED) continue;
+    if (!logOn) continue;
     const key = load<u32>(keys + (<usize>i << 2));
     if (key == 0) continue;
     const ctinfo = <i32>load<u8>(PKT, P_CTINFO);

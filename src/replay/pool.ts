@@ -29,7 +29,7 @@ import { interfaceMap, type Engine } from './engine.js';
 import { coreModule } from './core.js';
 import { loadRulesApi } from './rules-adapter.js';
 import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
-import { batchLayout, Dependencies, orderedState, overrideTable, plan, recentMask, RECENT_LIST_TOT, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
+import { batchLayout, Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
 import { Progress } from './progress.js';
 
@@ -96,6 +96,7 @@ class PoolRun {
 
   /** One pass: shards `shards` of `nShards`, over the first `maxBatches` batches (all if null). */
   recentMask: number | null = null;
+  log = true;
 
   async pass(path: string, name: string | undefined, hostNames: string[], shards: number[], nShards: number,
     override: Uint32Array, wantOut: boolean, maxBatches: number | null,
@@ -109,7 +110,7 @@ class PoolRun {
     let acked = 0;
     shards.forEach((s, i) => {
       const ch = new MessageChannel();
-      const t: ShardTask = { port: ch.port2, shard: s, nShards, override, wantOut, recentMask: this.recentMask };
+      const t: ShardTask = { port: ch.port2, shard: s, nShards, override, wantOut, recentMask: this.recentMask, log: this.log };
       tasks.push(this.pool.run(t, { transferList: [ch.port2] }) as Promise<ShardResult>);
       ch.port1.on('message', (m: { t: 'ack'; seq: number }) => {
         inflight[i]--;
@@ -211,6 +212,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   };
   const run = new PoolRun(Math.min(workers, Math.max(nShards, 1)), wd);
   run.recentMask = seqReason ? null : recentMask(rs);
+  run.log = !seqReason && needsDependencyLog(rs);
   // first Ctrl-C: stop reading and report what was replayed; a second one: leave now
   const onSigint = () => { if (run.stop) process.exit(130); run.stop = true; };
   process.on('SIGINT', onSigint);

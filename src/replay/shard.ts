@@ -31,6 +31,8 @@ export interface ShardTask {
   wantOut: boolean;
   /** Log the masked source address of NEW packets (P_SADDR encoding), or null. */
   recentMask: number | null;
+  /** Log dependencies at all (see needsDependencyLog). */
+  log: boolean;
 }
 
 export interface BatchMsg {
@@ -132,6 +134,19 @@ export function recentMask(rs: Ruleset): number | null {
   if (mask === null) return null;
   // host-order u32 -> the 4 wire bytes loaded as a little-endian u32
   return (((mask & 0xff) << 24) | ((mask & 0xff00) << 8) | ((mask >>> 8) & 0xff00) | (mask >>> 24)) >>> 0;
+}
+
+/** Can flows meet at all? Only through NAT (a reply tuple that is not the original inverted, so a
+ * connection's packets have different flow keys; port choices that avoid other connections'
+ * tuples) or nat-table recent lists. Without them every packet of a connection carries its flow's
+ * key and the pool needs no dependency log. */
+export function needsDependencyLog(rs: Ruleset): boolean {
+  for (const t of rs.tables) for (const ch of t.chains) for (const r of ch.rules) {
+    const tg = r.target;
+    if (tg?.kind === 'module' && ['DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT', 'NETMAP'].includes(tg.module)) return true;
+    if (r.matches.some((m) => m.module === 'recent')) return true;
+  }
+  return false;
 }
 
 /** xt_recent's ip_list_tot as the core has it (assembly/modules/recent.ts RECENT_LIST_TOT). */

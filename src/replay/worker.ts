@@ -43,6 +43,7 @@ class ShardRunner {
     this.core = instantiateCore(wd.module);
     this.engine = new Engine(wd.compiled as CompiledImage, this.core);
     (this.core.poolSetRecent as (on: number, mask: number) => void)(t.recentMask === null ? 0 : 1, t.recentMask ?? 0);
+    (this.core.poolSetLog as (on: number) => void)(t.log ? 1 : 0);
     const o = t.override;
     if (o.length) {
       this.ovr = this.core.reserve(o.byteLength) >>> 0;

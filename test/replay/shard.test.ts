@@ -3,7 +3,7 @@
 // joined flows.
 import { describe, it, expect } from 'vitest';
 import { loadRulesApi } from '../../src/replay/rules-adapter.js';
-import { Dependencies, orderedState, recentMask, plan, overrideTable, shardOf } from '../../src/replay/shard.js';
+import { Dependencies, orderedState, recentMask, plan, overrideTable, shardOf, needsDependencyLog } from '../../src/replay/shard.js';
 
 const api = await loadRulesApi();
 const nat = (rules: string) => api.parseRuleset(`*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n${rules}\nCOMMIT\n`, 't.rules');
@@ -28,6 +28,13 @@ describe('sequential path', () => {
     expect(orderedState(nat('-A PREROUTING -m recent --rcheck --seconds 10800 --reap --name A --mask 255.255.255.255 --rsource -j ACCEPT\n-A PREROUTING -m recent --set --name A --mask 255.255.255.255 --rsource'))).toBeNull();
     // --reap with two windows on one list: reaping (any address's LRU entry) can change answers
     expect(orderedState(nat('-A PREROUTING -m recent --rcheck --seconds 10 --reap --name A --mask 255.255.255.255 --rsource -j ACCEPT\n-A PREROUTING -m recent --rcheck --seconds 60 --name A --mask 255.255.255.255 --rsource -j ACCEPT'))).toMatch(/--reap on list A/);
+  });
+
+  it('dependency log only with NAT targets or recent', () => {
+    expect(needsDependencyLog(filter('-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT'))).toBe(false);
+    expect(needsDependencyLog(nat('-A POSTROUTING -j MASQUERADE'))).toBe(true);
+    expect(needsDependencyLog(nat('-A PREROUTING -p tcp -j DNAT --to-destination 192.0.2.1:80'))).toBe(true);
+    expect(needsDependencyLog(nat('-A PREROUTING -m recent --set --name A --mask 255.255.255.255 --rsource'))).toBe(true);
   });
 
   it('recent mask: AND of the lists, as wire bytes loaded little-endian', () => {
