@@ -121,6 +121,12 @@ export function saveString(s: string): string {
   return out + '"';
 }
 
+/** The first `max` bytes of `s` in UTF-8 (iptables copies strings into fixed-size fields, silently cut). */
+export function truncateBytes(s: string, max: number): string {
+  const b = Buffer.from(s);
+  return b.length <= max ? s : b.subarray(0, max).toString();
+}
+
 export function hex(v: number): string {
   return `0x${(v >>> 0).toString(16)}`;
 }

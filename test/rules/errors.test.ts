@@ -110,7 +110,6 @@ const cases: Case[] = [
   ['recent without a command', F('-A INPUT -m recent --name X'), 2, 'recent', 0, 'recent: you must specify one of --set, --rcheck, --update or --remove'],
   ['limit overflow (kernel checkentry)', F('-A INPUT -m limit --limit 1/day'), 2, 'limit', 0, 'limit: overflow, try lower: 864000000/5'],
   ['limit overflow after the u32 wrap (user2credits)', F('-A INPUT -m limit --limit-burst 10000'), 2, 'limit', 0, 'limit: overflow, try lower: 12000000/10000'],
-  ['comment too long', F(`-A INPUT -m comment --comment ${'x'.repeat(256)}`), 2, 'xxx', 0, 'comment: --comment may not exceed 255 characters'],
   ['REJECT tcp-reset without -p tcp', F('-A INPUT -j REJECT --reject-with tcp-reset'), 2, 'REJECT', 0, 'REJECT: --reject-with tcp-reset is only valid with -p tcp'],
   ['DNAT port without a port protocol', N('-A PREROUTING -j DNAT --to-destination 192.0.2.1:80'), 2, 'DNAT', 0, 'DNAT: need TCP, UDP, SCTP or DCCP with port specification'],
   ['DNAT --random-fully (not in iptables 1.8.9)', N('-A PREROUTING -j DNAT --to-destination 192.0.2.1 --random-fully'), 2, '--random-fully', 0, "option '--random-fully' is ambiguous (--random, --random-fully)".replace(/.*/, "unknown option '--random-fully'")],

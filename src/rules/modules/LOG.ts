@@ -2,7 +2,7 @@
 import { MOD_LOG } from '../../layout.js';
 import type { TargetModule } from './types.js';
 import { o } from './common.js';
-import { saveString, parseUint } from '../util.js';
+import { saveString, parseUint, truncateBytes } from '../util.js';
 
 const LEVELS: [string, number][] = [['emerg', 0], ['alert', 1], ['crit', 2], ['error', 3], ['warning', 4], ['notice', 5], ['info', 6], ['debug', 7], ['panic', 0]];
 export const LOG_DEFAULT_LEVEL = 4;
@@ -28,9 +28,9 @@ export const LOG: TargetModule<LogParams> = {
     if (opt.name === '--log-prefix') {
       const w = args.next('--log-prefix');
       if (w.length === 0) return args.fail('LOG: --log-prefix must have a minimum length of 1 characters');
-      if (w.length > 29) return args.fail(`LOG: maximum prefix length is 29 for --log-prefix, '${w}' is ${w.length}`);
+
       if (w.includes('\n')) return args.fail('LOG: newlines not allowed in --log-prefix');
-      p.prefix = w;
+      p.prefix = truncateBytes(w, 29); // cut silently to 29 bytes, as iptables does (measured)
       return true;
     }
     const f = LOG_FLAGS.find(([n]) => n === opt.name);

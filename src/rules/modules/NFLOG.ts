@@ -2,7 +2,7 @@
 import { MOD_NFLOG } from '../../layout.js';
 import type { TargetModule } from './types.js';
 import { o, readU32 } from './common.js';
-import { saveString } from '../util.js';
+import { saveString, truncateBytes } from '../util.js';
 
 export interface NflogParams { group: number; prefix: string; len: number; copyLen: boolean; threshold: number }
 
@@ -19,9 +19,9 @@ export const NFLOG: TargetModule<NflogParams> = {
       case '--nflog-prefix': {
         const w = args.next(opt.name);
         if (w.length === 0) return args.fail('NFLOG: --nflog-prefix must have a minimum length of 1 characters');
-        if (w.length > 63) return args.fail(`NFLOG: maximum prefix length is 63 for --nflog-prefix, '${w}' is ${w.length}`);
+
         if (w.includes('\n')) return args.fail('NFLOG: newlines not allowed in --nflog-prefix');
-        p.prefix = w;
+        p.prefix = truncateBytes(w, 63); // cut silently to 63 bytes, as iptables does (measured)
         return true;
       }
       case '--nflog-range': p.len = readU32(args, opt.name); return true;

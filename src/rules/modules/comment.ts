@@ -1,8 +1,8 @@
-// -m comment (libxt_comment.c): --comment TEXT (at most 255 characters); always matches.
+// -m comment (libxt_comment.c): --comment TEXT (cut to 255 bytes); always matches.
 import { MOD_COMMENT } from '../../layout.js';
 import type { MatchModule } from './types.js';
 import { o } from './common.js';
-import { saveString } from '../util.js';
+import { saveString, truncateBytes } from '../util.js';
 
 export interface CommentParams {
   text: string | null;
@@ -17,8 +17,7 @@ export const comment: MatchModule<CommentParams> = {
   parse(p, opt, args) {
     if (opt.name !== '--comment') return false;
     const w = args.next('--comment');
-    if (Buffer.byteLength(w) > 255) return args.fail('comment: --comment may not exceed 255 characters');
-    p.text = w;
+    p.text = truncateBytes(w, 255); // XT_MAX_COMMENT_LEN - 1: longer comments are cut silently (measured)
     return true;
   },
   finalCheck(p, _rule, fail) {
