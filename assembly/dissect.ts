@@ -12,7 +12,7 @@ import {
   P_CSUM_OK, IF_NONE, CTINFO_NONE,
   RES_NONE, RES_NOT_IP, RES_MALFORMED,
   LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2,
-  H_HOST, H_HZ, HOST_INGRESS,
+  H_HOST, H_HZ, HOST_INGRESS, HOST_NIFS, HOST_MACS, RES_DROP_OTHERHOST,
 } from '../src/layout';
 import { PKT, IMG, imgw } from './state';
 import { csumVerify, csumCompute } from './csum';
@@ -182,6 +182,19 @@ function resetPkt(): void {
   store<u8>(PKT, 0, P_CSUM_OK);
 }
 
+/** Is the frame's destination MAC not the ingress interface's (when the host model knows it)? */
+function otherHost(frame: usize, dev: u32): bool {
+  if (IMG == 0) return false;
+  const h = imgw(H_HOST);
+  if (h == 0) return false;
+  const t = imgw(h + HOST_MACS);
+  if (t == 0 || <i32>dev >= imgw(h + HOST_NIFS)) return false;
+  const w0 = <u32>imgw(h + t + <i32>dev * 2);
+  const w1 = <u32>imgw(h + t + <i32>dev * 2 + 1) & 0xffff;
+  if (w0 == 0 && w1 == 0) return false; // unknown MAC
+  return load<u32>(frame) != w0 || <u32>load<u16>(frame, 4) != w1;
+}
+
 /** Fill PKT from the batch descriptor at `desc`. RES_NONE: usable IPv4; RES_NOT_IP: not IPv4
  *  (counted and passed over); RES_MALFORMED: an IPv4 header ip_rcv would drop. */
 export function dissect(desc: usize): i32 {
@@ -220,6 +233,11 @@ export function dissect(desc: usize): i32 {
     return RES_NOT_IP;
   }
   if (etype != ETH_P_IP) return RES_NOT_IP;
+  // a unicast frame to another station's MAC (captured in promiscuous mode): ip_rcv drops it
+  if (lt == LINKTYPE_ETHERNET && l2type == PACKET_HOST && ifx != IF_NONE && otherHost(frame, ifx)) {
+    store<u8>(PKT, PACKET_OTHERHOST, P_PKTTYPE);
+    return RES_DROP_OTHERHOST;
+  }
 
   // IPv4 (ip_rcv_core): header present, version 4, ihl >= 5, checksum, tot_len within the datagram
   const off = l3off;

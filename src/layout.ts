@@ -370,3 +370,9 @@ export const SYS_TCP_IGNORE_INVALID_RST = 34;
 export const SYS_SIZE_CT = 40;
 export const RES_DROP_MTU = 14;      // forward: DF set and longer than the out device's MTU (ICMP frag needed sent)
 export const RESF_REASSEMBLED = 0x80000000; // DESC_RESULT flag: the verdict is for a reassembled datagram (frame not written to --out)
+// Interface MAC addresses (CONNTRACK engineer): host section word HOST_MACS = word offset (from the
+// section start) of a table of 2 words per interface (6 MAC bytes, wire order, zero padded);
+// 0 = no table. A unicast Ethernet frame to another MAC on a known-MAC ingress is PACKET_OTHERHOST,
+// which ip_rcv drops before PREROUTING: dissect returns RES_DROP_OTHERHOST.
+export const HOST_MACS = 7;
+export const RES_DROP_OTHERHOST = 15;

@@ -2,7 +2,7 @@
 // Offsets inside a section are relative to the section's start; interface index = position in
 // host.interfaces, with `lo` (127.0.0.1/8) appended when the model does not list it.
 import {
-  HOST_NIFS, HOST_IFS, HOST_NADDRS, HOST_ADDRS, HOST_NROUTES, HOST_ROUTES, HOST_INGRESS, HOST_SIZE,
+  HOST_NIFS, HOST_IFS, HOST_NADDRS, HOST_ADDRS, HOST_NROUTES, HOST_ROUTES, HOST_INGRESS, HOST_MACS, HOST_SIZE,
   IF_NAME0, IF_MTU, IF_FLAGS, IF_ROUTE_LOCALNET, IF_RP_FILTER, IF_SIZE,
   AD_ADDR, AD_MASK, AD_BCAST, AD_IF, AD_SIZE, RT_DST, RT_MASK, RT_GW, RT_IF, RT_TYPE, RT_SIZE,
   SYS_IP_FORWARD, SYS_CT_CHECKSUM, SYS_TCP_LOOSE, SYS_TCP_BE_LIBERAL, SYS_CT_MAX, SYS_TCP_MAX_RETRANS,
@@ -122,7 +122,15 @@ export function lowerHost(h: HostModel): { host: number[]; sysctl: number[] } {
   head[HOST_NROUTES] = routes.length;
   head[HOST_ROUTES] = HOST_SIZE + ifWords.length + adWords.length;
   head[HOST_INGRESS] = index.get(h.ingress) ?? 0;
-  const host = [...head, ...ifWords, ...adWords, ...rtWords];
+  const macWords: number[] = [];
+  if (ifs.some((i) => i.mac)) {
+    head[HOST_MACS] = HOST_SIZE + ifWords.length + adWords.length + rtWords.length;
+    for (const i of ifs) {
+      const b = i.mac ? i.mac.split(/[:-]/).map((x) => parseInt(x, 16)) : [0, 0, 0, 0, 0, 0];
+      macWords.push(b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24), b[4] | (b[5] << 8));
+    }
+  }
+  const host = [...head, ...ifWords, ...adWords, ...rtWords, ...macWords];
 
   const sys = new Array<number>(SYS_SIZE_CT).fill(0);
   const n = 'net.netfilter.nf_conntrack_';

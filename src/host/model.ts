@@ -7,6 +7,8 @@ export interface HostInterface {
   /** CIDR strings, in the order `ip addr` lists them (the first one per subnet is primary). */
   addresses: string[];
   mtu?: number;
+  /** The interface's MAC ("02:00:00:00:00:01"): frames to other MACs are dropped as PACKET_OTHERHOST. */
+  mac?: string;
 }
 
 export interface HostRoute {
@@ -145,6 +147,7 @@ export function validateHost(h: HostModel, file: string, text: string): HostMode
     names.add(i.name);
     if (!Array.isArray(i.addresses)) fail(file, text, `"${i.name}"`, `host: interface '${i.name}' needs "addresses" (an array of CIDRs)`);
     for (const a of i.addresses) if (typeof a !== 'string' || !parseCidr(a)) fail(file, text, String(a), `host: bad address '${a}' on '${i.name}'`);
+    if (i.mac !== undefined && (typeof i.mac !== 'string' || !/^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$/.test(i.mac))) fail(file, text, String(i.mac), `host: bad mac '${i.mac}' on '${i.name}'`);
     if (i.mtu !== undefined && (!Number.isInteger(i.mtu) || i.mtu < 68 || i.mtu > 0x7fffffff)) fail(file, text, `${i.mtu}`, `host: bad mtu '${i.mtu}' on '${i.name}'`);
   }
   const withLo = names.has('lo') ? names.size : names.size + 1;
@@ -198,7 +201,7 @@ export function loadHostFile(path: string): HostModel {
   return validateHost(h, path, text);
 }
 
-interface IpAddrJson { ifname: string; mtu?: number; addr_info?: { family: string; local: string; prefixlen: number }[] }
+interface IpAddrJson { ifname: string; mtu?: number; link_type?: string; address?: string; addr_info?: { family: string; local: string; prefixlen: number }[] }
 interface IpRouteJson { dst: string; gateway?: string; dev?: string; type?: string; protocol?: string; scope?: string }
 
 /** Build the model from a node's `ip -j addr show` and `ip -j route show` output. */
@@ -214,6 +217,7 @@ export function loadIpJson(addrJsonPath: string, routeJsonPath: string, ingress:
   const interfaces: HostInterface[] = addrs.map((a) => ({
     name: a.ifname,
     mtu: a.mtu,
+    mac: a.link_type === 'ether' && a.address && a.address !== '00:00:00:00:00:00' ? a.address : undefined,
     addresses: (a.addr_info ?? []).filter((x) => x.family === 'inet').map((x) => `${x.local}/${x.prefixlen}`),
   }));
   const hr: HostRoute[] = [];

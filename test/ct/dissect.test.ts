@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import * as L from '../../src/layout.js';
 import { buildFrame, icmpQuote, buildIPv4 } from '../../src/pcap/craft.js';
 import { makeCore, put, P, w } from './harness.js';
+import { defaultHost } from '../../src/host/index.js';
 
 describe('dissect', () => {
   const c = makeCore();
@@ -127,5 +128,18 @@ describe('dissect', () => {
     expect(P.u8(c, L.P_CTINFO)).toBe(L.CTINFO_NONE);
     expect(P.u32(c, L.P_MARK)).toBe(0);
     expect(P.u16(c, L.P_DRAWS)).toBe(0);
+  });
+
+  it('with the ingress MAC known, unicast frames to another MAC are PACKET_OTHERHOST (dropped by ip_rcv)', () => {
+    const h = defaultHost();
+    h.interfaces[0].mac = '02:00:00:00:00:aa';
+    const m = makeCore({ host: h });
+    expect(put(m, { dstMac: '02:00:00:00:00:aa', proto: 'udp' })).toBe(L.RES_NONE);
+    expect(P.u8(m, L.P_PKTTYPE)).toBe(0);
+    expect(put(m, { dstMac: '02:00:00:00:00:bb', proto: 'udp' })).toBe(L.RES_DROP_OTHERHOST);
+    expect(P.u8(m, L.P_PKTTYPE)).toBe(3);
+    expect(put(m, { dstMac: 'ff:ff:ff:ff:ff:ff', proto: 'udp' })).toBe(L.RES_NONE); // broadcast is fine
+    // eth1's MAC is unknown: anything goes
+    expect(put(m, { dstMac: '02:00:00:00:00:bb', proto: 'udp' }, { ifindex: 1 })).toBe(L.RES_NONE);
   });
 });

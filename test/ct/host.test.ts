@@ -86,7 +86,7 @@ describe('loaders', () => {
     const a = join(dir, 'a.json'), r = join(dir, 'r.json');
     writeFileSync(a, JSON.stringify([
       { ifindex: 1, ifname: 'lo', mtu: 65536, addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }, { family: 'inet6', local: '::1', prefixlen: 128 }] },
-      { ifindex: 2, ifname: 'ens3', mtu: 1500, addr_info: [{ family: 'inet', local: '198.51.100.10', prefixlen: 24 }] },
+      { ifindex: 2, ifname: 'ens3', mtu: 1500, link_type: 'ether', address: '52:54:00:12:34:56', addr_info: [{ family: 'inet', local: '198.51.100.10', prefixlen: 24 }] },
       { ifindex: 3, ifname: 'cni0', mtu: 1450, addr_info: [{ family: 'inet', local: '198.18.0.1', prefixlen: 24 }] },
     ]));
     writeFileSync(r, JSON.stringify([
@@ -97,6 +97,7 @@ describe('loaders', () => {
     ]));
     const h = loadIpJson(a, r, 'ens3');
     expect(h.interfaces.map((i) => i.name)).toEqual(['lo', 'ens3', 'cni0']);
+    expect(h.interfaces.map((i) => i.mac)).toEqual([undefined, '52:54:00:12:34:56', undefined]);
     const c = makeCore({ host: h });
     expect(route(c, '203.0.113.5', '198.18.0.7', 1)).toBe(L.HOOK_FORWARD);
     expect(P.u8(c, L.P_OIF)).toBe(2);
