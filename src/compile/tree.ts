@@ -368,6 +368,8 @@ class Builder {
   expired = false;
   readonly cand = new Float64Array(2 * SAMPLE + 4);
   readonly ts = new Float64Array(3);
+  readonly cntE = new Int32Array(16);
+  exBuf: Uint8Array;
   readonly nL = new Int32Array(3);
   readonly nR = new Int32Array(3);
   /** Split choice: minimise the larger child + dupWeight × copies, and refuse a cut that copies
@@ -384,6 +386,7 @@ class Builder {
     for (let f = 0; f < NF; f++) { this.lo.push(new Uint32Array(n)); this.hi.push(new Uint32Array(n)); }
     this.ifm.push(new Uint32Array(n), new Uint32Array(n));
     this.final = new Uint8Array(n);
+    this.exBuf = new Uint8Array(n);
     keys.forEach((k, i) => {
       const set = (f: number, r: Range, inv: boolean): void => {
         const wild = inv || r.lo > r.hi;
@@ -508,8 +511,8 @@ class Builder {
       }
       if (!ok) return false;
     }
-    const cntE = new Int32Array(16);
-    const ex = new Uint8Array(m);
+    const cntE = this.cntE.fill(0);
+    const ex = this.exBuf; // exactness bits of the node's i-th rule (scratch, reused)
     for (let i = 0; i < m; i++) {
       const r = rules[i];
       let e = 0;
