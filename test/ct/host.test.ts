@@ -8,8 +8,8 @@ import { makeCore, put, P, w } from './harness.js';
 
 const RTN_UNICAST = 1, RTN_LOCAL = 2, RTN_BROADCAST = 3, RTN_MULTICAST = 5;
 
-function route(c: ReturnType<typeof makeCore>, src: string, dst: string, ifindex = 0): number {
-  put(c, { proto: 'udp', src, dst }, { ifindex });
+function route(c: ReturnType<typeof makeCore>, src: string, dst: string, ifindex = 0, dstMac?: string): number {
+  expect(put(c, { proto: 'udp', src, dst, dstMac }, { ifindex })).toBe(L.RES_NONE);
   return c.x.routeInput();
 }
 
@@ -99,7 +99,9 @@ describe('loaders', () => {
     expect(h.interfaces.map((i) => i.name)).toEqual(['lo', 'ens3', 'cni0']);
     expect(h.interfaces.map((i) => i.mac)).toEqual([undefined, '52:54:00:12:34:56', undefined]);
     const c = makeCore({ host: h });
-    expect(route(c, '203.0.113.5', '198.18.0.7', 1)).toBe(L.HOOK_FORWARD);
+    // ens3's MAC is known: a frame for another station is dropped in ip_rcv
+    expect(put(c, { proto: 'udp', src: '203.0.113.5', dst: '198.18.0.7' }, { ifindex: 1 })).toBe(L.RES_DROP_OTHERHOST);
+    expect(route(c, '203.0.113.5', '198.18.0.7', 1, '52:54:00:12:34:56')).toBe(L.HOOK_FORWARD);
     expect(P.u8(c, L.P_OIF)).toBe(2);
     expect(route(c, '198.18.0.7', '203.0.113.5', 2)).toBe(-L.RES_DROP_NOROUTE); // blackhole
     expect(route(c, '198.18.0.7', '192.0.2.9', 2)).toBe(L.HOOK_FORWARD);
