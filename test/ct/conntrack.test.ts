@@ -372,6 +372,24 @@ describe('lifecycle and capacity', () => {
     c.x.ctIn();
     expect([ctinfo(c), ct(c), c.x.ctCount()]).toEqual([L.CTINFO_UNTRACKED, 0, 0]);
   });
+  it('churn: expired entries, tombstones and rehashing keep lookups right', () => {
+    // capacity 16 -> 64 slots; a long-lived flow, and 2000 short flows that expire (30 s) one after another
+    const c = makeCore({ capacity: 16 });
+    const live = (t: number) => step(c, { proto: 'udp', src: CLI, dst: SRV, sport: 9999, dport: 53 }, t);
+    expect(live(1000).info).toBe(L.CTINFO_NEW);
+    step(c, { proto: 'udp', src: SRV, dst: CLI, sport: 53, dport: 9999 }, 1000);
+    for (let i = 0; i < 2000; i++) {
+      const t = 1000 + i * 2;
+      expect(step(c, udp(10000 + i), t).info).toBe(L.CTINFO_NEW);
+      // keep the long-lived flow alive and found as ESTABLISHED all along
+      if (i % 5 === 0) expect(live(t).info).toBe(L.CTINFO_ESTABLISHED);
+    }
+    // at most 16 entries: the live one and short flows not yet expired (30 s / 2 s = 15)
+    expect(c.x.ctCount()).toBeLessThanOrEqual(16);
+    // a flow that expired long ago is NEW again
+    expect(step(c, udp(10000), 1000 + 4000).info).toBe(L.CTINFO_NEW);
+  });
+
   it('full table: early drop of an unassured ct; all assured: the packet is dropped', () => {
     // capacity 4 -> 16 slots: 8 groups of 4 cover the whole hash, so an unassured victim is found
     const c = makeCore({ capacity: 4 });
