@@ -316,4 +316,36 @@ describe.skipIf(skip !== null)('NAT choices vs the kernel', () => {
       { note: 'udp unreplied', proto: 'udp', sport: 7001, spec: { proto: 'udp' } },
     ]);
   }, 60_000);
+
+  it('MASQUERADE keeps a free port and remaps a clash within its class (<512, 512-1023, >=1024)', async () => {
+    const k = new Router('q', {}, [['iptables-legacy', '-t', 'nat', '-A', 'POSTROUTING', '-o', `nfct${process.pid % 100000}qz`, '-j', 'MASQUERADE']]);
+    const c = makeCore();
+    const seen: Record<string, number[]> = { kernel: [], core: [] };
+    for (const sport of [22, 700, 40000]) {
+      for (const src of ['192.0.2.50', '192.0.2.51']) {
+        const f = buildFrame({ proto: 'udp', dstMac: k.macY, src, dst: SRV, sport, dport: 53 });
+        await k.send(f, true);
+        put(c, f, { ifindex: 0 });
+        c.x.ctIn(); c.x.natNullBinding(L.MANIP_DST); c.x.natManip(L.MANIP_DST); c.x.routeInput();
+        c.x.natMasquerade(0, 0, 0); c.x.natManip(L.MANIP_SRC); c.x.ctConfirm();
+        seen.core.push(c.dv().getUint16(c.pkt + L.P_SPORT, true));
+      }
+    }
+    const lines = sh('ip', 'netns', 'exec', k.r, 'conntrack', '-L', '-p', 'udp').split('\n');
+    for (const sport of [22, 700, 40000]) {
+      for (const src of ['192.0.2.50', '192.0.2.51']) {
+        const l = lines.find((x) => x.includes(`src=${src} `) && x.includes(`sport=${sport} `))!;
+        seen.kernel.push(Number(/dst=198\.51\.100\.1 sport=53 dport=(\d+)/.exec(l)![1]));
+      }
+    }
+    const cls = (p: number) => (p < 512 ? 'low' : p < 1024 ? 'mid' : 'high');
+    // the first of each pair keeps its port in both; the second gets another port of the same class
+    for (const who of ['kernel', 'core']) {
+      const v = seen[who];
+      expect([v[0], v[2], v[4]]).toEqual([22, 700, 40000]);
+      expect([v[1], v[3], v[5]].map(cls)).toEqual(['low', 'mid', 'high']);
+      expect(v[1] !== 22 && v[3] !== 700 && v[5] !== 40000).toBe(true);
+    }
+    k.close();
+  }, 60_000);
 });
