@@ -326,6 +326,8 @@ interface Item {
   slot: number; // word to patch with the node's offset
   ports: boolean; // ports may be cut at this root
   leaf?: boolean; // emit as a leaf whatever its size
+  /** A hash attempt failed at an ancestor of this size: retry only once the node has halved. */
+  hashFailedAt?: number;
 }
 
 /** Shared hash of NODE_HASH keys (assembly/classify.ts computes the same). */
@@ -411,7 +413,7 @@ class Builder {
     this.frontier += rules.length;
     this.queue.push({
       rules: Int32Array.from(rules), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES],
-      depth: 0, slot, ports,
+      depth: 0, slot, ports, leaf: false, hashFailedAt: undefined,
     });
   }
 
@@ -476,13 +478,16 @@ class Builder {
   }
 
   private child(parent: Item, rules: Int32Array, slot: number, lo: number[], hi: number[], ifr: number[]): void {
-    this.queue.push({ rules, lo, hi, ifr, depth: parent.depth + 1, slot, ports: parent.ports });
+    this.queue.push({ rules, lo, hi, ifr, depth: parent.depth + 1, slot, ports: parent.ports, leaf: false, hashFailedAt: parent.hashFailedAt });
   }
 
   private node(it: Item): void {
     const m = it.rules.length;
     if (it.leaf || m <= this.binth || it.depth >= this.maxDepth || this.timeUp() || this.frontier >= this.budget) { this.leaf(it); return; }
-    if (this.useHash && m >= HASH_MIN_RULES && this.tryHash(it)) return;
+    if (this.useHash && m >= HASH_MIN_RULES && (it.hashFailedAt === undefined || 2 * m <= it.hashFailedAt)) {
+      if (this.tryHash(it)) return;
+      it.hashFailedAt = m;
+    }
     if (this.trySplit(it)) return;
     this.leaf(it);
   }
@@ -897,7 +902,7 @@ export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts =
   // fragment without its L4 header (tcp/udp/sctp matches hotdrop) and a TCP fragment at offset 1
   // (tcp_mt hotdrops it, "evil TCP offset=1 frag"). Truncated captures and attacks only.
   b.budget += n;
-  b.queue.push({ rules: Int32Array.from(all), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES], depth: 0, slot: 3, ports: false, leaf: true });
+  b.queue.push({ rules: Int32Array.from(all), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES], depth: 0, slot: 3, ports: false, leaf: true, hashFailedAt: undefined });
   b.run();
   b.resolveAliases();
   const s = b.stats;
