@@ -14,6 +14,9 @@ export interface EngineStats {
   rejectReplies: bigint;
   /** Packets conntrack found with a bad L4 checksum (made INVALID). */
   badChecksums: bigint;
+  /** Conntrack (when active): live entries at the end, bytes per connection, early drops, packets
+   *  dropped because the table was full. */
+  ct?: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number };
 }
 
 export interface ForwardedSink {
@@ -131,7 +134,11 @@ export class Engine {
   stats(): EngineStats {
     const v = new BigUint64Array(this.core.memory.buffer, this.core.statsAddr() >>> 0, ST_SIZE);
     const res = Array.from(v.subarray(0, 16));
-    return { res, rejectReplies: v[ST_REJECT_REPLIES], badChecksums: v[ST_CSUM_BAD] };
+    const core = this.core as CoreExports & { ctStats?(i: number): number; ctBytesPerConn?(): number };
+    const ct = this.ctAddr && core.ctStats && core.ctCount && core.ctBytesPerConn
+      ? { entries: core.ctCount() >>> 0, bytesPerConn: core.ctBytesPerConn() >>> 0, earlyDrops: core.ctStats(0) >>> 0, fullDrops: core.ctStats(1) >>> 0, capacity: this.compiled.ctMax }
+      : undefined;
+    return { res, rejectReplies: v[ST_REJECT_REPLIES], badChecksums: v[ST_CSUM_BAD], ct };
   }
 }
 

@@ -67,7 +67,7 @@ export function formatTables(c: CompiledImage, k: CounterSet, o: TextOptions): s
   return out.join('\n');
 }
 
-export interface Totals { packets: number; res: bigint[]; rejectReplies: bigint; badChecksums?: bigint }
+export interface Totals { packets: number; res: bigint[]; rejectReplies: bigint; badChecksums?: bigint; ct?: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number } }
 
 export function formatTotals(t: Totals): string {
   const lines = [`packets: ${t.packets}`];
@@ -78,6 +78,9 @@ export function formatTotals(t: Totals): string {
     lines.push(`  ${l.label.padEnd(34)} ${t.res[code]}`);
   }
   if (t.rejectReplies > 0n) lines.push(`  ${'host replies sent (REJECT, TTL exc.)'.padEnd(34)} ${t.rejectReplies}`);
+  if (t.ct) {
+    lines.push(`conntrack: ${t.ct.entries} entries held at the end (capacity ${t.ct.capacity}, ${t.ct.bytesPerConn} bytes per connection), ${t.ct.earlyDrops} early drops, ${t.ct.fullDrops} packets dropped on a full table`);
+  }
   if (t.badChecksums && t.badChecksums > 0n) {
     lines.push(`  ${'bad L4 checksum (conntrack INVALID)'.padEnd(34)} ${t.badChecksums}`);
     lines.push(`note: ${t.badChecksums} packets failed the TCP/UDP checksum check (nf_conntrack_checksum=1); a capture`);
