@@ -16,7 +16,7 @@
 // Options: --quick (100 and 1,000 Services, small packet counts: a smoke run)
 //          --sizes 100,1000   --endpoints 5   --new N (SYNs, default 100,000)
 //          --est N (established packets, default 500,000)   --reps R (default 3; 2 at >= 10,000)
-//          --no-kernel   --regen (rebuild the inputs in bench/data/)
+//          --no-kernel   --regen (rebuild the inputs in bench/data/)   --prepare (inputs only)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string' },
     'no-kernel': { type: 'boolean', default: false },
     regen: { type: 'boolean', default: false },
+    prepare: { type: 'boolean', default: false }, // only generate the inputs
     child: { type: 'string' }, // internal: measure one size, print JSON
   },
   strict: true,
@@ -356,6 +357,7 @@ async function main() {
   const la0 = loadavg();
   process.stderr.write(`bench:k8s: sizes ${SIZES.join(', ')} x ${EP} endpoints; inputs in ${DATA}\n`);
   for (const n of [...new Set([100, ...SIZES])].sort((a, b) => a - b)) await ensureInputs(n);
+  if (args.prepare) return;
   const kernelWhy = kernelAvailable();
   process.on('exit', cleanupNs);
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanupNs(); process.exit(130); });
