@@ -46,6 +46,7 @@ export function buildJson(r: ReplayOutcome, k: CounterSet, st: EngineStats): unk
     nfreplay: JSON_SCHEMA_VERSION,
     input: { rules: r.rs.file, conntrack: compiled.conntrack, hz: compiled.hz, interfaces: compiled.ifaceNames },
     totals,
+    conntrack: st.ct ?? null,
     captureError: r.captureError ? r.captureError.message : null,
     tables,
     drops,
