@@ -78,7 +78,7 @@ export function summarize(rs: Ruleset): string {
   }
   const out = [`${rs.file}: ${rs.tables.length} tables, ${chains} chains, ${total} rules`, 'tables:', ...lines];
   if (modules.size) {
-    out.push('modules used (rules):');
+    out.push('modules used (times):');
     for (const [k, v] of [...modules].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))) out.push(`  ${k.padEnd(28)} ${v}`);
   }
   if (rs.approximated.length) {

@@ -15,7 +15,7 @@ describe('nfreplay rules', () => {
     expect(r.stdout).toBe(`${fx}nat-router.rules: 2 tables, 7 chains, 4 rules\ntables:\n` +
       '  nat            4 chains (0 user)        1 rules\n' +
       '  filter         3 chains (0 user)        3 rules\n' +
-      'modules used (rules):\n  -j SNAT                      1\n  -m state                     1\n');
+      'modules used (times):\n  -j SNAT                      1\n  -m state                     1\n');
     expect(r.stderr).toBe('');
   });
 
