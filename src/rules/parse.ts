@@ -127,10 +127,23 @@ function openTable(ctx: Ctx, name: TableName, pos: SourcePos): Table {
   return t;
 }
 
+const U64_MAX = 0xffffffffffffffffn;
+
+/** sscanf("%llu") of one counter: leading digits, an optional sign ("-1" wraps to 2^64-1), saturating at 2^64-1. */
+export function scanU64(s: string): bigint | undefined {
+  const m = /^\s*([+-]?)([0-9]+)/.exec(s);
+  if (!m) return undefined;
+  const v = BigInt(m[2]);
+  if (v > U64_MAX) return U64_MAX;
+  return m[1] === '-' ? (U64_MAX + 1n - v) & U64_MAX : v;
+}
+
 function parseCounters(w: Word, pos: SourcePos): Counters {
-  const m = /^\[([0-9]+):([0-9]+)\]$/.exec(w.text);
-  if (!m) throw new ParseError(pos, w.text, `bad counters '${w.text}' (expected [packets:bytes])`);
-  return { packets: BigInt(m[1]), bytes: BigInt(m[2]) };
+  const m = /^\[([^:\]]*):([^\]]*)\]$/.exec(w.text);
+  const packets = m ? scanU64(m[1]) : undefined;
+  const bytes = m ? scanU64(m[2]) : undefined;
+  if (packets === undefined || bytes === undefined) throw new ParseError(pos, w.text, `bad counters '${w.text}' (expected [packets:bytes])`);
+  return { packets, bytes };
 }
 
 /** `:CHAIN POLICY [p:b]` */
@@ -225,6 +238,7 @@ function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number)
     if (pw.text !== 'ACCEPT' && pw.text !== 'DROP') throw new ParseError(at(pw), pw.text, `bad policy '${pw.text}' (ACCEPT or DROP)`);
     if (pw.text === 'DROP' && table.name === 'nat') throw new ParseError(at(pw), pw.text, NAT_DROP);
     ch.policy = pw.text;
+    ch.counters = null; // iptables -P without -c sets the policy with zero counters (measured)
     return;
   }
   if (c.startsWith('-')) {
@@ -426,11 +440,11 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
           const pk = args.next(w.text);
           const by = args.next(w.text);
           // sscanf("%llu"): leading digits count, the rest is ignored ("-c 10 192.0.2.1" is 10 packets, 192 bytes).
-          const pm = /^[0-9]+/.exec(pk);
-          const bm = /^[0-9]+/.exec(by);
-          if (!pm) throw new ParseError(at(words[idx - 2]), pk, `-c packet counter '${pk}' not numeric`);
-          if (!bm) args.fail(`-c byte counter '${by}' not numeric`);
-          rule.counters = { packets: BigInt(pm[0]) & 0xffffffffffffffffn, bytes: BigInt(bm[0]) & 0xffffffffffffffffn };
+          const pc = scanU64(pk);
+          const bc = scanU64(by);
+          if (pc === undefined) throw new ParseError(at(words[idx - 2]), pk, `-c packet counter '${pk}' not numeric`);
+          if (bc === undefined) args.fail(`-c byte counter '${by}' not numeric`);
+          rule.counters = { packets: pc, bytes: bc! };
           break;
         }
         case '-m': {

@@ -36,6 +36,14 @@ describe('printRuleset against iptables-legacy-save output', () => {
     expect(out.counters).toEqual({ packets: 18446744073709551615n, bytes: 18446744073709551615n });
   });
 
+  it('counters are read as sscanf %llu reads them (measured with iptables-legacy-restore -c / -save -c)', () => {
+    // 2^64 and above saturate to 2^64-1; "-1" wraps to 2^64-1; -P resets the policy counters to 0.
+    const rs = parseRuleset('*filter\n:INPUT ACCEPT [18446744073709551616:5]\n:FORWARD DROP [3:4]\n' +
+      '[99999999999999999999:1] -A INPUT\n[-1:2] -A INPUT\n-A INPUT -c 10 192.0.2.1\n-P FORWARD DROP\nCOMMIT\n', 'x');
+    expect(printRuleset(rs, { counters: true })).toBe('*filter\n:INPUT ACCEPT [18446744073709551615:5]\n:FORWARD DROP [0:0]\n' +
+      ':OUTPUT ACCEPT [0:0]\n[18446744073709551615:1] -A INPUT\n[18446744073709551615:2] -A INPUT\n[10:192] -A INPUT\nCOMMIT\n');
+  });
+
   it('the save-form lines kube-proxy-rules.md §2.4 documents for its 3-endpoint dump are printed', () => {
     const printed = printRuleset(parseRuleset(read('kube-proxy-2.4-3-endpoints.rules'), 'x'), { counters: false }).split('\n');
     const expected = read('kube-proxy-2.4-3-endpoints.expected-lines').trim().split('\n');
