@@ -406,7 +406,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
       const invb = !!inv;
       switch (b.short) {
         case '-s': case '-d': {
-          const list = parseAddrList(args, w.text, invb, at(words[idx] ?? w));
+          const list = parseAddrList(args, w.text, invb);
           if (list && list.length > 1 && inv) throw new ParseError(at(inv), '!', '! not allowed with multiple source or destination IP addresses');
           if (b.short === '-s') srcs = list; else dsts = list;
           break;
@@ -535,7 +535,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
 }
 
 /** -s/-d value: `addr[/mask][,addr[/mask]...]`; 0.0.0.0/0 without `!` is no test at all (kept as null). */
-function parseAddrList(args: ArgReader, opt: string, invert: boolean, pos: SourcePos): AddrMatch[] | null {
+function parseAddrList(args: ArgReader, opt: string, invert: boolean): AddrMatch[] | null {
   const v = args.next(opt);
   const out: AddrMatch[] = [];
   for (const part of v.split(',')) {
@@ -545,7 +545,6 @@ function parseAddrList(args: ArgReader, opt: string, invert: boolean, pos: Sourc
     if (prefix < 0) args.fail(`non-contiguous mask in '${part}' is not supported`);
     out.push({ addr: r.addr, prefix, invert });
   }
-  void pos;
   if (out.length === 1 && out[0].prefix === 0 && !invert) return null;
   return out;
 }

@@ -75,11 +75,9 @@ export const tcp: MatchModule<TcpParams> = {
           p.flagsCmp = 0x02;
         } else {
           const m = args.next('--tcp-flags mask');
-          const mpos = args.pos();
           p.flagsMask = parseFlags(m, (msg) => args.fail(msg));
           const c = args.next('--tcp-flags comparison');
           p.flagsCmp = parseFlags(c, (msg) => args.fail(msg));
-          void mpos;
         }
         p.flagsInv = opt.invert;
         return true;
