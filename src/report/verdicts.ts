@@ -15,5 +15,6 @@ export const RES_LABELS: Record<number, { key: string; label: string; always?: b
   [L.RES_DROP_TTL]: { key: 'ttlExceeded', label: 'dropped: TTL exceeded on forward' },
   [L.RES_FRAG_QUEUED]: { key: 'fragmentsHeld', label: 'fragments held for reassembly' },
   [L.RES_DROP_FRAG]: { key: 'fragmentsDropped', label: 'fragments dropped by reassembly' },
+  [L.RES_DROP_OTHERHOST]: { key: 'otherHost', label: 'not for this host (PACKET_OTHERHOST)' },
   [L.RES_DROP_MTU]: { key: 'mtuExceeded', label: 'dropped: DF and longer than the MTU' },
 };
