@@ -14,9 +14,10 @@
 import {
   DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_LINKTYPE, LINKTYPE_ETHERNET, RES_NONE, RES_NOT_IP, RES_MALFORMED, P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT,
   P_L4OK, P_FRAGOFF, P_ICMP_TYPE, P_IN_L3, P_IN_SADDR, P_IN_DADDR, P_IN_PROTO, P_IN_OK, P_IN_SPORT,
-  P_IN_DPORT, P_CTINFO, P_CT, CTINFO_NEW, CTINFO_INVALID, IPS_CONFIRMED, IPS_SRC_NAT, IPS_DST_NAT,
+  P_IN_DPORT, P_CTINFO, P_CT, P_MF, P_L3, RES_FRAG_QUEUED, RES_DROP_FRAG, RES_DROP_TTL, RES_DROP_NOROUTE,
+  RES_DROP_MTU, RES_DROP_RULE, CTINFO_NEW, CTINFO_INVALID, IPS_CONFIRMED, IPS_SRC_NAT, IPS_DST_NAT,
 } from '../src/layout';
-import { CT_STATUS, CT_PROTO, CT_R_SRC, CT_R_DST, CT_R_SPORT, CT_R_DPORT, CT_O_SRC, CT_O_SPORT } from '../src/layout-ct';
+import { CT_STATUS, CT_PROTO, CT_R_SRC, CT_R_DST, CT_R_SPORT, CT_R_DPORT, CT_O_SRC, CT_O_SPORT, CT_O_DST, CT_O_DPORT } from '../src/layout-ct';
 import { PKT } from './state';
 import { dissect } from './dissect';
 import { processBatch } from './api-engine';
@@ -146,9 +147,17 @@ export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usi
         key = flowKey(sa, sp, da, dp, pr);
       }
     }
+    let frag = false;
     if (!fast) {
       const r = dissect(d);
-      if (r == RES_NONE) { usable = true; key = pktFlowKey(); }
+      if (r == RES_NONE) {
+        usable = true;
+        if (load<u8>(PKT, P_MF) != 0 || load<u16>(PKT, P_FRAGOFF) != 0) {
+          frag = true;
+          const l3 = <usize>load<u32>(PKT, P_L3);
+          key = fragKey(load<u32>(PKT, P_SADDR), load<u32>(PKT, P_DADDR), <u32>load<u8>(PKT, P_PROTO), <u32>load<u16>(l3, 4));
+        } else key = pktFlowKey();
+      }
     }
     let shard: u32 = 0;
     if (usable) {
@@ -163,13 +172,18 @@ export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usi
     else { hLo = 0; hHi = 0; }
     store<u32>(srcs + (<usize>j << 2), fast ? sa : usable ? load<u32>(PKT, P_SADDR) : 0);
     store<u32>(hashes + (<usize>j << 3), hLo);
-    store<u32>(hashes + (<usize>j << 3), hHi, 4);
+    store<u32>(hashes + (<usize>j << 3), hHi | (frag ? 0x80000000 : 0), 4);
     j++;
   }
   return j;
 }
 
 let logPtr: usize = 0;
+
+// @ts-ignore: decorator
+@inline function isReject(rule: u32): bool {
+  return rule < rejectN && load<u8>(rejectMap + <usize>rule) != 0;
+}
 
 // Kinds of log records (bits 20..23 of the hash's high word)
 const K_MISS: u32 = 0;     // a packet's captured tuple that found no entry (or a dropped NEW)
@@ -178,15 +192,40 @@ const K_REPLY: u32 = 2;    // the reply tuple of a NATed connection this packet 
 const K_FAMILY: u32 = 3;   // that reply tuple without the NAT-chosen port(s): the tuples a clash could try
 const K_BYSRC: u32 = 4;    // the original source of a SNATed connection (nf_nat_bysource)
 const K_RECENT: u32 = 5;   // the (masked) source address of a NEW packet: its `recent` key in the nat table
+const K_JOIN: u32 = 6;     // hash lo = the flow key of the datagram a fragment group completed: join them
+const K_FRAG: u32 = 7;     // hash lo = a fragmented datagram's key (counted: reassembly queues are shared)
+const K_ICMP: u32 = 8;     // hash lo = the ICMP rate-limit peer slot of the source an error would go to
+
+let fragOn = false;
+let rejectMap: usize = 0;
+let rejectN: u32 = 0;
+
+/** Rules whose target is REJECT: a byte per rule id (1 = REJECT) at `addr`. */
+export function poolSetRejectRules(addr: usize, n: u32): void {
+  rejectMap = addr;
+  rejectN = n;
+}
+
+/** A fragment's key: all fragments of one datagram (saddr, daddr, proto, IP id) meet in one shard,
+ * where conntrack's defrag reassembles them; the datagram's flow joins them after pass 1. */
+// @ts-ignore: decorator
+@inline function fragKey(s: u32, d: u32, proto: u32, id: u32): u32 {
+  let h = mix(s ^ 0x3c6ef372);
+  h = mix(h ^ d);
+  h = mix(h ^ (id | (proto << 16) | 0x1000000));
+  return h == 0 ? 1 : h;
+}
 
 let recentOn = false;
 let recentMask: u32 = 0;
 let logOn = true;
 
-/** Whether poolRun logs dependencies at all (off for rulesets without NAT and recent: then every
- * packet of a connection has its flow's key and flows cannot meet). */
-export function poolSetLog(on: u32): void {
-  logOn = on != 0;
+/** What poolRun logs: bit 0 = conntrack/NAT/recent dependencies (off for rulesets without NAT and
+ * recent: then every packet of a connection has its flow's key and flows cannot meet); bit 1 =
+ * fragments (conntrack active: defrag reassembles them). ICMP error sources are always logged. */
+export function poolSetLog(flags: u32): void {
+  logOn = (flags & 1) != 0;
+  fragOn = (flags & 2) != 0;
 }
 
 /** Log the source address of every NEW packet (nat-table `recent --rsource` lists are keyed by
@@ -216,7 +255,7 @@ let dedup: usize = 0;
 }
 
 /** Run `n` compact descriptors (from poolSelect) through processBatch one by one and log the
- * dependency records (flow key, tuple hash lo, hi | kind << 20: 12 bytes each, at most 5 per packet)
+ * dependency records (flow key, tuple hash lo, hi | kind << 20: 12 bytes each, at most 8 per packet)
  * at `log`.
  * Returns the number of records. */
 export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: usize, log: usize): u32 {
@@ -227,9 +266,28 @@ export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: 
     processBatch(d, 1);
     const code = load<u32>(d, DESC_RESULT) & 0xff;
     if (code == RES_NOT_IP || code == RES_MALFORMED) continue;
-    if (!logOn) continue;
     const key = load<u32>(keys + (<usize>i << 2));
     if (key == 0) continue;
+    // packets the host answers with an ICMP error (REJECT, TTL exceeded, no route, frag needed):
+    // the per-destination rate limit (assembly/modules/reject.ts, a direct-mapped peer table of 4096
+    // slots) couples every source that maps to the same slot
+    if (code == RES_DROP_TTL || code == RES_DROP_NOROUTE || code == RES_DROP_MTU ||
+        (code == RES_DROP_RULE && rejectN != 0 && isReject((load<u32>(d, DESC_RESULT) >>> 16) - 1))) {
+      const src = load<u32>(srcs + (<usize>i << 2));
+      hLo = (((src * 0x9e3779b1) >> 20) & 4095) | 0x10000;
+      hHi = 0;
+      logRec(key, K_ICMP);
+    }
+    if (fragOn && (load<u32>(hashes + (<usize>i << 3), 4) & 0x80000000) != 0) {
+      // a fragment: count its datagram; when it completed one, join the datagram's flow
+      hLo = key; hHi = 0;
+      logRec(key, K_FRAG);
+      if (code != RES_FRAG_QUEUED && code != RES_DROP_FRAG && load<u16>(PKT, P_FRAGOFF) == 0 && load<u8>(PKT, P_MF) == 0) {
+        hLo = pktFlowKey(); hHi = 0;
+        logRec(key, K_JOIN);
+      }
+    }
+    if (!logOn) continue;
     const ctinfo = <i32>load<u8>(PKT, P_CTINFO);
     const ct = load<u32>(PKT, P_CT);
     if (ctinfo == CTINFO_NEW) {
@@ -238,13 +296,15 @@ export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: 
         logRec(key, K_RECENT);
       }
       hLo = load<u32>(hashes + (<usize>i << 3));
-      hHi = load<u32>(hashes + (<usize>i << 3), 4);
+      hHi = load<u32>(hashes + (<usize>i << 3), 4) & 0xfffff;
       let st: u32 = 0;
       let e: usize = 0;
       if (ct != 0) { e = ctEntry(ct); st = load<u32>(e, CT_STATUS); }
       if ((st & IPS_CONFIRMED) == 0) { logRec(key, K_MISS); continue; }
-      logRec(key, K_ORIG);
       const proto = <u32>load<u8>(e, CT_PROTO);
+      // the original tuple from the entry (for a reassembled datagram it is not the last fragment's)
+      tupleHash(load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST), <u32>load<u16>(e, CT_O_SPORT), <u32>load<u16>(e, CT_O_DPORT), proto);
+      logRec(key, K_ORIG);
       if ((st & (IPS_SRC_NAT | IPS_DST_NAT)) != 0) {
         const rs = load<u32>(e, CT_R_SRC), rd = load<u32>(e, CT_R_DST);
         const rsp = <u32>load<u16>(e, CT_R_SPORT), rdp = <u32>load<u16>(e, CT_R_DPORT);
@@ -260,7 +320,7 @@ export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: 
       }
     } else if (ctinfo == CTINFO_INVALID && ct == 0) {
       hLo = load<u32>(hashes + (<usize>i << 3));
-      hHi = load<u32>(hashes + (<usize>i << 3), 4);
+      hHi = load<u32>(hashes + (<usize>i << 3), 4) & 0xfffff;
       logRec(key, K_MISS);
       if (load<u8>(PKT, P_PROTO) == 1 && load<u32>(PKT, P_IN_L3) != 0 && load<u8>(PKT, P_IN_OK) != 0) {
         const s = load<u32>(PKT, P_IN_SADDR), t = load<u32>(PKT, P_IN_DADDR);

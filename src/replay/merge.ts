@@ -12,6 +12,9 @@ export interface Merged {
   counters: CounterSet;
   res: bigint[];
   rejectReplies: bigint;
+  badChecksums: bigint;
+  /** Summed over shards (entries held, drops); bytes per connection and capacity are per table. */
+  ct: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number } | undefined;
   drops: Map<number, number>;
   packets: number;
 }
@@ -20,12 +23,18 @@ export interface Merged {
 export function mergeResults(rs: ShardResult[], nCounters: number): Merged {
   const packets = new Array<bigint>(nCounters).fill(0n), bytes = new Array<bigint>(nCounters).fill(0n);
   const res: bigint[] = [];
-  let rejectReplies = 0n, n = 0;
+  let rejectReplies = 0n, badChecksums = 0n, n = 0;
+  let ct: Merged['ct'];
   const drops = new Map<number, { count: number; first: number }>();
   for (const r of rs) {
     for (let i = 0; i < nCounters; i++) { packets[i] += r.counters.packets[i]; bytes[i] += r.counters.bytes[i]; }
     r.res.forEach((v, i) => { res[i] = (res[i] ?? 0n) + v; });
     rejectReplies += r.rejectReplies;
+    badChecksums += r.badChecksums;
+    if (r.ctStats) {
+      if (!ct) ct = { ...r.ctStats };
+      else { ct.entries += r.ctStats.entries; ct.earlyDrops += r.ctStats.earlyDrops; ct.fullDrops += r.ctStats.fullDrops; }
+    }
     n += r.packets;
     for (const [k, c, first] of r.drops) {
       const d = drops.get(k);
@@ -34,7 +43,7 @@ export function mergeResults(rs: ShardResult[], nCounters: number): Merged {
   }
   const ordered = new Map<number, number>();
   for (const [k, d] of [...drops.entries()].sort((a, b) => a[1].first - b[1].first)) ordered.set(k, d.count);
-  return { counters: { packets, bytes }, res, rejectReplies, drops: ordered, packets: n };
+  return { counters: { packets, bytes }, res, rejectReplies, badChecksums, ct, drops: ordered, packets: n };
 }
 
 /** Where the merged conntrack table's header sits in the buffer from mergeConntrack. */

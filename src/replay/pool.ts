@@ -29,7 +29,7 @@ import { interfaceMap, type Engine } from './engine.js';
 import { coreModule } from './core.js';
 import { loadRulesApi } from './rules-adapter.js';
 import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
-import { batchLayout, Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
+import { batchLayout, Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, DEFRAG_QUEUES, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
 import { Progress } from './progress.js';
 
@@ -209,6 +209,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   const wd: WorkerData = {
     module: coreModule(),
     compiled: { image: compiled.image, nCounters: compiled.nCounters, nState: compiled.nState, recentBytes: compiled.recentBytes, conntrack: compiled.conntrack, ctMax: compiled.ctMax },
+    rejectRules: Uint8Array.from(compiled.rules, (r) => (r.model.target?.kind === 'module' && r.model.target.module === 'REJECT' ? 1 : 0)),
   };
   const run = new PoolRun(Math.min(workers, Math.max(nShards, 1)), wd);
   run.recentMask = seqReason ? null : recentMask(rs);
@@ -228,7 +229,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
     const maxBatches = read.batches;
     const results: ShardResult[] = [];
     for (const r of first.results) results[r.shard] = r;
-    if (compiled.conntrack && nShards > 1) {
+    if (nShards > 1) {
       const dep = new Dependencies();
       const ovr = new Map<number, number>();
       for (const r of results) dep.add(r.log);
@@ -240,6 +241,9 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
         const p = await run.pass(path, name, compiled.ifaceNames, again, nShards, overrideTable(ovr), !!o.out, maxBatches, null);
         summary.passes++;
         for (const r of p.results) { results[r.shard] = r; summary.rereplayed += r.packets; dep.add(r.log); }
+      }
+      if (!summary.sequentialReason && dep.fragDatagrams.size > DEFRAG_QUEUES) {
+        summary.sequentialReason = `more than ${DEFRAG_QUEUES} fragmented datagrams (the reassembly queues are shared)`;
       }
       if (!summary.sequentialReason && dep.recentSources.size > RECENT_LIST_TOT) {
         summary.sequentialReason = `recent: more than ${RECENT_LIST_TOT} sources (a list could evict, least recently used first)`;
@@ -271,7 +275,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
       lastTsNsec: read.lastTsNsec,
       lastJiffies: () => ((BigInt(read.lastTsSec) * 1000000000n + BigInt(read.lastTsNsec)) * BigInt(compiled.hz)) / 1000000000n,
       counters: () => m.counters,
-      stats: () => ({ res, rejectReplies: m.rejectReplies }),
+      stats: () => ({ res, rejectReplies: m.rejectReplies, badChecksums: m.badChecksums, ct: m.ct }),
       lastResults: () => new Uint32Array(0),
     } as unknown as Engine;
     return { rs, compiled, engine, drops: m.drops, captureError: read.captureError, info: read.info, api, partial: summary.partial, pool: summary };

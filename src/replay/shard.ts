@@ -20,6 +20,8 @@ import { NAT_PERSISTENT } from '../layout.js';
 export interface WorkerData {
   module: WebAssembly.Module;
   compiled: { image: Int32Array; nCounters: number; nState: number; recentBytes: number; conntrack: boolean; ctMax: number };
+  /** A byte per rule id: 1 when its target is REJECT (its ICMP errors are rate limited per destination). */
+  rejectRules: Uint8Array;
 }
 
 export interface ShardTask {
@@ -50,6 +52,9 @@ export interface ShardResult {
   counters: { packets: bigint[]; bytes: bigint[] };
   res: bigint[];
   rejectReplies: bigint;
+  badChecksums: bigint;
+  /** The engine's conntrack summary of this shard (EngineStats.ct), if any. */
+  ctStats: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number } | null;
   /** [rule key (rule index, or -(chain id + 1) for a policy), packets, first ordinal]. */
   drops: [number, number, number][];
   /** Dependency records: (flow key, tuple hash lo, tuple hash hi) triples. */
@@ -118,6 +123,8 @@ const K_ORIG = 1;
 const K_REPLY = 2;
 const K_FAMILY = 3;
 const K_RECENT = 5;
+const K_JOIN = 6;
+const K_FRAG = 7;
 
 /** nat-table `recent --rsource` lists (kube-proxy session affinity) are keyed by the source
  * address of NEW packets (only they walk the nat table; SNAT comes after): the AND of all the
@@ -149,6 +156,10 @@ export function needsDependencyLog(rs: Ruleset): boolean {
   return false;
 }
 
+/** Reassembly queues the core has (assembly/dissect.ts DQ_N, shared by all flows): with more
+ * fragmented datagrams than that, a queue could be missing in a single replay (ordered state). */
+export const DEFRAG_QUEUES = 64;
+
 /** xt_recent's ip_list_tot as the core has it (assembly/modules/recent.ts RECENT_LIST_TOT). */
 export const RECENT_LIST_TOT = 100;
 
@@ -165,6 +176,8 @@ export class Dependencies {
   hotFamilies = 0;
   /** Distinct masked sources of NEW packets seen (K_RECENT records). */
   recentSources = new Set<number>();
+  /** Distinct fragmented datagrams seen (K_FRAG records). */
+  fragDatagrams = new Set<number>();
 
   find(x: number): number {
     let p = this.parent.get(x);
@@ -212,6 +225,8 @@ export class Dependencies {
         lastClash = false;
         continue;
       }
+      if (kind === K_FRAG) { this.fragDatagrams.add(h); continue; }
+      if (kind === K_JOIN) { this.union(key, h); continue; }
       if (kind === K_RECENT) this.recentSources.add(h);
       const o = this.owner.get(h);
       let clash = false;

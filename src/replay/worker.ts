@@ -8,7 +8,7 @@
 import { workerData } from 'piscina';
 import type { MessagePort } from 'node:worker_threads';
 import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_ORDINAL, DESC_TS_SEC, DESC_TS_NSEC, DESC_WIRELEN,
-  DESC_LINKTYPE, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY } from '../layout.js';
+  DESC_LINKTYPE, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RESF_REASSEMBLED } from '../layout.js';
 import { CTT_ENTRIES, CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CT_SIZE, CT_INUSE, CT_STATUS } from '../layout-ct.js';
 import { IPS_CONFIRMED, IPS_DYING } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
@@ -43,7 +43,12 @@ class ShardRunner {
     this.core = instantiateCore(wd.module);
     this.engine = new Engine(wd.compiled as CompiledImage, this.core);
     (this.core.poolSetRecent as (on: number, mask: number) => void)(t.recentMask === null ? 0 : 1, t.recentMask ?? 0);
-    (this.core.poolSetLog as (on: number) => void)(t.log ? 1 : 0);
+    (this.core.poolSetLog as (flags: number) => void)((t.log ? 1 : 0) | (wd.compiled.conntrack ? 2 : 0));
+    if (wd.rejectRules.length) {
+      const a = this.core.reserve(wd.rejectRules.length) >>> 0;
+      new Uint8Array(this.core.memory.buffer, a, wd.rejectRules.length).set(wd.rejectRules);
+      (this.core.poolSetRejectRules as (addr: number, n: number) => void)(a, wd.rejectRules.length);
+    }
     const o = t.override;
     if (o.length) {
       this.ovr = this.core.reserve(o.byteLength) >>> 0;
@@ -62,7 +67,7 @@ class ShardRunner {
       this.keys = core.reserve(this.cap * 4) >>> 0;
       this.hashes = core.reserve(this.cap * 8) >>> 0;
       this.srcs = core.reserve(this.cap * 4) >>> 0;
-      this.log = core.reserve(this.cap * 5 * LOG_REC) >>> 0;
+      this.log = core.reserve(this.cap * 8 * LOG_REC) >>> 0;
     }
     if (bytes > this.dataCap) {
       this.dataCap = Math.max(bytes, 4 << 20);
@@ -112,7 +117,7 @@ class ShardRunner {
     for (let i = 0; i < sel; i++) {
       const r = w[i * 8 + R];
       const code = r & 0xff;
-      if (code === RES_FORWARDED) { nf++; fbytes += w[i * 8 + DESC_CAPLEN / 4]; }
+      if (code === RES_FORWARDED) { if ((r & RESF_REASSEMBLED) === 0) { nf++; fbytes += w[i * 8 + DESC_CAPLEN / 4]; } }
       else if (code === RES_DROP_RULE || code === RES_DROP_POLICY) {
         const k = code === RES_DROP_RULE ? (r >>> 16) - 1 : -(r >>> 16);
         const d = this.drops.get(k);
@@ -129,7 +134,9 @@ class ShardRunner {
       let p = 0;
       for (let i = 0; i < sel; i++) {
         const d = this.descSel + i * DESC_SIZE;
-        if ((dv.getUint32(d + DESC_RESULT, true) & 0xff) !== RES_FORWARDED) continue;
+        const res = dv.getUint32(d + DESC_RESULT, true);
+        // a reassembled datagram is not the frame the descriptor points at (as engine.ts: not written)
+        if ((res & 0xff) !== RES_FORWARDED || (res & RESF_REASSEMBLED) !== 0) continue;
         const cl = dv.getUint32(d + DESC_CAPLEN, true);
         const f = dv.getUint32(d + DESC_FRAME, true);
         ov.setUint32(p, dv.getUint32(d + DESC_ORDINAL, true), true);
@@ -180,6 +187,8 @@ class ShardRunner {
       counters: { packets: k.packets, bytes: k.bytes },
       res: st.res,
       rejectReplies: st.rejectReplies,
+      badChecksums: (st as { badChecksums?: bigint }).badChecksums ?? 0n,
+      ctStats: (st as { ct?: ShardResult['ctStats'] }).ct ?? null,
       drops: [...this.drops.entries()].map(([k, [c, f]]) => [k, c, f]),
       log,
       ct, ctHwm, ctLive, ctEarly, ctFull,

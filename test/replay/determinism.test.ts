@@ -11,7 +11,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, cli, rng, tmp, writeCapture, writeJson, type Pkt } from './helpers.js';
-import { buildIPv4, icmpQuote } from '../../src/pcap/craft.js';
+import { buildIPv4, icmpQuote, fragmentIPv4, wrapL2 } from '../../src/pcap/craft.js';
 import type { HostModel } from '../../src/host/index.js';
 
 afterAll(cleanup);
@@ -162,7 +162,45 @@ function statefulTraffic(conns: number): Pkt[] {
   return pk;
 }
 
+/** UDP datagrams of 1,400 bytes to port 53, each sent as 3 fragments (the second and third in
+ * either order), among unfragmented packets of other flows and of the same flows (the server's
+ * replies and a follow-up query without fragments): conntrack reassembles them first. */
+function fragTraffic(datagrams: number): Pkt[] {
+  const r = rng(11);
+  const pk: Pkt[] = [];
+  let t = 0;
+  const tick = () => (t += 0.0004);
+  for (let i = 0; i < datagrams; i++) {
+    const cl = `203.0.113.${1 + (i % 50)}`, sv = `198.51.100.${2 + (i % 3)}`, sp = 3000 + i;
+    const q = { src: cl, dst: sv, proto: 'udp' as const, sport: sp, dport: 53, payload: 1400, id: 100 + i };
+    const frags = fragmentIPv4(buildIPv4(q), 512).map((f) => wrapL2(f));
+    if (r() < 0.5) [frags[1], frags[2]] = [frags[2], frags[1]];
+    for (const f of frags) {
+      pk.push({ on: 'eth1', raw: f, t: tick() });
+      // something else in between
+      pk.push({ on: 'eth1', src: `203.0.113.${100 + (i % 20)}`, dst: sv, proto: 'udp', sport: 5000 + i, dport: 53, payload: 10, t: tick() });
+    }
+    pk.push({ on: 'eth0', src: sv, dst: cl, proto: 'udp', sport: 53, dport: sp, payload: 40, t: tick() });
+    pk.push({ on: 'eth1', ...q, payload: 20, id: 900 + i, t: tick() });
+  }
+  return pk;
+}
+
 describe('1, 2, 4, 8 workers: byte-identical outputs', () => {
+  it('fragments reassembled by conntrack: joined with their flow; over 64 datagrams sequential', () => {
+    const runs = runAll(STATEFUL_RULES, router, fragTraffic(40), [1, 2, 4, 8]);
+    for (const r of runs.slice(0, 2)) console.log('DBG', r.stdout, r.stderr);
+    expectSame(runs);
+    // each reassembled datagram passed rule 4 (udp dpt:53) once as NEW: 40 of 1428 bytes (20 + 8 + 1400),
+    // plus 120 one-fragment-between queries (38 bytes); its reply and the follow-up are ESTABLISHED
+    expect(runs[0].stdout).toMatch(/^\s+160\s+61680 ACCEPT\s+udp/m);
+    for (const r of runs.slice(1)) expect(r.stderr).not.toMatch(/sequential/);
+    const big = runAll(STATEFUL_RULES, router, fragTraffic(70), [1, 2]);
+    expectSame(big);
+    expect(big[1].stderr).toMatch(/on the sequential path \(more than 64 fragmented datagrams/);
+  }, 240000);
+
+
   it('stateful filter without NAT (no dependency log): TCP, RST, RELATED ICMP, pings, stray ACKs', () => {
     const runs = runAll(STATEFUL_RULES, router, statefulTraffic(500), [1, 2, 4, 8]);
     expectSame(runs);

@@ -18,11 +18,12 @@ export function cleanup(): void {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-export type Pkt = FrameSpec & { on: string; t: number };
+/** A packet: a crafted frame, or `raw` bytes of a whole frame (e.g. a fragment from fragmentIPv4 + wrapL2). */
+export type Pkt = FrameSpec & { on: string; t: number; raw?: Uint8Array };
 
 export function writeCapture(path: string, ifaces: string[], pkts: Pkt[]): void {
   const w = new PcapngWriter(path, { interfaces: ifaces.map((name) => ({ name, linktype: 1 })) });
-  for (const p of pkts) w.writePacket(ifaces.indexOf(p.on), 1700000000 + Math.floor(p.t), Math.round((p.t % 1) * 1e9), buildFrame(p));
+  for (const p of pkts) w.writePacket(ifaces.indexOf(p.on), 1700000000 + Math.floor(p.t), Math.round((p.t % 1) * 1e9), p.raw ?? buildFrame(p));
   w.close();
 }
 
