@@ -407,6 +407,22 @@ class Builder {
     });
   }
 
+  /** Rule lists live in big shared buffers: a small typed array of its own costs more to make
+   * (an off-heap backing store each) than the whole split that fills it. */
+  private arena = new Int32Array(0);
+  private arenaTop = 0;
+  alloc(k: number): Int32Array {
+    if (this.arenaTop + k > this.arena.length) { this.arena = new Int32Array(Math.max(1 << 18, k)); this.arenaTop = 0; }
+    const a = this.arena.subarray(this.arenaTop, this.arenaTop + k);
+    this.arenaTop += k;
+    return a;
+  }
+  copy(src: ArrayLike<number>): Int32Array {
+    const a = this.alloc(src.length);
+    for (let i = 0; i < src.length; i++) a[i] = src[i];
+    return a;
+  }
+
   /** Enqueue a root over `rules` whose offset goes to words[slot]. */
   addRoot(rules: number[], slot: number, ports: boolean): void {
     this.budget += (this.opts.maxReplication ?? 8) * rules.length + 1024;
@@ -612,7 +628,7 @@ class Builder {
     const tbl = at + HASH_HDR;
     for (let i = 0; i < size * stride; i++) this.words.push(0);
     this.stats.nodes++; this.stats.hashNodes++;
-    this.child(it, Int32Array.from(rest), at + 4, it.lo, it.hi, it.ifr);
+    this.child(it, this.copy(rest), at + 4, it.lo, it.hi, it.ifr);
     gl.forEach((g, i) => {
       const val = (f: number): number => { const j = fs.indexOf(f); return j < 0 ? 0 : g.v[j]; };
       const a = (cols & HASH_COL_SADDR) ? val(0) : 0;
@@ -639,7 +655,7 @@ class Builder {
       this.words[e + ncols] = -1; // occupied; patched with the child offset
       const lo = it.lo.slice(), hi = it.hi.slice();
       for (let j = 0; j < fs.length; j++) { lo[fs[j]] = g.v[j]; hi[fs[j]] = g.v[j]; }
-      this.child(it, Int32Array.from(childRules[i]), e + ncols, lo, hi, it.ifr);
+      this.child(it, this.copy(childRules[i]), e + ncols, lo, hi, it.ifr);
     });
     return true;
   }
@@ -762,7 +778,7 @@ class Builder {
     if (ifBest && best === -1) {
       if (!this.afford(m, ifBest.sum)) return false;
       const M = this.ifm[ifBest.g];
-      const kids = ifBest.classes.map((cm) => { const out: number[] = []; for (let i = 0; i < m; i++) if (M[rules[i]] & cm) out.push(rules[i]); return Int32Array.from(out); });
+      const kids = ifBest.classes.map((cm) => { const out: number[] = []; for (let i = 0; i < m; i++) if (M[rules[i]] & cm) out.push(rules[i]); return this.copy(out); });
       const at = this.words.length;
       this.words[it.slot] = at;
       this.words.push(NODE_IFACE, ifBest.g);
@@ -780,7 +796,7 @@ class Builder {
     if (best < 0) return false;
     if (!this.afford(m, bestL + bestR)) return false;
     const LO = this.lo[best], HI = this.hi[best];
-    const left = new Int32Array(bestL), right = new Int32Array(bestR);
+    const left = this.alloc(bestL), right = this.alloc(bestR);
     let a = 0, b = 0;
     for (let i = 0; i < m; i++) {
       const r = rules[i];
