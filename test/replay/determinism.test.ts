@@ -186,7 +186,43 @@ function fragTraffic(datagrams: number): Pkt[] {
   return pk;
 }
 
+const REJECT_RULES = `*filter
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -p udp -m udp --dport 7 -j REJECT --reject-with icmp-port-unreachable
+-A FORWARD -p tcp -m tcp --dport 23 -j REJECT --reject-with tcp-reset
+COMMIT
+`;
+
+/** Stateless: bursts of UDP to a REJECTed port from a few sources, many flows each (the ICMP
+ * errors are rate limited per destination: burst 6, then 1 per second), TCP resets (not limited),
+ * packets with TTL 1 (time exceeded, limited the same way). */
+function rejectTraffic(n: number): Pkt[] {
+  const pk: Pkt[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = i * 0.02;
+    const src = `203.0.113.${1 + (i % 4)}`;
+    if (i % 5 === 4) pk.push({ on: 'eth1', src, dst: '198.51.100.9', sport: 2000 + i, dport: 23, flags: 'S', t });
+    else if (i % 7 === 6) pk.push({ on: 'eth1', src, dst: '198.51.100.9', proto: 'udp', sport: 2000 + i, dport: 9, ttl: 1, payload: 4, t });
+    else pk.push({ on: 'eth1', src, dst: '198.51.100.9', proto: 'udp', sport: 2000 + i, dport: 7, payload: 4, t });
+  }
+  return pk;
+}
+
 describe('1, 2, 4, 8 workers: byte-identical outputs', () => {
+  it('REJECT and TTL exceeded: ICMP errors rate limited per destination across flows', () => {
+    const runs = runAll(REJECT_RULES, router, rejectTraffic(400), [1, 2, 4, 8]);
+    expectSame(runs);
+    // 400 packets over 8 s from 4 sources: far more rejected than the limiter lets through
+    const rejected = Number(/dropped by a rule \(DROP\/REJECT\)\s+(\d+)/.exec(runs[0].stdout)![1]);
+    const replies = Number(/host replies sent \(REJECT, TTL exc.\)\s+(\d+)/.exec(runs[0].stdout)![1]);
+    expect(rejected).toBeGreaterThan(300);
+    expect(replies).toBeLessThan(rejected);
+    expect(replies).toBeGreaterThan(80); // the 80 TCP resets at least
+  }, 240000);
+
+
   it('fragments reassembled by conntrack: joined with their flow; over 64 datagrams sequential', () => {
     const runs = runAll(STATEFUL_RULES, router, fragTraffic(40), [1, 2, 4, 8]);
     for (const r of runs.slice(0, 2)) console.log('DBG', r.stdout, r.stderr);
