@@ -241,8 +241,19 @@ function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number)
     ch.counters = null; // iptables -P without -c sets the policy with zero counters (measured)
     return;
   }
+  if (c === '-F' || c === '--flush') {
+    // Flush one chain, or every chain of the table; the rules' jump references go with them.
+    if (words[k + 2]) throw new ParseError(at(words[k + 2]), words[k + 2].text, `unexpected '${words[k + 2].text}' after '${c} ${chainWord!.text}'`);
+    const chains = chainWord ? [findChain(table, chainWord.text)] : table.chains;
+    if (chainWord && !chains[0]) throw new ParseError(at(chainWord), chainWord.text, `${c}: no chain '${chainWord.text}' in table '${table.name}'`);
+    for (const ch of chains) ch!.rules = [];
+    ctx.rs.approximated = ctx.rs.approximated.filter((r) => r.table !== table.name || findChain(table, r.chain)!.rules.includes(r));
+    resetIndex(table);
+    return;
+  }
+  if (c === '-Z' || c === '--zero') return; // accepted by iptables-restore and without effect on what it loads (measured)
   if (c.startsWith('-')) {
-    throw new ParseError(at(cmd), c, `command '${c}' is not supported in a ruleset (only -A, -X, -N, -P)`);
+    throw new ParseError(at(cmd), c, `command '${c}' is not supported in a ruleset (only -A, -X, -N, -P, -F, -Z)`);
   }
   throw new ParseError(at(cmd), c, `bad line: expected '-A CHAIN ...', ':CHAIN POLICY', '*table' or 'COMMIT', found '${c}'`);
 }

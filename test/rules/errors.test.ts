@@ -43,7 +43,7 @@ const cases: Case[] = [
   ['a line of blanks', '*filter\n   \nCOMMIT\n', 2, ' ', 0, 'line of only blanks: iptables-restore refuses it (no command specified)'],
   ['unterminated quote', F('-A INPUT -m comment --comment "abc'), 2, '"', 0, 'unterminated quote'],
   ['bad line', F('INPUT -j ACCEPT'), 2, 'INPUT', 0, "bad line: expected '-A CHAIN ...', ':CHAIN POLICY', '*table' or 'COMMIT', found 'INPUT'"],
-  ['unsupported command', F('-I INPUT 1 -j ACCEPT'), 2, '-I', 0, "command '-I' is not supported in a ruleset (only -A, -X, -N, -P)"],
+  ['unsupported command', F('-I INPUT 1 -j ACCEPT'), 2, '-I', 0, "command '-I' is not supported in a ruleset (only -A, -X, -N, -P, -F, -Z)"],
   ['bad counters', F('[1:x] -A INPUT -j ACCEPT'), 2, '[1:x]', 0, "bad counters '[1:x]' (expected [packets:bytes])"],
   // chain declarations
   ['policy on a user chain', F(':MYCHAIN ACCEPT [0:0]'), 2, 'ACCEPT', 0,
@@ -160,6 +160,11 @@ describe('ParseError: message and position of every error class', () => {
 
   it('DNAT in a user chain no builtin reaches is accepted, as the kernel does', () => {
     expect(() => parseRuleset(N(':A - [0:0]\n-A A -j DNAT --to-destination 192.0.2.1'), 'x')).not.toThrow();
+  });
+
+  it('-F flushes a chain or the table, after which -X works (as iptables-restore)', () => {
+    const rs = parseRuleset(F(':A - [0:0]\n-A INPUT -j A\n-A A -j ACCEPT\n-F A\n-A A -j DROP\n-F\n-A OUTPUT -j ACCEPT\n-X A'), 'x');
+    expect(rs.tables[0].chains.map((c) => [c.name, c.rules.length])).toEqual([['INPUT', 0], ['FORWARD', 0], ['OUTPUT', 1]]);
   });
 
   it('a user chain named like another table\'s builtin is fine with policy -', () => {
