@@ -355,7 +355,7 @@ class Builder {
   readonly hi: Uint32Array[] = [];
   readonly ifm: Uint32Array[] = [];
   final: Uint8Array;
-  readonly leafCache = new Map<string, number>();
+  readonly leafCache = new Map<number, number[]>();
   /** Pending nodes, largest first (best-first: the budget goes to the biggest would-be leaves). */
   readonly queue = new Heap();
   stats = { truncated: 0, depth: 0, nodes: 0, hashNodes: 0, ifaceNodes: 0, leaves: 0, largestLeaf: 0, leafWords: 0, splits: 0, budgetHit: false, deadlineHit: false };
@@ -477,13 +477,25 @@ class Builder {
 
   private leaf(it: Item): void {
     const r = this.trimmed(it);
-    const key = it.leaf ? '' : r.join(',');
-    let off = it.leaf ? undefined : this.leafCache.get(key);
+    // identical leaves are stored once: a numeric digest of the list, then a word compare
+    let h1 = r.length, h2 = 0x9e3779b9;
+    for (let i = 0; i < r.length; i++) { h1 = Math.imul(h1 ^ r[i], 0x85ebca6b) + 1; h2 = Math.imul(h2 + r[i], 0xc2b2ae35) ^ (h2 >>> 15); }
+    const key = (h1 >>> 0) + (h2 & 0x1fffff) * 4294967296;
+    let off: number | undefined;
+    const seen = it.leaf ? undefined : this.leafCache.get(key);
+    if (seen) {
+      for (const o of seen) {
+        if (this.words[o + 1] !== r.length) continue;
+        let same = true;
+        for (let i = 0; i < r.length && same; i++) same = this.words[o + 2 + i] === this.ruleIndex[r[i]];
+        if (same) { off = o; break; }
+      }
+    }
     if (off === undefined) {
       off = this.words.length;
       this.words.push(NODE_LEAF, r.length);
       for (let i = 0; i < r.length; i++) this.words.push(this.ruleIndex[r[i]]);
-      if (!it.leaf) this.leafCache.set(key, off);
+      if (!it.leaf) { if (seen) seen.push(off); else this.leafCache.set(key, [off]); }
       if (it.leaf) return void (this.words[it.slot] = off); // the truncated-L4 leaf: not in the tree's stats
       this.stats.leaves++;
       this.stats.leafWords += r.length;
