@@ -163,15 +163,23 @@ export const DEFRAG_QUEUES = 64;
 /** xt_recent's ip_list_tot as the core has it (assembly/modules/recent.ts RECENT_LIST_TOT). */
 export const RECENT_LIST_TOT = 100;
 
+/** A map from numbers split over 64 Maps by the key's low bits. */
+class SplitMap<V = number> {
+  private maps = Array.from({ length: 64 }, () => new Map<number, V>());
+  get(k: number): V | undefined { return this.maps[k & 63].get(k); }
+  set(k: number, v: V): void { this.maps[k & 63].set(k, v); }
+}
+
 /** Union-find over flow keys, joined by shared tuple hashes. */
 export class Dependencies {
   private parent = new Map<number, number>();
   private members = new Map<number, number[]>();
-  /** exact tuple hash -> flow key * 8 + kind of the first record */
-  private owner = new Map<number, number>();
+  /** exact tuple hash -> flow key * 16 + kind of the first record (split in 64 maps: one V8 Map
+   * holds at most 2^24 entries, a big capture has more tuples) */
+  private owner = new SplitMap();
   /** NATed reply tuple hash -> its family hash */
-  private replyFamily = new Map<number, number>();
-  private families = new Map<number, { hot: boolean; flows: number[] }>();
+  private replyFamily = new SplitMap();
+  private families = new SplitMap<{ hot: boolean; flows: number[] }>();
   clashes = 0;
   hotFamilies = 0;
   /** Distinct masked sources of NEW packets seen (K_RECENT records). */
@@ -230,9 +238,9 @@ export class Dependencies {
       if (kind === K_RECENT) this.recentSources.add(h);
       const o = this.owner.get(h);
       let clash = false;
-      if (o === undefined) this.owner.set(h, key * 8 + kind);
+      if (o === undefined) this.owner.set(h, key * 16 + kind);
       else {
-        const of = Math.floor(o / 8), ok = o % 8;
+        const of = Math.floor(o / 16), ok = o % 16;
         if (of !== key) {
           this.union(of, key);
           if ((ok === K_ORIG || ok === K_REPLY) && (kind === K_ORIG || kind === K_REPLY)) {

@@ -73,6 +73,14 @@ describe('dependencies', () => {
     expect(d.groups().map((g) => [...g].sort())).toEqual([[1, 2, 3, 4, 5]]);
   });
 
+  it('ICMP peer slots (kind 8) and fragments: joins by slot, datagrams counted, JOIN records join', () => {
+    const d = new Dependencies();
+    d.add(new Uint32Array([...rec(7, 0x10005, 8), ...rec(9, 0x10005, 8), ...rec(12, 0x10006, 8)]));
+    d.add(new Uint32Array([...rec(50, 50, 7), ...rec(50, 12, 6), ...rec(51, 51, 7)]));
+    expect(d.groups().map((g) => [...g].sort((a, b) => a - b))).toEqual([[7, 9], [12, 50]]);
+    expect(d.fragDatagrams.size).toBe(2);
+  });
+
   it('recent sources: flows of one client join, and are counted', () => {
     const d = new Dependencies();
     d.add(new Uint32Array([...rec(1, 42, 5), ...rec(2, 42, 5), ...rec(3, 43, 5)]));
