@@ -139,6 +139,9 @@ example:
     const rs = load(p);
     if (typeof rs === 'number') return rs;
     process.stdout.write(printRuleset(rs, { counters: p.counters }));
+    for (const r of rs.approximated) {
+      process.stderr.write(`${rs.file}:${r.pos.line}: approximated (${r.approximation!.mode}) ${r.approximation!.module}: ${printRule(r)}\n`);
+    }
     return 0;
   },
 };

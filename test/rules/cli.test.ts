@@ -59,6 +59,13 @@ describe('nfreplay rules', () => {
     expect(r.stdout).toBe(readFileSync(`${fx}counters.saved-c`, 'utf8'));
   });
 
+  it('print --unsupported lists the approximated rules on stderr', () => {
+    const r = run(['rules', 'print', '-', '--unsupported=skip-rule'], '*filter\n-A INPUT -m hashlimit --hashlimit-upto 1/sec -j DROP\nCOMMIT\n');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('-A INPUT -m hashlimit --hashlimit-upto 1/sec -j DROP\n');
+    expect(r.stderr).toBe('<stdin>:2: approximated (skip-rule) hashlimit: -A INPUT -m hashlimit --hashlimit-upto 1/sec -j DROP\n');
+  });
+
   it('print: errors as for check', () => {
     // "-A POSTROUTING -j " is 18 characters: DNAT starts at column 19.
     const r = run(['rules', 'print', '-'], '*nat\n-A POSTROUTING -j DNAT --to-destination 192.0.2.1\nCOMMIT\n');
