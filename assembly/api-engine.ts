@@ -4,7 +4,8 @@ import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_WIRELEN, DESC_TS_
 import { setImage, setCounters, PKT } from './state';
 import { setStateBase } from './modules/index';
 import { setRecentBase } from './modules/recent';
-import { processPacket, rejectSent } from './hooks';
+import { processPacket, rejectSent, setOutRecords, setBatchIndex, resetOutRecords } from './hooks';
+export { setOutRecords };
 import { REJECT_COUNTS } from './modules/targets';
 
 const STATS: usize = memory.data(ST_SIZE * 8, 16);
@@ -22,8 +23,10 @@ export function statsAddr(): usize { return STATS; }
 
 /** Run `n` packets whose descriptors start at `descs`; writes each DESC_RESULT, updates stats. */
 export function processBatch(descs: usize, n: u32): void {
+  resetOutRecords();
   for (let i: u32 = 0; i < n; i++) {
     const d = descs + <usize>i * DESC_SIZE;
+    setBatchIndex(i);
     const res = processPacket(d);
     store<u32>(d, res, DESC_RESULT);
     const code = res & 0xff;

@@ -19,7 +19,7 @@ import { runTable, dropBy } from './interp';
 import { buildReject, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow, routeTypeTo } from './modules/reject';
 import { lastRejectWith } from './modules/targets';
 import {
-  dissect, defrag, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
+  dissect, defrag, defragMaxSize, defragDf, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
 } from './engine-deps';
 import { DEFRAG_HELD, DEFRAG_DROP, DEFRAG_DONE } from './dissect';
 
@@ -115,9 +115,36 @@ export function processPacket(desc: usize): u32 {
   if (v == V_ACCEPT && track) v = natHook(HOOK_POSTROUTING, MANIP_SRC);
   if (v != V_ACCEPT) return fail(v, track);
   if (track && ctConfirm() != V_ACCEPT) return RES_DROP_INVALID;
-  // a reassembled datagram is not the frame the descriptor points at: flag it (RESF_REASSEMBLED) so
-  // --out writers do not emit the last fragment's stale bytes
+  // a reassembled datagram is not the frame the descriptor points at: flag it (RESF_REASSEMBLED) and
+  // keep a copy of it, as it leaves, in the out-record area for --out writers
+  if (reasm) saveReassembled();
   return RES_FORWARDED | (<u32>load<u8>(PKT, P_OIF) << 8) | (reasm ? RESF_REASSEMBLED : 0);
+}
+
+/** Out records of the current batch (reserved by the host; 0 = none): u32 count, u32 bytes used,
+ *  u32 lost, pad; then per record [u32 descriptor index, u32 length, u32 frag_max_size, u32 df]
+ *  and the datagram, padded to 4 bytes. */
+let OUTREC: usize = 0;
+let OUTREC_BYTES: u32 = 0;
+export let batchIndex: u32 = 0;
+export function setOutRecords(addr: usize, bytes: u32): void { OUTREC = addr; OUTREC_BYTES = bytes; }
+export function setBatchIndex(i: u32): void { batchIndex = i; }
+export function resetOutRecords(): void { if (OUTREC != 0) { store<u32>(OUTREC, 0); store<u32>(OUTREC, 16, 4); store<u32>(OUTREC, 0, 8); } }
+
+function saveReassembled(): void {
+  if (OUTREC == 0) return;
+  const len = load<u32>(PKT, P_IPLEN);
+  const used = load<u32>(OUTREC, 4);
+  const need = 16 + ((len + 3) & ~3);
+  if (used + need > OUTREC_BYTES) { store<u32>(OUTREC, load<u32>(OUTREC, 8) + 1, 8); return; }
+  const r = OUTREC + used;
+  store<u32>(r, batchIndex);
+  store<u32>(r, len, 4);
+  store<u32>(r, defragMaxSize(), 8);
+  store<u32>(r, defragDf() ? 1 : 0, 12);
+  memory.copy(r + 16, <usize>load<u32>(PKT, P_L3), len);
+  store<u32>(OUTREC, load<u32>(OUTREC) + 1);
+  store<u32>(OUTREC, used + need, 4);
 }
 
 function fail(v: i32, track: bool): u32 {

@@ -16,7 +16,7 @@ import {
   R_CHAIN, RF_SRC, RF_SRC_INV, RF_DST, RF_DST_INV, RF_PROTO, RF_PROTO_INV, RF_FRAG, RF_FRAG_INV,
   RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV, RF_APPROX, RF_IIF_EXT, RF_OIF_EXT, T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_JUMP,
   T_GOTO, T_MODULE, V_ACCEPT, V_DROP, IMGF_CONNTRACK, IMGF_NAT, IMGF_LINEAR, IMGF_TRUST_CSUM,
-  MOD_UNSUPPORTED, SYS_CT_MAX, IF_NAME0, IF_SIZE, HOST_NIFS, HOST_IFS,
+  MOD_UNSUPPORTED, SYS_CT_MAX, IF_NAME0, IF_SIZE, IF_MTU, HOST_NIFS, HOST_IFS,
 } from '../layout.js';
 import type { Ruleset, Rule, Chain, TableName, IfaceMatch, Match } from '../rules/model.js';
 import { TABLE_NAMES } from '../rules/model.js';
@@ -81,6 +81,8 @@ export interface CompiledImage {
   recentNames: string[];
   conntrack: boolean;
   ifaceNames: string[];
+  /** MTU per host interface index (IF_MTU). */
+  ifaceMtus: number[];
   ctMax: number;
   hz: number;
 }
@@ -357,7 +359,7 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     image: W.buf.slice(0, W.length),
     chains, rules, nCounters, nState, recentBytes,
     recentNames: [...recentIds.keys()],
-    conntrack, ifaceNames, ctMax, hz,
+    conntrack, ifaceNames, ifaceMtus: ifaceNames.map((_, i) => opts.host.host[opts.host.host[HOST_IFS] + i * IF_SIZE + IF_MTU] || 65535), ctMax, hz,
   };
 }
 

@@ -6,6 +6,7 @@ import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
 import { instantiateCore, type CoreExports } from './core.js';
+import { readOutRecords, leavingFrames } from './outframes.js';
 
 export interface EngineStats {
   /** Packets per RES_* code (index = code). */
@@ -34,6 +35,8 @@ export class Engine {
   private dataCap = 0;
   private colAddr = 0;
   ctAddr = 0;
+  /** Out records (reassembled datagrams as they leave), 0 when the core has none. */
+  outRecAddr = 0;
   packets = 0;
   lastTsSec = 0;
   lastTsNsec = 0;
@@ -49,6 +52,12 @@ export class Engine {
     const recentAddr = core.reserve(Math.max(16, compiled.recentBytes));
     core.engineSetup(imgAddr, this.countersAddr, stateAddr, recentAddr);
     if (compiled.conntrack && typeof core.ctSetup === 'function') this.ctAddr = core.ctSetup(compiled.ctMax) >>> 0;
+    const setOut = (core as { setOutRecords?(a: number, n: number): void }).setOutRecords;
+    if (compiled.conntrack && setOut) {
+      const bytes = 4 << 20;
+      this.outRecAddr = core.reserve(bytes) >>> 0;
+      setOut(this.outRecAddr, bytes);
+    }
   }
 
   private ensure(n: number, bytes: number): void {
@@ -99,12 +108,17 @@ export class Engine {
       const mem = core.memory.buffer;
       const dv = new DataView(mem);
       const u8 = new Uint8Array(mem);
+      const recs = readOutRecords(mem, this.outRecAddr);
       for (let i = 0; i < n; i++) {
         const d = this.descAddr + i * DESC_SIZE;
         const res = dv.getUint32(d + DESC_RESULT, true);
-        if ((res & 0xff) !== RES_FORWARDED || (res & RESF_REASSEMBLED) !== 0) continue;
+        if ((res & 0xff) !== RES_FORWARDED) continue;
         const f = dv.getUint32(d + DESC_FRAME, true);
-        sink(b.tsSec[i], b.tsNsec[i], u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true)), b.wirelen[i], b.linktype[i]);
+        const frame = u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true));
+        const mtu = this.compiled.ifaceMtus[(res >>> 8) & 0xff] ?? 65535;
+        const rec = (res & RESF_REASSEMBLED) !== 0 ? recs.get(i) : undefined;
+        if ((res & RESF_REASSEMBLED) !== 0 && !rec) continue; // out-record area was full
+        for (const x of leavingFrames(frame, b.linktype[i], mtu, rec)) sink(b.tsSec[i], b.tsNsec[i], x, x === frame ? b.wirelen[i] : x.length, b.linktype[i]);
       }
     }
   }

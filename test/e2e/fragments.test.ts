@@ -7,6 +7,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { runScenario, cleanup, type Pkt } from './helpers.js';
 import { buildIPv4, fragmentIPv4 } from '../../src/pcap/craft.js';
+import { parseCaptureBuffer } from '../../src/pcap/reader.js';
+import { verifyIPv4 } from '../../src/pcap/checksum.js';
 import { RES_FRAG_QUEUED, RES_FORWARDED } from '../../src/layout.js';
 import type { HostModel } from '../../src/host/index.js';
 
@@ -32,5 +34,18 @@ describe('reassembly with conntrack', () => {
     expect(r.cnt('nat/POSTROUTING#1')).toEqual([2, 2256]);
     const codes = Array.from(r.engine.lastResults(ips.length), (x) => x & 0xff);
     expect(codes).toEqual([RES_FRAG_QUEUED, RES_FRAG_QUEUED, RES_FORWARDED, RES_FRAG_QUEUED, RES_FRAG_QUEUED, RES_FORWARDED]);
+    // --out: each datagram leaves SNATed and re-fragmented to the largest fragment it came in; the
+    // kernel's egress in that case: total lengths 620, 620, 228 (offsets 0, 75, 150 in 8-byte units,
+    // MF on all but the last) and 428, 420 (offsets 0, 51), source 198.51.100.1
+    const cap = parseCaptureBuffer(new Uint8Array(readFileSync(r.out))).batch;
+    const got: [number, number, number, string][] = [];
+    for (let i = 0; i < cap.count; i++) {
+      const f = cap.data.subarray(cap.offset[i] + 14, cap.offset[i] + cap.caplen[i]);
+      const fo = (f[6] << 8) | f[7];
+      got.push([(f[2] << 8) | f[3], fo & 0x1fff, (fo >> 13) & 1, `${f[12]}.${f[13]}.${f[14]}.${f[15]}`]);
+      expect(verifyIPv4(f, 0).ip).toBe(true);
+    }
+    const S = '198.51.100.1';
+    expect(got).toEqual([[620, 0, 1, S], [620, 75, 1, S], [228, 150, 0, S], [428, 0, 1, S], [420, 51, 0, S]]);
   });
 });

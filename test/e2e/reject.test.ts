@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { RES_DROP_TTL, RES_FORWARDED, RES_DROP_MTU, RES_DROP_NOROUTE } from '../../src/layout.js';
 import { join } from 'node:path';
 import { runScenario, cleanup } from './helpers.js';
+import { parseCaptureBuffer } from '../../src/pcap/reader.js';
 import { tcpOptions } from '../../src/pcap/craft.js';
 import type { HostModel } from '../../src/host/index.js';
 import { printRuleset } from '../../src/rules/print.js';
@@ -126,6 +127,14 @@ describe('REJECT', () => {
     expect(r.cnt('filter/OUTPUT')).toEqual([3, 728]);
     expect(r.cnt('filter/FORWARD')).toEqual([2, 1440]);
     expect(Array.from(r.engine.lastResults(5), (x) => x & 0xff)).toEqual([RES_DROP_TTL, RES_FORWARDED, RES_DROP_MTU, RES_FORWARDED, RES_DROP_NOROUTE]);
+    // --out: the 1400-byte datagram without DF leaves in two fragments for MTU 1000, as the kernel's
+    // egress showed: 996 bytes (offset 0, MF) and 424 bytes (offset 122)
+    const cap = parseCaptureBuffer(new Uint8Array(readFileSync(r.out))).batch;
+    const lens = Array.from({ length: cap.count }, (_, i) => {
+      const f = cap.data.subarray(cap.offset[i] + 14);
+      return [(f[2] << 8) | f[3], ((f[6] << 8) | f[7]) & 0x3fff];
+    });
+    expect(lens).toEqual([[40, 0], [996, 0x2000], [424, 122]]);
   });
 });
 
