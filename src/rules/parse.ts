@@ -340,7 +340,11 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
       return b ? { base: b } : null;
     }
     // getopt_long: an exact name wins (the newest module first, then the rule options); else a unique prefix.
-    for (const l of [...(target ? [target] : []), ...loaded]) {
+    if (target) {
+      const s = target.mod.options.find((o) => o.name === name);
+      if (s) return { mod: target, spec: s };
+    }
+    for (const l of loaded) {
       const s = l.mod.options.find((o) => o.name === name);
       if (s) return { mod: l, spec: s };
     }
@@ -536,6 +540,11 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
   if (approx) rule.approximation = approx;
 
   // -s a,b -d c,d: iptables adds one rule per (source, destination) pair, sources outermost.
+  if ((!srcs || srcs.length === 1) && (!dsts || dsts.length === 1)) {
+    rule.src = srcs ? srcs[0] : null;
+    rule.dst = dsts ? dsts[0] : null;
+    return [rule];
+  }
   const out: Rule[] = [];
   for (const s of srcs ?? [null]) {
     for (const d of dsts ?? [null]) {
