@@ -11,7 +11,16 @@ export interface Word {
   quoted: boolean;
 }
 
+const PLAIN = /[^ \t\r\n]+/g;
+
 export function splitWords(line: string, file: string, lineNo: number): Word[] {
+  if (!line.includes('"')) {
+    // No quotes: words are the runs of non-blanks (backslashes are ordinary characters outside quotes).
+    const words: Word[] = [];
+    PLAIN.lastIndex = 0;
+    for (let m = PLAIN.exec(line); m; m = PLAIN.exec(line)) words.push({ text: m[0], col: m.index + 1, quoted: false });
+    return words;
+  }
   const out: Word[] = [];
   let buf = '';
   let inWord = false;
