@@ -8,7 +8,7 @@ import { ParseError } from './errors.js';
 import { splitWords, type Word } from './lex.js';
 import { parseAddrMask, maskToPrefix } from './util.js';
 import { parseProto, protoName } from './protocols.js';
-import { findMatch, findTarget, KNOWN_UNSUPPORTED_TARGETS, unsupportedMatch, unsupportedTarget } from './modules/index.js';
+import { findMatch, findTarget, KNOWN_UNSUPPORTED_TARGETS, MATCHES, TARGETS, unsupportedMatch, unsupportedTarget } from './modules/index.js';
 import type { ArgReader, MatchModule, ModuleBase, OptSpec, TargetModule } from './modules/types.js';
 import type { UnsupportedParams } from './modules/unsupported.js';
 import { validateTable, deleteChain } from './validate.js';
@@ -408,7 +408,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
         r = resolve(w.text, w);
       }
     }
-    if (!r) throw new ParseError(at(w), w.text, `unknown option '${w.text}'`);
+    if (!r) throw new ParseError(at(w), w.text, `unknown option '${w.text}'${ownerHint(w.text)}`);
     const inv = invert;
     invert = null;
     if (r.base) {
@@ -552,6 +552,13 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
     }
   }
   return out;
+}
+
+/** ' (an option of -m tcp, -m udp, ...)' when known modules have the option, for "unknown option" errors. */
+function ownerHint(opt: string): string {
+  const owners = [...MATCHES.filter((m) => m.options.some((o) => o.name === opt)).map((m) => `-m ${m.name}`),
+    ...TARGETS.filter((t) => t.options.some((o) => o.name === opt)).map((t) => `-j ${t.name}`)];
+  return owners.length ? ` (an option of ${owners.join(', ')}, not loaded at this point)` : '';
 }
 
 /** -s/-d value: `addr[/mask][,addr[/mask]...]`; 0.0.0.0/0 without `!` is no test at all (kept as null). */

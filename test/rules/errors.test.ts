@@ -67,7 +67,8 @@ const cases: Case[] = [
   ['both -j and -g', F(':A - [0:0]\n-A INPUT -j A -g A'), 3, '-g', 0, 'cannot use both -j and -g'],
   // options
   ['unknown option', F('-A INPUT --frobnicate 1'), 2, '--frobnicate', 0, "unknown option '--frobnicate'"],
-  ['module option without its module', F('-A INPUT --dport 80 -j ACCEPT'), 2, '--dport', 0, "unknown option '--dport'"],
+  ['module option without its module', F('-A INPUT --dport 80 -j ACCEPT'), 2, '--dport', 0, "unknown option '--dport' (an option of -m tcp, -m udp, -m sctp, not loaded at this point)"],
+  ['target option before its target', N('-A PREROUTING --to-destination 192.0.2.1 -j DNAT'), 2, '--to-destination', 0, "unknown option '--to-destination' (an option of -j DNAT, not loaded at this point)"],
   // getopt_long prefixes: --d matches --destination/--dst (one option) and --delete/--delete-chain (iptables: unknown option "--d").
   ['ambiguous option prefix', F('-A INPUT -p tcp --d 80'), 2, '--d', 0, "option '--d' is ambiguous (--destination, --dst, --delete, --delete-chain)"],
   ['ambiguous prefix across a module and the rule options', F('-A INPUT -p tcp -m tcp --dest 80'), 2, '--dest', 0, "option '--dest' is ambiguous (--destination, --destination-port)"],
@@ -112,7 +113,8 @@ const cases: Case[] = [
   ['limit overflow after the u32 wrap (user2credits)', F('-A INPUT -m limit --limit-burst 10000'), 2, 'limit', 0, 'limit: overflow, try lower: 12000000/10000'],
   ['REJECT tcp-reset without -p tcp', F('-A INPUT -j REJECT --reject-with tcp-reset'), 2, 'REJECT', 0, 'REJECT: --reject-with tcp-reset is only valid with -p tcp'],
   ['DNAT port without a port protocol', N('-A PREROUTING -j DNAT --to-destination 192.0.2.1:80'), 2, 'DNAT', 0, 'DNAT: need TCP, UDP, SCTP or DCCP with port specification'],
-  ['DNAT --random-fully (not in iptables 1.8.9)', N('-A PREROUTING -j DNAT --to-destination 192.0.2.1 --random-fully'), 2, '--random-fully', 0, "option '--random-fully' is ambiguous (--random, --random-fully)".replace(/.*/, "unknown option '--random-fully'")],
+  ['DNAT --random-fully (not in iptables 1.8.9)', N('-A PREROUTING -j DNAT --to-destination 192.0.2.1 --random-fully'), 2, '--random-fully', 0,
+    "unknown option '--random-fully' (an option of -j SNAT, -j MASQUERADE, not loaded at this point)"],
   ['CT with another option', `*raw\n-A PREROUTING -j CT --zone 1\nCOMMIT\n`, 2, '--zone', 0, "CT: option '--zone' is not supported (only --notrack)"],
   // tables, hooks, graph
   ['target in the wrong table', F('-A INPUT -j DNAT --to-destination 192.0.2.1'), 2, 'DNAT', 0, "target 'DNAT' is only valid in the nat table, not in 'filter'"],
