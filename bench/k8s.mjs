@@ -15,7 +15,7 @@
 //
 // Options: --quick (100 and 1,000 Services, small packet counts: a smoke run)
 //          --sizes 100,1000   --endpoints 5   --new N (SYNs, default 100,000)
-//          --est N (established packets, default 500,000)   --reps R (default 3; 2 at >= 10,000)
+//          --est N (established packets, default 500,000)   --reps R (default 3; 2 at 20,000)
 //          --no-kernel   --regen (rebuild the inputs in bench/data/)   --prepare (inputs only)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
@@ -53,7 +53,7 @@ const EP = Number(args.endpoints);
 const NEW = Number(args.new ?? (QUICK ? 10000 : 100000));
 const EST = Number(args.est ?? (QUICK ? 50000 : 500000));
 const EST_CONNS = Math.min(4096, NEW);
-const repsFor = (n) => Number(args.reps ?? (n >= 10000 ? 2 : 3));
+const repsFor = (n) => Number(args.reps ?? (n >= 20000 ? 2 : 3));
 // --linear SYN replay: a prefix of the capture small enough to finish in about a second even at
 // 20,000 Services (each SYN walks the whole KUBE-SERVICES chain in --linear).
 const linPackets = (n) => Math.min(NEW, Math.max(1000, Math.floor(2e8 / n)));
@@ -167,7 +167,7 @@ async function child(n) {
   const tree = ct.res;
   out.compile = { wall: ct.wall, cpu: ct.cpu };
   log(`compile ${ct.wall.toFixed(0)} ms`);
-  const cl = best(n >= 10000 ? 1 : R, () => compile(rs, { host, seed: SEED, linear: true }));
+  const cl = best(n >= 20000 ? 1 : R, () => compile(rs, { host, seed: SEED, linear: true }));
   const lin = cl.res;
   out.compileLinear = { wall: cl.wall, cpu: cl.cpu };
   out.rules = tree.rules.length;
@@ -382,7 +382,7 @@ async function main() {
     const row = JSON.parse(r.stdout.trim().split('\n').pop());
     if (!kernelWhy) {
       process.stderr.write(`size ${n}: iptables-legacy-restore in a fresh namespace\n`);
-      row.kernel = kernelRestore(n, n >= 10000 ? 1 : 2);
+      row.kernel = kernelRestore(n, n >= 20000 ? 1 : 2);
     }
     rows.push(row);
   }
@@ -441,7 +441,7 @@ function report(rows, kernelWhy, meta) {
   o.push('');
   if (kernelWhy) o.push(`Kernel iptables-legacy-restore: not measured (${kernelWhy}).`);
   else {
-    o.push('Kernel: `ip netns exec nfr-bench-PID iptables-legacy-restore -w 60 < rules` into a freshly created namespace (deleted after), best of N (1 at >= 10,000), wall ms with user+sys CPU ms in brackets; ratio = kernel / our parse+compile (trees).');
+    o.push('Kernel: `ip netns exec nfr-bench-PID iptables-legacy-restore -w 60 < rules` into a freshly created namespace (deleted after), best of N (1 at 20,000), wall ms with user+sys CPU ms in brackets; ratio = kernel / our parse+compile (trees).');
     o.push(table(['services', 'N', 'iptables-legacy-restore ms', 'ours parse+compile ms', 'kernel / ours (cpu)', 'rules read back by iptables-legacy-save'],
       ok.map((r) => {
         const k = r.kernel;
