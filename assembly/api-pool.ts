@@ -254,84 +254,124 @@ let dedup: usize = 0;
   logPtr += 12;
 }
 
-/** Run `n` compact descriptors (from poolSelect) through processBatch one by one and log the
- * dependency records (flow key, tuple hash lo, hi | kind << 20: 12 bytes each, at most 8 per packet)
- * at `log`.
+/** The dependency records of the packet just run (descriptor `d`, index `i` in the arrays). */
+function logPacket(i: u32, d: usize, keys: usize, hashes: usize, srcs: usize): void {
+  const code = load<u32>(d, DESC_RESULT) & 0xff;
+  if (code == RES_NOT_IP || code == RES_MALFORMED) return;
+  const key = load<u32>(keys + (<usize>i << 2));
+  if (key == 0) return;
+  // packets the host answers with an ICMP error (REJECT, TTL exceeded, no route, frag needed):
+  // the per-destination rate limit (assembly/modules/reject.ts, a direct-mapped peer table of 4096
+  // slots) couples every source that maps to the same slot
+  if (code == RES_DROP_TTL || code == RES_DROP_NOROUTE || code == RES_DROP_MTU ||
+      (code == RES_DROP_RULE && rejectN != 0 && isReject((load<u32>(d, DESC_RESULT) >>> 16) - 1))) {
+    const src = load<u32>(srcs + (<usize>i << 2));
+    hLo = (((src * 0x9e3779b1) >> 20) & 4095) | 0x10000;
+    hHi = 0;
+    logRec(key, K_ICMP);
+  }
+  if (fragOn && (load<u32>(hashes + (<usize>i << 3), 4) & 0x80000000) != 0) {
+    // a fragment: count its datagram; when it completed one, join the datagram's flow
+    hLo = key; hHi = 0;
+    logRec(key, K_FRAG);
+    if (code != RES_FRAG_QUEUED && code != RES_DROP_FRAG && load<u16>(PKT, P_FRAGOFF) == 0 && load<u8>(PKT, P_MF) == 0) {
+      hLo = pktFlowKey(); hHi = 0;
+      logRec(key, K_JOIN);
+    }
+  }
+  if (!logOn) return;
+  const ctinfo = <i32>load<u8>(PKT, P_CTINFO);
+  const ct = load<u32>(PKT, P_CT);
+  if (ctinfo == CTINFO_NEW) {
+    if (recentOn) {
+      tupleHash(load<u32>(srcs + (<usize>i << 2)) & recentMask, 0, 0, 0, 0x800);
+      logRec(key, K_RECENT);
+    }
+    hLo = load<u32>(hashes + (<usize>i << 3));
+    hHi = load<u32>(hashes + (<usize>i << 3), 4) & 0xfffff;
+    let st: u32 = 0;
+    let e: usize = 0;
+    if (ct != 0) { e = ctEntry(ct); st = load<u32>(e, CT_STATUS); }
+    if ((st & IPS_CONFIRMED) == 0) { logRec(key, K_MISS); return; }
+    const proto = <u32>load<u8>(e, CT_PROTO);
+    // the original tuple from the entry (for a reassembled datagram it is not the last fragment's)
+    tupleHash(load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST), <u32>load<u16>(e, CT_O_SPORT), <u32>load<u16>(e, CT_O_DPORT), proto);
+    logRec(key, K_ORIG);
+    if ((st & (IPS_SRC_NAT | IPS_DST_NAT)) != 0) {
+      const rs = load<u32>(e, CT_R_SRC), rd = load<u32>(e, CT_R_DST);
+      const rsp = <u32>load<u16>(e, CT_R_SPORT), rdp = <u32>load<u16>(e, CT_R_DPORT);
+      tupleHash(rs, rd, rsp, rdp, proto);
+      logRec(key, K_REPLY);
+      tupleHash(rs, rd, (st & IPS_DST_NAT) != 0 ? 0 : rsp, (st & IPS_SRC_NAT) != 0 ? 0 : rdp, proto | 0x200);
+      logRec(key, K_FAMILY);
+    }
+    if ((st & IPS_SRC_NAT) != 0) {
+      // nf_nat_bysource: a later SNAT of the same original source reuses this mapping
+      tupleHash(load<u32>(e, CT_O_SRC), 0, <u32>load<u16>(e, CT_O_SPORT), 0, proto | 0x100);
+      logRec(key, K_BYSRC);
+    }
+  } else if (ctinfo == CTINFO_INVALID && ct == 0) {
+    hLo = load<u32>(hashes + (<usize>i << 3));
+    hHi = load<u32>(hashes + (<usize>i << 3), 4) & 0xfffff;
+    logRec(key, K_MISS);
+    if (load<u8>(PKT, P_PROTO) == 1 && load<u32>(PKT, P_IN_L3) != 0 && load<u8>(PKT, P_IN_OK) != 0) {
+      const s = load<u32>(PKT, P_IN_SADDR), t = load<u32>(PKT, P_IN_DADDR);
+      const sp = <u32>load<u16>(PKT, P_IN_SPORT), dp = <u32>load<u16>(PKT, P_IN_DPORT);
+      const ip = <u32>load<u8>(PKT, P_IN_PROTO);
+      tupleHash(s, t, sp, dp, ip);
+      logRec(key, K_MISS);
+      if (ip == 1) tupleHash(t, s, sp, 0, ip); else tupleHash(t, s, dp, sp, ip);
+      logRec(key, K_MISS);
+    }
+  }
+}
+
+// The engine's processBatch may call poolAfterPacket(i, d) after each packet (see
+// /work/notes/core-contract-changes.md): then a batch runs in one processBatch call (its per-batch
+// state, such as out records, stays whole) and is logged as it goes.
+let armed = false;
+let hKeys: usize = 0;
+let hHashes: usize = 0;
+let hSrcs: usize = 0;
+
+/** Hook for the engine's processBatch: log packet `i` (descriptor `d`) when the pool armed it. */
+export function poolAfterPacket(i: u32, d: usize): void {
+  if (armed) logPacket(i, d, hKeys, hHashes, hSrcs);
+}
+
+/** Run `n` compact descriptors (from poolSelect) and log the dependency records (flow key, tuple
+ * hash lo, hi | kind << 20: 12 bytes each, at most 8 per packet) at `log`. With `hooked` the whole
+ * array runs in one processBatch that calls poolAfterPacket; else one processBatch per packet.
  * Returns the number of records. */
-export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: usize, log: usize): u32 {
+export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: usize, log: usize, hooked: u32,
+  outRec: usize, myRec: usize, myRecBytes: u32): u32 {
   if (dedup == 0) dedup = reserve(<usize>DEDUP_SLOTS * 12);
   logPtr = log;
-  for (let i: u32 = 0; i < n; i++) {
-    const d = descs + <usize>i * DESC_SIZE;
-    processBatch(d, 1);
-    const code = load<u32>(d, DESC_RESULT) & 0xff;
-    if (code == RES_NOT_IP || code == RES_MALFORMED) continue;
-    const key = load<u32>(keys + (<usize>i << 2));
-    if (key == 0) continue;
-    // packets the host answers with an ICMP error (REJECT, TTL exceeded, no route, frag needed):
-    // the per-destination rate limit (assembly/modules/reject.ts, a direct-mapped peer table of 4096
-    // slots) couples every source that maps to the same slot
-    if (code == RES_DROP_TTL || code == RES_DROP_NOROUTE || code == RES_DROP_MTU ||
-        (code == RES_DROP_RULE && rejectN != 0 && isReject((load<u32>(d, DESC_RESULT) >>> 16) - 1))) {
-      const src = load<u32>(srcs + (<usize>i << 2));
-      hLo = (((src * 0x9e3779b1) >> 20) & 4095) | 0x10000;
-      hHi = 0;
-      logRec(key, K_ICMP);
-    }
-    if (fragOn && (load<u32>(hashes + (<usize>i << 3), 4) & 0x80000000) != 0) {
-      // a fragment: count its datagram; when it completed one, join the datagram's flow
-      hLo = key; hHi = 0;
-      logRec(key, K_FRAG);
-      if (code != RES_FRAG_QUEUED && code != RES_DROP_FRAG && load<u16>(PKT, P_FRAGOFF) == 0 && load<u8>(PKT, P_MF) == 0) {
-        hLo = pktFlowKey(); hHi = 0;
-        logRec(key, K_JOIN);
+  if (hooked != 0) {
+    armed = true; hKeys = keys; hHashes = hashes; hSrcs = srcs;
+    processBatch(descs, n);
+    armed = false;
+  } else {
+    // one processBatch per packet resets the engine's out records (reassembled datagrams as they
+    // leave, by batch index) each time: gather them at `myRec` in the same layout, by index i
+    let nrec: u32 = 0;
+    let pos: u32 = 16;
+    for (let i: u32 = 0; i < n; i++) {
+      const d = descs + <usize>i * DESC_SIZE;
+      processBatch(d, 1);
+      logPacket(i, d, keys, hashes, srcs);
+      if (outRec != 0 && myRec != 0 && load<u32>(outRec) != 0) {
+        const len = load<u32>(outRec + 16, 4);
+        const size: u32 = 16 + ((len + 3) & ~(<u32>3));
+        if (pos + size <= myRecBytes) {
+          memory.copy(myRec + <usize>pos, outRec + 16, size);
+          store<u32>(myRec + <usize>pos, i);
+          pos += size;
+          nrec++;
+        }
       }
     }
-    if (!logOn) continue;
-    const ctinfo = <i32>load<u8>(PKT, P_CTINFO);
-    const ct = load<u32>(PKT, P_CT);
-    if (ctinfo == CTINFO_NEW) {
-      if (recentOn) {
-        tupleHash(load<u32>(srcs + (<usize>i << 2)) & recentMask, 0, 0, 0, 0x800);
-        logRec(key, K_RECENT);
-      }
-      hLo = load<u32>(hashes + (<usize>i << 3));
-      hHi = load<u32>(hashes + (<usize>i << 3), 4) & 0xfffff;
-      let st: u32 = 0;
-      let e: usize = 0;
-      if (ct != 0) { e = ctEntry(ct); st = load<u32>(e, CT_STATUS); }
-      if ((st & IPS_CONFIRMED) == 0) { logRec(key, K_MISS); continue; }
-      const proto = <u32>load<u8>(e, CT_PROTO);
-      // the original tuple from the entry (for a reassembled datagram it is not the last fragment's)
-      tupleHash(load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST), <u32>load<u16>(e, CT_O_SPORT), <u32>load<u16>(e, CT_O_DPORT), proto);
-      logRec(key, K_ORIG);
-      if ((st & (IPS_SRC_NAT | IPS_DST_NAT)) != 0) {
-        const rs = load<u32>(e, CT_R_SRC), rd = load<u32>(e, CT_R_DST);
-        const rsp = <u32>load<u16>(e, CT_R_SPORT), rdp = <u32>load<u16>(e, CT_R_DPORT);
-        tupleHash(rs, rd, rsp, rdp, proto);
-        logRec(key, K_REPLY);
-        tupleHash(rs, rd, (st & IPS_DST_NAT) != 0 ? 0 : rsp, (st & IPS_SRC_NAT) != 0 ? 0 : rdp, proto | 0x200);
-        logRec(key, K_FAMILY);
-      }
-      if ((st & IPS_SRC_NAT) != 0) {
-        // nf_nat_bysource: a later SNAT of the same original source reuses this mapping
-        tupleHash(load<u32>(e, CT_O_SRC), 0, <u32>load<u16>(e, CT_O_SPORT), 0, proto | 0x100);
-        logRec(key, K_BYSRC);
-      }
-    } else if (ctinfo == CTINFO_INVALID && ct == 0) {
-      hLo = load<u32>(hashes + (<usize>i << 3));
-      hHi = load<u32>(hashes + (<usize>i << 3), 4) & 0xfffff;
-      logRec(key, K_MISS);
-      if (load<u8>(PKT, P_PROTO) == 1 && load<u32>(PKT, P_IN_L3) != 0 && load<u8>(PKT, P_IN_OK) != 0) {
-        const s = load<u32>(PKT, P_IN_SADDR), t = load<u32>(PKT, P_IN_DADDR);
-        const sp = <u32>load<u16>(PKT, P_IN_SPORT), dp = <u32>load<u16>(PKT, P_IN_DPORT);
-        const ip = <u32>load<u8>(PKT, P_IN_PROTO);
-        tupleHash(s, t, sp, dp, ip);
-        logRec(key, K_MISS);
-        if (ip == 1) tupleHash(t, s, sp, 0, ip); else tupleHash(t, s, dp, sp, ip);
-        logRec(key, K_MISS);
-      }
-    }
+    if (myRec != 0) { store<u32>(myRec, nrec); store<u32>(myRec, pos, 4); store<u32>(myRec, 0, 8); }
   }
   return <u32>((logPtr - log) / 12);
 }

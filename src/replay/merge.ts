@@ -76,6 +76,7 @@ export function writeForwarded(rs: ShardResult[], path: string, linktype: number
       }
     }
   }
+  // stable: the frames a packet leaves as (fragments) keep their order
   recs.sort((a, b) => a.ord - b.ord);
   const w = new PcapWriter(path, { linktype, nanosecond: true });
   try {

@@ -209,6 +209,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   const wd: WorkerData = {
     module: coreModule(),
     compiled: { image: compiled.image, nCounters: compiled.nCounters, nState: compiled.nState, recentBytes: compiled.recentBytes, conntrack: compiled.conntrack, ctMax: compiled.ctMax },
+    ifaceMtus: (compiled as { ifaceMtus?: number[] }).ifaceMtus ?? [],
     rejectRules: Uint8Array.from(compiled.rules, (r) => (r.model.target?.kind === 'module' && r.model.target.module === 'REJECT' ? 1 : 0)),
   };
   const run = new PoolRun(Math.min(workers, Math.max(nShards, 1)), wd);

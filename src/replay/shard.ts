@@ -20,6 +20,8 @@ import { NAT_PERSISTENT } from '../layout.js';
 export interface WorkerData {
   module: WebAssembly.Module;
   compiled: { image: Int32Array; nCounters: number; nState: number; recentBytes: number; conntrack: boolean; ctMax: number };
+  /** MTU per host interface index (the --out frames leave fragmented to it). */
+  ifaceMtus: number[];
   /** A byte per rule id: 1 when its target is REJECT (its ICMP errors are rate limited per destination). */
   rejectRules: Uint8Array;
 }

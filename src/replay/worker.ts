@@ -17,6 +17,16 @@ import { instantiateCore, type CoreExports } from './core.js';
 import { batchLayout, type BatchMsg, type ShardTask, type ShardResult, type WorkerData } from './shard.js';
 
 const LOG_REC = 12;
+const OUT_REC_BYTES = 4 << 20;
+
+/** The engine's --out frame logic (src/replay/outframes.ts: MTU fragmentation, reassembled
+ * datagrams as they leave), when present. */
+interface OutFrames {
+  readOutRecords(mem: ArrayBuffer, addr: number): Map<number, unknown>;
+  leavingFrames(frame: Uint8Array, linktype: number, mtu: number, rec?: unknown): Uint8Array[];
+}
+const outFrames: OutFrames | null = await import(new URL('./outframes.js', import.meta.url).href).then(
+  (m: Partial<OutFrames>) => (m.readOutRecords && m.leavingFrames ? (m as OutFrames) : null), () => null);
 
 class ShardRunner {
   readonly engine: Engine;
@@ -38,10 +48,17 @@ class ShardRunner {
   private logWords = 0;
   drops = new Map<number, [number, number]>(); // key -> [count, first ordinal]
   fwd: ArrayBuffer[] = [];
+  /** The engine's processBatch calls poolAfterPacket (one call per batch, per-batch state whole). */
+  readonly hooked: boolean;
+  private myRec = 0;
+  private readonly mtus: number[];
 
   constructor(wd: WorkerData, private t: ShardTask) {
     this.core = instantiateCore(wd.module);
     this.engine = new Engine(wd.compiled as CompiledImage, this.core);
+    this.hooked = typeof this.core.poolHookInstalled === 'function';
+    this.mtus = wd.ifaceMtus;
+    if (!this.hooked && this.outRecAddr()) this.myRec = this.core.reserve(OUT_REC_BYTES) >>> 0;
     (this.core.poolSetRecent as (on: number, mask: number) => void)(t.recentMask === null ? 0 : 1, t.recentMask ?? 0);
     (this.core.poolSetLog as (flags: number) => void)((t.log ? 1 : 0) | (wd.compiled.conntrack ? 2 : 0));
     if (wd.rejectRules.length) {
@@ -55,6 +72,10 @@ class ShardRunner {
       new Uint32Array(this.core.memory.buffer, this.ovr, o.length).set(o);
       this.ovrMask = o.length / 2 - 1;
     }
+  }
+
+  private outRecAddr(): number {
+    return ((this.engine as unknown as { outRecAddr?: number }).outRecAddr ?? 0) >>> 0;
   }
 
   private ensure(n: number, bytes: number): void {
@@ -103,53 +124,79 @@ class ShardRunner {
     const sel = (core.poolSelect as (...a: number[]) => number)(this.descAll, n, this.t.nShards, this.t.shard,
       this.ovr, this.ovrMask, this.descSel, this.keys, this.hashes, this.srcs) >>> 0;
     if (sel === 0) return;
-    const nlog = (core.poolRun as (...a: number[]) => number)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log) >>> 0;
+    const nlog = (core.poolRun as (...a: number[]) => number)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log, this.hooked ? 1 : 0,
+      this.outRecAddr(), this.myRec, OUT_REC_BYTES) >>> 0;
     this.packets += sel;
     buf = core.memory.buffer;
     if (nlog) {
       this.logs.push(new Uint32Array(buf.slice(this.log, this.log + nlog * LOG_REC)));
       this.logWords += nlog * 3;
     }
-    // drops per rule / policy and forwarded packets, from the results
+    // drops per rule / policy, from the results
     const w = new Uint32Array(buf, this.descSel, sel * (DESC_SIZE / 4));
     const R = DESC_RESULT / 4;
-    let nf = 0, fbytes = 0;
+    let nf = 0;
     for (let i = 0; i < sel; i++) {
       const r = w[i * 8 + R];
       const code = r & 0xff;
-      if (code === RES_FORWARDED) { if ((r & RESF_REASSEMBLED) === 0) { nf++; fbytes += w[i * 8 + DESC_CAPLEN / 4]; } }
+      if (code === RES_FORWARDED) nf++;
       else if (code === RES_DROP_RULE || code === RES_DROP_POLICY) {
         const k = code === RES_DROP_RULE ? (r >>> 16) - 1 : -(r >>> 16);
         const d = this.drops.get(k);
         if (d) d[0]++; else this.drops.set(k, [1, w[i * 8 + DESC_ORDINAL / 4]]);
       }
     }
-    if (this.t.wantOut && nf) {
-      // records: ordinal, tsSec, tsNsec, wirelen, linktype, caplen (u32 each), then the bytes (padded to 4)
-      const out = new ArrayBuffer(nf * 24 + fbytes + nf * 3);
-      const ov = new DataView(out);
-      const ob = new Uint8Array(out);
-      const mem = new Uint8Array(buf);
-      const dv = new DataView(buf);
-      let p = 0;
-      for (let i = 0; i < sel; i++) {
-        const d = this.descSel + i * DESC_SIZE;
-        const res = dv.getUint32(d + DESC_RESULT, true);
-        // a reassembled datagram is not the frame the descriptor points at (as engine.ts: not written)
-        if ((res & 0xff) !== RES_FORWARDED || (res & RESF_REASSEMBLED) !== 0) continue;
-        const cl = dv.getUint32(d + DESC_CAPLEN, true);
-        const f = dv.getUint32(d + DESC_FRAME, true);
-        ov.setUint32(p, dv.getUint32(d + DESC_ORDINAL, true), true);
-        ov.setUint32(p + 4, dv.getUint32(d + DESC_TS_SEC, true), true);
-        ov.setUint32(p + 8, dv.getUint32(d + DESC_TS_NSEC, true), true);
-        ov.setUint32(p + 12, dv.getUint32(d + DESC_WIRELEN, true), true);
-        ov.setUint32(p + 16, dv.getUint16(d + DESC_LINKTYPE, true), true);
-        ov.setUint32(p + 20, cl, true);
-        ob.set(mem.subarray(f, f + cl), p + 24);
-        p += 24 + ((cl + 3) & ~3);
+    if (this.t.wantOut && nf) this.forwarded(buf, sel);
+  }
+
+  /** Frames of the forwarded packets as they leave, as engine.ts writes them, with their ordinals.
+   * Records: ordinal, tsSec, tsNsec, wirelen, linktype, caplen (u32 each), the bytes (padded to 4). */
+  private forwarded(buf: ArrayBuffer, sel: number): void {
+    const dv = new DataView(buf);
+    const mem = new Uint8Array(buf);
+    const recs = outFrames ? outFrames.readOutRecords(buf, this.hooked ? this.outRecAddr() : this.myRec) : null;
+    const parts: { ord: number; s: number; ns: number; wl: number; lt: number; f: Uint8Array }[] = [];
+    let bytes = 0;
+    for (let i = 0; i < sel; i++) {
+      const d = this.descSel + i * DESC_SIZE;
+      const res = dv.getUint32(d + DESC_RESULT, true);
+      if ((res & 0xff) !== RES_FORWARDED) continue;
+      const reasm = (res & RESF_REASSEMBLED) !== 0;
+      const frame = mem.subarray(dv.getUint32(d + DESC_FRAME, true), dv.getUint32(d + DESC_FRAME, true) + dv.getUint32(d + DESC_CAPLEN, true));
+      const lt = dv.getUint16(d + DESC_LINKTYPE, true);
+      const ord = dv.getUint32(d + DESC_ORDINAL, true), s = dv.getUint32(d + DESC_TS_SEC, true), ns = dv.getUint32(d + DESC_TS_NSEC, true);
+      const wl = dv.getUint32(d + DESC_WIRELEN, true);
+      let frames: Uint8Array[];
+      if (!outFrames) {
+        // engine without out frames: a reassembled datagram is not the frame the descriptor points at
+        if (reasm) continue;
+        frames = [frame];
+      } else {
+        const rec = reasm ? recs!.get(i) : undefined;
+        if (reasm && !rec) continue; // the out-record area was full (as engine.ts)
+        frames = outFrames.leavingFrames(frame, lt, this.mtus[(res >>> 8) & 0xff] ?? 65535, rec);
       }
-      this.fwd.push(p === out.byteLength ? out : out.slice(0, p));
+      for (const f of frames) {
+        parts.push({ ord, s, ns, wl: f === frame ? wl : f.length, lt, f });
+        bytes += 24 + ((f.length + 3) & ~3);
+      }
     }
+    if (!parts.length) return;
+    const out = new ArrayBuffer(bytes);
+    const ov = new DataView(out);
+    const ob = new Uint8Array(out);
+    let p = 0;
+    for (const x of parts) {
+      ov.setUint32(p, x.ord, true);
+      ov.setUint32(p + 4, x.s, true);
+      ov.setUint32(p + 8, x.ns, true);
+      ov.setUint32(p + 12, x.wl, true);
+      ov.setUint32(p + 16, x.lt, true);
+      ov.setUint32(p + 20, x.f.length, true);
+      ob.set(x.f, p + 24);
+      p += 24 + ((x.f.length + 3) & ~3);
+    }
+    this.fwd.push(out);
   }
 
   finish(): ShardResult {
