@@ -146,6 +146,7 @@ export const pendingLowers: Record<string, LowerFn> = {
   mark: lowerMark,
   connmark: lowerMark,
   comment: () => [],
+  nfacct: () => [],
   addrtype: lowerAddrtype,
   statistic: lowerStatistic,
   recent: lowerRecent,

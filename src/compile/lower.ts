@@ -12,6 +12,7 @@ const MATCH_IDS: Record<string, number> = {
   iprange: L.MOD_IPRANGE, length: L.MOD_LENGTH, ttl: L.MOD_TTL, limit: L.MOD_LIMIT,
   pkttype: L.MOD_PKTTYPE, dscp: L.MOD_DSCP, tos: L.MOD_TOS, physdev: L.MOD_PHYSDEV,
   unsupported: L.MOD_UNSUPPORTED,
+  nfacct: L.MOD_COMMENT, // always matches (it only counts): src/rules/modules/nfacct.ts
 };
 const TARGET_IDS: Record<string, number> = {
   REJECT: L.MOD_REJECT, LOG: L.MOD_LOG, NFLOG: L.MOD_NFLOG, MARK: L.MOD_MARK_T, CONNMARK: L.MOD_CONNMARK_T,

@@ -58,3 +58,6 @@ export const CONNMARK: TargetModule<ConnmarkTargetParams> = {
     return ` --${p.mode}-mark --nfmask ${hex(p.nfmask)} --ctmask ${hex(p.ctmask)}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+CONNMARK.lower = (p) => [p.mode === 'set' ? 0 : p.mode === 'save' ? 1 : 2, p.mark | 0, p.ctmask | 0, p.nfmask | 0, 0, 0];

@@ -37,3 +37,7 @@ export const NOTRACK: TargetModule<CtParams> = {
   parse: () => false,
   save: () => '',
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+CT.lower = (p) => [p.notrack ? 1 : 0];
+NOTRACK.lower = () => [1];

@@ -37,3 +37,7 @@ export const DNAT: TargetModule<DnatParams> = {
     return ` --to-destination ${natSpecText(p.range)}${flagsText(p.range.flags, ['random', 'persistent'])}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+import { wireAddr } from '../../compile/wire.js';
+DNAT.lower = (p) => [p.range.flags, wireAddr(p.range.minIp), wireAddr(p.range.maxIp), p.range.minPort, p.range.maxPort];

@@ -52,3 +52,6 @@ export const MARK: TargetModule<MarkTargetParams> = {
     return ` --set-xmark ${hex(p.mark)}/${hex(p.mask)}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+MARK.lower = (p) => [p.mark | 0, p.mask | 0]; // skb->mark = (mark & ~mask) ^ value

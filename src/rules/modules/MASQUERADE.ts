@@ -33,3 +33,6 @@ export const MASQUERADE: TargetModule<MasqueradeParams> = {
     return `${ports}${flagsText(p.range.flags, ['random', 'random-fully'])}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+MASQUERADE.lower = (p) => [p.range.flags, p.range.minPort, p.range.maxPort];

@@ -40,3 +40,6 @@ export const NFLOG: TargetModule<NflogParams> = {
     return s;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+NFLOG.lower = () => [];

@@ -31,3 +31,6 @@ export const REDIRECT: TargetModule<RedirectParams> = {
     return `${ports}${flagsText(p.range.flags, ['random'])}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+REDIRECT.lower = (p) => [p.range.flags, p.range.minPort, p.range.maxPort];

@@ -43,3 +43,6 @@ export const REJECT: TargetModule<RejectParams> = {
     return ` --reject-with ${REJECT_TYPES[p.with][0]}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+REJECT.lower = (p) => [p.with]; // ipt_REJECT's enum order: assembly/modules/reject.ts

@@ -39,3 +39,7 @@ export const SNAT: TargetModule<SnatParams> = {
     return ` --to-source ${natSpecText(p.range)}${flagsText(p.range.flags, ['random', 'random-fully', 'persistent'])}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+import { wireAddr } from '../../compile/wire.js';
+SNAT.lower = (p) => [p.range.flags, wireAddr(p.range.minIp), wireAddr(p.range.maxIp), p.range.minPort, p.range.maxPort];

@@ -13,3 +13,6 @@ export const TRACE: TargetModule<Record<string, never>> = {
   parse: () => false,
   save: () => '',
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+TRACE.lower = () => [];

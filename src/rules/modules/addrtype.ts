@@ -61,3 +61,7 @@ export const addrtype: MatchModule<AddrtypeParams> = {
     return s;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+addrtype.lower = (p) => [p.src, p.dst,
+  (p.srcInv ? 1 : 0) | (p.dstInv ? 2 : 0) | (p.limitIfaceIn ? 4 : 0) | (p.limitIfaceOut ? 8 : 0)]; // assembly/modules/addrtype.ts

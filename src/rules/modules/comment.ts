@@ -27,3 +27,6 @@ export const comment: MatchModule<CommentParams> = {
     return ` --comment${saveString(p.text ?? '')}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+comment.lower = () => [];

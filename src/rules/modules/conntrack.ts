@@ -177,3 +177,30 @@ export const state: MatchModule<StateParams> = {
     return `${inv(p.invert)} --state ${bitsText(p.mask, STATES, '')}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+import { wireAddr } from '../../compile/wire.js';
+conntrack.lower = (p) => {
+  // 24 words, see assembly/modules/conntrack.ts; XT_CONNTRACK_* bits
+  const w = new Array(24).fill(0);
+  let mf = 0, inv = 0;
+  const flag = (x: { invert?: boolean } | null, bit: number) => {
+    if (!x) return false;
+    mf |= bit;
+    if (x.invert) inv |= bit;
+    return true;
+  };
+  if (flag(p.state, 1)) w[2] = p.state!.mask;
+  if (flag(p.proto, 2)) w[3] = p.proto!.proto;
+  const addr = (a: CtAddr | null, bit: number, k: number) => { if (flag(a, bit)) { w[k] = wireAddr(a!.addr & a!.mask); w[k + 1] = wireAddr(a!.mask); } };
+  addr(p.origSrc, 4, 4); addr(p.origDst, 8, 6); addr(p.replSrc, 16, 8); addr(p.replDst, 32, 10);
+  const port = (r: CtRange | null, bit: number, k: number) => { if (flag(r, bit)) { w[k] = r!.min; w[k + 1] = r!.max; } };
+  port(p.origSrcPort, 256, 12); port(p.origDstPort, 512, 14); port(p.replSrcPort, 1024, 16); port(p.replDstPort, 2048, 18);
+  if (flag(p.status, 64)) w[20] = p.status!.mask;
+  if (flag(p.expire, 128)) { w[21] = p.expire!.min; w[22] = p.expire!.max; }
+  if (p.dir) { mf |= 4096; if (p.dir === 'REPLY') inv |= 4096; }
+  w[0] = mf; w[1] = inv;
+  return w;
+};
+/** state: [mask]; an inverted --state is the complemented mask, as libxt_state stores it */
+state.lower = (p) => [p.invert ? ~p.mask & 0x1f : p.mask];

@@ -37,3 +37,6 @@ export const dscp: MatchModule<DscpParams> = {
     return `${inv(p.invert)} --dscp 0x${p.dscp.toString(16).padStart(2, '0')}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+dscp.lower = (p) => [p.dscp, p.invert ? 1 : 0];

@@ -70,3 +70,6 @@ export const icmp: MatchModule<IcmpParams> = {
     return `${inv(p.invert)} --icmp-type ${p.type}${code}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+icmp.lower = (p) => (p.set ? [p.type, p.codeMin, p.codeMax, p.invert ? 1 : 0] : [0xff, 0, 0xff, p.invert ? 1 : 0]);

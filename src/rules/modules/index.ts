@@ -21,6 +21,7 @@ import { pkttype } from './pkttype.js';
 import { dscp } from './dscp.js';
 import { tos } from './tos.js';
 import { physdev } from './physdev.js';
+import { nfacct } from './nfacct.js';
 import { REJECT } from './REJECT.js';
 import { LOG } from './LOG.js';
 import { NFLOG } from './NFLOG.js';
@@ -36,7 +37,7 @@ import { unsupportedMatch, unsupportedTarget } from './unsupported.js';
 
 export const MATCHES: readonly MatchModule[] = [
   tcp, udp, sctp, icmp, multiport, conntrack, state, mark, connmark, comment, addrtype, statistic, recent, iprange,
-  length, ttl, limit, pkttype, dscp, tos, physdev,
+  length, ttl, limit, pkttype, dscp, tos, physdev, nfacct,
 ];
 
 export const TARGETS: readonly TargetModule[] = [

@@ -40,3 +40,9 @@ export const iprange: MatchModule<IprangeParams> = {
     return s;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+iprange.lower = (p) => [
+  (p.src ? 1 | (p.src.invert ? 0x10 : 0) : 0) | (p.dst ? 2 | (p.dst.invert ? 0x20 : 0) : 0),
+  p.src?.min ?? 0, p.src?.max ?? 0, p.dst?.min ?? 0, p.dst?.max ?? 0,
+].map((x) => x | 0); // host order: assembly/modules/misc.ts iprangeMatch

@@ -30,3 +30,6 @@ export const length: MatchModule<LengthParams> = {
     return `${inv(p.invert)} --length ${p.min === p.max ? p.min : `${p.min}:${p.max}`}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+length.lower = (p) => [p.min, p.max, p.invert ? 1 : 0];

@@ -79,3 +79,6 @@ export const limit: MatchModule<LimitParams> = {
     return ` --limit ${rateText(p.avg)}${p.burst !== XT_LIMIT_BURST ? ` --limit-burst ${p.burst}` : ''}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+limit.lower = (p, ctx) => [p.avg, p.burst, ctx.stateSlot()]; // assembly/modules/limit.ts

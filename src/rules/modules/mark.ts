@@ -42,3 +42,6 @@ export function markMatch(name: string, id: number, ct: boolean): MatchModule<Ma
 }
 
 export const mark = markMatch('mark', MOD_MARK, false);
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+mark.lower = (p) => [p.mark | 0, p.mask | 0, p.invert ? 1 : 0]; // assembly/modules/mark.ts markMatch

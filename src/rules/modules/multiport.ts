@@ -51,3 +51,10 @@ export const multiport: MatchModule<MultiportParams> = {
     return `${p.invert ? ' !' : ''} ${name} ${p.ports.map(portsText).join(',')}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+multiport.lower = (p) => {
+  const out = [p.dir === 'src' ? 1 : p.dir === 'dst' ? 2 : 3, p.invert ? 1 : 0, p.ports.length];
+  for (const [lo, hi] of p.ports) out.push(lo, hi);
+  return out; // assembly/modules/multiport.ts
+};

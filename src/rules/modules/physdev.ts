@@ -54,3 +54,12 @@ export const physdev: MatchModule<PhysdevParams> = {
     return s;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+physdev.lower = (p) => {
+  // [bitmask, invert] of XT_PHYSDEV_OP_IN 1, OUT 2, BRIDGED 4, ISIN 8, ISOUT 16
+  let m = 0, inv = 0;
+  const f = (x: { invert: boolean } | null, bit: number) => { if (x) { m |= bit; if (x.invert) inv |= bit; } };
+  f(p.in, 1); f(p.out, 2); f(p.isBridged, 4); f(p.isIn, 8); f(p.isOut, 16);
+  return [m, inv];
+};

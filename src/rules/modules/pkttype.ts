@@ -30,3 +30,6 @@ export const pkttype: MatchModule<PkttypeParams> = {
     return `${inv(p.invert)} --pkt-type ${name}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+pkttype.lower = (p) => [p.type, p.invert ? 1 : 0];

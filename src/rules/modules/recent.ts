@@ -94,3 +94,11 @@ export const recent: MatchModule<RecentParams> = {
     return s;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+import { wireAddr } from '../../compile/wire.js';
+recent.lower = (p, ctx) => {
+  // [tableId, checkSet (CHECK 1 SET 2 UPDATE 4 REMOVE 8 TTL 16 REAP 32), seconds, hitcount, side, mask, invert]
+  const cs = (p.cmd === 'set' ? 2 : p.cmd === 'rcheck' ? 1 : p.cmd === 'update' ? 4 : p.cmd === 'remove' ? 8 : 0) | (p.rttl ? 16 : 0) | (p.reap ? 32 : 0);
+  return [ctx.recentId(p.name), cs, p.seconds, p.hitcount, p.side === 'dest' ? 1 : 0, wireAddr(p.mask), p.invert ? 1 : 0];
+};

@@ -5,3 +5,7 @@ import { IPPROTO_SCTP } from '../protocols.js';
 
 export type { PortsParams as SctpParams } from './udp.js';
 export const sctp = portsModule('sctp', MOD_SCTP, IPPROTO_SCTP, false);
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+import { lowerPorts } from './udp.js';
+sctp.lower = lowerPorts;

@@ -84,3 +84,8 @@ export const statistic: MatchModule<StatisticParams> = {
     return ` --mode nth${bang} --every ${p.every + 1} --packet ${p.packet}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+statistic.lower = (p, ctx) => (p.mode === 'nth'
+  ? [1, p.invert ? 1 : 0, 0, p.every, (p.every - p.packet) >>> 0, ctx.stateSlot()]
+  : [0, p.invert ? 1 : 0, p.probability >>> 0, 0, 0, 0]); // assembly/modules/statistic.ts

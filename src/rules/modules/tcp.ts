@@ -102,3 +102,9 @@ export const tcp: MatchModule<TcpParams> = {
     return s;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+tcp.lower = (p) => [
+  ...(p.sport ?? [0, 65535]), ...(p.dport ?? [0, 65535]), p.flagsMask, p.flagsCmp, p.option,
+  (p.sportInv ? 1 : 0) | (p.dportInv ? 2 : 0) | (p.flagsInv ? 4 : 0) | (p.optionInv ? 8 : 0),
+]; // assembly/modules/tcpudp.ts tcpMatch

@@ -41,3 +41,6 @@ export const tos: MatchModule<TosParams> = {
     return `${inv(p.invert)} --tos ${h(p.value)}/${h(p.mask)}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+tos.lower = (p) => [p.value, p.mask, p.invert ? 1 : 0];

@@ -30,3 +30,6 @@ export const ttl: MatchModule<TtlParams> = {
     return `${s} ${p.ttl}`;
   },
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+ttl.lower = (p) => [['eq', 'ne', 'lt', 'gt'].indexOf(p.mode ?? 'eq'), p.ttl];

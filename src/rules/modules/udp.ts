@@ -45,3 +45,10 @@ export function portsModule(name: string, id: number, proto: number, x6: boolean
 }
 
 export const udp = portsModule('udp', MOD_UDP, IPPROTO_UDP, true);
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+/** udp / sctp: [spmin, spmax, dpmin, dpmax, invflags] (assembly/modules/tcpudp.ts udpMatch) */
+export function lowerPorts(p: PortsParams): number[] {
+  return [...(p.sport ?? [0, 65535]), ...(p.dport ?? [0, 65535]), (p.sportInv ? 1 : 0) | (p.dportInv ? 2 : 0)];
+}
+udp.lower = lowerPorts;

@@ -39,3 +39,7 @@ export const unsupportedTarget: TargetModule<UnsupportedParams> = {
   alias: (p) => p.name,
   save: (p) => p.words.map(word).join(''),
 };
+
+// ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
+unsupportedMatch.lower = (p) => [p.result ? 1 : 0];
+unsupportedTarget.lower = () => [];
