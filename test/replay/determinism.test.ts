@@ -211,6 +211,22 @@ function rejectTraffic(n: number): Pkt[] {
 }
 
 describe('1, 2, 4, 8 workers: byte-identical outputs', () => {
+  it('the bundled kube-proxy Service capture (pcaps/k8s/service3: DNAT, MASQUERADE, replies)', () => {
+    const dir = new URL('../../pcaps/k8s/service3/', import.meta.url).pathname;
+    const d = tmp();
+    const runs = [1, 2, 4].map((w) => {
+      const o = (f: string) => join(d, `${f}.${w}`);
+      const r = cli(['replay', '--rules', join(dir, 'rules.txt'), '--pcap', join(dir, 'service3.pcap'), '--host', join(dir, 'host.json'),
+        '--seed', '1', '--workers', String(w), '--save-counters', o('save'), '--conntrack', o('ct'), '--out', o('out'), '--json', o('json')]);
+      expect(r.status, r.stderr).toBe(0);
+      return { w, stdout: r.stdout, stderr: r.stderr, files: Object.fromEntries(['save', 'ct', 'out', 'json'].map((f) => [f, readFileSync(o(f))])) };
+    });
+    expectSame(runs);
+    // every packet forwarded: the replies (pod -> node address) found their DNAT+MASQUERADE entries
+    expect(runs[0].stdout).toMatch(/^packets: 11200$/m);
+    expect(runs[0].stdout).toMatch(/accepted, forwarded\s+11200$/m);
+  }, 120000);
+
   it('REJECT and TTL exceeded: ICMP errors rate limited per destination across flows', () => {
     const runs = runAll(REJECT_RULES, router, rejectTraffic(400), [1, 2, 4, 8]);
     expectSame(runs);
