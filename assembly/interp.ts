@@ -167,7 +167,8 @@ function underflow(entry: i32, bytes: u32): i32 {
 }
 
 /** Run table `table` at hook `hook`: V_ACCEPT when the table has no chain there. */
-export function runTable(hook: i32, table: i32): i32 {
+// @ts-ignore: decorator
+@inline export function runTable(hook: i32, table: i32): i32 {
   const c = imgw(imgw(H_HOOKS) + hook * NUM_TABLES + table);
   if (c < 0) return V_ACCEPT;
   return runChain(c);
