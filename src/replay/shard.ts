@@ -121,7 +121,6 @@ export function orderedState(rs: Ruleset): string | null {
 }
 
 // Kinds of dependency records (assembly/api-pool.ts)
-const K_ORIG = 1;
 const K_REPLY = 2;
 const K_FAMILY = 3;
 const K_RECENT = 5;
@@ -215,7 +214,8 @@ export class Dependencies {
    * the same tuple in different flows (a NAT clash resolved differently than a single replay
    * would), the reply tuple's family (the tuple without the NAT-chosen ports: every tuple the
    * port search could have tried) becomes hot: all flows with a NATed reply in that family are
-   * joined, now and in later passes, so a chain of clashes is not discovered one pass at a time. */
+   * joined, now and in later passes, so a chain of clashes is not discovered one pass at a time.
+   * Only NAT choice against NAT choice counts as a clash; any other shared tuple just joins. */
   add(log: Uint32Array): void {
     let lastReply = -1;
     let lastClash = false;
@@ -245,7 +245,10 @@ export class Dependencies {
         const of = Math.floor(o / 16), ok = o % 16;
         if (of !== key) {
           this.union(of, key);
-          if ((ok === K_ORIG || ok === K_REPLY) && (kind === K_ORIG || kind === K_REPLY)) {
+          // two NAT choices of the same tuple: a clash the single replay resolved by trying other
+          // ports. (A NATed reply tuple meeting an un-NATed original tuple is nearly always a reply
+          // that landed in another shard and started a connection of its own: joined, not heated.)
+          if (ok === K_REPLY && kind === K_REPLY) {
             clash = true;
             this.clashes++;
             if (ok === K_REPLY) { const fam = this.replyFamily.get(h); if (fam !== undefined) this.heat(fam); }

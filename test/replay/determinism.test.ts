@@ -241,7 +241,6 @@ describe('1, 2, 4, 8 workers: byte-identical outputs', () => {
 
   it('fragments reassembled by conntrack: joined with their flow; over 64 datagrams sequential', () => {
     const runs = runAll(STATEFUL_RULES, router, fragTraffic(40), [1, 2, 4, 8]);
-    for (const r of runs.slice(0, 2)) console.log('DBG', r.stdout, r.stderr);
     expectSame(runs);
     // each reassembled datagram passed rule 4 (udp dpt:53) once as NEW: 40 of 1428 bytes (20 + 8 + 1400),
     // plus 120 one-fragment-between queries (38 bytes); its reply and the follow-up are ESTABLISHED
