@@ -16,7 +16,7 @@ import {
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
-import { buildReject, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow, routeTypeTo } from './modules/reject';
+import { buildReject, buildEchoReply, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow, routeTypeTo } from './modules/reject';
 import { lastRejectWith } from './modules/targets';
 import {
   dissect, defrag, defragMaxSize, defragDf, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
@@ -83,6 +83,8 @@ export function processPacket(desc: usize): u32 {
     if (v == V_ACCEPT && track) v = natHook(HOOK_INPUT, MANIP_SRC);
     if (v != V_ACCEPT) return fail(v, track);
     if (track && ctConfirm() != V_ACCEPT) return RES_DROP_INVALID;
+    // the host's ICMP stack answers an echo request (icmp_echo): the reply walks OUTPUT/POSTROUTING
+    if (buildEchoReply()) localReply(track);
     return RES_LOCAL;
   }
   // ip_forward(): only PACKET_HOST frames, TTL check, then decrement (checksum as ip_decrease_ttl).
@@ -158,6 +160,22 @@ function fail(v: i32, track: bool): u32 {
   if (track) ctAbort();
   if (v == V_DROP) return dropRes();
   return RES_DROP_NAT;
+}
+
+/** A packet the host generates (PKT, P_LOCALGEN): OUTPUT (raw, conntrack, mangle, nat DST,
+ *  filter, security) and POSTROUTING (mangle, nat SRC, confirm). */
+function localReply(track: bool): void {
+  let v = tbl(HOOK_OUTPUT, TABLE_RAW);
+  if (v == V_ACCEPT && track && ctIn() != V_ACCEPT) { ctAbort(); return; }
+  if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_MANGLE);
+  if (v == V_ACCEPT && track) v = natHook(HOOK_OUTPUT, MANIP_DST);
+  if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_FILTER);
+  if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_SECURITY);
+  if (v == V_ACCEPT) v = tbl(HOOK_POSTROUTING, TABLE_MANGLE);
+  if (v == V_ACCEPT && track) v = natHook(HOOK_POSTROUTING, MANIP_SRC);
+  if (v != V_ACCEPT) { if (track) ctAbort(); return; }
+  if (track && ctConfirm() != V_ACCEPT) return;
+  rejectSent++;
 }
 
 /** The out device's MTU (IF_MTU), 65535 when unknown. */

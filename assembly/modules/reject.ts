@@ -114,6 +114,56 @@ export function routeTypeTo(dst: u32): i32 {
   return -1;
 }
 
+/** Scratch for an echo reply (a whole datagram). */
+const ECHO: usize = memory.data(65600, 16);
+
+/** icmp_echo: PKT (an echo request delivered locally, accepted by INPUT) becomes the host's echo
+ *  reply: same id, sequence and data, TTL 64, from the address pinged. Not for broadcast or
+ *  multicast pings (icmp_echo_ignore_broadcasts = 1). Returns false when no reply is sent. */
+export function buildEchoReply(): bool {
+  if (load<u8>(PKT, P_PROTO) != 1 || load<u8>(PKT, P_L4OK) == 0) return false;
+  if (load<u8>(PKT, P_ICMP_TYPE) != 8 || load<u8>(PKT, P_ICMP_CODE) != 0) return false;
+  if (load<u8>(PKT, P_PKTTYPE) != 0 || load<u16>(PKT, P_FRAGOFF) != 0 || load<u8>(PKT, P_MF) != 0) return false;
+  const d = load<u32>(PKT, P_DADDR);
+  if ((d & 0xf0) == 0xe0 || d == 0xffffffff) return false;
+  const l4 = <usize>load<u32>(PKT, P_L4);
+  const dlen = load<u32>(PKT, P_IPLEN) - <u32>load<u8>(PKT, P_IHL);
+  if (load<u32>(PKT, P_L4LEN) < dlen || dlen + 20 > 65535) return false;
+  const osrc = load<u32>(PKT, P_SADDR);
+  const r = ECHO;
+  memory.fill(r, 0, 20);
+  memory.copy(r + 20, l4, dlen);
+  store<u8>(r + 20, 0); store<u8>(r + 21, 0);
+  store<u16>(r + 22, 0);
+  store<u16>(r + 22, csum(r + 20, dlen));
+  const len = 20 + dlen;
+  store<u8>(r, 0x45);
+  store<u8>(r + 1, load<u8>(PKT, P_TOS));
+  store<u16>(r + 2, sw16(len));
+  store<u8>(r + 8, 64);
+  store<u8>(r + 9, 1);
+  store<u32>(r + 12, d); store<u32>(r + 16, osrc);
+  store<u16>(r + 10, csum(r, 20));
+  store<u32>(PKT, <u32>r, P_L3);
+  store<u32>(PKT, len, P_IPLEN);
+  store<u32>(PKT, d, P_SADDR);
+  store<u32>(PKT, osrc, P_DADDR);
+  store<u8>(PKT, 64, P_TTL);
+  store<u8>(PKT, 20, P_IHL);
+  store<u32>(PKT, <u32>(r + 20), P_L4);
+  store<u32>(PKT, dlen, P_L4LEN);
+  store<u8>(PKT, 0, P_ICMP_TYPE);
+  store<u16>(PKT, 0, P_DPORT);              // ICMP tuple "dst port": type << 8 | code
+  store<u8>(PKT, 0, P_CSUM_OK);
+  store<u8>(PKT, IF_NONE, P_IIF);
+  store<u8>(PKT, <u8>outDev(osrc), P_OIF);
+  store<u32>(PKT, 0, P_MARK);
+  store<u32>(PKT, 0, P_CT);
+  store<u8>(PKT, CTINFO_NONE, P_CTINFO);
+  store<u8>(PKT, 1, P_LOCALGEN);
+  return true;
+}
+
 /** Turn PKT (the rejected packet, at INPUT or FORWARD) into the reply the kernel sends. Returns
  *  false when the kernel sends nothing (RST to a RST, non-first fragment, rate limited ICMP...). */
 export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
