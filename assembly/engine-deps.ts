@@ -1,6 +1,6 @@
-// The engine's view of the CONNTRACK engineer's functions (contract in /work/notes/core-common.md).
-// While a piece has not landed, the line re-exports a minimal stand-in from ./engine-standins;
-// switch each line to the real file when it lands. Engine code imports only from here.
+// The engine's view of the CONNTRACK engineer's functions (contract in /work/notes/core-common.md
+// and /work/notes/core-contract-changes.md): dissect/defrag, conntrack, NAT, host model, rng.
+// Engine code (hooks, interp, modules) imports them only from here.
 export { dissect, defrag, defragMaxSize, defragDf } from './dissect';
 export { ctIn, ctConfirm, ctAbort, ctStatus, ctMark, ctSetMark, ctProto, ctAddr, ctPort, ctExpiresSec } from './conntrack';
 export { natNeeded, natSetup, natMasquerade, natRedirect, natNullBinding, natManip } from './nat';
