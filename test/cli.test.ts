@@ -18,3 +18,11 @@ describe('cli', () => {
     expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' })).toMatch(/^nfreplay \d/);
   });
 });
+
+describe('cli output into a closed pipe', () => {
+  it('exits quietly when the reader goes away (nfreplay ... | head)', () => {
+    // A shell pipeline whose reader exits after one line; the writer must not print a stack trace.
+    const r = spawnSync('bash', ['-c', `node ${bin} rules print test/fixtures/rulesets/$(ls test/fixtures/rulesets | grep -v saved | head -1) | head -c 1 >/dev/null; for i in 1 2 3; do node ${bin} --help; done | head -c 1 >/dev/null`], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+  });
+});
