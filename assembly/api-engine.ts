@@ -1,10 +1,10 @@
 // Exports of the engine: image setup, processBatch, counters and stats. Owned by the engine work.
 import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC,
-  DESC_LINKTYPE, DESC_IFINDEX, DESC_ORDINAL, ST_SIZE, ST_NRES, ST_REJECT_REPLIES, ST_CSUM_BAD, RES_DROP_RULE, P_CSUM_OK } from '../src/layout';
+  DESC_LINKTYPE, DESC_IFINDEX, DESC_ORDINAL, ST_SIZE, ST_NRES, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT, RES_DROP_RULE, RES_DROP_POLICY, P_CSUM_OK } from '../src/layout';
 import { setImage, setCounters, PKT } from './state';
 import { setStateBase } from './modules/index';
 import { setRecentBase } from './modules/recent';
-import { processPacket, rejectSent, setOutRecords, setBatchIndex, resetOutRecords } from './hooks';
+import { processPacket, rejectSent, setOutRecords, setBatchIndex, resetOutRecords, dropInvalid } from './hooks';
 export { setOutRecords };
 import { REJECT_COUNTS } from './modules/targets';
 
@@ -33,6 +33,10 @@ export function processBatch(descs: usize, n: u32): void {
     const idx: u32 = code < <u32>ST_NRES ? code : 0;
     const a = STATS + (<usize>idx << 3);
     store<u64>(a, load<u64>(a) + 1);
+    if ((code == RES_DROP_RULE || code == RES_DROP_POLICY) && dropInvalid) {
+      const b = STATS + (<usize>ST_DROP_INVALID_CT << 3);
+      store<u64>(b, load<u64>(b) + 1);
+    }
     if (load<u8>(PKT, P_CSUM_OK) == 2) {
       const b = STATS + (<usize>ST_CSUM_BAD << 3);
       store<u64>(b, load<u64>(b) + 1);

@@ -12,7 +12,7 @@ import {
   P_HOOK, P_CT, P_TTL, P_L3, P_OIF, P_PKTTYPE, V_ACCEPT, V_DROP, V_REJECT,
   RES_NONE, RES_LOCAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RES_DROP_TTL, RES_DROP_NOROUTE,
   RES_DROP_NAT, RES_DROP_INVALID, RES_DROP_MTU, H_HOST, H_SYSCTL, HOST_NIFS, HOST_IFS, IF_SIZE, IF_MTU,
-  SYS_IP_FORWARD, P_DADDR, P_SADDR, P_IPLEN, RES_FRAG_QUEUED, RES_DROP_FRAG, RESF_REASSEMBLED,
+  SYS_IP_FORWARD, P_DADDR, P_SADDR, P_IPLEN, RES_FRAG_QUEUED, RES_DROP_FRAG, RESF_REASSEMBLED, P_CTINFO, CTINFO_INVALID,
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
@@ -149,7 +149,11 @@ function saveReassembled(): void {
   store<u32>(OUTREC, used + need, 4);
 }
 
+/** The last drop was of a packet conntrack had found INVALID (for the report's totals). */
+export let dropInvalid: bool = false;
+
 function fail(v: i32, track: bool): u32 {
+  dropInvalid = load<u8>(PKT, P_CTINFO) == CTINFO_INVALID;
   if (v == V_REJECT) {
     const res = dropRes();
     const local = load<u8>(PKT, P_OIF) == IF_NONE;

@@ -376,3 +376,4 @@ export const RESF_REASSEMBLED = 0x80000000; // DESC_RESULT flag: the verdict is 
 // which ip_rcv drops before PREROUTING: dissect returns RES_DROP_OTHERHOST.
 export const HOST_MACS = 7;
 export const RES_DROP_OTHERHOST = 15;
+export const ST_DROP_INVALID_CT = 18; // u64: packets dropped by a rule or policy while conntrack had them INVALID

@@ -2,7 +2,7 @@
 // setup reserves the image, counters, state slots, recent tables, conntrack table, descriptors and
 // a data area; each batch is copied into the data area once (one memcpy per column) and run by
 // processBatch. No per-packet JS in the hot path except the interface-id mapping for pcapng.
-import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_REJECT_REPLIES, ST_CSUM_BAD, RES_FORWARDED, RESF_REASSEMBLED } from '../layout.js';
+import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT, RES_FORWARDED, RESF_REASSEMBLED } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
 import { instantiateCore, type CoreExports } from './core.js';
@@ -15,6 +15,8 @@ export interface EngineStats {
   rejectReplies: bigint;
   /** Packets conntrack found with a bad L4 checksum (made INVALID). */
   badChecksums: bigint;
+  /** Of the packets dropped by a rule or policy, those conntrack had found INVALID. */
+  droppedInvalid?: bigint;
   /** Conntrack (when active): live entries at the end, bytes per connection, early drops, packets
    *  dropped because the table was full. */
   ct?: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number };
@@ -152,7 +154,7 @@ export class Engine {
     const ct = this.ctAddr && core.ctStats && core.ctCount && core.ctBytesPerConn
       ? { entries: core.ctCount() >>> 0, bytesPerConn: core.ctBytesPerConn() >>> 0, earlyDrops: core.ctStats(0) >>> 0, fullDrops: core.ctStats(1) >>> 0, capacity: this.compiled.ctMax }
       : undefined;
-    return { res, rejectReplies: v[ST_REJECT_REPLIES], badChecksums: v[ST_CSUM_BAD], ct };
+    return { res, rejectReplies: v[ST_REJECT_REPLIES], badChecksums: v[ST_CSUM_BAD], droppedInvalid: v[ST_DROP_INVALID_CT], ct };
   }
 }
 

@@ -15,6 +15,7 @@ export function buildJson(r: ReplayOutcome, k: CounterSet, st: EngineStats): unk
   for (const [code, l] of Object.entries(RES_LABELS)) totals[l.key] = n(st.res[Number(code)] ?? 0n);
   totals.rejectReplies = n(st.rejectReplies);
   totals.badChecksums = n(st.badChecksums ?? 0n);
+  totals.droppedInvalid = n(st.droppedInvalid ?? 0n);
   const tables: unknown[] = [];
   for (const t of r.rs.tables) {
     const chains = compiled.chains.filter((c) => c.table === t.name).map((c) => ({

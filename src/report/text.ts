@@ -6,6 +6,7 @@ import type { Rule } from '../rules/model.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { CounterSet } from './counters.js';
 import { RES_LABELS } from './verdicts.js';
+import * as L from '../layout.js';
 
 export interface TextOptions {
   /** The rule's match part in save form (no -A, no -s/-d/-i/-o/-p, no target). */
@@ -67,7 +68,7 @@ export function formatTables(c: CompiledImage, k: CounterSet, o: TextOptions): s
   return out.join('\n');
 }
 
-export interface Totals { packets: number; res: bigint[]; rejectReplies: bigint; badChecksums?: bigint; ct?: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number } }
+export interface Totals { packets: number; res: bigint[]; rejectReplies: bigint; badChecksums?: bigint; droppedInvalid?: bigint; ct?: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number } }
 
 export function formatTotals(t: Totals): string {
   const lines = [`packets: ${t.packets}`];
@@ -76,6 +77,7 @@ export function formatTotals(t: Totals): string {
     const l = RES_LABELS[code];
     if (!l) continue;
     lines.push(`  ${l.label.padEnd(34)} ${t.res[code]}`);
+    if (code === L.RES_DROP_POLICY && t.droppedInvalid) lines.push(`  ${'  of the drops: conntrack INVALID'.padEnd(34)} ${t.droppedInvalid}`);
   }
   if (t.rejectReplies > 0n) lines.push(`  ${'host replies sent (REJECT, TTL exc.)'.padEnd(34)} ${t.rejectReplies}`);
   if (t.ct) {
