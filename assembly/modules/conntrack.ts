@@ -50,7 +50,8 @@ export function conntrackMatch(p: i32): bool {
   const ct = load<u32>(PKT, P_CT);
   if (mf & F_STATE) {
     let bit = stateBit();
-    if (ct != 0) {
+    // the SNAT/DNAT virtual bits only matter when the mask asks for them
+    if (ct != 0 && (pu(p, 2) & (CTS_SNAT | CTS_DNAT)) != 0) {
       const st = ctStatus(ct);
       if (st & IPS_SRC_NAT) bit |= CTS_SNAT;
       if (st & IPS_DST_NAT) bit |= CTS_DNAT;

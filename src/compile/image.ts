@@ -16,7 +16,7 @@ import {
   R_CHAIN, RF_SRC, RF_SRC_INV, RF_DST, RF_DST_INV, RF_PROTO, RF_PROTO_INV, RF_FRAG, RF_FRAG_INV,
   RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV, RF_APPROX, RF_IIF_EXT, RF_OIF_EXT, T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_JUMP,
   T_GOTO, T_MODULE, V_ACCEPT, V_DROP, IMGF_CONNTRACK, IMGF_NAT, IMGF_LINEAR, IMGF_TRUST_CSUM,
-  MOD_UNSUPPORTED, SYS_CT_MAX, IF_NAME0, IF_SIZE, IF_MTU, HOST_NIFS, HOST_IFS,
+  MOD_UNSUPPORTED, MOD_COMMENT, SYS_CT_MAX, IF_NAME0, IF_SIZE, IF_MTU, HOST_NIFS, HOST_IFS,
 } from '../layout.js';
 import type { Ruleset, Rule, Chain, TableName, IfaceMatch, Match } from '../rules/model.js';
 import { TABLE_NAMES } from '../rules/model.js';
@@ -280,7 +280,9 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     let nm = 0;
     for (const m of r.matches) {
       const words = lowerModule(m.module, 'match', m.params, ctx, m);
-      ml.push(moduleId(m.module, 'match'), words.length, ...words);
+      const id = moduleId(m.module, 'match');
+      if (id === MOD_COMMENT) continue; // always true, no side effect: not worth a call per packet
+      ml.push(id, words.length, ...words);
       nm++;
       if (m.module === 'recent') {
         const hc = (m.params as { hitcount?: number }).hitcount ?? 0;
