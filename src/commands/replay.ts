@@ -111,7 +111,10 @@ Replay a capture (pcap/pcapng, '-' = stdin) through an iptables-save ruleset, as
   --rules R             iptables-save / iptables-restore text
   --pcap P              capture file
   --host H              host model JSON (interfaces, routes, ingress, sysctl); default: eth0 192.0.2.1/24
-                        (ingress) and eth1 198.51.100.1/24 with a default route via 198.51.100.254
+                        (ingress) and eth1 198.51.100.1/24 with a default route via 198.51.100.254.
+                        A pcapng packet arrives on the host interface of its capture interface's name;
+                        classic pcap, or a name the host model lacks: on the host's ingress interface.
+                        -i/-o names the host model lacks match no interface.
   --seed N              seed of the random draws (statistic random, NAT --random); default 0
   --hz N                jiffies per second for recent/limit/conntrack timeouts (default 250)
   --save-counters F     the ruleset with our counters, as iptables-save -c prints it
