@@ -192,6 +192,15 @@ async function child(n) {
   out.newConn = { packets: syn.count - W, wall: nt.wall, cpu: nt.cpu, gc: nt.gc, faults: nt.faults, forwarded: Number(st.res[3]), sent: syn.count };
   nt.engine = null;
   log(`new connections (trees): ${(out.newConn.packets / (out.newConn.wall / 1e3)).toFixed(0)} pps`);
+  // The same number of SYNs to the first 100 Services only (the 100-Service capture: the synthetic
+  // clusters share their first Services, seed and all): the rule set is this size, the working set
+  // of chains, rules and counters is the 100-Service one.
+  if (n !== 100) {
+    const syn100 = parseCaptureBuffer(readFileSync(synPath(100)), synPath(100)).batch;
+    const w100 = await innerBest(tree, R, (e) => runAll(e, syn100, 0, W), (e) => runAll(e, syn100, W, syn100.count), Engine);
+    out.newConn100 = { packets: syn100.count - W, wall: w100.wall, cpu: w100.cpu, gc: w100.gc, forwarded: Number(w100.engine.stats().res[3]), sent: syn100.count };
+    w100.engine = null;
+  }
   // --linear on the next SYNs only, and the trees on the same SYNs; counters must be identical
   const L = Math.min(linPackets(n), syn.count - W);
   const lr = L >= NEW / 2 ? R : Math.max(1, R - 1);
@@ -427,15 +436,17 @@ function report(rows, kernelWhy, meta) {
   o.push('');
   o.push(`Replay, single worker (batches in memory; time = copy into wasm + processBatch). Each repetition: a fresh engine, ${ok[0]?.warmSyns ?? '-'} SYNs untimed, a full GC, then the timed packets.`);
   o.push(`New connections: the other ${(NEW - (ok[0]?.warmSyns ?? 0)).toLocaleString('en-US')} of ${NEW.toLocaleString('en-US')} SYNs from 500 outside clients to the Services (k8s traffic --syn-only; DNAT + MASQUERADE); --linear on the next "linear SYNs" only (at large sizes a --linear SYN walks all of KUBE-SERVICES), with the trees timed again on the same SYNs for the ratio, and both engines' counters compared.`);
+  o.push('"same, to 100 Services only": the trees with the same number of SYNs to the first 100 Services of this rule set (the 100-Service capture), i.e. this rule set with the 100-Service working set.');
   o.push(`Established: ${EST_CONNS} connections set up untimed (SYN, SYN-ACK, ACK), then ${EST.toLocaleString('en-US')} ACKs in both directions. "GC ms": V8 collection inside the fastest timed trees repetition.`);
-  o.push(table(['services', 'new pps trees', 'linear SYNs', 'new pps trees (same SYNs)', 'new pps --linear', 'trees/linear (cpu)', 'counters', 'est pps trees', 'est pps --linear', 'trees/linear (cpu)', 'forwarded new / est', 'GC ms new / est'],
+  o.push(table(['services', 'new pps trees', 'same, to 100 Services only', 'linear SYNs', 'new pps trees (same SYNs)', 'new pps --linear', 'trees/linear (cpu)', 'counters', 'est pps trees', 'est pps --linear', 'trees/linear (cpu)', 'forwarded new / est', 'GC ms new / est'],
     ok.map((r) => {
       const nt = kpps(r.newConn.packets, r.newConn.wall), ntc = kpps(r.newConn.packets, r.newConn.cpu);
       const tp = kpps(r.newTreePrefix.packets, r.newTreePrefix.wall), lp = kpps(r.newLinear.packets, r.newLinear.wall);
       const tpc = kpps(r.newTreePrefix.packets, r.newTreePrefix.cpu), lpc = kpps(r.newLinear.packets, r.newLinear.cpu);
       const et = kpps(r.est.packets, r.est.wall), el = kpps(r.estLinear.packets, r.estLinear.wall);
       const etc = kpps(r.est.packets, r.est.cpu), elc = kpps(r.estLinear.packets, r.estLinear.cpu);
-      return [r.services.toLocaleString('en-US'), `${fk(nt)} (${fk(ntc)})`, f0(r.newLinear.packets), `${fk(tp)} (${fk(tpc)})`, `${fk(lp)} (${fk(lpc)})`,
+      const n100 = r.newConn100 ? `${fk(kpps(r.newConn100.packets, r.newConn100.wall))} (${fk(kpps(r.newConn100.packets, r.newConn100.cpu))})${r.newConn100.forwarded === r.newConn100.sent ? '' : ' !!fwd'}` : '-';
+      return [r.services.toLocaleString('en-US'), `${fk(nt)} (${fk(ntc)})`, n100, f0(r.newLinear.packets), `${fk(tp)} (${fk(tpc)})`, `${fk(lp)} (${fk(lpc)})`,
         `${(tp / lp).toFixed(1)}× (${(tpc / lpc).toFixed(1)}×)`, r.sameCounters ? 'identical' : 'DIFFER',
         `${fk(et)} (${fk(etc)})`, `${fk(el)} (${fk(elc)})`, `${(et / el).toFixed(2)}× (${(etc / elc).toFixed(2)}×)`,
         `${f0(r.newConn.forwarded)}/${f0(r.newConn.sent)} / ${f0(r.est.forwarded)}/${f0(r.est.packets)}`, `${f0(r.newConn.gc)} / ${f0(r.est.gc)}`];
