@@ -205,7 +205,8 @@ async function child(n) {
   const L = Math.min(linPackets(n), syn.count - W);
   const lr = L >= NEW / 2 ? R : Math.max(1, R - 1);
   const lt = await innerBest(lin, lr, (e) => runAll(e, syn, 0, W), (e) => runAll(e, syn, W, W + L), Engine);
-  const tt = await innerBest(tree, R, (e) => runAll(e, syn, 0, W), (e) => runAll(e, syn, W, W + L), Engine);
+  // (short at large sizes: a few tens of ms, so more repetitions)
+  const tt = await innerBest(tree, L < NEW / 2 ? Math.max(R, 5) : R, (e) => runAll(e, syn, 0, W), (e) => runAll(e, syn, W, W + L), Engine);
   out.newLinear = { packets: L, reps: lr, wall: lt.wall, cpu: lt.cpu, gc: lt.gc, faults: lt.faults };
   out.newTreePrefix = { packets: L, wall: tt.wall, cpu: tt.cpu, gc: tt.gc, faults: tt.faults };
   out.warmSyns = W;
