@@ -2,8 +2,9 @@
 // For 100, 1,000, 5,000, 10,000 and 20,000 Services x 5 endpoints (10 % NodePort, `k8s synth`
 // defaults otherwise), in one run: rule count, parse and compile time (decision trees and --linear),
 // image bytes, peak RSS and wasm memory, single-worker replay packets per second for new connections
-// (SYN-only traffic from `k8s traffic --syn-only`) and for established traffic (ACKs of connections
-// set up before the timed part), trees vs --linear and their ratio, and — as root with
+// (SYN-only traffic from `k8s traffic --syn-only`; also the same number of SYNs to only the first
+// 100 Services, to tell rule-set size from working set) and for established traffic (ACKs of
+// connections set up before the timed part), trees vs --linear and their ratio, and — as root with
 // iptables-legacy-restore installed — the kernel's restore time for the same text in a fresh
 // network namespace, as a ratio to our parse+compile. Not a test.
 //
@@ -11,13 +12,14 @@
 // (rules and SYN captures) are generated into bench/data/ (git-ignored) and reused by later runs.
 // Each size is measured in its own child process (so that peak RSS is that size's), after a JIT
 // warm-up on the 100-Service set; times are the best of N repetitions (wall clock, and process
-// CPU time beside it: the machine this was written on is shared, so CPU time is the steadier one).
+// CPU time beside it: on a shared, loaded machine CPU time is the steadier one; it includes V8's
+// helper threads, so on an idle one it can exceed wall time).
 //
 // Options: --quick (100 and 1,000 Services, small packet counts: a smoke run)
 //          --sizes 100,1000   --endpoints 5   --new N (SYNs, default 100,000)
 //          --est N (established packets, default 500,000)   --reps R (default 3; 2 at 20,000)
 //          --no-kernel   --regen (rebuild the inputs in bench/data/)   --prepare (inputs only)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -183,8 +185,8 @@ async function child(n) {
   // ---- new connections: SYNs, each on a fresh engine ----
   const syn = parseCaptureBuffer(readFileSync(synPath(n)), synPath(n)).batch;
   const runAll = (eng, b, from, to) => { for (let i = from; i < to; i += 16384) eng.runBatch(slice(b, i, Math.min(to, i + 16384)), null); };
-  // Every repetition: a fresh engine, the first W SYNs untimed (first touch of the conntrack table
-  // and counters), a full GC, then the timed SYNs. GC time inside the timed part is recorded.
+  // Every repetition: a fresh engine, the first W SYNs untimed (warm-up of the engine's memory),
+  // a full GC, then the timed SYNs. GC time inside the timed part is recorded.
   const W = Math.min(2000, Math.floor(syn.count / 10));
   const nt = await innerBest(tree, R, (e) => runAll(e, syn, 0, W), (e) => runAll(e, syn, W, syn.count), Engine);
   const st = nt.engine.stats();
