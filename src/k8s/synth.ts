@@ -13,6 +13,7 @@
 // always gives the same cluster.
 import type { Obj, SourcedObject } from './manifests.js';
 import { intToIp, ipToInt } from './manifests.js';
+import { mulberry32 } from '../util/random.js';
 
 export interface SynthOptions {
   services: number;
@@ -32,17 +33,7 @@ export const SYNTH_CLUSTER = {
   nodeIP: '192.0.2.10',
 };
 
-/** mulberry32: a small, fast, seedable 32-bit generator (deterministic across platforms). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 export function synthObjects(o: SynthOptions): SourcedObject[] {
   const N = o.services;

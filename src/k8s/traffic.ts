@@ -30,6 +30,7 @@ import { splitWords } from '../rules/lex.js';
 import { PcapWriter } from '../pcap/writer.js';
 import { writeFrame, LINKTYPE_OF, tcpOptions, type FrameSpec } from '../pcap/craft.js';
 import { ipToInt, intToIp, isIPv4, parseCIDR } from './manifests.js';
+import { mulberry32u } from '../util/random.js';
 
 export class TrafficError extends Error {}
 
@@ -241,17 +242,10 @@ export function nodeIPsFromRules(nat: Map<string, NatRule[]>): string[] {
 // Deterministic generator and the walk to an endpoint.
 
 export class Rng {
-  private s: number;
+  /** mulberry32 (src/util/random.ts) */
+  readonly u32: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  /** mulberry32 */
-  u32(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    this.u32 = mulberry32u(seed);
   }
   below(n: number): number {
     return Math.floor((this.u32() / 4294967296) * n);

@@ -4,11 +4,9 @@ import { describe, it, expect } from 'vitest';
 import * as L from '../../src/layout.js';
 import { buildFrame, buildIPv4, icmpQuote, fragmentIPv4, type FrameSpec } from '../../src/pcap/craft.js';
 import { makeCore, put } from './harness.js';
+import { mulberry32 } from '../../src/util/random.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
+const rng = mulberry32;
 
 describe('fuzz', () => {
   it('mutated valid frames and random bytes never trap', () => {

@@ -6,20 +6,11 @@ import { writeFileSync } from 'node:fs';
 import { buildFrame } from '../../src/pcap/craft.js';
 import { parseCaptureBuffer, readCapture, unpackBatch, CaptureError } from '../../src/pcap/reader.js';
 import { tempDir, classicPcap, shb, idb, epb, spb, block, utf8, concat } from './helpers.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 const t = tempDir();
 afterAll(() => t.cleanup());
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const frames = Array.from({ length: 6 }, (_, i) => buildFrame({ proto: 'udp', payload: i * 13 }));
 const seeds: [string, Uint8Array][] = [

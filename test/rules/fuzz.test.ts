@@ -5,20 +5,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { parseRuleset } from '../../src/rules/parse.js';
 import { printRuleset } from '../../src/rules/print.js';
 import { ParseError } from '../../src/rules/errors.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 const SEED = Number(process.env.NFR_FUZZ_SEED ?? 0x5eed1234);
 const ITER = Number(process.env.NFR_FUZZ_ITER ?? 4000);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const dir = new URL('../fixtures/rulesets/', import.meta.url).pathname;
 const seeds = readdirSync(dir).filter((f) => f.endsWith('.rules') || f.endsWith('.saved')).map((f) => readFileSync(dir + f, 'utf8'));

@@ -4,18 +4,10 @@
 // the original addresses, the server side on another with the addresses the server sees (after NAT).
 import { buildFrame, buildIPv4, icmpQuote, type FrameSpec } from '../../../src/pcap/craft.js';
 import type { CasePacket } from './harness.js';
+import { mulberry32 } from '../../../src/util/random.js';
 
 /** Small deterministic PRNG (mulberry32) for ISNs, ids and ports. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export interface Endpoint { ip: string; port: number }
 
