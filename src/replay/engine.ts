@@ -2,7 +2,7 @@
 // setup reserves the image, counters, state slots, recent tables, conntrack table, descriptors and
 // a data area; each batch is copied into the data area once (one memcpy per column) and run by
 // processBatch. No per-packet JS in the hot path except the interface-id mapping for pcapng.
-import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT, RES_FORWARDED, RESF_REASSEMBLED } from '../layout.js';
+import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_NRES, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT, RES_FORWARDED, RESF_REASSEMBLED } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
 import { instantiateCore, type CoreExports } from './core.js';
@@ -147,15 +147,34 @@ export class Engine {
     return { packets, bytes };
   }
 
-  stats(): EngineStats {
-    const v = new BigUint64Array(this.core.memory.buffer, this.core.statsAddr() >>> 0, ST_SIZE);
-    const res = Array.from(v.subarray(0, 16));
+  /** Every stats slot of the core (ST_SIZE u64: per RES_* code, then the ST_* extras). */
+  statSlots(): bigint[] {
+    return Array.from(new BigUint64Array(this.core.memory.buffer, this.core.statsAddr() >>> 0, ST_SIZE));
+  }
+
+  /** The conntrack summary of this core (undefined without conntrack). */
+  ctSummary(): CtSummary | undefined {
     const core = this.core as CoreExports & { ctStats?(i: number): number; ctBytesPerConn?(): number };
-    const ct = this.ctAddr && core.ctStats && core.ctCount && core.ctBytesPerConn
+    return this.ctAddr && core.ctStats && core.ctCount && core.ctBytesPerConn
       ? { entries: core.ctCount() >>> 0, bytesPerConn: core.ctBytesPerConn() >>> 0, earlyDrops: core.ctStats(0) >>> 0, fullDrops: core.ctStats(1) >>> 0, capacity: this.compiled.ctMax }
       : undefined;
-    return { res, rejectReplies: v[ST_REJECT_REPLIES], badChecksums: v[ST_CSUM_BAD], droppedInvalid: v[ST_DROP_INVALID_CT], ct };
   }
+
+  stats(): EngineStats {
+    return statsFromSlots(this.statSlots(), this.ctSummary());
+  }
+}
+
+export type CtSummary = NonNullable<EngineStats['ct']>;
+
+/** Fields of the conntrack summary that describe the table, not what happened in it: the same in
+ * every shard (the pool keeps them; every other field is a count and is summed). */
+export const CT_SUMMARY_PER_TABLE: readonly (keyof CtSummary)[] = ['bytesPerConn', 'capacity'];
+
+/** EngineStats from the raw stats slots (the one place that names them: the single-worker engine
+ * and the pool's merged slots go through it, so the pool cannot miss a field). */
+export function statsFromSlots(v: bigint[], ct: CtSummary | undefined): EngineStats {
+  return { res: v.slice(0, ST_NRES), rejectReplies: v[ST_REJECT_REPLIES], badChecksums: v[ST_CSUM_BAD], droppedInvalid: v[ST_DROP_INVALID_CT], ct };
 }
 
 /** Map capture interfaces to host interface indices by name (unknown / unnamed: the ingress). */

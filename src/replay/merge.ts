@@ -7,34 +7,31 @@ import { CTT_ENTRIES, CTT_HWM, CT_SIZE } from '../layout-ct.js';
 import type { CounterSet } from '../report/counters.js';
 import type { ShardResult } from './shard.js';
 import { PcapWriter } from '../pcap/writer.js';
+import { CT_SUMMARY_PER_TABLE, type CtSummary } from './engine.js';
 
 export interface Merged {
   counters: CounterSet;
-  res: bigint[];
-  rejectReplies: bigint;
-  badChecksums: bigint;
-  /** Summed over shards (entries held, drops); bytes per connection and capacity are per table. */
-  ct: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number } | undefined;
+  /** Every stats slot summed over shards (statsFromSlots reads them as the engine does). */
+  stats: bigint[];
+  /** Counts summed over shards; per-table fields (CT_SUMMARY_PER_TABLE) kept. */
+  ct: CtSummary | undefined;
   drops: Map<number, number>;
   packets: number;
 }
 
-/** Sum per-shard results. `drops` entries are [key, count, firstOrdinal]. */
+/** Sum per-shard results: all counters, all stats slots, all count fields of the conntrack
+ * summary (generic: a slot or field added to the engine is summed without a change here).
+ * `drops` entries are [key, count, firstOrdinal]. */
 export function mergeResults(rs: ShardResult[], nCounters: number): Merged {
   const packets = new Array<bigint>(nCounters).fill(0n), bytes = new Array<bigint>(nCounters).fill(0n);
-  const res: bigint[] = [];
-  let rejectReplies = 0n, badChecksums = 0n, n = 0;
-  let ct: Merged['ct'];
+  const stats: bigint[] = [];
+  let n = 0;
+  let ct: CtSummary | undefined;
   const drops = new Map<number, { count: number; first: number }>();
   for (const r of rs) {
     for (let i = 0; i < nCounters; i++) { packets[i] += r.counters.packets[i]; bytes[i] += r.counters.bytes[i]; }
-    r.res.forEach((v, i) => { res[i] = (res[i] ?? 0n) + v; });
-    rejectReplies += r.rejectReplies;
-    badChecksums += r.badChecksums;
-    if (r.ctStats) {
-      if (!ct) ct = { ...r.ctStats };
-      else { ct.entries += r.ctStats.entries; ct.earlyDrops += r.ctStats.earlyDrops; ct.fullDrops += r.ctStats.fullDrops; }
-    }
+    r.stats.forEach((v, i) => { stats[i] = (stats[i] ?? 0n) + v; });
+    if (r.ctStats) ct = ct ? mergeCtSummary(ct, r.ctStats) : { ...r.ctStats };
     n += r.packets;
     for (const [k, c, first] of r.drops) {
       const d = drops.get(k);
@@ -43,7 +40,19 @@ export function mergeResults(rs: ShardResult[], nCounters: number): Merged {
   }
   const ordered = new Map<number, number>();
   for (const [k, d] of [...drops.entries()].sort((a, b) => a[1].first - b[1].first)) ordered.set(k, d.count);
-  return { counters: { packets, bytes }, res, rejectReplies, badChecksums, ct, drops: ordered, packets: n };
+  return { counters: { packets, bytes }, stats, ct, drops: ordered, packets: n };
+}
+
+/** Two shards' conntrack summaries: per-table fields must agree, every other field is summed. */
+export function mergeCtSummary(a: CtSummary, b: CtSummary): CtSummary {
+  const out = { ...a } as Record<string, number>;
+  const bb = b as unknown as Record<string, number>;
+  for (const k of Object.keys(bb)) {
+    if ((CT_SUMMARY_PER_TABLE as readonly string[]).includes(k)) {
+      if (out[k] !== bb[k]) throw new Error(`conntrack summary: ${k} differs between shards (${out[k]} vs ${bb[k]})`);
+    } else out[k] = (out[k] ?? 0) + bb[k];
+  }
+  return out as unknown as CtSummary;
 }
 
 /** Where the merged conntrack table's header sits in the buffer from mergeConntrack. */

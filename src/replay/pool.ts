@@ -25,7 +25,8 @@ import { compile } from '../compile/image.js';
 import { setModuleRegistry } from '../compile/lower.js';
 import { lowerHost } from '../host/index.js';
 import { readCapture, CaptureError, type CaptureInfo, type PacketBatch } from '../pcap/reader.js';
-import { interfaceMap, type Engine } from './engine.js';
+import { interfaceMap, statsFromSlots, type Engine } from './engine.js';
+import { ST_SIZE } from '../layout.js';
 import { coreModule } from './core.js';
 import { loadRulesApi } from './rules-adapter.js';
 import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
@@ -266,7 +267,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
     const m = mergeResults(results, compiled.nCounters);
     const ctBuf = compiled.conntrack ? mergeConntrack(results) : new ArrayBuffer(0);
     if (o.out) writeForwarded(results, o.out, read.linktype ?? 1);
-    const res = Array.from({ length: 16 }, (_, i) => m.res[i] ?? 0n);
+    const slots = Array.from({ length: ST_SIZE }, (_, i) => m.stats[i] ?? 0n);
     const engine = {
       compiled,
       core: { memory: { buffer: ctBuf } },
@@ -276,7 +277,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
       lastTsNsec: read.lastTsNsec,
       lastJiffies: () => ((BigInt(read.lastTsSec) * 1000000000n + BigInt(read.lastTsNsec)) * BigInt(compiled.hz)) / 1000000000n,
       counters: () => m.counters,
-      stats: () => ({ res, rejectReplies: m.rejectReplies, badChecksums: m.badChecksums, ct: m.ct }),
+      stats: () => statsFromSlots(slots, m.ct),
       lastResults: () => new Uint32Array(0),
     } as unknown as Engine;
     return { rs, compiled, engine, drops: m.drops, captureError: read.captureError, info: read.info, api, partial: summary.partial, pool: summary };

@@ -16,6 +16,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { Ruleset } from '../rules/model.js';
 import { NAT_PERSISTENT } from '../layout.js';
+import type { CtSummary } from './engine.js';
 
 export interface WorkerData {
   module: WebAssembly.Module;
@@ -52,11 +53,10 @@ export interface ShardResult {
   shard: number;
   packets: number;
   counters: { packets: bigint[]; bytes: bigint[] };
-  res: bigint[];
-  rejectReplies: bigint;
-  badChecksums: bigint;
+  /** Every stats slot of the shard's core (Engine.statSlots: RES_* codes and ST_* extras). */
+  stats: bigint[];
   /** The engine's conntrack summary of this shard (EngineStats.ct), if any. */
-  ctStats: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number } | null;
+  ctStats: CtSummary | null;
   /** [rule key (rule index, or -(chain id + 1) for a policy), packets, first ordinal]. */
   drops: [number, number, number][];
   /** Dependency records: (flow key, tuple hash lo, tuple hash hi) triples. */

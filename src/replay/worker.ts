@@ -201,7 +201,6 @@ class ShardRunner {
 
   finish(): ShardResult {
     const k = this.engine.counters();
-    const st = this.engine.stats();
     const log = new Uint32Array(this.logWords);
     let o = 0;
     for (const l of this.logs) { log.set(l, o); o += l.length; }
@@ -232,10 +231,8 @@ class ShardRunner {
       shard: this.t.shard,
       packets: this.packets,
       counters: { packets: k.packets, bytes: k.bytes },
-      res: st.res,
-      rejectReplies: st.rejectReplies,
-      badChecksums: (st as { badChecksums?: bigint }).badChecksums ?? 0n,
-      ctStats: (st as { ct?: ShardResult['ctStats'] }).ct ?? null,
+      stats: this.engine.statSlots(),
+      ctStats: this.engine.ctSummary() ?? null,
       drops: [...this.drops.entries()].map(([k, [c, f]]) => [k, c, f]),
       log,
       ct, ctHwm, ctLive, ctEarly, ctFull,
