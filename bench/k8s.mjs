@@ -1,7 +1,8 @@
 // npm run bench:k8s — kube-proxy rule sets at scale (issue 7, "Benchmark (not a test)").
 // For 100, 1,000, 5,000, 10,000 and 20,000 Services x 5 endpoints (10 % NodePort, `k8s synth`
 // defaults otherwise), in one run: rule count, parse and compile time (decision trees and --linear),
-// image bytes, peak RSS and wasm memory, single-worker replay packets per second for new connections
+// image bytes, peak RSS and wasm memory, the time of the reports `nfreplay replay` writes,
+// single-worker replay packets per second for new connections
 // (SYN-only traffic from `k8s traffic --syn-only`; also the same number of SYNs to only the first
 // 100 Services, to tell rule-set size from working set) and for established traffic (ACKs of
 // connections set up before the timed part), trees vs --linear and their ratio, and — as root with
@@ -192,6 +193,28 @@ async function child(n) {
   const st = nt.engine.stats();
   out.wasmMemory = nt.engine.core.memory.buffer.byteLength;
   out.newConn = { packets: syn.count - W, wall: nt.wall, cpu: nt.cpu, gc: nt.gc, faults: nt.faults, forwarded: Number(st.res[3]), sent: syn.count };
+  // The reports `nfreplay replay` writes, on this engine's counters (once each: seconds at 20,000)
+  {
+    const { loadRulesApi, matchText, targetText } = await import(dist('replay/rules-adapter.js'));
+    const { formatTables, formatTotals } = await import(dist('report/text.js'));
+    const { fairness, formatFairness } = await import(dist('report/fairness.js'));
+    const { withCounters } = await import(dist('report/counters.js'));
+    const { buildJson } = await import(dist('report/json.js'));
+    const { formatConntrack } = await import(dist('report/conntrack.js'));
+    const api = await loadRulesApi();
+    const e = nt.engine;
+    const k = e.counters();
+    const r = { rs, compiled: tree, engine: e, drops: new Map(), captureError: null, info: null, api };
+    const one = (fn) => { const b = best(1, fn); return { wall: b.wall, cpu: b.cpu, bytes: typeof b.res === 'string' ? b.res.length : 0 }; };
+    out.reports = {
+      tables: one(() => formatTables(tree, k, { matchText: (x) => matchText(api, x), targetText: (x) => targetText(api, x) }) + formatTotals({ packets: e.packets, res: st.res, rejectReplies: st.rejectReplies, badChecksums: st.badChecksums })),
+      fairness: one(() => formatFairness(fairness(tree, k))),
+      saveCounters: one(() => api.printRuleset(withCounters(rs, tree, k), { counters: true })),
+      json: one(() => JSON.stringify(buildJson(r, k, st), null, 1)),
+      conntrack: one(() => formatConntrack(e.core.memory.buffer, e.ctAddr, e.lastJiffies(), tree.hz)),
+    };
+    log(`reports: text ${(out.reports.tables.wall + out.reports.fairness.wall).toFixed(0)} ms, json ${out.reports.json.wall.toFixed(0)} ms`);
+  }
   nt.engine = null;
   log(`new connections (trees): ${(out.newConn.packets / (out.newConn.wall / 1e3)).toFixed(0)} pps`);
   // The same number of SYNs to the first 100 Services only (the 100-Service capture: the synthetic
@@ -455,6 +478,14 @@ function report(rows, kernelWhy, meta) {
         `${f0(r.newConn.forwarded)}/${f0(r.newConn.sent)} / ${f0(r.est.forwarded)}/${f0(r.est.packets)}`, `${f0(r.newConn.gc)} / ${f0(r.est.gc)}`];
     })));
   o.push('(pps columns: wall-clock rate, with the rate per CPU-second in brackets)');
+  o.push('');
+  o.push('Reports `nfreplay replay` writes, on the counters of the new-connection run (one repetition each; wall ms, CPU ms in brackets, output MB): text = formatTables + formatTotals; fairness = fairness() + formatFairness (part of the text report); --json = buildJson (which computes fairness() again) + JSON.stringify.');
+  o.push(table(['services', 'text', 'fairness', '--save-counters', '--json', '--conntrack', 'all reports / parse+compile (cpu)'],
+    ok.filter((r) => r.reports).map((r) => {
+      const x = r.reports, c = (v) => `${f0(v.wall)} (${f0(v.cpu)})${v.bytes ? `, ${(v.bytes / 1e6).toFixed(1)}` : ''}`;
+      const all = ['tables', 'fairness', 'saveCounters', 'json', 'conntrack'].reduce((a, key) => a + x[key].cpu, 0);
+      return [r.services.toLocaleString('en-US'), c(x.tables), c(x.fairness), c(x.saveCounters), c(x.json), c(x.conntrack), `${(all / (r.parse.cpu + r.compile.cpu)).toFixed(2)}×`];
+    })));
   o.push('');
   if (kernelWhy) o.push(`Kernel iptables-legacy-restore: not measured (${kernelWhy}).`);
   else {
