@@ -7,6 +7,10 @@ import { setRecentBase } from './modules/recent';
 import { processPacket, rejectSent, setOutRecords, setBatchIndex, resetOutRecords, dropInvalid } from './hooks';
 export { setOutRecords };
 import { REJECT_COUNTS } from './modules/targets';
+import { poolAfterPacket } from './api-pool';
+
+/** The pool's worker runs a shard's batch in one processBatch call when this is exported. */
+export function poolHookInstalled(): i32 { return 1; }
 
 const STATS: usize = memory.data(ST_SIZE * 8, 16);
 
@@ -41,6 +45,7 @@ export function processBatch(descs: usize, n: u32): void {
       const b = STATS + (<usize>ST_CSUM_BAD << 3);
       store<u64>(b, load<u64>(b) + 1);
     }
+    poolAfterPacket(i, d);
   }
   store<u64>(STATS + (<usize>ST_REJECT_REPLIES << 3), rejectSent);
 }

@@ -5,7 +5,7 @@
 // their inner header, so they meet the connection they are about) and keeps the packets of one shard
 // (compacting their descriptors). The shard of a flow is an override table's entry when the main
 // thread merged the flow with others, else key % nShards.
-// poolRun: runs the kept packets one by one through processBatch and logs, per packet, the
+// poolRun: runs the kept packets through processBatch (one call; its poolAfterPacket hook logs) and logs, per packet, the
 // conntrack tuples through which it could depend on another flow: the captured tuple of a NEW
 // packet (a miss), the reply tuple of a NATed connection it created, the tuple of an INVALID
 // packet that found no conntrack entry (and an ICMP error's inner tuple both ways), and the
@@ -339,39 +339,14 @@ export function poolAfterPacket(i: u32, d: usize): void {
   if (armed) logPacket(i, d, hKeys, hHashes, hSrcs);
 }
 
-/** Run `n` compact descriptors (from poolSelect) and log the dependency records (flow key, tuple
- * hash lo, hi | kind << 20: 12 bytes each, at most 8 per packet) at `log`. With `hooked` the whole
- * array runs in one processBatch that calls poolAfterPacket; else one processBatch per packet.
- * Returns the number of records. */
-export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: usize, log: usize, hooked: u32,
-  outRec: usize, myRec: usize, myRecBytes: u32): u32 {
+/** Run `n` compact descriptors (from poolSelect) in one processBatch (which calls
+ * poolAfterPacket after each packet) and log the dependency records (flow key, tuple hash lo,
+ * hi | kind << 20: 12 bytes each, at most 8 per packet) at `log`. Returns the number of records. */
+export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: usize, log: usize): u32 {
   if (dedup == 0) dedup = reserve(<usize>DEDUP_SLOTS * 12);
   logPtr = log;
-  if (hooked != 0) {
-    armed = true; hKeys = keys; hHashes = hashes; hSrcs = srcs;
-    processBatch(descs, n);
-    armed = false;
-  } else {
-    // one processBatch per packet resets the engine's out records (reassembled datagrams as they
-    // leave, by batch index) each time: gather them at `myRec` in the same layout, by index i
-    let nrec: u32 = 0;
-    let pos: u32 = 16;
-    for (let i: u32 = 0; i < n; i++) {
-      const d = descs + <usize>i * DESC_SIZE;
-      processBatch(d, 1);
-      logPacket(i, d, keys, hashes, srcs);
-      if (outRec != 0 && myRec != 0 && load<u32>(outRec) != 0) {
-        const len = load<u32>(outRec + 16, 4);
-        const size: u32 = 16 + ((len + 3) & ~(<u32>3));
-        if (pos + size <= myRecBytes) {
-          memory.copy(myRec + <usize>pos, outRec + 16, size);
-          store<u32>(myRec + <usize>pos, i);
-          pos += size;
-          nrec++;
-        }
-      }
-    }
-    if (myRec != 0) { store<u32>(myRec, nrec); store<u32>(myRec, pos, 4); store<u32>(myRec, 0, 8); }
-  }
+  armed = true; hKeys = keys; hHashes = hashes; hSrcs = srcs;
+  processBatch(descs, n);
+  armed = false;
   return <u32>((logPtr - log) / 12);
 }

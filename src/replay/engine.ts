@@ -2,11 +2,11 @@
 // setup reserves the image, counters, state slots, recent tables, conntrack table, descriptors and
 // a data area; each batch is copied into the data area once (one memcpy per column) and run by
 // processBatch. No per-packet JS in the hot path except the interface-id mapping for pcapng.
-import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, CNT_SIZE, ST_SIZE, ST_NRES, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT, RES_FORWARDED, RESF_REASSEMBLED } from '../layout.js';
+import { DESC_SIZE, DESC_RESULT, CNT_SIZE, ST_SIZE, ST_NRES, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
 import { instantiateCore, type CoreExports } from './core.js';
-import { readOutRecords, leavingFrames } from './outframes.js';
+import { forEachLeavingFrame } from './outframes.js';
 
 export interface EngineStats {
   /** Packets per RES_* code (index = code). */
@@ -106,23 +106,8 @@ export class Engine {
     this.packets += n;
     this.lastTsSec = b.tsSec[n - 1];
     this.lastTsNsec = b.tsNsec[n - 1];
-    if (sink) {
-      const mem = core.memory.buffer;
-      const dv = new DataView(mem);
-      const u8 = new Uint8Array(mem);
-      const recs = readOutRecords(mem, this.outRecAddr);
-      for (let i = 0; i < n; i++) {
-        const d = this.descAddr + i * DESC_SIZE;
-        const res = dv.getUint32(d + DESC_RESULT, true);
-        if ((res & 0xff) !== RES_FORWARDED) continue;
-        const f = dv.getUint32(d + DESC_FRAME, true);
-        const frame = u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true));
-        const mtu = this.compiled.ifaceMtus[(res >>> 8) & 0xff] ?? 65535;
-        const rec = (res & RESF_REASSEMBLED) !== 0 ? recs.get(i) : undefined;
-        if ((res & RESF_REASSEMBLED) !== 0 && !rec) continue; // out-record area was full
-        for (const x of leavingFrames(frame, b.linktype[i], mtu, rec)) sink(b.tsSec[i], b.tsNsec[i], x, x === frame ? b.wirelen[i] : x.length, b.linktype[i]);
-      }
-    }
+    if (sink) forEachLeavingFrame(core.memory.buffer, this.descAddr, n, this.outRecAddr, this.compiled.ifaceMtus,
+      (_ord, s, ns, frame, wl, lt) => sink(s, ns, frame, wl, lt));
   }
 
   /** The capture's last timestamp in jiffies (as dissect computes P_JIFFIES). */

@@ -2,7 +2,8 @@
 // (without DF) leave fragmented (ip_do_fragment), and a datagram reassembled because conntrack is
 // active leaves re-fragmented to the largest fragment it arrived in (IPCB(skb)->frag_max_size, as
 // the reference measured) — in both cases the chains saw it whole.
-import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 } from '../layout.js';
+import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN,
+  DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC, DESC_LINKTYPE, DESC_ORDINAL, RES_FORWARDED, RESF_REASSEMBLED } from '../layout.js';
 
 /** Bytes before the IPv4 header of a frame. */
 export function l2Length(frame: Uint8Array, linktype: number): number {
@@ -114,4 +115,36 @@ export function leavingFrames(frame: Uint8Array, linktype: number, mtu: number, 
   const tot = (ip[2] << 8) | ip[3];
   if (tot <= mtu || (ip[6] & 0x40) !== 0 || tot > ip.length) return [frame];
   return fragmentDatagram(ip, mtu).map((f) => withL2(l2, f));
+}
+
+/** One frame as it leaves (valid during the call only): the packet's ordinal and time, the frame,
+ * its wire length (the captured wirelen for the packet's own frame, else the fragment's length)
+ * and link type. */
+export type LeavingSink = (ordinal: number, tsSec: number, tsNsec: number, frame: Uint8Array, wirelen: number, linktype: number) => void;
+
+/** The --out frame loop over `n` descriptors at `descs` that processBatch has run (one batch:
+ * out records by descriptor index at `outRecAddr`, 0 = none): every forwarded packet's frames as
+ * they leave, in descriptor order, time/wirelen/linktype/ordinal from the descriptors. The
+ * single-worker engine and the pool worker both call it. */
+export function forEachLeavingFrame(mem: ArrayBuffer, descs: number, n: number, outRecAddr: number, mtus: readonly number[], sink: LeavingSink): void {
+  const dv = new DataView(mem);
+  const u8 = new Uint8Array(mem);
+  let recs: Map<number, OutRecord> | null = null;
+  for (let i = 0; i < n; i++) {
+    const d = descs + i * DESC_SIZE;
+    const res = dv.getUint32(d + DESC_RESULT, true);
+    if ((res & 0xff) !== RES_FORWARDED) continue;
+    let rec: OutRecord | undefined;
+    if ((res & RESF_REASSEMBLED) !== 0) {
+      recs ??= readOutRecords(mem, outRecAddr);
+      rec = recs.get(i);
+      if (!rec) continue; // the out-record area was full
+    }
+    const f = dv.getUint32(d + DESC_FRAME, true);
+    const frame = u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true));
+    const lt = dv.getUint16(d + DESC_LINKTYPE, true);
+    const ord = dv.getUint32(d + DESC_ORDINAL, true), s = dv.getUint32(d + DESC_TS_SEC, true), ns = dv.getUint32(d + DESC_TS_NSEC, true);
+    const wl = dv.getUint32(d + DESC_WIRELEN, true);
+    for (const x of leavingFrames(frame, lt, mtus[(res >>> 8) & 0xff] ?? 65535, rec)) sink(ord, s, ns, x, x === frame ? wl : x.length, lt);
+  }
 }

@@ -2,31 +2,21 @@
 // builds a fresh core instance from the compiled WebAssembly.Module and image in workerData (one
 // instance for the whole pass, its state lives as long as the shard), then receives every batch of
 // the capture as a SharedArrayBuffer (written once by the main thread, never copied per packet),
-// keeps its shard's packets (poolSelect in the core), runs them (poolRun) and acknowledges. On
+// keeps its shard's packets (poolSelect in the core), runs them in one processBatch (poolRun) and acknowledges. On
 // 'end' it returns counters, stats, drops, its conntrack entries, the dependency log and (when
 // asked) the forwarded packets with their ordinals.
 import { workerData } from 'piscina';
 import type { MessagePort } from 'node:worker_threads';
-import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_ORDINAL, DESC_TS_SEC, DESC_TS_NSEC, DESC_WIRELEN,
-  DESC_LINKTYPE, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RESF_REASSEMBLED } from '../layout.js';
+import { DESC_SIZE, DESC_RESULT, DESC_ORDINAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY } from '../layout.js';
 import { CTT_ENTRIES, CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CT_SIZE, CT_INUSE, CT_STATUS } from '../layout-ct.js';
 import { IPS_CONFIRMED, IPS_DYING } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import { Engine } from './engine.js';
 import { instantiateCore, type CoreExports } from './core.js';
+import { forEachLeavingFrame } from './outframes.js';
 import { batchLayout, type BatchMsg, type ShardTask, type ShardResult, type WorkerData } from './shard.js';
 
 const LOG_REC = 12;
-const OUT_REC_BYTES = 4 << 20;
-
-/** The engine's --out frame logic (src/replay/outframes.ts: MTU fragmentation, reassembled
- * datagrams as they leave), when present. */
-interface OutFrames {
-  readOutRecords(mem: ArrayBuffer, addr: number): Map<number, unknown>;
-  leavingFrames(frame: Uint8Array, linktype: number, mtu: number, rec?: unknown): Uint8Array[];
-}
-const outFrames: OutFrames | null = await import(new URL('./outframes.js', import.meta.url).href).then(
-  (m: Partial<OutFrames>) => (m.readOutRecords && m.leavingFrames ? (m as OutFrames) : null), () => null);
 
 class ShardRunner {
   readonly engine: Engine;
@@ -48,17 +38,13 @@ class ShardRunner {
   private logWords = 0;
   drops = new Map<number, [number, number]>(); // key -> [count, first ordinal]
   fwd: ArrayBuffer[] = [];
-  /** The engine's processBatch calls poolAfterPacket (one call per batch, per-batch state whole). */
-  readonly hooked: boolean;
-  private myRec = 0;
   private readonly mtus: number[];
 
   constructor(wd: WorkerData, private t: ShardTask) {
     this.core = instantiateCore(wd.module);
     this.engine = new Engine(wd.compiled as CompiledImage, this.core);
-    this.hooked = typeof this.core.poolHookInstalled === 'function';
+    if (typeof this.core.poolHookInstalled !== 'function') throw new Error('core.wasm without the pool hook in processBatch: rebuild (npm run build)');
     this.mtus = wd.ifaceMtus;
-    if (!this.hooked && this.outRecAddr()) this.myRec = this.core.reserve(OUT_REC_BYTES) >>> 0;
     (this.core.poolSetRecent as (on: number, mask: number) => void)(t.recentMask === null ? 0 : 1, t.recentMask ?? 0);
     (this.core.poolSetLog as (flags: number) => void)((t.log ? 1 : 0) | (wd.compiled.conntrack ? 2 : 0));
     if (wd.rejectRules.length) {
@@ -124,8 +110,7 @@ class ShardRunner {
     const sel = (core.poolSelect as (...a: number[]) => number)(this.descAll, n, this.t.nShards, this.t.shard,
       this.ovr, this.ovrMask, this.descSel, this.keys, this.hashes, this.srcs) >>> 0;
     if (sel === 0) return;
-    const nlog = (core.poolRun as (...a: number[]) => number)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log, this.hooked ? 1 : 0,
-      this.outRecAddr(), this.myRec, OUT_REC_BYTES) >>> 0;
+    const nlog = (core.poolRun as (...a: number[]) => number)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log) >>> 0;
     this.packets += sel;
     buf = core.memory.buffer;
     if (nlog) {
@@ -149,38 +134,18 @@ class ShardRunner {
     if (this.t.wantOut && nf) this.forwarded(buf, sel);
   }
 
-  /** Frames of the forwarded packets as they leave, as engine.ts writes them, with their ordinals.
-   * Records: ordinal, tsSec, tsNsec, wirelen, linktype, caplen (u32 each), the bytes (padded to 4). */
+  /** Frames of the forwarded packets as they leave (outframes.ts forEachLeavingFrame, as the
+   * engine writes them), with their ordinals. Records: ordinal, tsSec, tsNsec, wirelen, linktype,
+   * caplen (u32 each), the bytes (padded to 4). */
   private forwarded(buf: ArrayBuffer, sel: number): void {
-    const dv = new DataView(buf);
-    const mem = new Uint8Array(buf);
-    const recs = outFrames ? outFrames.readOutRecords(buf, this.hooked ? this.outRecAddr() : this.myRec) : null;
     const parts: { ord: number; s: number; ns: number; wl: number; lt: number; f: Uint8Array }[] = [];
     let bytes = 0;
-    for (let i = 0; i < sel; i++) {
-      const d = this.descSel + i * DESC_SIZE;
-      const res = dv.getUint32(d + DESC_RESULT, true);
-      if ((res & 0xff) !== RES_FORWARDED) continue;
-      const reasm = (res & RESF_REASSEMBLED) !== 0;
-      const frame = mem.subarray(dv.getUint32(d + DESC_FRAME, true), dv.getUint32(d + DESC_FRAME, true) + dv.getUint32(d + DESC_CAPLEN, true));
-      const lt = dv.getUint16(d + DESC_LINKTYPE, true);
-      const ord = dv.getUint32(d + DESC_ORDINAL, true), s = dv.getUint32(d + DESC_TS_SEC, true), ns = dv.getUint32(d + DESC_TS_NSEC, true);
-      const wl = dv.getUint32(d + DESC_WIRELEN, true);
-      let frames: Uint8Array[];
-      if (!outFrames) {
-        // engine without out frames: a reassembled datagram is not the frame the descriptor points at
-        if (reasm) continue;
-        frames = [frame];
-      } else {
-        const rec = reasm ? recs!.get(i) : undefined;
-        if (reasm && !rec) continue; // the out-record area was full (as engine.ts)
-        frames = outFrames.leavingFrames(frame, lt, this.mtus[(res >>> 8) & 0xff] ?? 65535, rec);
-      }
-      for (const f of frames) {
-        parts.push({ ord, s, ns, wl: f === frame ? wl : f.length, lt, f });
-        bytes += 24 + ((f.length + 3) & ~3);
-      }
-    }
+    forEachLeavingFrame(buf, this.descSel, sel, this.outRecAddr(), this.mtus, (ord, s, ns, frame, wl, lt) => {
+      // the sink's frame is valid during the call only
+      const f = frame.slice();
+      parts.push({ ord, s, ns, wl, lt, f });
+      bytes += 24 + ((f.length + 3) & ~3);
+    });
     if (!parts.length) return;
     const out = new ArrayBuffer(bytes);
     const ov = new DataView(out);
