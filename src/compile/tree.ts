@@ -308,6 +308,7 @@ export function linearTree(n: number, ruleIndex?: number[]): { words: number[]; 
 
 // Range fields of the builder: 0 saddr, 1 daddr, 2 proto, 3 sport, 4 dport; 5 iif, 6 oif.
 const NF = 5;
+const ROW = 16; // words per rule in Builder.row
 const FULL_HI = [0xffffffff, 0xffffffff, 255, 0xffff, 0xffff];
 const HASH_FIELDS = [0, 1, 3, 4]; // bit j of a tuple = HASH_FIELDS[j]
 const HASH_MIN_RULES = 16;
@@ -374,6 +375,16 @@ class Builder {
   exBuf: Uint8Array;
   readonly nL = new Int32Array(3);
   readonly nR = new Int32Array(3);
+  /** The same columns as one 64-byte row per rule (lo/hi of field f at 2f, 2f+1; -i/-o masks at
+   * 10, 11): the hot loops visit a node's rules in index order, which is random in memory for
+   * deep nodes; a row is one cache line where the columns were up to twelve (at 100,000 rules the
+   * columns' misses were most of the build). */
+  readonly row: Uint32Array;
+  /** Some rule tests -i (0) / -o (1): else interface dispatch is never worth trying. */
+  readonly ifUsed = [false, false];
+  /** Partition scratch (a node never holds more than n rules). */
+  readonly sL: Int32Array;
+  readonly sR: Int32Array;
   /** Split choice: minimise the larger child + dupWeight × copies, and refuse a cut that copies
    * more than maxDup × m rules (HyperSplit-style local bound; the global budget is the backstop). */
   readonly dupWeight = 0.5;
@@ -389,6 +400,8 @@ class Builder {
     this.ifm.push(new Uint32Array(n), new Uint32Array(n));
     this.final = new Uint8Array(n);
     this.exBuf = new Uint8Array(n);
+    this.sL = new Int32Array(n); this.sR = new Int32Array(n);
+    this.row = new Uint32Array(n * ROW);
     keys.forEach((k, i) => {
       const set = (f: number, r: Range, inv: boolean): void => {
         const wild = inv || r.lo > r.hi;
@@ -401,6 +414,11 @@ class Builder {
       set(3, k.sport, k.sportInv || !cut);
       set(4, k.dport, k.dportInv || !cut);
       this.ifm[0][i] = k.iif >>> 0; this.ifm[1][i] = k.oif >>> 0;
+      if (this.ifm[0][i] !== ALL_IFACES) this.ifUsed[0] = true;
+      if (this.ifm[1][i] !== ALL_IFACES) this.ifUsed[1] = true;
+      const o = i * ROW;
+      for (let f = 0; f < NF; f++) { this.row[o + 2 * f] = this.lo[f][i]; this.row[o + 2 * f + 1] = this.hi[f][i]; }
+      this.row[o + 10] = this.ifm[0][i]; this.row[o + 11] = this.ifm[1][i];
       // the columns are the exact key only without negations and with cut ports
       this.final[i] = k.final && !k.srcInv && !k.dstInv && !k.protoInv && !k.sportInv && !k.dportInv
         && k.src.lo <= k.src.hi && k.dst.lo <= k.dst.hi && (!k.l4 || cut) ? 1 : 0;
@@ -445,8 +463,9 @@ class Builder {
 
   /** Does rule r's (final) key cover the node's whole region? Then no packet here gets past it. */
   private covers(it: Item, r: number): boolean {
-    for (let f = 0; f < NF; f++) if (this.lo[f][r] > it.lo[f] || this.hi[f][r] < it.hi[f]) return false;
-    return ((this.ifm[0][r] & it.ifr[0]) >>> 0) === (it.ifr[0] >>> 0) && ((this.ifm[1][r] & it.ifr[1]) >>> 0) === (it.ifr[1] >>> 0);
+    const R = this.row, o = r * ROW;
+    for (let f = 0; f < NF; f++) if (R[o + 2 * f] > it.lo[f] || R[o + 2 * f + 1] < it.hi[f]) return false;
+    return ((R[o + 10] & it.ifr[0]) >>> 0) === (it.ifr[0] >>> 0) && ((R[o + 11] & it.ifr[1]) >>> 0) === (it.ifr[1] >>> 0);
   }
 
   /** The node's rules, ended at the first final rule covering its region (redundancy removal). */
@@ -531,25 +550,43 @@ class Builder {
     const rules = it.rules, m = rules.length;
     // exactness of each rule on the hashable fields still open at this node
     const open = HASH_FIELDS.map((f) => (f >= 3 && !it.ports ? false : it.lo[f] !== it.hi[f]));
-    // quick look at a sample: is some field exact in at least 40% of the rules?
+    // quick look at a sample: is some field exact in about half of the rules (a tuple needs half: see bestT below; 45% on the sample leaves room for sampling error)?
     {
       const st = m > 64 ? m / 64 : 1;
       let ok = false;
       for (let j = 0; j < 4 && !ok; j++) {
         if (!open[j]) continue;
-        const LO = this.lo[HASH_FIELDS[j]], HI = this.hi[HASH_FIELDS[j]];
+        const RW = this.row, fo = 2 * HASH_FIELDS[j];
         let c = 0, t = 0;
-        for (let x = 0; x < m; x += st, t++) { const r = rules[x | 0]; if (LO[r] === HI[r]) c++; }
-        ok = c * 5 >= t * 2;
+        for (let x = 0; x < m; x += st, t++) { const o = rules[x | 0] * ROW + fo; if (RW[o] === RW[o + 1]) c++; }
+        ok = c * 20 >= t * 9;
       }
       if (!ok) return false;
+    }
+    // a rule that covers the node's range on every open field is a wildcard of whatever tuple is
+    // chosen below (copied into every entry): more than HASH_MAX_EXTRA of them and no tuple can
+    // pass. One early-exit pass (most rules fail the first field) instead of the full analysis —
+    // on ACL sets the quick look above passes at almost every node and this is where it fails.
+    {
+      let w = 0;
+      const RW = this.row;
+      for (let i = 0; i < m; i++) {
+        const o = rules[i] * ROW;
+        let full = true;
+        for (let j = 0; j < 4 && full; j++) {
+          if (!open[j]) continue;
+          const f = HASH_FIELDS[j];
+          if (RW[o + 2 * f] > it.lo[f] || RW[o + 2 * f + 1] < it.hi[f]) full = false;
+        }
+        if (full && ++w > HASH_MAX_EXTRA) return false;
+      }
     }
     const cntE = this.cntE.fill(0);
     const ex = this.exBuf; // exactness bits of the node's i-th rule (scratch, reused)
     for (let i = 0; i < m; i++) {
-      const r = rules[i];
+      const o = rules[i] * ROW, RW = this.row;
       let e = 0;
-      for (let j = 0; j < 4; j++) if (open[j] && this.lo[HASH_FIELDS[j]][r] === this.hi[HASH_FIELDS[j]][r]) e |= 1 << j;
+      for (let j = 0; j < 4; j++) if (open[j] && RW[o + 2 * HASH_FIELDS[j]] === RW[o + 2 * HASH_FIELDS[j] + 1]) e |= 1 << j;
       ex[i] = e; cntE[e]++;
     }
     let bestT = 0, bestC = 0;
@@ -672,21 +709,22 @@ class Builder {
     return true;
   }
 
-  private trySplit(it: Item): boolean {
+  /** Best range cut of the node by the score below, its counts taken over every st-th rule. */
+  cutF = -1; cutT = 0; cutScore = Infinity;
+  private rangeCut(it: Item, st: number): void {
     const rules = it.rules, m = rules.length;
-    let best = -1, bestScore = Infinity, bestT = 0, bestL = 0, bestR = 0;
+    this.cutF = -1; this.cutT = 0; this.cutScore = Infinity;
     const step = m > SAMPLE ? m / SAMPLE : 1;
     const cand = this.cand;
-    const est: { f: number; t: number; score: number }[] = [];
     for (let f = 0; f < NF; f++) {
       if ((f === 3 || f === 4) && !it.ports) continue;
       const RL = it.lo[f], RH = it.hi[f];
       if (RL === RH) continue;
-      const LO = this.lo[f], HI = this.hi[f];
+      const RW = this.row, fo = 2 * f;
       let nc = 0;
       for (let s = 0; s < m; s += step) {
-        const r = rules[s | 0];
-        const l = LO[r], h = HI[r];
+        const o = rules[s | 0] * ROW + fo;
+        const l = RW[o], h = RW[o + 1];
         if (l > RL && l <= RH) cand[nc++] = l;
         if (h < RH && h >= RL) cand[nc++] = h + 1;
       }
@@ -700,56 +738,47 @@ class Builder {
       const t0 = cand[q2], t1 = cand[q1], t2 = cand[q3];
       const ts = this.ts, nL = this.nL, nR = this.nR;
       ts[0] = t0; ts[1] = t1; ts[2] = t2;
-      // large node: estimate the counts on a sample (exact counts for the best few below)
-      const st = m > EXACT_M ? m / EXACT_M : 1;
       let l0 = 0, l1 = 0, l2 = 0, r0 = 0, r1 = 0, r2 = 0, cnt = 0;
       for (let x = 0; x < m; x += st, cnt++) {
-        const r = rules[x | 0], l = LO[r], h = HI[r];
+        const o = rules[x | 0] * ROW + fo, l = RW[o], h = RW[o + 1];
         if (l < t0) l0++; if (h >= t0) r0++;
         if (l < t1) l1++; if (h >= t1) r1++;
         if (l < t2) l2++; if (h >= t2) r2++;
       }
       nL[0] = l0; nL[1] = l1; nL[2] = l2; nR[0] = r0; nR[1] = r1; nR[2] = r2;
-      if (m > EXACT_M) {
-        const k = m / cnt;
-        for (let c = 0; c < 3; c++) {
-          const eL = nL[c] * k, eR = nR[c] * k, mx = Math.max(eL, eR);
-          if (nL[c] === 0 || nR[c] === 0) continue;
-          est.push({ f, t: ts[c], score: mx + this.dupWeight * (eL + eR - m) });
-        }
-        continue;
-      }
+      const k = m / cnt;
       for (let c = 0; c < 3; c++) {
-        const mx = Math.max(nL[c], nR[c]);
-        if (mx >= m || nL[c] === 0 || nR[c] === 0) continue;
-        const dup = nL[c] + nR[c] - m;
+        if (nL[c] === 0 || nR[c] === 0) continue;
+        const eL = nL[c] * k, eR = nR[c] * k, mx = Math.max(eL, eR);
+        if (mx >= m) continue;
+        const dup = eL + eR - m;
         if (dup > this.maxDup * m) continue;
         const score = mx + this.dupWeight * dup;
-        if (score < bestScore) { bestScore = score; best = f; bestT = ts[c]; bestL = nL[c]; bestR = nR[c]; }
+        if (score < this.cutScore) { this.cutScore = score; this.cutF = f; this.cutT = ts[c]; }
       }
     }
-    if (est.length) {
-      est.sort((a, b) => a.score - b.score);
-      for (let e = 0; e < est.length && e < 3; e++) {
-        const { f, t } = est[e], LO = this.lo[f], HI = this.hi[f];
-        let nL = 0, nR = 0;
-        for (let i = 0; i < m; i++) { const r = rules[i]; if (LO[r] < t) nL++; if (HI[r] >= t) nR++; }
-        const mx = Math.max(nL, nR), dup = nL + nR - m;
-        if (mx >= m || nL === 0 || nR === 0 || dup > this.maxDup * m) continue;
-        const score = mx + this.dupWeight * dup;
-        if (score < bestScore) { bestScore = score; best = f; bestT = t; bestL = nL; bestR = nR; }
-      }
-    }
+  }
+
+  private trySplit(it: Item): boolean {
+    const rules = it.rules, m = rules.length;
+    // Candidates: quartiles of a sample of the node's endpoints, per field. Above EXACT_M rules
+    // they are scored on a sample of EXACT_M rules and the winner is checked exactly by the
+    // partition itself (scoring three candidates per field exactly cost 3 passes over the node;
+    // the partition is one).
+    const st = m > EXACT_M ? m / EXACT_M : 1;
+    this.rangeCut(it, st);
+    let best = this.cutF, bestScore = this.cutScore, bestT = this.cutT;
     // interface dispatch: classes of interface bits that the node's rules cannot tell apart
     let ifBest: { g: number; classes: number[]; sum: number } | null = null;
     for (let g = 0; g < 2; g++) {
       const R = it.ifr[g] >>> 0;
-      if (popcount(R) <= 1) continue;
+      if (!this.ifUsed[g] || popcount(R) <= 1) continue;
       const M = this.ifm[g];
       // rules that accept every interface left here do not tell interfaces apart; with few
       // per-interface rules, either side keeps more than 3/4 of the node: not worth it
       let np = 0;
-      for (let i = 0; i < m; i++) if (((M[rules[i]] & R) >>> 0) !== R) np++;
+      const RW = this.row, go = 10 + g;
+      for (let i = 0; i < m; i++) if (((RW[rules[i] * ROW + go] & R) >>> 0) !== R) np++;
       if (np * 4 < m) continue;
       const partial: number[] = [];
       for (let i = 0; i < m; i++) if (((M[rules[i]] & R) >>> 0) !== R) partial.push(rules[i]);
@@ -806,15 +835,31 @@ class Builder {
       return true;
     }
     if (best < 0) return false;
-    if (!this.afford(m, bestL + bestR)) return false;
-    const LO = this.lo[best], HI = this.hi[best];
-    const left = this.alloc(bestL), right = this.alloc(bestR);
+    const RW = this.row, fo = 2 * best;
+    const sL = this.sL, sR = this.sR;
     let a = 0, b = 0;
     for (let i = 0; i < m; i++) {
-      const r = rules[i];
-      if (LO[r] < bestT) left[a++] = r;
-      if (HI[r] >= bestT) right[b++] = r;
+      const r = rules[i], o = r * ROW + fo;
+      if (RW[o] < bestT) sL[a++] = r;
+      if (RW[o + 1] >= bestT) sR[b++] = r;
     }
+    // the sampled estimate can be wrong: the exact counts must still make progress, else the
+    // candidates are scored again exactly (rare)
+    if (a === 0 || b === 0 || a >= m || b >= m || a + b - m > this.maxDup * m) {
+      if (st === 1) return false;
+      this.rangeCut(it, 1);
+      if (this.cutF < 0) return false;
+      const RX = this.row, fx = 2 * this.cutF, tx = this.cutT;
+      best = this.cutF; bestT = tx; a = 0; b = 0;
+      for (let i = 0; i < m; i++) {
+        const r = rules[i], o = r * ROW + fx;
+        if (RX[o] < tx) sL[a++] = r;
+        if (RX[o + 1] >= tx) sR[b++] = r;
+      }
+    }
+    if (!this.afford(m, a + b)) return false;
+    const left = this.alloc(a), right = this.alloc(b);
+    left.set(sL.subarray(0, a)); right.set(sR.subarray(0, b));
     const at = this.words.length;
     this.words[it.slot] = at;
     this.words.push(NODE_SPLIT_SADDR + best, bestT | 0, 0, 0);
