@@ -11,7 +11,9 @@ export function reserve(bytes: usize): usize {
     const pages = <i32>((end - have + 0xffff) >> 16);
     if (memory.grow(pages) < 0) unreachable();
   }
-  memory.fill(at, 0, end - at);
+  // pages memory.grow just added are zero already: clear only what lay below the old size
+  // (touching a fresh 60 MB conntrack table here cost every core instance ~40 ms of page faults)
+  if (at < have) memory.fill(at, 0, (end < have ? end : have) - at);
   top = end;
   return at;
 }
