@@ -4,7 +4,7 @@
 // per-packet cost inside wasm of classify + first-match scan of the leaf (same packets, same
 // checker) for the tree and for the single linear leaf, their ratio, and the anchors.
 // Not a test. Uses dist/ (tsc) and compiles test/tree/bench-entry.ts with asc.
-// Options: --sizes 100,1000 --kinds kube,acl --packets 20000 --maxrep 16
+// Options: --sizes 100,1000 --kinds kube,acl --packets 20000 --maxrep 16 --hashload 0.5
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -18,6 +18,7 @@ const { values: args } = parseArgs({ options: {
   kinds: { type: 'string', default: 'kube,acl' },
   packets: { type: 'string', default: '20000' },
   maxrep: { type: 'string' }, // buildTree's maxReplication (default: the builder's own)
+  hashload: { type: 'string' }, // buildTree's hashLoad (default: the builder's own)
 } });
 const { buildTree, linearTree, classifyJs, keyMatches } = await import(join(root, 'dist/compile/tree.js'));
 const { genRules, genKube, genPackets, rng } = await import(join(root, 'dist/compile/tree-gen.js'));
@@ -111,7 +112,7 @@ for (const kind of kinds) {
     const { keys, pkts } = kind === 'kube' ? kubeSet(n, 4242 + n) : aclSet(n, 4242 + n);
     const idx = keys.map((_, i) => i);
     const c0 = process.cpuUsage();
-    const built = buildTree(keys, idx, args.maxrep ? { maxReplication: Number(args.maxrep) } : {});
+    const built = buildTree(keys, idx, { maxReplication: args.maxrep ? Number(args.maxrep) : undefined, hashLoad: args.hashload ? Number(args.hashload) : undefined });
     const cpuMs = process.cpuUsage(c0).user / 1000;
     const lin = linearTree(n, idx);
     const kAddr = place(keyTable(keys));
