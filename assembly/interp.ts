@@ -13,7 +13,7 @@ import {
   P_SADDR, P_DADDR, P_PROTO, P_FRAGOFF, P_IIF, P_OIF, P_IPLEN, IF_NONE,
   V_ACCEPT, V_DROP, V_CONTINUE, V_REJECT,
 } from '../src/layout';
-import { PKT, imgw } from './state';
+import { PKT, IMG, imgw } from './state';
 import { count } from './counters';
 import { classify } from './classify';
 import { matchOne, targetOne, clearHotdrop, hotdrop } from './modules/index';
@@ -47,29 +47,31 @@ export let dropBy: i32 = 0;
   return ((<u32>imgw(at + <i32>(dev >> 5)) >> (dev & 31)) & 1) != 0;
 }
 
-/** ip_packet_match: -s/-d/-p/-f/-i/-o. */
+/** ip_packet_match: -s/-d/-p/-f/-i/-o. `ra` = byte address of the rule's words (constant offsets). */
 // @ts-ignore: decorator
-@inline function baseMatch(rb: i32): bool {
-  const f = imgw(rb + R_FLAGS);
+@inline function baseMatch(ra: usize): bool {
+  const f = load<i32>(ra, R_FLAGS << 2);
   if (f == 0) return true;
   if (f & RF_SRC) {
-    if (((load<u32>(PKT, P_SADDR) & <u32>imgw(rb + R_SMSK)) != <u32>imgw(rb + R_SRC)) != ((f & RF_SRC_INV) != 0)) return false;
+    if (((load<u32>(PKT, P_SADDR) & load<u32>(ra, R_SMSK << 2)) != load<u32>(ra, R_SRC << 2)) != ((f & RF_SRC_INV) != 0)) return false;
   }
   if (f & RF_DST) {
-    if (((load<u32>(PKT, P_DADDR) & <u32>imgw(rb + R_DMSK)) != <u32>imgw(rb + R_DST)) != ((f & RF_DST_INV) != 0)) return false;
+    if (((load<u32>(PKT, P_DADDR) & load<u32>(ra, R_DMSK << 2)) != load<u32>(ra, R_DST << 2)) != ((f & RF_DST_INV) != 0)) return false;
   }
   if (f & RF_IIF) {
     const dev = <u32>load<u8>(PKT, P_IIF);
-    const hit = (f & RF_IIF_EXT) != 0 ? map256(imgw(rb + R_IIF), dev) : ((<u32>imgw(rb + R_IIF)) & ifBit(dev)) != 0;
+    const w = load<i32>(ra, R_IIF << 2);
+    const hit = (f & RF_IIF_EXT) != 0 ? map256(w, dev) : ((<u32>w) & ifBit(dev)) != 0;
     if (hit == ((f & RF_IIF_INV) != 0)) return false;
   }
   if (f & RF_OIF) {
     const dev = <u32>load<u8>(PKT, P_OIF);
-    const hit = (f & RF_OIF_EXT) != 0 ? map256(imgw(rb + R_OIF), dev) : ((<u32>imgw(rb + R_OIF)) & ifBit(dev)) != 0;
+    const w = load<i32>(ra, R_OIF << 2);
+    const hit = (f & RF_OIF_EXT) != 0 ? map256(w, dev) : ((<u32>w) & ifBit(dev)) != 0;
     if (hit == ((f & RF_OIF_INV) != 0)) return false;
   }
   if (f & RF_PROTO) {
-    if ((<i32>load<u8>(PKT, P_PROTO) != imgw(rb + R_PROTO)) != ((f & RF_PROTO_INV) != 0)) return false;
+    if ((<i32>load<u8>(PKT, P_PROTO) != load<i32>(ra, R_PROTO << 2)) != ((f & RF_PROTO_INV) != 0)) return false;
   }
   if (f & RF_FRAG) {
     // NF_INVF(IPT_INV_FRAG, (flags & IPT_F_FRAG) && !isfrag)
@@ -80,22 +82,27 @@ export let dropBy: i32 = 0;
 }
 
 /** Walk the table's builtin chain for `hook` (chain id `entry`). Returns V_ACCEPT, V_DROP or
- * V_REJECT (a drop with a reply); dropBy says which rule or policy. */
+ * V_REJECT (a drop with a reply); dropBy says which rule or policy.
+ * Image words are read through byte addresses hoisted into locals (image base, rule table, the
+ * current leaf) so that every field is a load with a constant offset. */
 export function runChain(entry: i32): i32 {
-  const chains = imgw(H_CHAINS);
-  const rules = imgw(H_RULES);
+  const img = IMG;
+  const chainsA = img + (<usize>imgw(H_CHAINS) << 2);
+  const rulesA = img + (<usize>imgw(H_RULES) << 2);
   const bytes = load<u32>(PKT, P_IPLEN);
   let chain = entry;
   let leaf = leafOf(chain);
+  let leafA = img + (<usize>leaf << 2);
+  let nLeaf = load<i32>(leafA, 4);
   let pos = 0;
   let sp = 0;
   clearHotdrop();
   while (true) {
-    if (pos >= imgw(leaf + 1)) {
+    if (pos >= nLeaf) {
       // End of the chain: builtin -> policy; user -> implicit RETURN (its counter ticks).
-      const cb = chains + chain * CH_SIZE;
-      count(imgw(cb + CH_POLICY_COUNTER), bytes);
-      const pol = imgw(cb + CH_POLICY);
+      const cba = chainsA + <usize>chain * (CH_SIZE << 2);
+      count(load<i32>(cba, CH_POLICY_COUNTER << 2), bytes);
+      const pol = load<i32>(cba, CH_POLICY << 2);
       if (pol >= 0) {
         if (pol == V_DROP) dropBy = -1 - chain;
         return pol;
@@ -104,18 +111,21 @@ export function runChain(entry: i32): i32 {
       sp--;
       const s = STACK + <usize>sp * 12;
       chain = load<i32>(s); leaf = load<i32>(s, 4); pos = load<i32>(s, 8) + 1;
+      leafA = img + (<usize>leaf << 2);
+      nLeaf = load<i32>(leafA, 4);
       continue;
     }
-    const r = imgw(leaf + 2 + pos);
-    const rb = rules + r * R_SIZE;
-    if (!baseMatch(rb)) { pos++; continue; }
-    const nm = imgw(rb + R_NMATCH);
+    const r = load<i32>(leafA + (<usize>pos << 2), 8);
+    const ra = rulesA + <usize>r * (R_SIZE << 2);
+    if (!baseMatch(ra)) { pos++; continue; }
+    const nm = load<i32>(ra, R_NMATCH << 2);
     if (nm != 0) {
-      let m = imgw(rb + R_MATCHES);
+      let m = load<i32>(ra, R_MATCHES << 2);
       let ok = true;
       for (let i = 0; i < nm; i++) {
-        const n = imgw(m + 1);
-        if (!matchOne(imgw(m), m + 2, n, r)) { ok = false; break; }
+        const ma = img + (<usize>m << 2);
+        const n = load<i32>(ma, 4);
+        if (!matchOne(load<i32>(ma), m + 2, n, r)) { ok = false; break; }
         m += 2 + n;
       }
       if (!ok) {
@@ -123,8 +133,8 @@ export function runChain(entry: i32): i32 {
         pos++; continue;
       }
     }
-    count(imgw(rb + R_COUNTER), bytes);
-    const t = imgw(rb + R_TARGET);
+    count(load<i32>(ra, R_COUNTER << 2), bytes);
+    const t = load<i32>(ra, R_TARGET << 2);
     if (t == T_NONE) { pos++; continue; }
     if (t == T_ACCEPT) return V_ACCEPT;
     if (t == T_DROP) { dropBy = r; return V_DROP; }
@@ -135,8 +145,10 @@ export function runChain(entry: i32): i32 {
         store<i32>(s, chain); store<i32>(s, leaf, 4); store<i32>(s, pos, 8);
         sp++;
       }
-      chain = imgw(rb + R_TARGET_ARG);
+      chain = load<i32>(ra, R_TARGET_ARG << 2);
       leaf = leafOf(chain);
+      leafA = img + (<usize>leaf << 2);
+      nLeaf = load<i32>(leafA, 4);
       pos = 0;
       continue;
     }
@@ -145,11 +157,14 @@ export function runChain(entry: i32): i32 {
       sp--;
       const s = STACK + <usize>sp * 12;
       chain = load<i32>(s); leaf = load<i32>(s, 4); pos = load<i32>(s, 8) + 1;
+      leafA = img + (<usize>leaf << 2);
+      nLeaf = load<i32>(leafA, 4);
       continue;
     }
     // T_MODULE: params block [modId, nWords, params...]
-    const tp = imgw(rb + R_TPARAMS);
-    const v = targetOne(imgw(tp), tp + 2, imgw(tp + 1), r);
+    const tp = load<i32>(ra, R_TPARAMS << 2);
+    const ta = img + (<usize>tp << 2);
+    const v = targetOne(load<i32>(ta), tp + 2, load<i32>(ta, 4), r);
     if (v == V_CONTINUE) { pos++; continue; }
     if (v == V_DROP || v == V_REJECT) dropBy = r;
     return v;
