@@ -116,6 +116,55 @@ function pktTupleHash(): void {
   }
 }
 
+// Result of keyPacket: the packet's flow key, whether it is usable IPv4, a fragment, its source;
+// its captured tuple hash in hLo/hHi (0 when not usable).
+let kKey: u32 = 0;
+let kUsable = false;
+let kFrag = false;
+let kSrc: u32 = 0;
+
+/** Flow key, tuple hash and source of the packet of descriptor `d`. */
+function keyPacket(d: usize): void {
+  // fast path: Ethernet + IPv4 without options, unfragmented TCP/UDP, whole header present. It
+  // computes exactly what the dissect path below computes for such a packet (same fields, same
+  // hashes), only without the rest of dissect's work.
+  kKey = 0; kUsable = false; kFrag = false; kSrc = 0;
+  if (load<u16>(d, DESC_LINKTYPE) == LINKTYPE_ETHERNET && load<u32>(d, DESC_CAPLEN) >= 14 + 20 + 4) {
+    const f = <usize>load<u32>(d, DESC_FRAME);
+    const pr = <u32>load<u8>(f, 14 + 9);
+    // ethertype 0x0800 (bytes 08 00), version 4 / ihl 5, no MF / offset
+    if (load<u16>(f, 12) == 0x0008 && load<u8>(f, 14) == 0x45 && (load<u16>(f, 14 + 6) & 0xff3f) == 0 && (pr == 6 || pr == 17)) {
+      const sa = load<u32>(f, 14 + 12);
+      const da = load<u32>(f, 14 + 16);
+      const ps = load<u32>(f, 14 + 20);
+      const sp = ((ps & 0xff) << 8) | ((ps >>> 8) & 0xff);
+      const dp = ((ps >>> 8) & 0xff00) | (ps >>> 24);
+      kUsable = true;
+      kKey = flowKey(sa, sp, da, dp, pr);
+      kSrc = sa;
+      tupleHash(sa, da, sp, dp, pr);
+      return;
+    }
+  }
+  const r = dissect(d);
+  if (r != RES_NONE) { hLo = 0; hHi = 0; return; }
+  kUsable = true;
+  if (load<u8>(PKT, P_MF) != 0 || load<u16>(PKT, P_FRAGOFF) != 0) {
+    kFrag = true;
+    const l3 = <usize>load<u32>(PKT, P_L3);
+    kKey = fragKey(load<u32>(PKT, P_SADDR), load<u32>(PKT, P_DADDR), <u32>load<u8>(PKT, P_PROTO), <u32>load<u16>(l3, 4));
+  } else kKey = pktFlowKey();
+  kSrc = load<u32>(PKT, P_SADDR);
+  pktTupleHash();
+}
+
+// @ts-ignore: decorator
+@inline function keyShard(nShards: u32, ovr: usize, ovrMask: u32): u32 {
+  if (!kUsable) return 0;
+  const o = overrideShard(ovr, ovrMask, kKey);
+  return o >= 0 ? <u32>o : kKey % nShards;
+}
+
 /** Keep the packets of shard `me` of `n` descriptors at `descs`: their descriptors are copied to
  * `out` (compact), their flow keys to `keys` (u32 each) and captured tuple hashes to `hashes`
  * (two u32 each), captured source addresses to `srcs`. Packets that are not usable IPv4 go to
@@ -125,57 +174,72 @@ export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usi
   let j: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const d = descs + <usize>i * DESC_SIZE;
-    // fast path: Ethernet + IPv4 without options, unfragmented TCP/UDP, whole header present. It
-    // computes exactly what the dissect path below computes for such a packet (same fields, same
-    // hashes), only without the rest of dissect's work.
-    let key: u32 = 0;
-    let usable = false;
-    let fast = false;
-    let sa: u32 = 0, da: u32 = 0, sp: u32 = 0, dp: u32 = 0, pr: u32 = 0;
-    if (load<u16>(d, DESC_LINKTYPE) == LINKTYPE_ETHERNET && load<u32>(d, DESC_CAPLEN) >= 14 + 20 + 4) {
-      const f = <usize>load<u32>(d, DESC_FRAME);
-      pr = <u32>load<u8>(f, 14 + 9);
-      // ethertype 0x0800 (bytes 08 00), version 4 / ihl 5, no MF / offset
-      if (load<u16>(f, 12) == 0x0008 && load<u8>(f, 14) == 0x45 && (load<u16>(f, 14 + 6) & 0xff3f) == 0 && (pr == 6 || pr == 17)) {
-        sa = load<u32>(f, 14 + 12);
-        da = load<u32>(f, 14 + 16);
-        const ps = load<u32>(f, 14 + 20);
-        sp = ((ps & 0xff) << 8) | ((ps >>> 8) & 0xff);
-        dp = ((ps >>> 8) & 0xff00) | (ps >>> 24);
-        fast = true;
-        usable = true;
-        key = flowKey(sa, sp, da, dp, pr);
-      }
-    }
-    let frag = false;
-    if (!fast) {
-      const r = dissect(d);
-      if (r == RES_NONE) {
-        usable = true;
-        if (load<u8>(PKT, P_MF) != 0 || load<u16>(PKT, P_FRAGOFF) != 0) {
-          frag = true;
-          const l3 = <usize>load<u32>(PKT, P_L3);
-          key = fragKey(load<u32>(PKT, P_SADDR), load<u32>(PKT, P_DADDR), <u32>load<u8>(PKT, P_PROTO), <u32>load<u16>(l3, 4));
-        } else key = pktFlowKey();
-      }
-    }
-    let shard: u32 = 0;
-    if (usable) {
-      const o = overrideShard(ovr, ovrMask, key);
-      shard = o >= 0 ? <u32>o : key % nShards;
-    }
-    if (shard != me) continue;
+    keyPacket(d);
+    if (keyShard(nShards, ovr, ovrMask) != me) continue;
     memory.copy(out + <usize>j * DESC_SIZE, d, DESC_SIZE);
-    store<u32>(keys + (<usize>j << 2), key);
-    if (fast) tupleHash(sa, da, sp, dp, pr);
-    else if (usable) pktTupleHash();
-    else { hLo = 0; hHi = 0; }
-    store<u32>(srcs + (<usize>j << 2), fast ? sa : usable ? load<u32>(PKT, P_SADDR) : 0);
+    store<u32>(keys + (<usize>j << 2), kKey);
+    store<u32>(srcs + (<usize>j << 2), kSrc);
     store<u32>(hashes + (<usize>j << 3), hLo);
-    store<u32>(hashes + (<usize>j << 3), hHi | (frag ? 0x80000000 : 0), 4);
+    store<u32>(hashes + (<usize>j << 3), hHi | (kFrag ? 0x80000000 : 0), 4);
     j++;
   }
   return j;
+}
+
+/** Main thread, once per batch: key every packet of `n` descriptors: its shard (u8 at `shards`),
+ * flow key, tuple hashes and source (as poolSelect keeps them, at `keys`, `hashes`, `srcs`), and
+ * per shard the packet count (u32 at `counts`) and frame bytes (u32 at `bytes`). */
+export function poolKeys(descs: usize, n: u32, nShards: u32, ovr: usize, ovrMask: u32,
+  shards: usize, keys: usize, hashes: usize, srcs: usize, counts: usize, bytes: usize): void {
+  memory.fill(counts, 0, <usize>nShards << 2);
+  memory.fill(bytes, 0, <usize>nShards << 2);
+  for (let i: u32 = 0; i < n; i++) {
+    const d = descs + <usize>i * DESC_SIZE;
+    keyPacket(d);
+    const s = keyShard(nShards, ovr, ovrMask);
+    store<u8>(shards + <usize>i, <u8>s);
+    store<u32>(keys + (<usize>i << 2), kKey);
+    store<u32>(srcs + (<usize>i << 2), kSrc);
+    store<u32>(hashes + (<usize>i << 3), hLo);
+    store<u32>(hashes + (<usize>i << 3), hHi | (kFrag ? 0x80000000 : 0), 4);
+    const c = counts + (<usize>s << 2), b = bytes + (<usize>s << 2);
+    store<u32>(c, load<u32>(c) + 1);
+    store<u32>(b, load<u32>(b) + ((load<u32>(d, DESC_CAPLEN) + 3) & ~(<u32>3)));
+  }
+}
+
+/** Main thread: shard `me`'s packets of a keyed batch as one section at `out`: m descriptors
+ * (DESC_FRAME relative to the section's data), m keys, m hash pairs, m sources, then the frames
+ * (each padded to 4 bytes). m = poolKeys' count of the shard. */
+export function poolGather(descs: usize, n: u32, me: u32, m: u32, shards: usize, keys: usize, hashes: usize, srcs: usize, out: usize): void {
+  const oKeys = out + <usize>m * DESC_SIZE;
+  const oHashes = oKeys + (<usize>m << 2);
+  const oSrcs = oHashes + (<usize>m << 3);
+  const oData = oSrcs + (<usize>m << 2);
+  let j: u32 = 0;
+  let at: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    if (<u32>load<u8>(shards + <usize>i) != me) continue;
+    const d = descs + <usize>i * DESC_SIZE;
+    const o = out + <usize>j * DESC_SIZE;
+    memory.copy(o, d, DESC_SIZE);
+    const cl = load<u32>(d, DESC_CAPLEN);
+    memory.copy(oData + <usize>at, <usize>load<u32>(d, DESC_FRAME), cl);
+    store<u32>(o, at, DESC_FRAME);
+    store<u32>(oKeys + (<usize>j << 2), load<u32>(keys + (<usize>i << 2)));
+    store<u64>(oHashes + (<usize>j << 3), load<u64>(hashes + (<usize>i << 3)));
+    store<u32>(oSrcs + (<usize>j << 2), load<u32>(srcs + (<usize>i << 2)));
+    at += (cl + 3) & ~(<u32>3);
+    j++;
+  }
+}
+
+/** Worker: make the DESC_FRAME of `n` descriptors absolute (add `base`). */
+export function poolRebase(descs: usize, n: u32, base: usize): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const d = descs + <usize>i * DESC_SIZE;
+    store<u32>(d, load<u32>(d, DESC_FRAME) + <u32>base, DESC_FRAME);
+  }
 }
 
 let logPtr: usize = 0;

@@ -3,11 +3,10 @@
 // (merge.ts) into the same ReplayOutcome the single-worker replay returns, so the report code is
 // shared and 1, 2, 4 or 8 workers print byte-identical reports and files.
 //
-// Batches: the main thread reads the capture once per pass and writes every batch once into a
-// SharedArrayBuffer (one copy of the whole batch, columns included); every active shard gets the
-// same buffer (no copy per worker or per packet), keeps its own packets in the core and
-// acknowledges; a buffer is reused when all shards have acknowledged it. At most 4 batches are in
-// flight per shard.
+// Batches: the main thread reads the capture once per pass, keys every packet once (keyer.ts: flow
+// key, tuple hash, shard, in a core instance of its own) and writes each active shard's packets as
+// one section of a SharedArrayBuffer; a worker copies in only its own section and acknowledges; a
+// buffer is reused when all shards have acknowledged it. At most 4 batches are in flight per shard.
 //
 // Passes: pass 1 runs every shard; the shards' dependency logs join flows that met through
 // conntrack/NAT (shard.ts); shards whose flows changed are replayed again (fresh state) until no
@@ -30,7 +29,8 @@ import { ST_SIZE } from '../layout.js';
 import { coreModule } from './core.js';
 import { loadRulesApi } from './rules-adapter.js';
 import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
-import { batchLayout, Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, DEFRAG_QUEUES, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
+import { Keyer } from './keyer.js';
+import { Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, DEFRAG_QUEUES, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
 import { Progress } from './progress.js';
 
@@ -81,7 +81,7 @@ class PoolRun {
   private pool: Piscina;
   stop = false;
 
-  constructor(workers: number, wd: WorkerData) {
+  constructor(workers: number, wd: WorkerData, private keyer: Keyer) {
     this.pool = new Piscina({
       filename: fileURLToPath(new URL('./worker.js', import.meta.url)),
       minThreads: workers,
@@ -111,7 +111,7 @@ class PoolRun {
     let acked = 0;
     shards.forEach((s, i) => {
       const ch = new MessageChannel();
-      const t: ShardTask = { port: ch.port2, shard: s, nShards, override, wantOut, recentMask: this.recentMask, log: this.log };
+      const t: ShardTask = { port: ch.port2, shard: s, nShards, wantOut, recentMask: this.recentMask, log: this.log };
       tasks.push(this.pool.run(t, { transferList: [ch.port2] }) as Promise<ShardResult>);
       ch.port1.on('message', (m: { t: 'ack'; seq: number }) => {
         inflight[i]--;
@@ -125,6 +125,7 @@ class PoolRun {
     let failed: unknown = null;
     tasks.forEach((p) => p.catch((e) => { failed ??= e; const w = wake; wake = null; w?.(); }));
 
+    this.keyer.setOverride(override);
     const read: PassRead = { info: null, packets: 0, batches: 0, linktype: null, lastTsSec: 0, lastTsNsec: 0, captureError: null };
     let ifmap: Uint16Array | null = null;
     let bytes = 24;
@@ -135,7 +136,7 @@ class PoolRun {
         if (maxBatches === null && this.stop) break;
         while (!failed && inflight.some((x) => x >= IN_FLIGHT)) await new Promise<void>((r) => { wake = r; });
         if (failed) break;
-        this.send(b, read.batches, ifmap, ports, inflight, bufs, free);
+        this.send(b, read.batches, ifmap, shards, nShards, ports, inflight, bufs, free);
         if (read.linktype === null) read.linktype = b.linktype[0] ?? 1;
         read.batches++;
         read.packets += b.count;
@@ -154,30 +155,17 @@ class PoolRun {
     return { read, results };
   }
 
-  private send(b: PacketBatch, seq: number, ifmap: Uint16Array | null, ports: MessagePort[], inflight: number[],
-    bufs: Map<number, { sab: SharedArrayBuffer; left: number }>, free: SharedArrayBuffer[]): void {
-    const n = b.count;
-    const start = n ? b.offset[0] : 0;
-    const end = n ? b.offset[n - 1] + b.caplen[n - 1] : 0;
-    const dataLen = end - start;
-    const L = batchLayout(n, dataLen);
-    let sab = free.pop();
-    if (!sab || sab.byteLength < L.total) sab = new SharedArrayBuffer(Math.max(L.total, 8 << 20));
-    new Uint8Array(sab, 0, dataLen).set(b.data.subarray(start, end));
-    const cols = new Uint32Array(sab, L.u32, 6 * n);
-    const offs = cols.subarray(0, n);
-    offs.set(b.offset.subarray(0, n));
-    if (start) for (let i = 0; i < n; i++) offs[i] -= start;
-    cols.set(b.caplen.subarray(0, n), n);
-    cols.set(b.wirelen.subarray(0, n), 2 * n);
-    cols.set(b.tsSec.subarray(0, n), 3 * n);
-    cols.set(b.tsNsec.subarray(0, n), 4 * n);
-    cols.set(b.ordinal.subarray(0, n), 5 * n);
-    new Uint16Array(sab, L.linktype, n).set(b.linktype.subarray(0, n));
-    new Uint16Array(sab, L.ifaceId, n).set(b.ifaceId.subarray(0, n));
+  /** Key batch `b` once (keyer.ts) and post each active shard its section of one buffer. */
+  private send(b: PacketBatch, seq: number, ifmap: Uint16Array | null, shards: number[], nShards: number, ports: MessagePort[],
+    inflight: number[], bufs: Map<number, { sab: SharedArrayBuffer; left: number }>, free: SharedArrayBuffer[]): void {
+    const { sab, sections } = this.keyer.batch(b, ifmap, nShards, shards, free.pop());
     bufs.set(seq, { sab, left: ports.length });
-    const m: BatchMsg = { t: 'batch', seq, sab, n, dataLen, ifmap };
-    ports.forEach((p, i) => { inflight[i]++; p.postMessage(m); });
+    ports.forEach((p, i) => {
+      const [off, n, bytes] = sections[i];
+      const m: BatchMsg = { t: 'batch', seq, sab, off, n, bytes };
+      inflight[i]++;
+      p.postMessage(m);
+    });
   }
 }
 
@@ -213,7 +201,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
     ifaceMtus: (compiled as { ifaceMtus?: number[] }).ifaceMtus ?? [],
     rejectRules: Uint8Array.from(compiled.rules, (r) => (r.model.target?.kind === 'module' && r.model.target.module === 'REJECT' ? 1 : 0)),
   };
-  const run = new PoolRun(Math.min(workers, Math.max(nShards, 1)), wd);
+  const run = new PoolRun(Math.min(workers, Math.max(nShards, 1)), wd, new Keyer(compiled));
   run.recentMask = seqReason ? null : recentMask(rs);
   run.log = !seqReason && needsDependencyLog(rs);
   // first Ctrl-C: stop reading and report what was replayed; a second one: leave now

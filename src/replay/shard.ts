@@ -1,7 +1,7 @@
 // Deterministic flow sharding for the pool (DESIGN.md, "Parallel replay").
 //
-// A packet's flow key is a symmetric hash of its captured 5-tuple, computed in the core
-// (assembly/api-pool.ts poolSelect); its shard is `key % nShards` unless the override table says
+// A packet's flow key is a symmetric hash of its captured 5-tuple, computed once on the main thread
+// in a core instance (keyer.ts, assembly/api-pool.ts poolKeys); its shard is `key % nShards` unless the override table says
 // otherwise. Random draws are keyed by (seed, packet ordinal, rule id) in the core, so a flow
 // gives the same answers in any shard. What still couples flows is conntrack/NAT state: each
 // shard logs, per packet, the tuples through which it could meet another flow (see poolRun);
@@ -31,8 +31,6 @@ export interface ShardTask {
   port: MessagePort;
   shard: number;
   nShards: number;
-  /** Open-addressing (key, shard) pairs; key 0 = empty; length = 2 * power of two, or 0. */
-  override: Uint32Array;
   wantOut: boolean;
   /** Log the masked source address of NEW packets (P_SADDR encoding), or null. */
   recentMask: number | null;
@@ -40,13 +38,15 @@ export interface ShardTask {
   log: boolean;
 }
 
+/** One batch for one shard: its section of a SharedArrayBuffer (keyer.ts sectionLayout) at `off`:
+ * `n` packets, `bytes` bytes of frames. */
 export interface BatchMsg {
   t: 'batch';
   seq: number;
   sab: SharedArrayBuffer;
+  off: number;
   n: number;
-  dataLen: number;
-  ifmap: Uint16Array | null;
+  bytes: number;
 }
 
 export interface ShardResult {
@@ -69,15 +69,6 @@ export interface ShardResult {
   ctFull: number;
   /** Forwarded packets (see worker.ts for the record layout), in ordinal order. */
   fwd: ArrayBuffer[];
-}
-
-/** Byte layout of one batch in its SharedArrayBuffer: frame data, then six u32 columns (offset,
- * caplen, wirelen, tsSec, tsNsec, ordinal; n each), then linktype and ifaceId (u16, n each). */
-export function batchLayout(n: number, dataLen: number) {
-  const u32 = (dataLen + 7) & ~7;
-  const linktype = u32 + 6 * 4 * n;
-  const ifaceId = linktype + 2 * n;
-  return { u32, linktype, ifaceId, total: ifaceId + 2 * n };
 }
 
 /** Why a ruleset needs the sequential path (null: flows can be sharded). */

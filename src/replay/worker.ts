@@ -1,8 +1,9 @@
 // Pool worker (piscina). One task = one shard of one replay pass: the task gets a MessagePort,
 // builds a fresh core instance from the compiled WebAssembly.Module and image in workerData (one
-// instance for the whole pass, its state lives as long as the shard), then receives every batch of
-// the capture as a SharedArrayBuffer (written once by the main thread, never copied per packet),
-// keeps its shard's packets (poolSelect in the core), runs them in one processBatch (poolRun) and acknowledges. On
+// instance for the whole pass, its state lives as long as the shard), then receives its shard's
+// section of every batch in a SharedArrayBuffer (keyed and gathered once by the main thread,
+// keyer.ts: only its own packets), copies it in, runs it in one processBatch (poolRun) and
+// acknowledges. On
 // 'end' it returns counters, stats, drops, its conntrack entries, the dependency log and (when
 // asked) the forwarded packets with their ordinals.
 import { workerData } from 'piscina';
@@ -14,7 +15,8 @@ import type { CompiledImage } from '../compile/image.js';
 import { Engine } from './engine.js';
 import { instantiateCore, type CoreExports } from './core.js';
 import { forEachLeavingFrame } from './outframes.js';
-import { batchLayout, type BatchMsg, type ShardTask, type ShardResult, type WorkerData } from './shard.js';
+import { sectionLayout } from './keyer.js';
+import { type BatchMsg, type ShardTask, type ShardResult, type WorkerData } from './shard.js';
 
 const LOG_REC = 12;
 
@@ -23,16 +25,12 @@ class ShardRunner {
   readonly core: CoreExports;
   private cap = 0;
   private dataCap = 0;
-  private descAll = 0;
   private descSel = 0;
-  private cols = 0;
   private keys = 0;
   private hashes = 0;
   private srcs = 0;
   private log = 0;
   private data = 0;
-  private ovr = 0;
-  private ovrMask = 0;
   packets = 0;
   private logs: Uint32Array[] = [];
   private logWords = 0;
@@ -52,12 +50,6 @@ class ShardRunner {
       new Uint8Array(this.core.memory.buffer, a, wd.rejectRules.length).set(wd.rejectRules);
       (this.core.poolSetRejectRules as (addr: number, n: number) => void)(a, wd.rejectRules.length);
     }
-    const o = t.override;
-    if (o.length) {
-      this.ovr = this.core.reserve(o.byteLength) >>> 0;
-      new Uint32Array(this.core.memory.buffer, this.ovr, o.length).set(o);
-      this.ovrMask = o.length / 2 - 1;
-    }
   }
 
   private outRecAddr(): number {
@@ -68,9 +60,7 @@ class ShardRunner {
     const core = this.core;
     if (n > this.cap) {
       this.cap = Math.max(n, 16384);
-      this.descAll = core.reserve(this.cap * DESC_SIZE) >>> 0;
       this.descSel = core.reserve(this.cap * DESC_SIZE) >>> 0;
-      this.cols = core.reserve(this.cap * (6 * 4 + 2 * 2)) >>> 0;
       this.keys = core.reserve(this.cap * 4) >>> 0;
       this.hashes = core.reserve(this.cap * 8) >>> 0;
       this.srcs = core.reserve(this.cap * 4) >>> 0;
@@ -82,34 +72,23 @@ class ShardRunner {
     }
   }
 
+  /** This shard's section of a batch (keyed and gathered by the main thread, keyer.ts): copied
+   * into the core (one memcpy per part), frames made absolute, run in one processBatch. */
   batch(m: BatchMsg): void {
-    const n = m.n;
-    if (n === 0) return;
-    const L = batchLayout(n, m.dataLen);
-    this.ensure(n, m.dataLen);
-    const core = this.core;
-    const c = this.cols, cap = this.cap;
-    let buf = core.memory.buffer;
-    const src = new Uint8Array(m.sab);
-    new Uint8Array(buf, this.data, m.dataLen).set(src.subarray(0, m.dataLen));
-    // six u32 columns then two u16 columns, exactly as the batch layout holds them
-    new Uint8Array(buf, c, 6 * 4 * n).set(src.subarray(L.u32, L.u32 + 6 * 4 * n));
-    // the core wants columns `cap` apart: move them into place (one copy per column)
-    for (let k = 5; k >= 1; k--) new Uint8Array(buf).copyWithin(c + k * cap * 4, c + k * n * 4, c + (k + 1) * n * 4);
-    const u16base = c + 6 * cap * 4;
-    new Uint16Array(buf, u16base, n).set(new Uint16Array(m.sab, L.linktype, n));
-    const ifx = new Uint16Array(buf, u16base + cap * 2, n);
-    const ifmap = m.ifmap;
-    if (!ifmap) ifx.fill(0xffff);
-    else {
-      const ids = new Uint16Array(m.sab, L.ifaceId, n);
-      for (let i = 0; i < n; i++) ifx[i] = ifmap[ids[i]] ?? 0xffff;
-    }
-    core.buildDescs(this.descAll, n, this.data, c, c + cap * 4, c + 2 * cap * 4, c + 3 * cap * 4, c + 4 * cap * 4,
-      u16base, u16base + cap * 2, c + 5 * cap * 4);
-    const sel = (core.poolSelect as (...a: number[]) => number)(this.descAll, n, this.t.nShards, this.t.shard,
-      this.ovr, this.ovrMask, this.descSel, this.keys, this.hashes, this.srcs) >>> 0;
+    const sel = m.n;
     if (sel === 0) return;
+    this.ensure(sel, m.bytes);
+    const core = this.core;
+    const L = sectionLayout(sel, m.bytes);
+    let buf = core.memory.buffer;
+    const src = new Uint8Array(m.sab, m.off, L.total);
+    const mem = new Uint8Array(buf);
+    mem.set(src.subarray(0, L.keys), this.descSel);
+    mem.set(src.subarray(L.keys, L.hashes), this.keys);
+    mem.set(src.subarray(L.hashes, L.srcs), this.hashes);
+    mem.set(src.subarray(L.srcs, L.data), this.srcs);
+    mem.set(src.subarray(L.data, L.total), this.data);
+    (core.poolRebase as (d: number, n: number, base: number) => void)(this.descSel, sel, this.data);
     const nlog = (core.poolRun as (...a: number[]) => number)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log) >>> 0;
     this.packets += sel;
     buf = core.memory.buffer;
