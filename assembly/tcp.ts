@@ -586,13 +586,12 @@ export function tcpPacket(e: usize, dir: i32): i32 {
   }
 
   const H = hz();
+  // the retrans/unack timeouts are read only where a condition needs them (pure sysctl reads)
   let timeout = tcpTimeoutSec(ns);
-  const retransT = tcpTimeoutSec(TCS_RETRANS);
-  const unackT = tcpTimeoutSec(TCS_UNACK);
-  if (<i32>load<u8>(e, CT_RETRANS) >= sysctl(SYS_TCP_MAX_RETRANS) && timeout > retransT) timeout = retransT;
+  if (<i32>load<u8>(e, CT_RETRANS) >= sysctl(SYS_TCP_MAX_RETRANS) && timeout > tcpTimeoutSec(TCS_RETRANS)) timeout = tcpTimeoutSec(TCS_RETRANS);
   else if (index == TCP_RST_SET) timeout = tcpTimeoutSec(TCS_CLOSE);
-  else if (((load<u8>(seen(e, 0), SEEN_FLAGS) | load<u8>(seen(e, 1), SEEN_FLAGS)) & F_DATA_UNACK) != 0 && timeout > unackT) timeout = unackT;
-  else if (load<u16>(e, CT_LAST_WIN) == 0 && timeout > retransT) timeout = retransT;
+  else if (((load<u8>(seen(e, 0), SEEN_FLAGS) | load<u8>(seen(e, 1), SEEN_FLAGS)) & F_DATA_UNACK) != 0 && timeout > tcpTimeoutSec(TCS_UNACK)) timeout = tcpTimeoutSec(TCS_UNACK);
+  else if (load<u16>(e, CT_LAST_WIN) == 0 && timeout > tcpTimeoutSec(TCS_RETRANS)) timeout = tcpTimeoutSec(TCS_RETRANS);
 
   if ((status & IPS_SEEN_REPLY) == 0) {
     // only a RST as reply: no established connection, delete the ct right away
@@ -600,7 +599,7 @@ export function tcpPacket(e: usize, dir: i32): i32 {
     // a SYN retransmit does not renew the timeout (port reuse would keep the entry alive)
     if (index == TCP_SYN_SET && os == TCS_SYN_SENT) return TCP_R_ACCEPT;
     // ESTABLISHED without a reply (mid-stream pickup): no long timeout
-    if (ns == TCS_ESTABLISHED && timeout > unackT) timeout = unackT;
+    if (ns == TCS_ESTABLISHED && timeout > tcpTimeoutSec(TCS_UNACK)) timeout = tcpTimeoutSec(TCS_UNACK);
   } else if ((status & IPS_ASSURED) == 0 && (os == TCS_SYN_RECV || os == TCS_ESTABLISHED) && ns == TCS_ESTABLISHED) {
     // a valid ACK in ESTABLISHED after SYN_RECV, or a valid answer for a picked-up connection
     store<u32>(e, status | IPS_ASSURED, CT_STATUS);
