@@ -64,6 +64,7 @@ export function ctSetup(capacity: u32): usize {
   }
   SMASK = nslots - 1;
   CAP = cap;
+  LC = reserve(<usize>LC_SETS * 64);
   store<u32>(TB, cap, CTT_CAPACITY);
   store<u32>(TB, nslots, CTT_NSLOTS);
   store<u32>(TB, <u32>ENT, CTT_ENTRIES);
@@ -119,7 +120,12 @@ export function ctStats(i: i32): u32 {
 
 function slotInsert(w0: u32, w1: u32, w2: u32, w3: u32): u32 {
   const proto = w3 & 0xff;
-  let i = (((w3 >> 8) & 3) == SLOT_KIND_SRC ? hashKey(w0, 0, w2, 0x200 | proto) : hashKey(w0, w1, w2, proto)) & SMASK;
+  return slotInsertAt((((w3 >> 8) & 3) == SLOT_KIND_SRC ? hashKey(w0, 0, w2, 0x200 | proto) : hashKey(w0, w1, w2, proto)), w0, w1, w2, w3);
+}
+
+/** slotInsert for a key whose hashKey is `h` (already computed by the caller). */
+function slotInsertAt(h: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
+  let i = h & SMASK;
   while (true) {
     const s = SLOTS + <usize>i * SLOT_SIZE;
     const k = load<u32>(s, SLOT_W3);
@@ -152,6 +158,15 @@ function hashTuples(e: usize, ct: u32): void {
     <u32>load<u16>(e, CT_O_SPORT) | (<u32>load<u16>(e, CT_O_DPORT) << 16), w3of(p, SLOT_KIND_ORIG, ct)), CT_SLOT_O);
   store<u32>(e, slotInsert(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST),
     <u32>load<u16>(e, CT_R_SPORT) | (<u32>load<u16>(e, CT_R_DPORT) << 16), w3of(p, SLOT_KIND_REPLY, ct)), CT_SLOT_R);
+}
+
+/** hashTuples when the hashKey of the original (`ho`) and reply (`hr`) tuples are known. */
+function hashTuplesAt(e: usize, ct: u32, ho: u32, hr: u32): void {
+  const p = <u32>load<u8>(e, CT_PROTO);
+  store<u32>(e, slotInsertAt(ho, load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST),
+    load<u32>(e, CT_O_SPORT), w3of(p, SLOT_KIND_ORIG, ct)), CT_SLOT_O);
+  store<u32>(e, slotInsertAt(hr, load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST),
+    load<u32>(e, CT_R_SPORT), w3of(p, SLOT_KIND_REPLY, ct)), CT_SLOT_R);
 }
 
 /** Hash the ct under its original source for nf_nat_bysource lookups. */
@@ -218,13 +233,64 @@ function killCt(ct: u32, now: bool): void {
   else pendingFree = ct;
 }
 
+// Lookup cache (a speed-up only, never a change of result): a small 4-way set-associative array
+// of the last tuples found, 16 bytes each in the slot format [src, dst, sport|dport<<16,
+// proto|dir<<8|ct<<10], one 64-byte line per set chosen by a cheap hash of the tuple. It saves the random access into the (large) slot array for
+// connections seen recently. A hit is used only after checking the ct itself: in use, still hashed
+// in that direction (CT_SLOT_O/R != 0, cleared by killCt) and holding that tuple in that direction.
+// The table never holds two ORIG/REPLY slots with the same tuple (every insert is preceded by a
+// lookup of the tuple, which deletes an expired holder, and a live holder is a clash that is never
+// inserted), so such a ct is exactly what the probe would find; an expired one is deleted and the
+// answer is 0, as the probe would do (it meets no other slot with the tuple).
+const LC_SETS: u32 = 2048;
+let LC: usize = 0;
+let lcRound: u32 = 0; // round-robin victim when a set is full
+// @ts-ignore: decorator
+@inline function lcSet(src: u32, dst: u32, w2: u32, proto: u32): usize {
+  let h = (src * 0x9e3779b1) ^ (dst * 0x85ebca77) ^ (w2 * 0xc2b2ae3d) ^ proto;
+  h ^= h >> 15;
+  return LC + <usize>(h & (LC_SETS - 1)) * 64;
+}
+
 /** Lookup of a tuple (either direction). Returns ct (index + 1) or 0; `foundDir` = 0/1.
  *  Expired entries met on the way are deleted. */
 export let foundDir: i32 = 0;
+/** hashKey of the tuple of the last lookup() that returned 0 (for the insert that follows). */
+let lastHash: u32 = 0;
+/** hashKey of the original tuple of the unconfirmed ct (`unconf`). */
+let unconfHash: u32 = 0;
 export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): u32 {
   const w2 = sport | (dport << 16);
-  let i = hashKey(src, dst, w2, proto) & SMASK;
   const now = nowJ();
+  const cs = lcSet(src, dst, w2, proto);
+  let c: usize = 0;   // the way holding this tuple, else 0
+  let ck: u32 = 0;
+  for (let w: usize = 0; w < 64; w += 16) {
+    const k = load<u32>(cs + w, 12);
+    if (k != 0 && load<u32>(cs + w) == src && load<u32>(cs + w, 4) == dst && load<u32>(cs + w, 8) == w2 && (k & 0xff) == proto) {
+      c = cs + w; ck = k;
+      break;
+    }
+  }
+  if (c != 0) {
+    const ct = ck >> 10;
+    const d = <usize>((ck >> 8) & 1);
+    const e = entryAddr(ct);
+    const t = e + CT_O_SRC + d * (CT_R_SRC - CT_O_SRC);
+    if (load<u8>(e, CT_INUSE) != 0 && load<u32>(e + CT_SLOT_O + (d << 2)) != 0 && <u32>load<u8>(e, CT_PROTO) == proto &&
+        load<u32>(t) == src && load<u32>(t, 4) == dst && load<u32>(t, 8) == w2) {
+      if (isExpired(e, now)) {
+        killCt(ct, true);
+        lastHash = hashKey(src, dst, w2, proto);
+        return 0;
+      }
+      foundDir = <i32>d;
+      return ct;
+    }
+  }
+  const h = hashKey(src, dst, w2, proto);
+  lastHash = h;
+  let i = h & SMASK;
   while (true) {
     const s = SLOTS + <usize>i * SLOT_SIZE;
     const k = load<u32>(s, SLOT_W3);
@@ -236,6 +302,15 @@ export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): 
         killCt(ct, true);
       } else {
         foundDir = <i32>((k >> 8) & 1);
+        if (c == 0) {
+          // a free way, else round robin
+          c = cs + (<usize>(lcRound++ & 3) << 4);
+          for (let w: usize = 0; w < 64; w += 16) if (load<u32>(cs + w, 12) == 0) { c = cs + w; break; }
+        }
+        store<u32>(c, src);
+        store<u32>(c, dst, 4);
+        store<u32>(c, w2, 8);
+        store<u32>(c, k, 12);
         return ct;
       }
     }
@@ -542,7 +617,8 @@ export function ctIn(): i32 {
         rsport = sport;                              // id is the same both ways
         rdport = (<u32>inv << 8) | (dport & 0xff);
       }
-      ct = allocCt(hashKey(src, dst, sport | (dport << 16), proto));
+      const ho = lastHash; // lookup() just missed this tuple
+      ct = allocCt(ho);
       if (ct == 0) { setInvalid(); return V_DROP; }
       const e = entryAddr(ct);
       store<u8>(e, <u8>proto, CT_PROTO);
@@ -555,6 +631,7 @@ export function ctIn(): i32 {
       store<u16>(e, <u16>(proto == 1 ? rsport : dport), CT_R_SPORT);
       store<u16>(e, <u16>(proto == 1 ? rdport : sport), CT_R_DPORT);
       unconf = ct;
+      unconfHash = ho;
       isNew = true;
     }
     const e = entryAddr(ct);
@@ -673,7 +750,7 @@ export function ctConfirm(): i32 {
     return V_DROP;
   }
   store<u32>(e, st | IPS_CONFIRMED, CT_STATUS);
-  hashTuples(e, ct);
+  hashTuplesAt(e, ct, unconfHash, lastHash); // lookup() of the reply tuple just missed
   unconf = 0;
   return V_ACCEPT;
 }
