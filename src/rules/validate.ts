@@ -16,70 +16,109 @@ export function reachingHooks(table: Table): Map<string, Set<string>> {
   return out;
 }
 
-/** Bit i set = reached from the i-th builtin chain of `table.chains`. Iterative DFS with colours per hook:
- *  an edge to a chain on the current path closes a loop (mark_source_chains); finished chains are not re-walked. */
+/** Bit i set = reached from the i-th builtin chain of `table.chains`. One traversal for the whole table:
+ *  iterative DFS from each builtin chain in turn with colours shared between them (an edge to a chain on the
+ *  current path closes a loop: mark_source_chains). A chain finished from an earlier builtin chain has a
+ *  loop-free subgraph, so it is not re-walked: the loop found, and the path printed, are those of a fresh walk
+ *  per builtin chain. The reached graph is then a DAG: masks flow down it in reverse post-order. */
 function reachingHookMasks(table: Table): Map<string, number> {
-  const byName = new Map<string, Chain>(table.chains.map((c) => [c.name, c]));
+  const bits = hookBits(table);
   const mask = new Map<string, number>();
-  for (const c of table.chains) mask.set(c.name, 0);
-  const roots = table.chains.filter((c) => c.builtin);
-  roots.forEach((root, bit) => {
-    const colour = new Map<string, number>(); // 1 = on the path, 2 = done
-    const path: Chain[] = [];
-    const next: number[] = [];
-    const enter = (c: Chain) => {
-      colour.set(c.name, 1);
-      mask.set(c.name, mask.get(c.name)! | (1 << bit));
-      path.push(c);
-      next.push(0);
-    };
-    enter(root);
-    while (path.length) {
-      const c = path[path.length - 1];
-      const i = next[next.length - 1]++;
+  for (let i = 0; i < bits.length; i++) mask.set(table.chains[i].name, bits[i]);
+  return mask;
+}
+
+/** reachingHookMasks by position in `table.chains`. */
+function hookBits(table: Table): Int32Array {
+  const chains = table.chains;
+  const n = chains.length;
+  const idOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) idOf.set(chains[i].name, i);
+  const colour = new Uint8Array(n); // 1 = on the path, 2 = done
+  const bits = new Int32Array(n);
+  const order = new Int32Array(n); // post-order of the reached chains
+  let nOrder = 0;
+  const path = new Int32Array(n);
+  const next = new Int32Array(n);
+  let bit = 0;
+  for (let r = 0; r < n; r++) {
+    const root = chains[r];
+    if (!root.builtin) continue;
+    bits[r] |= 1 << bit;
+    bit++;
+    if (colour[r] === 2) continue;
+    let depth = 0;
+    colour[r] = 1;
+    path[0] = r;
+    next[0] = 0;
+    depth = 1;
+    while (depth) {
+      const ci = path[depth - 1];
+      const c = chains[ci];
+      const i = next[depth - 1]++;
       if (i >= c.rules.length) {
-        colour.set(c.name, 2);
-        path.pop();
-        next.pop();
+        colour[ci] = 2;
+        order[nOrder++] = ci;
+        depth--;
         continue;
       }
       const t = c.rules[i].target;
       if (t?.kind !== 'jump') continue;
-      const col = colour.get(t.chain);
+      const ni = idOf.get(t.chain);
+      if (ni === undefined) continue;
+      const col = colour[ni];
       if (col === 1) {
-        const names = path.map((x) => x.name);
+        const names: string[] = [];
+        for (let k = 0; k < depth; k++) names.push(chains[path[k]].name);
         const cycle = [...names.slice(names.indexOf(t.chain)), t.chain].join(' -> ');
         throw new ParseError(t.pos, t.chain, `loop in the chain graph: ${cycle} (reached from ${root.name})`);
       }
       if (col === 2) continue;
-      const n = byName.get(t.chain);
-      if (n) enter(n);
+      colour[ni] = 1;
+      path[depth] = ni;
+      next[depth] = 0;
+      depth++;
     }
-  });
-  return mask;
+  }
+  for (let k = nOrder - 1; k >= 0; k--) {
+    const ci = order[k];
+    const m = bits[ci];
+    const rules = chains[ci].rules;
+    for (let i = 0; i < rules.length; i++) {
+      const t = rules[i].target;
+      if (t?.kind !== 'jump') continue;
+      const ni = idOf.get(t.chain);
+      if (ni !== undefined) bits[ni] |= m;
+    }
+  }
+  return bits;
 }
 
 export function validateTable(table: Table, _file: string): void {
-  const masks = reachingHookMasks(table);
+  const masks = hookBits(table);
   const roots = table.chains.filter((c) => c.builtin).map((c) => c.name);
   const cache = new Map<number, string[]>();
-  for (const c of table.chains) {
-    const m = masks.get(c.name)!;
+  for (let ci = 0; ci < table.chains.length; ci++) {
+    const c = table.chains[ci];
+    const m = masks[ci];
     if (m === 0) continue;
     let from = cache.get(m);
     if (!from) cache.set(m, (from = roots.filter((_, i) => m & (1 << i))));
     for (const r of c.rules) checkRuleHooks(r, c, from);
   }
 }
+/** The error message's tail naming the hooks a user chain is reached from (built only for an error). */
+function via(c: Chain, from: string[]): string {
+  return c.builtin ? '' : ` (chain '${c.name}' is reached from ${from.join('/')})`;
+}
 function checkRuleHooks(r: Rule, c: Chain, from: string[]): void {
-  const via = c.builtin ? '' : ` (chain '${c.name}' is reached from ${from.join('/')})`;
   for (const m of r.matches) {
     if (m.module === unsupportedMatch.name) continue;
     const mod = findMatch(m.module);
     const ok = mod?.hooks?.(m.params);
     if (!ok) continue;
     const bad = from.filter((h) => !ok.includes(h));
-    if (bad.length) throw new ParseError(m.pos, m.module, `match '${m.module}' with these options is not usable from ${bad.join('/')}, only from ${ok.join('/')}${via}`);
+    if (bad.length) throw new ParseError(m.pos, m.module, `match '${m.module}' with these options is not usable from ${bad.join('/')}, only from ${ok.join('/')}${via(c, from)}`);
   }
   const t = r.target;
   if (t?.kind === 'module' && t.module !== unsupportedTarget.name) {
@@ -87,7 +126,7 @@ function checkRuleHooks(r: Rule, c: Chain, from: string[]): void {
     const ok = mod?.chains;
     if (!ok) return;
     const bad = from.filter((h) => !ok.includes(h));
-    if (bad.length) throw new ParseError(t.pos, t.module, `target '${t.module}' used from ${bad.join('/')}, but only usable from ${ok.join('/')}${via}`);
+    if (bad.length) throw new ParseError(t.pos, t.module, `target '${t.module}' used from ${bad.join('/')}, but only usable from ${ok.join('/')}${via(c, from)}`);
   }
 }
 
