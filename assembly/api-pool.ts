@@ -222,9 +222,16 @@ export function poolGather(descs: usize, n: u32, me: u32, m: u32, shards: usize,
     if (<u32>load<u8>(shards + <usize>i) != me) continue;
     const d = descs + <usize>i * DESC_SIZE;
     const o = out + <usize>j * DESC_SIZE;
-    memory.copy(o, d, DESC_SIZE);
+    // 32-byte descriptor and short frames by u64 words (memory.copy is a call per use): a frame
+    // of up to 256 bytes is copied rounded up to 8 bytes; the extra bytes land in the next
+    // frame's room (written after) or the area's slack (keyer.ts reserves it)
+    store<u64>(o, load<u64>(d)); store<u64>(o, load<u64>(d, 8), 8);
+    store<u64>(o, load<u64>(d, 16), 16); store<u64>(o, load<u64>(d, 24), 24);
     const cl = load<u32>(d, DESC_CAPLEN);
-    memory.copy(oData + <usize>at, <usize>load<u32>(d, DESC_FRAME), cl);
+    const fsrc = <usize>load<u32>(d, DESC_FRAME), fdst = oData + <usize>at;
+    if (cl <= 256) {
+      for (let k: usize = 0; k < <usize>cl; k += 8) store<u64>(fdst + k, load<u64>(fsrc + k));
+    } else memory.copy(fdst, fsrc, cl);
     store<u32>(o, at, DESC_FRAME);
     store<u32>(oKeys + (<usize>j << 2), load<u32>(keys + (<usize>i << 2)));
     store<u64>(oHashes + (<usize>j << 3), load<u64>(hashes + (<usize>i << 3)));

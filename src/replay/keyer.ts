@@ -67,9 +67,11 @@ export class Keyer {
     }
     if (bytes > this.dataCap) {
       this.dataCap = Math.max(bytes, 4 << 20);
-      this.data = core.reserve(this.dataCap) >>> 0;
+      // + 64: poolGather reads short frames in 8-byte words (up to 7 bytes past the last one)
+      this.data = core.reserve(this.dataCap + 64) >>> 0;
     }
-    // sections: 48 bytes per packet plus the frames padded to 4 bytes
+    // sections: 48 bytes per packet plus the frames padded to 4 bytes, the sections to 8; the
+    // slack (4 bytes per packet) also takes poolGather's 8-byte-word overrun of the last frame
     const need = this.cap * 48 + bytes + 4 * this.cap;
     if (need > this.outCap) {
       this.outCap = Math.max(need, this.dataCap + 52 * this.cap);
