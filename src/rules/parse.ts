@@ -477,7 +477,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
           const isChain = findChain(table, name);
           if (isChain) {
             if (isChain.builtin) throw new ParseError(at(nw), name, `cannot jump to builtin chain '${name}'`);
-            rule.target = { kind: 'jump', chain: name, goto, pos: at(nw) };
+            rule.target = { kind: 'jump', chain: isChain.name, goto, pos: at(nw) }; // the declared name's string: equal text, and lookups by it compare pointers
             break;
           }
           if (name === 'ACCEPT' || name === 'DROP' || name === 'RETURN') {

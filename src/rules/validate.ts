@@ -28,18 +28,42 @@ function reachingHookMasks(table: Table): Map<string, number> {
   return mask;
 }
 
-/** reachingHookMasks by position in `table.chains`. */
+/** reachingHookMasks by position in `table.chains`. The jump edges are first read in one sequential pass
+ *  over the model (chain order, rule order) into flat arrays; the walks then touch only those. */
 function hookBits(table: Table): Int32Array {
   const chains = table.chains;
   const n = chains.length;
   const idOf = new Map<string, number>();
   for (let i = 0; i < n; i++) idOf.set(chains[i].name, i);
+  // edges of chain c: edgeTo[edgeAt[c] .. edgeAt[c+1]), in rule order; edgeRule = the rule's index in c
+  const edgeAt = new Int32Array(n + 1);
+  let edgeTo = new Int32Array(1024);
+  let edgeRule = new Int32Array(1024);
+  let ne = 0;
+  for (let ci = 0; ci < n; ci++) {
+    edgeAt[ci] = ne;
+    const rules = chains[ci].rules;
+    for (let i = 0; i < rules.length; i++) {
+      const t = rules[i].target;
+      if (t?.kind !== 'jump') continue;
+      const ni = idOf.get(t.chain);
+      if (ni === undefined) continue;
+      if (ne === edgeTo.length) {
+        const a = new Int32Array(ne * 2); a.set(edgeTo); edgeTo = a;
+        const b = new Int32Array(ne * 2); b.set(edgeRule); edgeRule = b;
+      }
+      edgeTo[ne] = ni;
+      edgeRule[ne] = i;
+      ne++;
+    }
+  }
+  edgeAt[n] = ne;
   const colour = new Uint8Array(n); // 1 = on the path, 2 = done
   const bits = new Int32Array(n);
   const order = new Int32Array(n); // post-order of the reached chains
   let nOrder = 0;
   const path = new Int32Array(n);
-  const next = new Int32Array(n);
+  const next = new Int32Array(n); // next edge to follow, per path entry
   let bit = 0;
   for (let r = 0; r < n; r++) {
     const root = chains[r];
@@ -47,27 +71,23 @@ function hookBits(table: Table): Int32Array {
     bits[r] |= 1 << bit;
     bit++;
     if (colour[r] === 2) continue;
-    let depth = 0;
     colour[r] = 1;
     path[0] = r;
-    next[0] = 0;
-    depth = 1;
+    next[0] = edgeAt[r];
+    let depth = 1;
     while (depth) {
       const ci = path[depth - 1];
-      const c = chains[ci];
-      const i = next[depth - 1]++;
-      if (i >= c.rules.length) {
+      const e = next[depth - 1]++;
+      if (e >= edgeAt[ci + 1]) {
         colour[ci] = 2;
         order[nOrder++] = ci;
         depth--;
         continue;
       }
-      const t = c.rules[i].target;
-      if (t?.kind !== 'jump') continue;
-      const ni = idOf.get(t.chain);
-      if (ni === undefined) continue;
+      const ni = edgeTo[e];
       const col = colour[ni];
       if (col === 1) {
+        const t = chains[ci].rules[edgeRule[e]].target as { chain: string; pos: SourcePos };
         const names: string[] = [];
         for (let k = 0; k < depth; k++) names.push(chains[path[k]].name);
         const cycle = [...names.slice(names.indexOf(t.chain)), t.chain].join(' -> ');
@@ -76,20 +96,14 @@ function hookBits(table: Table): Int32Array {
       if (col === 2) continue;
       colour[ni] = 1;
       path[depth] = ni;
-      next[depth] = 0;
+      next[depth] = edgeAt[ni];
       depth++;
     }
   }
   for (let k = nOrder - 1; k >= 0; k--) {
     const ci = order[k];
     const m = bits[ci];
-    const rules = chains[ci].rules;
-    for (let i = 0; i < rules.length; i++) {
-      const t = rules[i].target;
-      if (t?.kind !== 'jump') continue;
-      const ni = idOf.get(t.chain);
-      if (ni !== undefined) bits[ni] |= m;
-    }
+    for (let e = edgeAt[ci]; e < edgeAt[ci + 1]; e++) bits[edgeTo[e]] |= m;
   }
   return bits;
 }
