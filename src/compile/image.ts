@@ -28,8 +28,11 @@ import { buildTree, ruleKey, type TreeStats } from './tree.js';
 /** The decision-tree builder (issue 4) over the chain's rules; word offsets in its block are
  * relative to the block start, so it is appended as is. */
 function defaultTree(_ch: ChainInfo, rules: RuleInfo[], names: string[]) {
-  const keys = rules.map((r) => ruleKey(r.model, (m) => ifaceMask(m, names)));
-  const t = buildTree(keys, rules.map((r) => r.index));
+  const mask = (m: IfaceMatch) => ifaceMask(m, names);
+  const keys = new Array<ReturnType<typeof ruleKey>>(rules.length);
+  const idx = new Array<number>(rules.length);
+  for (let i = 0; i < rules.length; i++) { keys[i] = ruleKey(rules[i].model, mask); idx[i] = rules[i].index; }
+  const t = buildTree(keys, idx);
   return { words: t.words, kind: t.stats.kind, stats: t.stats };
 }
 
@@ -129,8 +132,9 @@ export function ifaceMap256(m: IfaceMatch, names: string[]): number[] {
 
 /** A growable Int32 word buffer (large rule sets: no spreads of huge arrays, no boxed numbers). */
 class Words {
-  buf = new Int32Array(1 << 16);
+  buf: Int32Array;
   length = 0;
+  constructor(capacity = 1 << 16) { this.buf = new Int32Array(capacity); }
   private grow(n: number): void {
     if (this.length + n <= this.buf.length) return;
     let c = this.buf.length;
@@ -147,25 +151,48 @@ class Words {
     this.length += n;
     return at;
   }
-  push(...xs: number[]): void { this.pushAll(xs); }
+  push1(a: number): void {
+    if (this.length + 1 > this.buf.length) this.grow(1);
+    this.buf[this.length++] = a | 0;
+  }
+  push2(a: number, b: number): void {
+    if (this.length + 2 > this.buf.length) this.grow(2);
+    this.buf[this.length++] = a | 0;
+    this.buf[this.length++] = b | 0;
+  }
   pushAll(xs: ArrayLike<number>): void {
     this.grow(xs.length);
     for (let i = 0; i < xs.length; i++) this.buf[this.length++] = xs[i] | 0;
+  }
+  /** Append another buffer's words. */
+  append(o: Words): void {
+    this.grow(o.length);
+    for (let i = 0; i < o.length; i++) this.buf[this.length++] = o.buf[i];
   }
   fillFrom(at: number, v: number, n: number): void { this.buf.fill(v, at, at + n); }
   set(i: number, v: number): void { this.buf[i] = v | 0; }
   get(i: number): number { return this.buf[i]; }
 }
 
+/** The RuleInfos of a chain's rule indices. */
+function ruleInfos(rules: RuleInfo[], idx: number[]): RuleInfo[] {
+  const out = new Array<RuleInfo>(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = rules[idx[i]];
+  return out;
+}
+
 export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   const ifaceNames = ifaceNamesFromHost(opts.host.host);
   const chains: ChainInfo[] = [];
   const rules: RuleInfo[] = [];
-  const chainIdx = new Map<string, number>(); // `${table}/${name}`
+  // chain ids by name, one map per table (a jump resolves without building a `table/name` key)
+  const chainIdx = new Map<TableName, Map<string, number>>();
   for (const t of rs.tables) {
+    let byName = chainIdx.get(t.name);
+    if (!byName) chainIdx.set(t.name, (byName = new Map()));
     for (const c of t.chains) {
       const id = chains.length;
-      chainIdx.set(`${t.name}/${c.name}`, id);
+      byName.set(c.name, id);
       chains.push({ id, table: t.name, name: c.name, builtin: c.builtin, policy: c.policy, counter: 0, rules: [], model: c, structure: 'leaf', structureWords: 0 });
     }
   }
@@ -180,9 +207,10 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
 
   // conntrack on demand: any rule using a conntrack user (match or target), NAT targets included
   let conntrack = false;
-  for (const r of rules) {
-    if (r.model.matches.some((m) => needsConntrack(m.module, 'match'))) conntrack = true;
-    if (r.model.target?.kind === 'module' && needsConntrack(r.model.target.module, 'target')) conntrack = true;
+  for (let i = 0; i < rules.length && !conntrack; i++) {
+    const r = rules[i].model;
+    for (let k = 0; k < r.matches.length; k++) if (needsConntrack(r.matches[k].module, 'match')) conntrack = true;
+    if (r.target?.kind === 'module' && needsConntrack(r.target.module, 'target')) conntrack = true;
   }
   const hasNat = rs.tables.some((t) => t.name === 'nat');
 
@@ -207,7 +235,7 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     W.set(cb + CH_POLICY_COUNTER, ch.counter);
     W.set(cb + CH_TABLE, TABLE_ID[ch.table]);
     const builder = opts.buildTree === undefined ? defaultTree : opts.buildTree;
-    const built = !opts.linear && builder ? builder(ch, ch.rules.map((i) => rules[i]), ifaceNames) : null;
+    const built = !opts.linear && builder ? builder(ch, ruleInfos(rules, ch.rules), ifaceNames) : null;
     W.set(cb + CH_TREE, W.length);
     if (built) {
       ch.structure = built.kind;
@@ -217,7 +245,7 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     } else {
       ch.structure = 'leaf';
       ch.structureWords = 2 + ch.rules.length;
-      W.push(NODE_LEAF, ch.rules.length); W.pushAll(ch.rules);
+      W.push2(NODE_LEAF, ch.rules.length); W.pushAll(ch.rules);
     }
   }
 
@@ -225,8 +253,33 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   let nState = 0;
   const recentIds = new Map<string, number>();
   const recentStamps: number[] = [];
+  // One lowering context for all rules (its `rule` is the rule being lowered), not four closures per rule.
+  let curRule: Rule = rules.length ? rules[0].model : (null as unknown as Rule);
+  let curChains: Map<string, number> | undefined;
+  const ctx: LowerCtx = {
+    ifaceIndex(name: string) {
+      const i = ifaceNames.indexOf(name);
+      if (i < 0) throw new Error(`unknown interface '${name}'`);
+      return i;
+    },
+    recentId(name: string) {
+      let id = recentIds.get(name);
+      if (id === undefined) { id = recentIds.size; recentIds.set(name, id); recentStamps.push(1); }
+      return id;
+    },
+    stateSlot: () => nState++,
+    chainId(name: string) {
+      const id = curChains?.get(name);
+      if (id === undefined) throw new Error(`unknown chain '${name}'`);
+      return id;
+    },
+    get rule() { return curRule; },
+  };
+  const ml = new Words(256); // a rule's match words, reused
   for (const ri of rules) {
     const r = ri.model;
+    curRule = r;
+    curChains = chainIdx.get(r.table);
     const rb = ruleAt + ri.index * R_SIZE;
     let f = 0;
     if (r.src) {
@@ -256,33 +309,15 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
       if (ifaceNames.length > 31) { f |= RF_OIF_EXT; W.set(rb + R_OIF, W.length); W.pushAll(ifaceMap256(r.outIface, ifaceNames)); }
       else W.set(rb + R_OIF, ifaceMask(r.outIface, ifaceNames));
     }
-    const ctx: LowerCtx = {
-      ifaceIndex(name: string) {
-        const i = ifaceNames.indexOf(name);
-        if (i < 0) throw new Error(`unknown interface '${name}'`);
-        return i;
-      },
-      recentId(name: string) {
-        let id = recentIds.get(name);
-        if (id === undefined) { id = recentIds.size; recentIds.set(name, id); recentStamps.push(1); }
-        return id;
-      },
-      stateSlot: () => nState++,
-      chainId(name: string) {
-        const id = chainIdx.get(`${r.table}/${name}`);
-        if (id === undefined) throw new Error(`unknown chain '${name}'`);
-        return id;
-      },
-      rule: r,
-    };
     // matches: [moduleId, nWords, params...]
-    const ml: number[] = [];
+    ml.length = 0;
     let nm = 0;
     for (const m of r.matches) {
       const words = lowerModule(m.module, 'match', m.params, ctx, m);
       const id = moduleId(m.module, 'match');
       if (id === MOD_COMMENT) continue; // always true, no side effect: not worth a call per packet
-      ml.push(id, words.length, ...words);
+      ml.push2(id, words.length);
+      ml.pushAll(words);
       nm++;
       if (m.module === 'recent') {
         const hc = (m.params as { hitcount?: number }).hitcount ?? 0;
@@ -293,12 +328,12 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     if (r.approximation) {
       f |= RF_APPROX;
       // skip-rule: the rule is never evaluated (never matches, never counts)
-      if (r.approximation.mode === 'skip-rule') { ml.push(MOD_UNSUPPORTED, 1, 0); nm++; }
+      if (r.approximation.mode === 'skip-rule') { ml.push2(MOD_UNSUPPORTED, 1); ml.push1(0); nm++; }
     }
     W.set(rb + R_FLAGS, f);
     W.set(rb + R_NMATCH, nm);
     W.set(rb + R_MATCHES, W.length);
-    W.pushAll(ml);
+    W.append(ml);
     const t = r.target;
     if (!t) W.set(rb + R_TARGET, T_NONE);
     else if (t.kind === 'verdict') W.set(rb + R_TARGET, t.verdict === 'ACCEPT' ? T_ACCEPT : t.verdict === 'DROP' ? T_DROP : T_RETURN);
@@ -311,7 +346,7 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
       W.set(rb + R_TARGET, T_MODULE);
       W.set(rb + R_TARGET_ARG, id);
       W.set(rb + R_TPARAMS, W.length);
-      W.push(id, words.length); W.pushAll(words);
+      W.push2(id, words.length); W.pushAll(words);
     }
     W.set(rb + R_COUNTER, ri.index);
     W.set(rb + R_ID, ri.index);
@@ -326,7 +361,7 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     let stamps = 2;
     while (stamps < hc) stamps *= 2;
     stamps = Math.min(stamps, 65536); // roundup_pow_of_two(hitcount): the ring xt_recent allocates
-    W.push(recentBytes, stamps - 1);
+    W.push2(recentBytes, stamps - 1);
     recentBytes += 16 + 100 * (24 + 8 * stamps);
   }
 
