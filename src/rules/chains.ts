@@ -6,6 +6,8 @@ interface TableIndex {
   byName: Map<string, Chain>;
   /** First rule jumping to each chain (for -X errors), and how many do. */
   refs: Map<string, { first: Rule; count: number }>;
+  /** The chain findChain returned last (still in byName). */
+  last: Chain | null;
 }
 
 const indexes = new WeakMap<Table, TableIndex>();
@@ -13,7 +15,7 @@ const indexes = new WeakMap<Table, TableIndex>();
 function index(t: Table): TableIndex {
   let ix = indexes.get(t);
   if (!ix) {
-    ix = { byName: new Map(t.chains.map((c) => [c.name, c])), refs: new Map() };
+    ix = { byName: new Map(t.chains.map((c) => [c.name, c])), refs: new Map(), last: null };
     for (const c of t.chains) for (const r of c.rules) noteRule(t, r, ix);
     indexes.set(t, ix);
   }
@@ -28,7 +30,12 @@ function noteRule(_t: Table, r: Rule, ix: TableIndex): void {
 }
 
 export function findChain(t: Table, name: string): Chain | undefined {
-  return index(t).byName.get(name);
+  const ix = index(t);
+  // Rules come grouped by chain: the chain found last is most often the one asked for again.
+  if (ix.last !== null && ix.last.name === name) return ix.last;
+  const c = ix.byName.get(name);
+  if (c) ix.last = c;
+  return c;
 }
 
 export function addChain(t: Table, c: Chain): void {
@@ -39,7 +46,9 @@ export function addChain(t: Table, c: Chain): void {
 export function removeChain(t: Table, c: Chain): void {
   const i = t.chains.indexOf(c);
   if (i >= 0) t.chains.splice(i, 1);
-  index(t).byName.delete(c.name);
+  const ix = index(t);
+  ix.byName.delete(c.name);
+  if (ix.last === c) ix.last = null;
 }
 
 /** Record a rule appended to a chain of `t` (jump references). */

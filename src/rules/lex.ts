@@ -11,14 +11,20 @@ export interface Word {
   quoted: boolean;
 }
 
-const PLAIN = /[^ \t\r\n]+/g;
-
 export function splitWords(line: string, file: string, lineNo: number): Word[] {
   if (!line.includes('"')) {
     // No quotes: words are the runs of non-blanks (backslashes are ordinary characters outside quotes).
+    // A scan by char code (no regex match array per word).
     const words: Word[] = [];
-    PLAIN.lastIndex = 0;
-    for (let m = PLAIN.exec(line); m; m = PLAIN.exec(line)) words.push({ text: m[0], col: m.index + 1, quoted: false });
+    const n = line.length;
+    let i = 0;
+    while (i < n) {
+      let c = line.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 13 || c === 10) { i++; continue; }
+      const start = i;
+      do { i++; c = i < n ? line.charCodeAt(i) : 32; } while (c !== 32 && c !== 9 && c !== 13 && c !== 10);
+      words.push({ text: line.slice(start, i), col: start + 1, quoted: false });
+    }
     return words;
   }
   const out: Word[] = [];

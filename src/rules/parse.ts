@@ -51,6 +51,9 @@ const COMMANDS = ['--append', '--delete', '--insert', '--replace', '--list', '--
   '--delete-chain', '--policy', '--rename-chain', '--table', '--check', '--list-rules', '--numeric', '--verbose',
   '--wait', '--wait-interval', '--exact', '--version', '--help', '--line-numbers', '--modprobe', '--ipv4', '--ipv6'];
 
+/** Command options (long and short) refused inside a rule. */
+const NOT_IN_RULE = new Set([...COMMANDS, '-A', '-D', '-I', '-R', '-L', '-F', '-Z', '-N', '-X', '-P', '-E', '-t', '-C', '-S']);
+
 interface Ctx {
   file: string;
   mode: UnsupportedMode;
@@ -394,7 +397,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
     if (!w.text.startsWith('-') || w.text === '-' || w.quoted) {
       throw new ParseError(at(w), w.text, `bad argument '${w.text}' (expected an option)`);
     }
-    if (COMMANDS.includes(w.text) || ['-A', '-D', '-I', '-R', '-L', '-F', '-Z', '-N', '-X', '-P', '-E', '-t', '-C', '-S'].includes(w.text)) {
+    if (NOT_IN_RULE.has(w.text)) {
       throw new ParseError(at(w), w.text, `'${w.text}' is not allowed inside a rule`);
     }
     let r = resolve(w.text, w);
