@@ -6,7 +6,7 @@
 // acknowledges. On
 // 'end' it returns counters, stats, drops, its conntrack entries, the dependency log and (when
 // asked) the forwarded packets with their ordinals.
-import { workerData } from 'piscina';
+import { workerData, move, transferableSymbol, valueSymbol } from 'piscina';
 import type { MessagePort } from 'node:worker_threads';
 import { DESC_SIZE, DESC_RESULT, DESC_ORDINAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY } from '../layout.js';
 import { CTT_ENTRIES, CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CT_SIZE, CT_INUSE, CT_STATUS } from '../layout-ct.js';
@@ -195,7 +195,11 @@ export default function runShard(t: ShardTask): Promise<ShardResult> {
       try {
         if (m.t === 'end') {
           port.close();
-          resolve(runner.finish());
+          const r = runner.finish();
+          // the result's buffers (conntrack entries, log, --out frames) are moved, not cloned
+          const list: ArrayBuffer[] = [r.log.buffer as ArrayBuffer, ...r.fwd];
+          if (r.ct) list.push(r.ct);
+          resolve(move({ [transferableSymbol]: list, [valueSymbol]: r } as never) as unknown as ShardResult);
           return;
         }
         runner.batch(m);
