@@ -21,7 +21,7 @@ import {
 import type { Ruleset, Rule, Chain, TableName, IfaceMatch, Match } from '../rules/model.js';
 import { TABLE_NAMES } from '../rules/model.js';
 import type { LowerCtx } from '../rules/modules/types.js';
-import { lowerModule, moduleId, needsConntrack } from './lower.js';
+import { knownModuleId, lowerModule, moduleId, needsConntrack } from './lower.js';
 import { wireAddr, prefixMask } from './wire.js';
 import { buildTree, ruleKey, type TreeStats } from './tree.js';
 
@@ -313,6 +313,8 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
     ml.length = 0;
     let nm = 0;
     for (const m of r.matches) {
+      // comment/nfacct (MOD_COMMENT): their lowering is [] without side effects, and they are elided below
+      if (knownModuleId(m.module, 'match') === MOD_COMMENT) continue;
       const words = lowerModule(m.module, 'match', m.params, ctx, m);
       const id = moduleId(m.module, 'match');
       if (id === MOD_COMMENT) continue; // always true, no side effect: not worth a call per packet

@@ -34,6 +34,11 @@ export function moduleId(name: string, kind: 'match' | 'target'): number {
   return id;
 }
 
+/** moduleId without the throw: undefined for a module without a core id. */
+export function knownModuleId(name: string, kind: 'match' | 'target'): number | undefined {
+  return kind === 'match' ? MATCH_IDS[name] : TARGET_IDS[name];
+}
+
 export function needsConntrack(name: string, kind: 'match' | 'target'): boolean {
   return kind === 'match' ? CT_MATCHES.has(name) : CT_TARGETS.has(name);
 }

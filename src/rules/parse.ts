@@ -45,6 +45,18 @@ const BASE: BaseOpt[] = [
   { long: '--set-counters', short: '-c', arg: true, invert: false },
 ];
 const BASE_SHORT = new Set(BASE.map((b) => b.short));
+/** BASE.find by short / long name (the first entry with that name, as find returns). */
+const BASE_BY_SHORT = new Map<string, BaseOpt>();
+const BASE_BY_LONG = new Map<string, BaseOpt>();
+for (const b of BASE) {
+  if (!BASE_BY_SHORT.has(b.short)) BASE_BY_SHORT.set(b.short, b);
+  if (!BASE_BY_LONG.has(b.long)) BASE_BY_LONG.set(b.long, b);
+}
+/** A module's option spec by exact name (options.find without a closure per call). */
+function optNamed(options: OptSpec[], name: string): OptSpec | undefined {
+  for (let i = 0; i < options.length; i++) if (options[i].name === name) return options[i];
+  return undefined;
+}
 /** The other long options of iptables' original_opts (commands, table, flags): refused inside a rule, but they
  *  take part in getopt's prefix matching (`--d` is ambiguous: --destination, --dst, --delete, --delete-chain). */
 const COMMANDS = ['--append', '--delete', '--insert', '--replace', '--list', '--flush', '--zero', '--new-chain',
@@ -339,19 +351,19 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
 
   const resolve = (name: string, w: Word): Resolved | null => {
     if (!name.startsWith('--')) {
-      const b = BASE.find((x) => x.short === name);
+      const b = BASE_BY_SHORT.get(name);
       return b ? { base: b } : null;
     }
     // getopt_long: an exact name wins (the newest module first, then the rule options); else a unique prefix.
     if (target) {
-      const s = target.mod.options.find((o) => o.name === name);
+      const s = optNamed(target.mod.options, name);
       if (s) return { mod: target, spec: s };
     }
-    for (const l of loaded) {
-      const s = l.mod.options.find((o) => o.name === name);
-      if (s) return { mod: l, spec: s };
+    for (let i = 0; i < loaded.length; i++) {
+      const s = optNamed(loaded[i].mod.options, name);
+      if (s) return { mod: loaded[i], spec: s };
     }
-    const b = BASE.find((x) => x.long === name);
+    const b = BASE_BY_LONG.get(name);
     if (b) return { base: b };
     if (COMMANDS.includes(name)) throw new ParseError(at(w), name, `'${name}' is not allowed inside a rule`);
     const cands: Resolved[] = [];
