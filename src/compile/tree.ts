@@ -579,31 +579,30 @@ class Builder {
       }
       if (!ok) return false;
     }
-    // a rule that covers the node's range on every open field is a wildcard of whatever tuple is
-    // chosen below (copied into every entry): more than HASH_MAX_EXTRA of them and no tuple can
-    // pass. One early-exit pass (most rules fail the first field) instead of the full analysis —
-    // on ACL sets the quick look above passes at almost every node and this is where it fails.
+    // One pass: each rule's exactness bits on the open fields, and the count of rules covering
+    // the node's range on every open field — wildcards of whatever tuple is chosen below (copied
+    // into every entry): more than HASH_MAX_EXTRA of them and no tuple can pass (on ACL sets the
+    // quick look passes at almost every node and this is where it fails, early).
+    const cntE = this.cntE.fill(0);
+    const ex = this.exBuf; // exactness bits of the node's i-th rule (scratch, reused)
     {
       let w = 0;
       const RW = this.row;
+      const o0 = open[0], o1 = open[1], o2 = open[2], o3 = open[3];
+      const L0 = it.lo[0], H0 = it.hi[0], L1 = it.lo[1], H1 = it.hi[1];
+      const L3 = it.lo[3], H3 = it.hi[3], L4 = it.lo[4], H4 = it.hi[4];
       for (let i = 0; i < m; i++) {
         const o = rules[i] * ROW;
-        let full = true;
-        for (let j = 0; j < 4 && full; j++) {
-          if (!open[j]) continue;
-          const f = HASH_FIELDS[j];
-          if (RW[o + 2 * f] > it.lo[f] || RW[o + 2 * f + 1] < it.hi[f]) full = false;
-        }
+        const sl = RW[o], sh = RW[o + 1], dl = RW[o + 2], dh = RW[o + 3];
+        const pl = RW[o + 6], ph = RW[o + 7], ql = RW[o + 8], qh = RW[o + 9];
+        let e = 0, full = true;
+        if (o0) { if (sl === sh) e |= 1; if (sl > L0 || sh < H0) full = false; }
+        if (o1) { if (dl === dh) e |= 2; if (dl > L1 || dh < H1) full = false; }
+        if (o2) { if (pl === ph) e |= 4; if (pl > L3 || ph < H3) full = false; }
+        if (o3) { if (ql === qh) e |= 8; if (ql > L4 || qh < H4) full = false; }
         if (full && ++w > HASH_MAX_EXTRA) return false;
+        ex[i] = e; cntE[e]++;
       }
-    }
-    const cntE = this.cntE.fill(0);
-    const ex = this.exBuf; // exactness bits of the node's i-th rule (scratch, reused)
-    for (let i = 0; i < m; i++) {
-      const o = rules[i] * ROW, RW = this.row;
-      let e = 0;
-      for (let j = 0; j < 4; j++) if (open[j] && RW[o + 2 * HASH_FIELDS[j]] === RW[o + 2 * HASH_FIELDS[j] + 1]) e |= 1 << j;
-      ex[i] = e; cntE[e]++;
     }
     let bestT = 0, bestC = 0;
     for (let T = 1; T < 16; T++) {
