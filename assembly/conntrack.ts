@@ -433,7 +433,9 @@ function allocCt(h: u32): u32 {
   }
   store<u32>(TB, load<u32>(TB, CTT_USED) + 1, CTT_USED);
   const e = ENT + <usize>idx * CT_SIZE;
-  memory.fill(e, 0, CT_SIZE);
+  // clear the entry with u64 stores (memory.fill is a call out of the wasm code, ~30 ns, per new ct)
+  for (let o: usize = 0; o < <usize>CT_SIZE - 7; o += 8) store<u64>(e + o, 0);
+  for (let o: usize = <usize>CT_SIZE & ~(<usize>7); o < <usize>CT_SIZE; o++) store<u8>(e + o, 0);
   store<u8>(e, 1, CT_INUSE);
   store<u32>(e, seqNo++, CT_SEQ);
   return idx + 1;

@@ -380,7 +380,10 @@ function stateReset(s: usize): void {
 }
 
 function clearTcp(e: usize): void {
-  memory.fill(e + CT_SEEN0, 0, 2 * CT_SEEN_SIZE);
+  // both seen[] records (40 bytes) with u64 stores: memory.fill is a call out of the wasm code
+  const sb = e + CT_SEEN0;
+  for (let o: usize = 0; o < <usize>(2 * CT_SEEN_SIZE) - 7; o += 8) store<u64>(sb + o, 0);
+  for (let o: usize = <usize>(2 * CT_SEEN_SIZE) & ~(<usize>7); o < <usize>(2 * CT_SEEN_SIZE); o++) store<u8>(sb + o, 0);
   store<u8>(e, 0, CT_LAST_DIR);
   store<u8>(e, 0, CT_RETRANS);
   store<u8>(e, 0, CT_LAST_WSCALE);
