@@ -29,6 +29,9 @@ import { ST_SIZE } from '../layout.js';
 import { coreModule } from './core.js';
 import { loadRulesApi } from './rules-adapter.js';
 import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
+import type { Ruleset } from '../rules/model.js';
+import type { CompiledImage } from '../compile/image.js';
+import type { RulesApi } from './rules-adapter.js';
 import { Keyer } from './keyer.js';
 import { Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, DEFRAG_QUEUES, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
@@ -81,13 +84,16 @@ class PoolRun {
   private pool: Piscina;
   stop = false;
 
-  constructor(workers: number, wd: WorkerData, private keyer: Keyer) {
+  /** Set before the first pass. */
+  data!: WorkerData;
+  keyer!: Keyer;
+
+  constructor(workers: number) {
     this.pool = new Piscina({
       filename: fileURLToPath(new URL('./worker.js', import.meta.url)),
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: 600_000,
-      workerData: wd,
     });
   }
 
@@ -111,7 +117,7 @@ class PoolRun {
     let acked = 0;
     shards.forEach((s, i) => {
       const ch = new MessageChannel();
-      const t: ShardTask = { port: ch.port2, shard: s, nShards, wantOut, recentMask: this.recentMask, log: this.log };
+      const t: ShardTask = { port: ch.port2, data: this.data, shard: s, nShards, wantOut, recentMask: this.recentMask, log: this.log };
       tasks.push(this.pool.run(t, { transferList: [ch.port2] }) as Promise<ShardResult>);
       ch.port1.on('message', (m: { t: 'ack'; seq: number }) => {
         inflight[i]--;
@@ -178,30 +184,43 @@ async function spoolStdin(): Promise<string> {
 /** The whole parallel replay; same inputs and outcome as commands/replay.ts `replay`. */
 export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   const workers = Math.max(1, o.workers ?? defaultWorkers());
-  const api = await loadRulesApi();
-  setModuleRegistry({ lookup: (n, k) => (k === 'match' ? api.findMatch(n) : api.findTarget(n)) });
-  const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
-  const rs = api.parseRuleset(text, o.rules === '-' ? 'stdin' : o.rules, o.unsupported ? { unsupported: o.unsupported } : undefined);
-  const host = lowerHost(o.hostModel ?? loadHost(o));
-  const compiled = compile(rs, { host, hz: o.hz, seed: o.seed, linear: o.linear, trustChecksums: o.trustChecksums });
-
+  // the worker threads start now: their bootstrap overlaps parsing and compiling the ruleset (the
+  // replay data goes with each task). A ruleset that takes the sequential path uses one of them.
+  const run = new PoolRun(workers);
+  let rs: Ruleset, compiled: CompiledImage, api: RulesApi, path: string, name: string | undefined, progress: Progress;
+  let seqReason: string | null, nShards: number;
   const fromStdin = o.pcap === '-';
-  const path = fromStdin ? await spoolStdin() : o.pcap;
-  const name = fromStdin ? 'stdin' : undefined;
-  let totalBytes: number | null = null;
-  try { totalBytes = statSync(path).size; } catch { /* the reader reports it */ }
-  const showProgress = o.progress ?? (!o.quiet && !!process.stderr.isTTY);
-  const progress = new Progress(totalBytes, showProgress);
+  try {
+    api = await loadRulesApi();
+    setModuleRegistry({ lookup: (n, k) => (k === 'match' ? api.findMatch(n) : api.findTarget(n)) });
+    const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
+    rs = api.parseRuleset(text, o.rules === '-' ? 'stdin' : o.rules, o.unsupported ? { unsupported: o.unsupported } : undefined);
+    const host = lowerHost(o.hostModel ?? loadHost(o));
+    compiled = compile(rs, { host, hz: o.hz, seed: o.seed, linear: o.linear, trustChecksums: o.trustChecksums });
 
-  const seqReason = orderedState(rs);
-  let nShards = seqReason ? 1 : workers;
-  const wd: WorkerData = {
-    module: coreModule(),
-    compiled: { image: compiled.image, nCounters: compiled.nCounters, nState: compiled.nState, recentBytes: compiled.recentBytes, conntrack: compiled.conntrack, ctMax: compiled.ctMax },
-    ifaceMtus: (compiled as { ifaceMtus?: number[] }).ifaceMtus ?? [],
-    rejectRules: Uint8Array.from(compiled.rules, (r) => (r.model.target?.kind === 'module' && r.model.target.module === 'REJECT' ? 1 : 0)),
-  };
-  const run = new PoolRun(Math.min(workers, Math.max(nShards, 1)), wd, new Keyer(compiled));
+    path = fromStdin ? await spoolStdin() : o.pcap;
+    name = fromStdin ? 'stdin' : undefined;
+    let totalBytes: number | null = null;
+    try { totalBytes = statSync(path).size; } catch { /* the reader reports it */ }
+    const showProgress = o.progress ?? (!o.quiet && !!process.stderr.isTTY);
+    progress = new Progress(totalBytes, showProgress);
+
+    seqReason = orderedState(rs);
+    nShards = seqReason ? 1 : workers;
+    // the image in shared memory: every task gets it without a copy
+    const image = new Int32Array(new SharedArrayBuffer(compiled.image.byteLength));
+    image.set(compiled.image);
+    run.data = {
+      module: coreModule(),
+      compiled: { image, nCounters: compiled.nCounters, nState: compiled.nState, recentBytes: compiled.recentBytes, conntrack: compiled.conntrack, ctMax: compiled.ctMax },
+      ifaceMtus: (compiled as { ifaceMtus?: number[] }).ifaceMtus ?? [],
+      rejectRules: Uint8Array.from(compiled.rules, (r) => (r.model.target?.kind === 'module' && r.model.target.module === 'REJECT' ? 1 : 0)),
+    };
+    run.keyer = new Keyer(compiled);
+  } catch (e) {
+    await run.close();
+    throw e;
+  }
   run.recentMask = seqReason ? null : recentMask(rs);
   run.log = !seqReason && needsDependencyLog(rs);
   // first Ctrl-C: stop reading and report what was replayed; a second one: leave now

@@ -29,6 +29,8 @@ export interface WorkerData {
 
 export interface ShardTask {
   port: MessagePort;
+  /** The replay's data (the image in a SharedArrayBuffer, the compiled module: no copies). */
+  data: WorkerData;
   shard: number;
   nShards: number;
   wantOut: boolean;

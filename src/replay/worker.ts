@@ -1,12 +1,12 @@
 // Pool worker (piscina). One task = one shard of one replay pass: the task gets a MessagePort,
-// builds a fresh core instance from the compiled WebAssembly.Module and image in workerData (one
+// builds a fresh core instance from the compiled WebAssembly.Module and image of the task (one
 // instance for the whole pass, its state lives as long as the shard), then receives its shard's
 // section of every batch in a SharedArrayBuffer (keyed and gathered once by the main thread,
 // keyer.ts: only its own packets), copies it in, runs it in one processBatch (poolRun) and
 // acknowledges. On
 // 'end' it returns counters, stats, drops, its conntrack entries, the dependency log and (when
 // asked) the forwarded packets with their ordinals.
-import { workerData, move, transferableSymbol, valueSymbol } from 'piscina';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { MessagePort } from 'node:worker_threads';
 import { DESC_SIZE, DESC_RESULT, DESC_ORDINAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY } from '../layout.js';
 import { CTT_ENTRIES, CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CT_SIZE, CT_INUSE, CT_STATUS } from '../layout-ct.js';
@@ -186,7 +186,7 @@ class ShardRunner {
 }
 
 export default function runShard(t: ShardTask): Promise<ShardResult> {
-  const wd = workerData as WorkerData;
+  const wd = t.data;
   const port: MessagePort = t.port;
   return new Promise<ShardResult>((resolve, reject) => {
     let runner: ShardRunner;
