@@ -31,7 +31,7 @@ import { PKT, IMG, imgw } from './state';
 import { reserve } from './mem';
 import { sysctl } from './host';
 import { hz, be16, defragSetup } from './dissect';
-import { csumVerify, pseudoSum, sctpCrc } from './csum';
+import { csumVerifyQuick, pseudoSum, sctpCrc } from './csum';
 import { tcpError, tcpPacket, TCP_R_INVALID, TCP_R_REPEAT, TCP_R_KILL } from './tcp';
 
 let TB: usize = 0;        // table header
@@ -524,7 +524,7 @@ function csumBad(proto: u32, withPseudo: bool): bool {
   // UDP-Lite: the checksum covers the first `coverage` bytes (0 = all), the pseudo-header the whole
   let cov = len;
   if (proto == 136) { const c = be16(l4 + 4); if (c != 0 && c <= len) cov = c; }
-  const ok = csumVerify(l4, cov, init);
+  const ok = csumVerifyQuick(l4, cov, init);
   store<u8>(PKT, ok ? 1 : 2, P_CSUM_OK);
   if (!ok) store<u32>(TB, load<u32>(TB, CTT_CSUMBAD) + 1, CTT_CSUMBAD);
   return !ok;
