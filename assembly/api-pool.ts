@@ -1,11 +1,13 @@
 // Exports for the worker pool (src/replay/pool.ts, worker.ts). Owned by the pool work.
 //
-// poolSelect: dissects every packet of a batch, computes its flow key (a symmetric hash of the
-// captured 5-tuple, so both directions of an unNATed flow meet — see flowKey; ICMP errors use
-// their inner header, so they meet the connection they are about) and keeps the packets of one shard
-// (compacting their descriptors). The shard of a flow is an override table's entry when the main
-// thread merged the flow with others, else key % nShards.
-// poolRun: runs the kept packets through processBatch (one call; its poolAfterPacket hook logs) and logs, per packet, the
+// poolKeys (main thread, keyer.ts): dissects every packet of a batch once, computes its flow key
+// (a symmetric hash of the captured 5-tuple, so both directions of an unNATed flow meet — see
+// flowKey; ICMP errors use their inner header, so they meet the connection they are about) and its
+// shard: an override table's entry when the main thread merged the flow with others, else
+// key % nShards. poolGather lays out one shard's packets as a section; a worker copies in only its
+// own section (poolRebase makes its frame addresses absolute).
+// poolRun (worker): runs the section through processBatch (one call; its poolAfterPacket hook
+// logs) and logs, per packet, the
 // conntrack tuples through which it could depend on another flow: the captured tuple of a NEW
 // packet (a miss), the reply tuple of a NATed connection it created, the tuple of an INVALID
 // packet that found no conntrack entry (and an ICMP error's inner tuple both ways), and the
@@ -165,30 +167,10 @@ function keyPacket(d: usize): void {
   return o >= 0 ? <u32>o : kKey % nShards;
 }
 
-/** Keep the packets of shard `me` of `n` descriptors at `descs`: their descriptors are copied to
- * `out` (compact), their flow keys to `keys` (u32 each) and captured tuple hashes to `hashes`
- * (two u32 each), captured source addresses to `srcs`. Packets that are not usable IPv4 go to
- * shard 0. Returns the count kept. */
-export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usize, ovrMask: u32,
-  out: usize, keys: usize, hashes: usize, srcs: usize): u32 {
-  let j: u32 = 0;
-  for (let i: u32 = 0; i < n; i++) {
-    const d = descs + <usize>i * DESC_SIZE;
-    keyPacket(d);
-    if (keyShard(nShards, ovr, ovrMask) != me) continue;
-    memory.copy(out + <usize>j * DESC_SIZE, d, DESC_SIZE);
-    store<u32>(keys + (<usize>j << 2), kKey);
-    store<u32>(srcs + (<usize>j << 2), kSrc);
-    store<u32>(hashes + (<usize>j << 3), hLo);
-    store<u32>(hashes + (<usize>j << 3), hHi | (kFrag ? 0x80000000 : 0), 4);
-    j++;
-  }
-  return j;
-}
-
 /** Main thread, once per batch: key every packet of `n` descriptors: its shard (u8 at `shards`),
- * flow key, tuple hashes and source (as poolSelect keeps them, at `keys`, `hashes`, `srcs`), and
- * per shard the packet count (u32 at `counts`) and frame bytes (u32 at `bytes`). */
+ * flow key, tuple hashes (bit 31 of the high word: a fragment) and source (at `keys`, `hashes`, `srcs`), and
+ * per shard the packet count (u32 at `counts`) and frame bytes (u32 at `bytes`). Packets that
+ * are not usable IPv4 go to shard 0 with key 0. */
 export function poolKeys(descs: usize, n: u32, nShards: u32, ovr: usize, ovrMask: u32,
   shards: usize, keys: usize, hashes: usize, srcs: usize, counts: usize, bytes: usize): void {
   memory.fill(counts, 0, <usize>nShards << 2);
@@ -410,7 +392,7 @@ export function poolAfterPacket(i: u32, d: usize): void {
   if (armed) logPacket(i, d, hKeys, hHashes, hSrcs);
 }
 
-/** Run `n` compact descriptors (from poolSelect) in one processBatch (which calls
+/** Run `n` compact descriptors (a section from poolGather) in one processBatch (which calls
  * poolAfterPacket after each packet) and log the dependency records (flow key, tuple hash lo,
  * hi | kind << 20: 12 bytes each, at most 8 per packet) at `log`. Returns the number of records. */
 export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: usize, log: usize): u32 {
