@@ -125,8 +125,8 @@ let kUsable = false;
 let kFrag = false;
 let kSrc: u32 = 0;
 
-/** Flow key, tuple hash and source of the packet of descriptor `d`. */
-function keyPacket(d: usize): void {
+/** Flow key, source and (with `hash`) tuple hash of the packet of descriptor `d`. */
+function keyPacket(d: usize, hash: bool): void {
   // fast path: Ethernet + IPv4 without options, unfragmented TCP/UDP, whole header present. It
   // computes exactly what the dissect path below computes for such a packet (same fields, same
   // hashes), only without the rest of dissect's work.
@@ -144,7 +144,7 @@ function keyPacket(d: usize): void {
       kUsable = true;
       kKey = flowKey(sa, sp, da, dp, pr);
       kSrc = sa;
-      tupleHash(sa, da, sp, dp, pr);
+      if (hash) tupleHash(sa, da, sp, dp, pr); else { hLo = 0; hHi = 0; }
       return;
     }
   }
@@ -157,7 +157,7 @@ function keyPacket(d: usize): void {
     kKey = fragKey(load<u32>(PKT, P_SADDR), load<u32>(PKT, P_DADDR), <u32>load<u8>(PKT, P_PROTO), <u32>load<u16>(l3, 4));
   } else kKey = pktFlowKey();
   kSrc = load<u32>(PKT, P_SADDR);
-  pktTupleHash();
+  if (hash) pktTupleHash(); else { hLo = 0; hHi = 0; }
 }
 
 // @ts-ignore: decorator
@@ -170,14 +170,15 @@ function keyPacket(d: usize): void {
 /** Main thread, once per batch: key every packet of `n` descriptors: its shard (u8 at `shards`),
  * flow key, tuple hashes (bit 31 of the high word: a fragment) and source (at `keys`, `hashes`, `srcs`), and
  * per shard the packet count (u32 at `counts`) and frame bytes (u32 at `bytes`). Packets that
- * are not usable IPv4 go to shard 0 with key 0. */
+ * are not usable IPv4 go to shard 0 with key 0. Tuple hashes only with `hash` (the dependency
+ * log reads them; else 0, only the fragment bit is set). */
 export function poolKeys(descs: usize, n: u32, nShards: u32, ovr: usize, ovrMask: u32,
-  shards: usize, keys: usize, hashes: usize, srcs: usize, counts: usize, bytes: usize): void {
+  shards: usize, keys: usize, hashes: usize, srcs: usize, counts: usize, bytes: usize, hash: u32): void {
   memory.fill(counts, 0, <usize>nShards << 2);
   memory.fill(bytes, 0, <usize>nShards << 2);
   for (let i: u32 = 0; i < n; i++) {
     const d = descs + <usize>i * DESC_SIZE;
-    keyPacket(d);
+    keyPacket(d, hash != 0);
     const s = keyShard(nShards, ovr, ovrMask);
     store<u8>(shards + <usize>i, <u8>s);
     store<u32>(keys + (<usize>i << 2), kKey);

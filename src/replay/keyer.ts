@@ -38,6 +38,8 @@ export class Keyer {
   private outCap = 0;
   private ovr = 0;
   private ovrMask = 0;
+  /** Compute tuple hashes (only the dependency log reads them). */
+  withHashes = true;
 
   constructor(compiled: CompiledImage) {
     this.core = new Engine(compiled).core;
@@ -108,7 +110,7 @@ export class Keyer {
     else for (let i = 0; i < n; i++) ifx[i] = ifmap[b.ifaceId[i]] ?? 0xffff;
     core.buildDescs(this.descs, n, (this.data - start) >>> 0, c, c + cap * 4, c + 2 * cap * 4,
       c + 3 * cap * 4, c + 4 * cap * 4, u16base, u16base + cap * 2, c + 5 * cap * 4);
-    (core.poolKeys as Fn)(this.descs, n, nShards, this.ovr, this.ovrMask, this.shards, this.keys, this.hashes, this.srcs, this.counts, this.bytes);
+    (core.poolKeys as Fn)(this.descs, n, nShards, this.ovr, this.ovrMask, this.shards, this.keys, this.hashes, this.srcs, this.counts, this.bytes, this.withHashes ? 1 : 0);
     buf = core.memory.buffer;
     const counts = new Uint32Array(buf, this.counts, nShards), bytes = new Uint32Array(buf, this.bytes, nShards);
     let at = 0;

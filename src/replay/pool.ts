@@ -132,6 +132,7 @@ class PoolRun {
     tasks.forEach((p) => p.catch((e) => { failed ??= e; const w = wake; wake = null; w?.(); }));
 
     this.keyer.setOverride(override);
+    this.keyer.withHashes = this.log;
     const read: PassRead = { info: null, packets: 0, batches: 0, linktype: null, lastTsSec: 0, lastTsNsec: 0, captureError: null };
     let ifmap: Uint16Array | null = null;
     let bytes = 24;
