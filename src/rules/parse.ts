@@ -74,16 +74,19 @@ interface Ctx {
 
 export function parseRuleset(text: string, file: string, opts: ParseOptions = {}): Ruleset {
   const ctx: Ctx = { file, mode: opts.unsupported ?? 'error', rs: { file, tables: [], approximated: [] } };
-  const lines = text.split('\n');
-  const lastTerminated = text.endsWith('\n');
-  if (lines.length && lines[lines.length - 1] === '') lines.pop();
+  // Lines are read one at a time (no array of all 200,000+ line strings that would outlive several
+  // scavenges): the same lines as text.split('\n') without a trailing empty one.
+  let nLines = 0;
+  let from = 0;
   let table: Table | null = null;
   let tableWord: { pos: SourcePos; text: string } | null = null;
   const at = (line: number, col: number): SourcePos => ({ file, line, column: col });
 
-  for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1;
-    const raw = lines[i];
+  while (from < text.length) {
+    const nl = text.indexOf('\n', from);
+    const raw = text.slice(from, nl < 0 ? text.length : nl);
+    from = nl < 0 ? text.length : nl + 1;
+    const lineNo = ++nLines;
     if (raw.startsWith('#')) continue;
     if (raw === '') continue;
     const cr = raw.indexOf('\r');
@@ -103,7 +106,7 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
       tableWord = { pos: p0, text: w0.text };
       continue;
     }
-    if (raw === 'COMMIT' && i === lines.length - 1 && !lastTerminated) {
+    if (raw === 'COMMIT' && nl < 0) { // the last line, and the text does not end with a newline
       throw new ParseError(p0, 'COMMIT', "'COMMIT' at the end of the file needs a newline after it (iptables-restore reads it as a rule)");
     }
     if (raw === 'COMMIT') {
@@ -122,7 +125,7 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
     parseCommandLine(ctx, table, words, lineNo);
   }
   if (table && tableWord) {
-    throw new ParseError(at(lines.length + 1, 1), '', `COMMIT expected at end of file: table '${table.name}' (opened at line ${tableWord.pos.line}) is not committed`);
+    throw new ParseError(at(nLines + 1, 1), '', `COMMIT expected at end of file: table '${table.name}' (opened at line ${tableWord.pos.line}) is not committed`);
   }
   return ctx.rs;
 }
