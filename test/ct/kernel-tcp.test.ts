@@ -122,11 +122,14 @@ async function differential(tag: string, steps: Step[], sysctl: Record<string, n
     const t = 1000 + (performance.now() - t0) / 1000;
     await k.send(f, out);
     const kern = k.observe(sport, proto);
+    // on a loaded machine sending and reading conntrack -L can take seconds of the kernel's timer
+    const lag = Math.ceil((1000 + (performance.now() - t0) / 1000) - t);
     put(c, f, { t });
     c.x.ctIn();
     const core = coreObserve(c, sport, proto);
-    // the kernel prints the timeout a little after the packet: the same second, or one less
-    const tOk = Math.abs(kern.timeout - core.timeout) <= 1;
+    // the kernel prints the timeout a little after the packet: the same second, or one less, plus
+    // whatever time the send and the read took (timeouts of different states differ by far more)
+    const tOk = Math.abs(kern.timeout - core.timeout) <= 1 + lag;
     rows.push(`${st.note}: kernel ${kern.cls} ${kern.state} ${kern.timeout}${kern.assured ? ' A' : ''} / core ${core.cls} ${core.state} ${core.timeout}${core.assured ? ' A' : ''}`);
     try {
       expect({ cls: core.cls, state: core.state, assured: core.assured, timeoutMatches: tOk }, rows.join('\n'))
