@@ -11,14 +11,11 @@ import { buildFrame } from '../dist/pcap/craft.js';
 import { PcapWriter } from '../dist/pcap/writer.js';
 import { readCapture } from '../dist/pcap/reader.js';
 import { compile } from '../dist/compile/image.js';
-import { setModuleRegistry } from '../dist/compile/lower.js';
 import { parseRuleset } from '../dist/rules/parse.js';
-import { findMatch, findTarget } from '../dist/rules/modules/index.js';
 import { lowerHost } from '../dist/host/index.js';
 import { Engine } from '../dist/replay/engine.js';
 import { demoHost, demoDir } from '../dist/commands/demo.js';
 
-setModuleRegistry({ lookup: (n, k) => (k === 'match' ? findMatch(n) : findTarget(n)) });
 const rulesPath = join(demoDir(), 'rules.txt');
 const rs = parseRuleset(readFileSync(rulesPath, 'utf8'), rulesPath);
 const VIP = '198.19.14.162';

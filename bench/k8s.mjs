@@ -113,14 +113,11 @@ async function ensureInputs(n) {
 async function child(n) {
   const { parseRuleset } = await import(dist('rules/parse.js'));
   const { compile } = await import(dist('compile/image.js'));
-  const { setModuleRegistry } = await import(dist('compile/lower.js'));
-  const { findMatch, findTarget } = await import(dist('rules/modules/index.js'));
   const { lowerHost, loadHostFile } = await import(dist('host/index.js'));
   const { Engine } = await import(dist('replay/engine.js'));
   const { parseCaptureBuffer } = await import(dist('pcap/reader.js'));
   const { buildFrame, tcpOptions } = await import(dist('pcap/craft.js'));
   const { PcapWriter } = await import(dist('pcap/writer.js'));
-  setModuleRegistry({ lookup: (nm, k) => (k === 'match' ? findMatch(nm) : findTarget(nm)) });
   const host = lowerHost(loadHostFile(HOST_JSON));
   const gc = globalThis.gc ?? (() => {});
   const log = (s) => process.stderr.write(`  [${n}] ${s}\n`);

@@ -5,7 +5,6 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import type { Command } from '../commands.js';
 import { compile } from '../compile/image.js';
-import { setModuleRegistry } from '../compile/lower.js';
 import { lowerHost, defaultHost, loadHostFile } from '../host/index.js';
 import { loadRulesApi } from '../replay/rules-adapter.js';
 import { errorText } from './replay.js';
@@ -32,7 +31,6 @@ export const compileCommand: Command = {
     if (!v.rules) { process.stderr.write('nfreplay compile: --rules is required\n'); return 2; }
     try {
       const api = await loadRulesApi();
-      setModuleRegistry({ lookup: (n, k) => (k === 'match' ? api.findMatch(n) : api.findTarget(n)) });
       const rs = api.parseRuleset(readFileSync(v.rules === '-' ? 0 : v.rules, 'utf8'), v.rules === '-' ? 'stdin' : v.rules, v.unsupported ? { unsupported: v.unsupported } : undefined);
       const t0 = performance.now();
       const c = compile(rs, { host: lowerHost(v.host ? loadHostFile(v.host) : defaultHost()), linear: v.linear });

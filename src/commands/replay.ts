@@ -6,7 +6,6 @@ import { availableParallelism } from 'node:os';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import type { Command } from '../commands.js';
 import { compile, type CompiledImage } from '../compile/image.js';
-import { setModuleRegistry } from '../compile/lower.js';
 import { lowerHost, defaultHost, loadHostFile, loadIpJson, type HostModel } from '../host/index.js';
 import { Engine, interfaceMap } from '../replay/engine.js';
 import { readCapture, CaptureError, type CaptureInfo } from '../pcap/reader.js';
@@ -74,7 +73,6 @@ export function loadHost(o: { host?: string; ipAddr?: string; ipRoute?: string; 
 export async function replay(o: ReplayOptions): Promise<ReplayOutcome> {
   if (((o as { workers?: number }).workers ?? 1) > 1) return (await import('../replay/pool.js')).runReplay(o);
   const api = await loadRulesApi();
-  setModuleRegistry({ lookup: (n, k) => (k === 'match' ? api.findMatch(n) : api.findTarget(n)) });
   const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
   const rs = api.parseRuleset(text, o.rules === '-' ? 'stdin' : o.rules, o.unsupported ? { unsupported: o.unsupported } : undefined);
   const host = lowerHost(o.hostModel ?? loadHost(o));

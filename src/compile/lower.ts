@@ -1,9 +1,9 @@
-// Module lowering dispatch: a module's own `lower` (src/rules/modules/<name>.ts) when it has one,
-// else src/compile/lower-pending.ts. Ids are the MOD_* constants of src/layout.ts.
+// Module lowering dispatch: every module lowers itself (`lower` in src/rules/modules/<name>.ts,
+// read by its twin in assembly/modules/). Ids are the MOD_* constants of src/layout.ts.
 import * as L from '../layout.js';
 import type { LowerCtx } from '../rules/modules/types.js';
 import type { Match } from '../rules/model.js';
-import { pendingLowers } from './lower-pending.js';
+import { matchModule, targetModule } from '../rules/modules/index.js';
 
 const MATCH_IDS: Record<string, number> = {
   tcp: L.MOD_TCP, udp: L.MOD_UDP, icmp: L.MOD_ICMP, sctp: L.MOD_SCTP, multiport: L.MOD_MULTIPORT,
@@ -23,11 +23,6 @@ const TARGET_IDS: Record<string, number> = {
 const CT_MATCHES = new Set(['state', 'conntrack', 'connmark']);
 const CT_TARGETS = new Set(['CONNMARK', 'CT', 'NOTRACK', 'DNAT', 'SNAT', 'MASQUERADE', 'REDIRECT']);
 
-type Registry = { lookup(name: string, kind: 'match' | 'target'): { lower?: (p: any, c: LowerCtx) => number[]; needsConntrack?: boolean } | undefined };
-let registry: Registry | null = null;
-/** The rules side's module registry, when present (set by the caller that loaded it). */
-export function setModuleRegistry(r: Registry | null): void { registry = r; }
-
 export function moduleId(name: string, kind: 'match' | 'target'): number {
   const id = kind === 'match' ? MATCH_IDS[name] : TARGET_IDS[name];
   if (id === undefined) throw new Error(`module '${name}' has no core implementation`);
@@ -44,10 +39,7 @@ export function needsConntrack(name: string, kind: 'match' | 'target'): boolean 
 }
 
 export function lowerModule(name: string, kind: 'match' | 'target', params: unknown, ctx: LowerCtx, _m: Match | null): number[] {
-  const own = registry?.lookup(name, kind)?.lower;
-  if (own) return own(params, ctx);
-  const key = kind === 'target' ? `-j ${name}` : name;
-  const fn = pendingLowers[key] ?? (kind === 'match' ? pendingLowers[name] : undefined);
-  if (!fn) throw new Error(`no lowering for ${kind} '${name}'`);
-  return fn(params, ctx);
+  const mod = kind === 'match' ? matchModule(name) : targetModule(name);
+  if (!mod.lower) throw new Error(`no lowering for ${kind} '${name}'`);
+  return mod.lower(params, ctx);
 }

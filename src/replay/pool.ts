@@ -21,7 +21,6 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { pipeline } from 'node:stream/promises';
 import { Piscina } from 'piscina';
 import { compile } from '../compile/image.js';
-import { setModuleRegistry } from '../compile/lower.js';
 import { lowerHost } from '../host/index.js';
 import { readCapture, CaptureError, type CaptureInfo, type PacketBatch } from '../pcap/reader.js';
 import { interfaceMap, statsFromSlots, type Engine } from './engine.js';
@@ -193,7 +192,6 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   const fromStdin = o.pcap === '-';
   try {
     api = await loadRulesApi();
-    setModuleRegistry({ lookup: (n, k) => (k === 'match' ? api.findMatch(n) : api.findTarget(n)) });
     const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
     rs = api.parseRuleset(text, o.rules === '-' ? 'stdin' : o.rules, o.unsupported ? { unsupported: o.unsupported } : undefined);
     const host = lowerHost(o.hostModel ?? loadHost(o));

@@ -8,10 +8,7 @@ import { lowerHost, defaultHost, type HostModel } from '../../src/host/index.js'
 import { Engine } from '../../src/replay/engine.js';
 import { buildFrame, type FrameSpec } from '../../src/pcap/craft.js';
 import { parseRuleset } from '../../src/rules/parse.js';
-import { findMatch, findTarget } from '../../src/rules/modules/index.js';
-import { setModuleRegistry } from '../../src/compile/lower.js';
 
-setModuleRegistry({ lookup: (n, k) => (k === 'match' ? findMatch(n) : findTarget(n)) as never });
 
 /** Parse iptables-restore text (the real parser) for a test. */
 export function rules(text: string): Ruleset {
