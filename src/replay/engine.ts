@@ -5,7 +5,7 @@
 import { DESC_SIZE, DESC_RESULT, CNT_SIZE, ST_SIZE, ST_NRES, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
-import { instantiateCore, type CoreExports } from './core.js';
+import { instantiateCore, loadBatch, batchColumnBytes, type CoreExports } from './core.js';
 import { forEachLeavingFrame } from './outframes.js';
 
 export interface EngineStats {
@@ -66,8 +66,7 @@ export class Engine {
     if (n > this.descCap) {
       this.descCap = Math.max(n, 16384);
       this.descAddr = this.core.reserve(this.descCap * DESC_SIZE);
-      // columns: offset, caplen, wirelen, tsSec, tsNsec, ordinal (u32) + linktype, ifindex (u16)
-      this.colAddr = this.core.reserve(this.descCap * (6 * 4 + 2 * 2));
+      this.colAddr = this.core.reserve(batchColumnBytes(this.descCap));
     }
     if (bytes > this.dataCap) {
       this.dataCap = Math.max(bytes, 4 << 20);
@@ -84,24 +83,7 @@ export class Engine {
     const end = b.offset[n - 1] + b.caplen[n - 1];
     this.ensure(n, end - start);
     const core = this.core;
-    const buf = core.memory.buffer;
-    new Uint8Array(buf, this.dataAddr, end - start).set(b.data.subarray(start, end));
-    const cap = this.descCap;
-    const c = this.colAddr;
-    const u32 = (k: number) => new Uint32Array(buf, c + k * cap * 4, n);
-    u32(0).set(b.offset.subarray(0, n));
-    u32(1).set(b.caplen.subarray(0, n));
-    u32(2).set(b.wirelen.subarray(0, n));
-    u32(3).set(b.tsSec.subarray(0, n));
-    u32(4).set(b.tsNsec.subarray(0, n));
-    u32(5).set(b.ordinal.subarray(0, n));
-    const u16base = c + 6 * cap * 4;
-    new Uint16Array(buf, u16base, n).set(b.linktype.subarray(0, n));
-    const ifx = new Uint16Array(buf, u16base + cap * 2, n);
-    if (!ifmap) ifx.fill(0xffff);
-    else for (let i = 0; i < n; i++) ifx[i] = ifmap[b.ifaceId[i]] ?? 0xffff;
-    core.buildDescs(this.descAddr, n, (this.dataAddr - start) >>> 0, c, c + cap * 4, c + 2 * cap * 4,
-      c + 3 * cap * 4, c + 4 * cap * 4, u16base, u16base + cap * 2, c + 5 * cap * 4);
+    loadBatch(core, b, ifmap, this.descAddr, this.colAddr, this.descCap, this.dataAddr);
     core.processBatch(this.descAddr, n);
     this.packets += n;
     this.lastTsSec = b.tsSec[n - 1];

@@ -8,7 +8,7 @@ import { DESC_SIZE } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch } from '../pcap/reader.js';
 import { Engine } from './engine.js';
-import type { CoreExports } from './core.js';
+import { loadBatch, batchColumnBytes, type CoreExports } from './core.js';
 
 /** Bytes of a shard's section of `n` packets whose padded frames take `bytes`. */
 export function sectionLayout(n: number, bytes: number) {
@@ -61,7 +61,7 @@ export class Keyer {
     if (n > this.cap) {
       this.cap = Math.max(n, 16384);
       this.descs = core.reserve(this.cap * DESC_SIZE) >>> 0;
-      this.cols = core.reserve(this.cap * (6 * 4 + 2 * 2)) >>> 0;
+      this.cols = core.reserve(batchColumnBytes(this.cap)) >>> 0;
       this.shards = core.reserve(this.cap) >>> 0;
       this.keys = core.reserve(this.cap * 4) >>> 0;
       this.hashes = core.reserve(this.cap * 8) >>> 0;
@@ -93,25 +93,9 @@ export class Keyer {
     const start = b.offset[0];
     const end = b.offset[n - 1] + b.caplen[n - 1];
     this.ensure(n, end - start);
-    let buf = core.memory.buffer;
-    new Uint8Array(buf, this.data, end - start).set(b.data.subarray(start, end));
-    const cap = this.cap, c = this.cols;
-    const u32 = (k: number) => new Uint32Array(buf, c + k * cap * 4, n);
-    u32(0).set(b.offset.subarray(0, n));
-    u32(1).set(b.caplen.subarray(0, n));
-    u32(2).set(b.wirelen.subarray(0, n));
-    u32(3).set(b.tsSec.subarray(0, n));
-    u32(4).set(b.tsNsec.subarray(0, n));
-    u32(5).set(b.ordinal.subarray(0, n));
-    const u16base = c + 6 * cap * 4;
-    new Uint16Array(buf, u16base, n).set(b.linktype.subarray(0, n));
-    const ifx = new Uint16Array(buf, u16base + cap * 2, n);
-    if (!ifmap) ifx.fill(0xffff);
-    else for (let i = 0; i < n; i++) ifx[i] = ifmap[b.ifaceId[i]] ?? 0xffff;
-    core.buildDescs(this.descs, n, (this.data - start) >>> 0, c, c + cap * 4, c + 2 * cap * 4,
-      c + 3 * cap * 4, c + 4 * cap * 4, u16base, u16base + cap * 2, c + 5 * cap * 4);
+    loadBatch(core, b, ifmap, this.descs, this.cols, this.cap, this.data);
     (core.poolKeys as Fn)(this.descs, n, nShards, this.ovr, this.ovrMask, this.shards, this.keys, this.hashes, this.srcs, this.counts, this.bytes, this.withHashes ? 1 : 0);
-    buf = core.memory.buffer;
+    let buf = core.memory.buffer;
     const counts = new Uint32Array(buf, this.counts, nShards), bytes = new Uint32Array(buf, this.bytes, nShards);
     let at = 0;
     for (const s of active) {
