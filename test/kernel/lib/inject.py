@@ -44,4 +44,5 @@ def main():
             time.sleep(gap_us / 1e6)
     print(json.dumps({"sent": sent, "errors": errors, "per_socket": per}))
 
-main()
+if __name__ == "__main__":
+    main()
