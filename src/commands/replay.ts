@@ -182,11 +182,12 @@ export const replayCommand: Command = {
     process.stdout.write(`\n${formatTotals({ packets: engine.packets, res: st.res, rejectReplies: st.rejectReplies, badChecksums: st.badChecksums, droppedInvalid: st.droppedInvalid, ct: st.ct })}\n`);
     const top = formatTopDrops(compiled, r.drops, (x) => api.printRule(x));
     if (top) process.stdout.write(`\n${top}\n`);
-    const fair = formatFairness(fairness(compiled, k));
+    const services = fairness(compiled, k);
+    const fair = formatFairness(services);
     if (fair) process.stdout.write(`\n${fair}\n`);
     if ('pool' in r) (await import('../replay/pool.js')).writePoolNotes(r as never, !!v.quiet);
     if (v['save-counters']) writeAtomic(v['save-counters'], api.printRuleset(withCounters(r.rs, compiled, k), { counters: true }));
-    if (v.json) writeAtomic(v.json, `${JSON.stringify(buildJson(r, k, st), null, 1)}\n`);
+    if (v.json) writeAtomic(v.json, `${JSON.stringify(buildJson(r, k, st, services), null, 1)}\n`);
     if (v.conntrack) {
       try {
         const m = await import(new URL('../report/conntrack.js', import.meta.url).href);

@@ -4,11 +4,12 @@ import type { CounterSet } from './counters.js';
 import type { EngineStats } from '../replay/engine.js';
 import { RES_LABELS } from './verdicts.js';
 import { matchText, targetText } from '../replay/rules-adapter.js';
-import { fairness, fairnessJson } from './fairness.js';
+import { fairness, fairnessJson, type ServiceFairness } from './fairness.js';
 
 export const JSON_SCHEMA_VERSION = 1;
 
-export function buildJson(r: ReplayOutcome, k: CounterSet, st: EngineStats): unknown {
+/** `fair`: the fairness the caller already computed for the text report (else computed here). */
+export function buildJson(r: ReplayOutcome, k: CounterSet, st: EngineStats, fair?: ServiceFairness[]): unknown {
   const { compiled, api } = r;
   const n = (x: bigint) => Number(x);
   const totals: Record<string, number> = { packets: r.engine.packets };
@@ -51,7 +52,7 @@ export function buildJson(r: ReplayOutcome, k: CounterSet, st: EngineStats): unk
     captureError: r.captureError ? r.captureError.message : null,
     tables,
     drops,
-    fairness: fairnessJson(fairness(compiled, k)),
+    fairness: fairnessJson(fair ?? fairness(compiled, k)),
     ...((r as { partial?: boolean }).partial ? { partial: true } : {}),
   };
 }
