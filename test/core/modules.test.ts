@@ -3,6 +3,7 @@
 // TCP packets without payload are 40 bytes.
 import { describe, it, expect } from 'vitest';
 import { rules, run } from './helpers.js';
+import { declared } from './tables.js';
 import { RES_LOCAL, RES_DROP_RULE, RES_DROP_POLICY, RES_FORWARDED } from '../../src/layout.js';
 
 const L = '192.0.2.1', C = '192.0.2.10';
@@ -77,12 +78,7 @@ describe('modules', () => {
   });
 
   it('MARK in mangle, mark match in filter', () => {
-    const rs = rules(`*mangle
-      :PREROUTING ACCEPT [0:0]
-      :INPUT ACCEPT [0:0]
-      :FORWARD ACCEPT [0:0]
-      :OUTPUT ACCEPT [0:0]
-      :POSTROUTING ACCEPT [0:0]
+    const rs = rules(`${declared('mangle')}
       -A PREROUTING -s 192.0.2.10/32 -j MARK --or-mark 0x4000
       COMMIT
       *filter
@@ -123,12 +119,7 @@ describe('modules', () => {
   it('the TTL is decremented before FORWARD (ip_forward), as measured on the kernel', () => {
     // kernel 6.18 in a netns, same rules, one 29-byte UDP datagram with TTL 64 forwarded:
     // [1:29] PREROUTING ttl-eq 64, [0:0] FORWARD ttl-eq 64, [1:29] FORWARD ttl-eq 63, [1:29] POSTROUTING ttl-eq 63
-    const rs = rules(`*mangle
-      :PREROUTING ACCEPT [0:0]
-      :INPUT ACCEPT [0:0]
-      :FORWARD ACCEPT [0:0]
-      :OUTPUT ACCEPT [0:0]
-      :POSTROUTING ACCEPT [0:0]
+    const rs = rules(`${declared('mangle')}
       -A PREROUTING -p udp -m ttl --ttl-eq 64
       -A FORWARD -p udp -m ttl --ttl-eq 64
       -A FORWARD -p udp -m ttl --ttl-eq 63

@@ -3,6 +3,7 @@
 // the no-ct quirk, NOTRACK -> UNTRACKED), CONNMARK save/restore and connmark.
 import { describe, it, expect } from 'vitest';
 import { rules, run } from './helpers.js';
+import { declared } from './tables.js';
 import { RES_LOCAL, RES_DROP_RULE, RES_FORWARDED } from '../../src/layout.js';
 
 const L = '192.0.2.1', C = '192.0.2.10', FAR = '203.0.113.5';
@@ -39,11 +40,7 @@ describe('header matches', () => {
 
 describe('conntrack details', () => {
   it('--ctorigdst sees the pre-DNAT address, --ctrepldst... after; --ctdir; --ctstate DNAT', () => {
-    const rs = rules(`*nat
-      :PREROUTING ACCEPT [0:0]
-      :INPUT ACCEPT [0:0]
-      :OUTPUT ACCEPT [0:0]
-      :POSTROUTING ACCEPT [0:0]
+    const rs = rules(`${declared('nat')}
       -A PREROUTING -d 198.51.100.80/32 -p tcp -j DNAT --to-destination 203.0.113.5
       COMMIT
       *filter
@@ -64,9 +61,7 @@ describe('conntrack details', () => {
   });
 
   it('no ct: a state test decides alone (the quirk); NOTRACK gives UNTRACKED', () => {
-    const rs = rules(`*raw
-      :PREROUTING ACCEPT [0:0]
-      :OUTPUT ACCEPT [0:0]
+    const rs = rules(`${declared('raw')}
       -A PREROUTING -p udp -j CT --notrack
       COMMIT
       *filter
@@ -83,12 +78,7 @@ describe('conntrack details', () => {
   });
 
   it('CONNMARK --save-mark / --restore-mark and the connmark match', () => {
-    const rs = rules(`*mangle
-      :PREROUTING ACCEPT [0:0]
-      :INPUT ACCEPT [0:0]
-      :FORWARD ACCEPT [0:0]
-      :OUTPUT ACCEPT [0:0]
-      :POSTROUTING ACCEPT [0:0]
+    const rs = rules(`${declared('mangle')}
       -A PREROUTING -j CONNMARK --restore-mark
       -A PREROUTING -m mark --mark 0x0 -p tcp --dport 22 -j MARK --set-mark 0x7
       -A PREROUTING -j CONNMARK --save-mark
