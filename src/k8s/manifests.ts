@@ -5,18 +5,10 @@
 // Input: JSON or YAML files holding single objects, `List` kinds (kind: List or any *List with
 // `items`) and multi-document YAML as `kubectl get -o yaml|json` writes them.
 import { readFileSync } from 'node:fs';
-import { parseYamlDocuments, YamlError, yamlLine, type YamlValue } from './yaml.js';
+import { parseYamlDocuments, SourceError, YamlError, yamlLine, type YamlValue } from './yaml.js';
 
-export class ManifestError extends Error {
-  constructor(
-    public file: string,
-    public line: number,
-    public column: number,
-    public detail: string,
-  ) {
-    super(`${file}:${line}:${column}: ${detail}`);
-  }
-}
+/** A manifest that cannot be read or understood (a YamlError is reported as one). */
+export class ManifestError extends SourceError {}
 
 // deno-lint-ignore no-explicit-any
 export type Obj = Record<string, any>;

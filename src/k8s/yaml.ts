@@ -11,7 +11,8 @@
 // use: null/~/empty -> null, true/false -> boolean, decimal integers and floats -> number, anything
 // else -> string; quoted scalars are always strings.
 
-export class YamlError extends Error {
+/** An error in an input file: `file:line:column: detail`. */
+export class SourceError extends Error {
   constructor(
     public file: string,
     public line: number,
@@ -21,6 +22,8 @@ export class YamlError extends Error {
     super(`${file}:${line}:${column}: ${detail}`);
   }
 }
+
+export class YamlError extends SourceError {}
 
 interface Line {
   no: number; // 1-based line number
@@ -137,15 +140,26 @@ class Parser {
     return this.parseScalarAt(l, l.text, l.indent + 1, l.indent - 1);
   }
 
-  private parseSeq(ind: number): YamlValue[] {
-    const out: YamlValue[] = [];
+  /** `out` (a new sequence or mapping) with the line of its first entry recorded. */
+  private collection<T extends object>(out: T): T {
     const first = this.peek();
     if (first) lines.set(out, first.no);
+    return out;
+  }
+
+  /** The next line of a block at indentation `ind`, or undefined where the block ends (a line less indented). */
+  private blockLine(ind: number): Line | undefined {
+    const l = this.peek();
+    if (!l || l.indent < ind) return undefined;
+    if (l.indent > ind) this.err(l, l.indent + 1, `unexpected indentation at '${token(l.text)}'`);
+    return l;
+  }
+
+  private parseSeq(ind: number): YamlValue[] {
+    const out = this.collection<YamlValue[]>([]);
     for (;;) {
-      const l = this.peek();
-      if (!l || l.indent < ind) break;
-      if (l.indent > ind) this.err(l, l.indent + 1, `unexpected indentation at '${token(l.text)}'`);
-      if (!isSeqItem(l.text)) break;
+      const l = this.blockLine(ind);
+      if (!l || !isSeqItem(l.text)) break;
       let off = 1;
       while (l.text[off] === ' ') off++;
       const rest = l.text.slice(off);
@@ -164,14 +178,10 @@ class Parser {
   }
 
   private parseMap(ind: number): { [k: string]: YamlValue } {
-    const out: { [k: string]: YamlValue } = {};
-    const first = this.peek();
-    if (first) lines.set(out, first.no);
+    const out = this.collection<{ [k: string]: YamlValue }>({});
     for (;;) {
-      const l = this.peek();
-      if (!l || l.indent < ind) break;
-      if (l.indent > ind) this.err(l, l.indent + 1, `unexpected indentation at '${token(l.text)}'`);
-      if (isSeqItem(l.text)) break;
+      const l = this.blockLine(ind);
+      if (!l || isSeqItem(l.text)) break;
       const { key, rest, restCol } = this.splitKey(l);
       if (Object.prototype.hasOwnProperty.call(out, key)) this.err(l, l.indent + 1, `duplicate key '${key}'`);
       this.i++;
