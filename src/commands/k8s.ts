@@ -124,6 +124,20 @@ function handleErrors(fn: () => number): number {
   }
 }
 
+/**
+ * `run` of a command that prints a ruleset: its own options `values` beside the proxier's, and the
+ * text `make` returns written to --out (after `make`, so its usage errors come first as before).
+ */
+function printRules(cmd: string, values: string[], make: (cmd: string, a: ReturnType<typeof parseArgs>) => string): Command['run'] {
+  return async (args) =>
+    handleErrors(() => {
+      const a = parseArgs(cmd, args, { flags: RULE_FLAGS, values: [...RULE_VALUES, ...values] });
+      const text = make(cmd, a);
+      writeOutput(one(a.opts, 'out', cmd), text);
+      return 0;
+    });
+}
+
 const RULES_OPTIONS = `
   --cluster-cidr CIDR        pod network (kube-proxy's local traffic detector); without it no
                              "! -s CIDR -j KUBE-MARK-MASQ" rules, as kube-proxy without --cluster-cidr
@@ -167,27 +181,21 @@ example:
   nfreplay k8s rules --manifests pcaps/k8s/service3/manifests.yaml --cluster-cidr 198.18.0.0/16 \\
       --pod-cidr 198.18.32.0/24 --node-ip 192.0.2.10 --hostname node-0 --scale deployment/nginx-79959=5
 `,
-  async run(args) {
-    return handleErrors(() => {
-      const cmd = 'nfreplay k8s rules';
-      const { opts, flags, positional } = parseArgs(cmd, args, { flags: RULE_FLAGS, values: [...RULE_VALUES, 'manifests', 'pod-cidr', 'scale', 'hostname'] });
-      const files = [...(opts.get('manifests') ?? []), ...positional];
-      if (files.length === 0) throw new UsageError(`${cmd}: no manifests given (--manifests FILE)`);
-      const scale = new Map<string, number>();
-      for (const s of opts.get('scale') ?? []) {
-        const m = /^(?:(?:deployment|deploy|deployments|replicaset|statefulset)(?:\.apps)?\/)?([^=]+)=(\d+)$/.exec(s);
-        if (!m) throw new UsageError(`${cmd}: --scale '${s}': expected deployment/NAME=N`);
-        scale.set(m[1], Number(m[2]));
-      }
-      const objs: SourcedObject[] = [];
-      for (const f of files) objs.push(...readManifestFile(f));
-      const hostname = one(opts, 'hostname', cmd) ?? null;
-      const cluster = buildCluster(objs, { hostname: hostname ?? undefined, podCIDR: cidrOpt(one(opts, 'pod-cidr', cmd), 'pod-cidr', cmd), scale });
-      const r = generateRules(cluster, proxierOptions(cmd, opts, flags), hostname);
-      writeOutput(one(opts, 'out', cmd), r.text);
-      return 0;
-    });
-  },
+  run: printRules('nfreplay k8s rules', ['manifests', 'pod-cidr', 'scale', 'hostname'], (cmd, { opts, flags, positional }) => {
+    const files = [...(opts.get('manifests') ?? []), ...positional];
+    if (files.length === 0) throw new UsageError(`${cmd}: no manifests given (--manifests FILE)`);
+    const scale = new Map<string, number>();
+    for (const s of opts.get('scale') ?? []) {
+      const m = /^(?:(?:deployment|deploy|deployments|replicaset|statefulset)(?:\.apps)?\/)?([^=]+)=(\d+)$/.exec(s);
+      if (!m) throw new UsageError(`${cmd}: --scale '${s}': expected deployment/NAME=N`);
+      scale.set(m[1], Number(m[2]));
+    }
+    const objs: SourcedObject[] = [];
+    for (const f of files) objs.push(...readManifestFile(f));
+    const hostname = one(opts, 'hostname', cmd) ?? null;
+    const cluster = buildCluster(objs, { hostname: hostname ?? undefined, podCIDR: cidrOpt(one(opts, 'pod-cidr', cmd), 'pod-cidr', cmd), scale });
+    return generateRules(cluster, proxierOptions(cmd, opts, flags), hostname).text;
+  }),
 };
 
 const synthCommand: Command = {
@@ -218,13 +226,9 @@ example:
   nfreplay k8s synth --services 10000 --endpoints 5 --nodeport-fraction 0.2 --affinity-fraction 0.1 \\
       --seed 7 --out /tmp/k8s-10k.rules --manifests-out /tmp/k8s-10k.json
 `,
-  async run(args) {
-    return handleErrors(() => {
-      const cmd = 'nfreplay k8s synth';
-      const { opts, flags, positional } = parseArgs(cmd, args, {
-        flags: RULE_FLAGS,
-        values: [...RULE_VALUES, 'services', 'endpoints', 'nodeport-fraction', 'affinity-fraction', 'local-fraction', 'udp-fraction', 'nodes', 'seed', 'manifests-out'],
-      });
+  run: printRules('nfreplay k8s synth',
+    ['services', 'endpoints', 'nodeport-fraction', 'affinity-fraction', 'local-fraction', 'udp-fraction', 'nodes', 'seed', 'manifests-out'],
+    (cmd, { opts, flags, positional }) => {
       if (positional.length) throw new UsageError(`${cmd}: unexpected argument '${positional[0]}'`);
       const intOpt = (n: string, def?: number): number | undefined => num(opts, n, cmd, def, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
       const frac = (n: string): number | undefined => num(opts, n, cmd, undefined, (x) => x >= 0 && x <= 1, 'a fraction between 0 and 1');
@@ -256,10 +260,8 @@ example:
         ].filter(Boolean).join(' ');
         writeOutput(mo, objectsToListJSON(objs, note));
       }
-      writeOutput(one(opts, 'out', cmd), r.text);
-      return 0;
-    });
-  },
+      return r.text;
+    }),
 };
 
 const trafficCommand: Command = {
