@@ -1,11 +1,9 @@
-// Per-table lookup structures the parser keeps while reading (chains by name, jump references), so that
-// kube-proxy-sized dumps (100k chains, 300k rules) parse in linear time. Not part of the model.
+// Per-table lookup structures the parser keeps while reading (chains by name), so that kube-proxy-sized
+// dumps (100k chains, 300k rules) parse in linear time. Not part of the model.
 import type { Chain, Rule, Table } from './model.js';
 
 interface TableIndex {
   byName: Map<string, Chain>;
-  /** First rule jumping to each chain (for -X errors), and how many do. */
-  refs: Map<string, { first: Rule; count: number }>;
   /** The chain findChain returned last (still in byName). */
   last: Chain | null;
 }
@@ -15,18 +13,10 @@ const indexes = new WeakMap<Table, TableIndex>();
 function index(t: Table): TableIndex {
   let ix = indexes.get(t);
   if (!ix) {
-    ix = { byName: new Map(t.chains.map((c) => [c.name, c])), refs: new Map(), last: null };
-    for (const c of t.chains) for (const r of c.rules) noteRule(t, r, ix);
+    ix = { byName: new Map(t.chains.map((c) => [c.name, c])), last: null };
     indexes.set(t, ix);
   }
   return ix;
-}
-
-function noteRule(_t: Table, r: Rule, ix: TableIndex): void {
-  if (r.target?.kind !== 'jump') return;
-  const e = ix.refs.get(r.target.chain);
-  if (e) e.count++;
-  else ix.refs.set(r.target.chain, { first: r, count: 1 });
 }
 
 export function findChain(t: Table, name: string): Chain | undefined {
@@ -51,13 +41,16 @@ export function removeChain(t: Table, c: Chain): void {
   if (ix.last === c) ix.last = null;
 }
 
-/** Record a rule appended to a chain of `t` (jump references). */
-export function noteRuleAdded(t: Table, r: Rule): void {
-  noteRule(t, r, index(t));
-}
-
+/** The first rule of `t` (by line, then chain order) jumping to chain `name`: for -X errors, which are rare, so
+ *  found by a scan rather than kept for every jump while parsing. */
 export function firstReference(t: Table, name: string): Rule | undefined {
-  return index(t).refs.get(name)?.first;
+  let first: Rule | undefined;
+  for (const c of t.chains) {
+    for (const r of c.rules) {
+      if (r.target?.kind === 'jump' && r.target.chain === name && (!first || r.pos.line < first.pos.line)) first = r;
+    }
+  }
+  return first;
 }
 
 /** Forget everything about `t` (the table was flushed and rebuilt). */

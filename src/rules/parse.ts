@@ -9,10 +9,10 @@ import { splitWords, type Word } from './lex.js';
 import { parseAddrMask, maskToPrefix } from './util.js';
 import { parseProto, protoName } from './protocols.js';
 import { findMatch, findTarget, KNOWN_UNSUPPORTED_TARGETS, MATCHES, TARGETS, unsupportedMatch, unsupportedTarget } from './modules/index.js';
-import type { ArgReader, MatchModule, ModuleBase, OptSpec, TargetModule } from './modules/types.js';
+import type { ArgReader, MatchModule, ModuleBase, ModuleOption, OptSpec, TargetModule } from './modules/types.js';
 import type { UnsupportedParams } from './modules/unsupported.js';
 import { validateTable, deleteChain } from './validate.js';
-import { findChain, addChain, noteRuleAdded, resetIndex } from './chains.js';
+import { findChain, addChain, resetIndex } from './chains.js';
 
 /** iptables refuses -j DROP and -P X DROP in nat (a `:CHAIN DROP` line is accepted: it bypasses the check). */
 const NAT_DROP = 'the "nat" table is not intended for filtering, the use of DROP is therefore inhibited';
@@ -29,8 +29,8 @@ export const MAX_CHAIN_NAME = 28;
 const IFNAMSIZ = 16;
 
 /** The options of the rule syntax itself (iptables.c original_opts), with what they take. */
-interface BaseOpt { long: string; short: string; arg: boolean; invert: boolean }
-const BASE: BaseOpt[] = [
+interface BaseOpt { long: string; short: string; arg: boolean; invert: boolean; bit: number }
+const BASE_LIST: Omit<BaseOpt, 'bit'>[] = [
   { long: '--source', short: '-s', arg: true, invert: true },
   { long: '--src', short: '-s', arg: true, invert: true },
   { long: '--destination', short: '-d', arg: true, invert: true },
@@ -44,6 +44,14 @@ const BASE: BaseOpt[] = [
   { long: '--match', short: '-m', arg: true, invert: false },
   { long: '--set-counters', short: '-c', arg: true, invert: false },
 ];
+/** bit = one per short option (the rule's "seen" flags: --source and --src are one option). */
+const SHORT_BITS = new Map<string, number>();
+const BASE: BaseOpt[] = BASE_LIST.map((b) => {
+  if (!SHORT_BITS.has(b.short)) SHORT_BITS.set(b.short, 1 << SHORT_BITS.size);
+  return { ...b, bit: SHORT_BITS.get(b.short)! };
+});
+const BIT_J = SHORT_BITS.get('-j')!;
+const BIT_G = SHORT_BITS.get('-g')!;
 const BASE_SHORT = new Set(BASE.map((b) => b.short));
 /** BASE.find by short / long name (the first entry with that name, as find returns). */
 const BASE_BY_SHORT = new Map<string, BaseOpt>();
@@ -226,7 +234,6 @@ function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number)
     for (const r of rules) {
       r.num = chain.rules.length + 1;
       chain.rules.push(r);
-      noteRuleAdded(table, r);
       if (r.approximation) ctx.rs.approximated.push(r);
     }
     return;
@@ -280,96 +287,125 @@ function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number)
 interface Loaded {
   mod: ModuleBase<unknown>;
   params: unknown;
-  pos: SourcePos;
-  seen: Set<string>;
+  /** Options of this instance already given (a rule has a few: a short array, not a Set). */
+  seen: string[];
   kind: 'match' | 'target';
 }
 
-interface Resolved { base?: BaseOpt; mod?: Loaded; spec?: OptSpec }
+/** The option a module's `parse` is handed: its position is made only when asked for (errors). */
+class Opt implements ModuleOption {
+  constructor(readonly name: string, readonly invert: boolean, private readonly file: string,
+    private readonly line: number, private readonly col: number) {}
+  get pos(): SourcePos { return { file: this.file, line: this.line, column: this.col }; }
+}
 
-function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: number, lineNo: number,
-  counters: Counters | null, rulePos: SourcePos): Rule[] {
-  const file = ctx.file;
-  const at = (w: Word): SourcePos => ({ file, line: lineNo, column: w.col });
-  const endPos = (): SourcePos => {
-    const last = words[words.length - 1];
-    return { file, line: lineNo, column: last.col + last.text.length };
-  };
-  let idx = start;
-  let lastWord: Word = words[start - 1];
+/** The state of one rule being parsed; it is also the ArgReader the modules read their arguments through.
+ *  (One object per rule instead of a closure per helper.) */
+class RuleParse implements ArgReader {
+  idx: number;
+  lastWord: Word;
+  readonly rule: Rule;
+  srcs: AddrMatch[] | null = null;
+  dsts: AddrMatch[] | null = null;
+  readonly loaded: Loaded[] = []; // newest first
+  target: Loaded | null = null;
+  implicitLoaded = false;
+  approx: Rule['approximation'] = undefined;
+  /** resolve()'s answer: a rule option, or a module's option. */
+  rBase: BaseOpt | null = null;
+  rMod: Loaded | null = null;
+  rSpec: OptSpec | null = null;
 
-  const args: ArgReader = {
-    peek: () => words[idx]?.text,
-    next(what: string): string {
-      const w = words[idx];
-      if (!w) throw new ParseError(at(lastWord), lastWord.text, `option '${what}' requires an argument`);
-      idx++;
-      lastWord = w;
-      return w.text;
-    },
-    pos: () => (words[idx] ? at(words[idx]) : endPos()),
-    fail(message: string, pos?: SourcePos): never {
-      const p = pos ?? at(lastWord);
-      const tok = pos ? (words.find((w) => w.col === pos.column)?.text ?? lastWord.text) : lastWord.text;
-      throw new ParseError(p, tok, message);
-    },
-  };
+  constructor(readonly ctx: Ctx, readonly table: Table, readonly chain: Chain, readonly words: Word[], start: number,
+    readonly lineNo: number, counters: Counters | null, rulePos: SourcePos) {
+    this.idx = start;
+    this.lastWord = words[start - 1];
+    this.rule = {
+      table: table.name, chain: chain.name, num: 0, counters, src: null, dst: null, inIface: null, outIface: null,
+      proto: null, frag: null, matches: [], target: null, pos: rulePos,
+    };
+  }
 
-  const rule: Rule = {
-    table: table.name, chain: chain.name, num: 0, counters, src: null, dst: null, inIface: null, outIface: null,
-    proto: null, frag: null, matches: [], target: null, pos: rulePos,
-  };
-  let srcs: AddrMatch[] | null = null;
-  let dsts: AddrMatch[] | null = null;
-  const loaded: Loaded[] = []; // newest first
-  let target: Loaded | null = null;
-  let implicitLoaded = false;
-  let invert: Word | null = null;
-  const seenBase = new Set<string>();
-  let approx: Rule['approximation'];
+  at(w: Word): SourcePos {
+    return { file: this.ctx.file, line: this.lineNo, column: w.col };
+  }
 
-  const approximate = (name: string, w: Word, kind: 'match' | 'target'): void => {
-    if (ctx.mode === 'error') {
-      throw new ParseError(at(w), name, `unsupported ${kind} '${name}' (use --unsupported=assume-match|assume-nomatch|skip-rule to approximate it)`);
+  // ---- ArgReader ----
+  peek(): string | undefined {
+    const w = this.words[this.idx];
+    return w === undefined ? undefined : w.text;
+  }
+  next(what: string): string {
+    const w = this.words[this.idx];
+    if (!w) throw new ParseError(this.at(this.lastWord), this.lastWord.text, `option '${what}' requires an argument`);
+    this.idx++;
+    this.lastWord = w;
+    return w.text;
+  }
+  pos(): SourcePos {
+    const w = this.words[this.idx];
+    if (w) return this.at(w);
+    const last = this.words[this.words.length - 1];
+    return { file: this.ctx.file, line: this.lineNo, column: last.col + last.text.length };
+  }
+  fail(message: string, pos?: SourcePos): never {
+    const p = pos ?? this.at(this.lastWord);
+    const tok = pos ? (this.words.find((w) => w.col === pos.column)?.text ?? this.lastWord.text) : this.lastWord.text;
+    throw new ParseError(p, tok, message);
+  }
+
+  approximate(name: string, w: Word, kind: 'match' | 'target'): void {
+    if (this.ctx.mode === 'error') {
+      throw new ParseError(this.at(w), name, `unsupported ${kind} '${name}' (use --unsupported=assume-match|assume-nomatch|skip-rule to approximate it)`);
     }
-    if (!approx) approx = { module: name, mode: ctx.mode };
-  };
+    if (!this.approx) this.approx = { module: name, mode: this.ctx.mode };
+  }
 
   /** Words of an unsupported module: up to the next rule option or an option a loaded module knows exactly. */
-  const swallow = (): string[] => {
+  swallow(): string[] {
+    const words = this.words;
+    const rule = this.rule;
     const out: string[] = [];
-    while (idx < words.length) {
-      const t = words[idx].text;
-      const t2 = t === '!' ? words[idx + 1]?.text : t;
+    while (this.idx < words.length) {
+      const t = words[this.idx].text;
+      const t2 = t === '!' ? words[this.idx + 1]?.text : t;
       if (t2 !== undefined && (BASE_SHORT.has(t2) || BASE.some((b) => b.long === t2))) break;
-      const implicitMod = rule.proto && !implicitLoaded ? findMatch(protoName(rule.proto.proto)) : undefined;
+      const implicitMod = rule.proto && !this.implicitLoaded ? findMatch(protoName(rule.proto.proto)) : undefined;
       const knows = (m: { options: OptSpec[] }) => m.options.some((o) => o.name === t2);
-      if (t2 !== undefined && t2.startsWith('--') && (loaded.some((l) => knows(l.mod)) || (implicitMod && knows(implicitMod)))) break;
+      if (t2 !== undefined && t2.startsWith('--') && (this.loaded.some((l) => knows(l.mod)) || (implicitMod && knows(implicitMod)))) break;
       out.push(t);
-      lastWord = words[idx];
-      idx++;
+      this.lastWord = words[this.idx];
+      this.idx++;
     }
     return out;
-  };
+  }
 
-  const resolve = (name: string, w: Word): Resolved | null => {
-    if (!name.startsWith('--')) {
+  /** getopt_long's resolution of an option word; the answer in rBase or rMod/rSpec. False when unknown. */
+  resolve(name: string, w: Word): boolean {
+    this.rBase = null;
+    this.rMod = null;
+    this.rSpec = null;
+    if (name.charCodeAt(1) !== 45) { // not `--`: a short option (words here start with '-')
       const b = BASE_BY_SHORT.get(name);
-      return b ? { base: b } : null;
+      if (!b) return false;
+      this.rBase = b;
+      return true;
     }
     // getopt_long: an exact name wins (the newest module first, then the rule options); else a unique prefix.
+    const target = this.target;
+    const loaded = this.loaded;
     if (target) {
       const s = optNamed(target.mod.options, name);
-      if (s) return { mod: target, spec: s };
+      if (s) { this.rMod = target; this.rSpec = s; return true; }
     }
     for (let i = 0; i < loaded.length; i++) {
       const s = optNamed(loaded[i].mod.options, name);
-      if (s) return { mod: loaded[i], spec: s };
+      if (s) { this.rMod = loaded[i]; this.rSpec = s; return true; }
     }
     const b = BASE_BY_LONG.get(name);
-    if (b) return { base: b };
-    if (COMMANDS.includes(name)) throw new ParseError(at(w), name, `'${name}' is not allowed inside a rule`);
-    const cands: Resolved[] = [];
+    if (b) { this.rBase = b; return true; }
+    if (COMMANDS.includes(name)) throw new ParseError(this.at(w), name, `'${name}' is not allowed inside a rule`);
+    const cands: { base?: BaseOpt; mod?: Loaded; spec?: OptSpec }[] = [];
     for (const x of BASE) if (x.long.startsWith(name)) cands.push({ base: x });
     const cmds = COMMANDS.filter((c) => c.startsWith(name));
     for (const l of [...(target ? [target] : []), ...loaded]) {
@@ -379,89 +415,103 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
     const distinct = new Set([...cands.map((c) => (c.base ? c.base.short : `${c.spec!.alias ?? c.spec!.name}@${loaded.indexOf(c.mod!)}`)), ...cmds]);
     if (distinct.size > 1) {
       const names = [...new Set([...cands.map((c) => c.base?.long ?? c.spec!.name), ...cmds])].join(', ');
-      throw new ParseError(at(w), name, `option '${name}' is ambiguous (${names})`);
+      throw new ParseError(this.at(w), name, `option '${name}' is ambiguous (${names})`);
     }
-    if (cmds.length) throw new ParseError(at(w), name, `'${cmds[0]}' is not allowed inside a rule`);
-    return cands[0] ?? null;
-  };
+    if (cmds.length) throw new ParseError(this.at(w), name, `'${cmds[0]}' is not allowed inside a rule`);
+    const c = cands[0];
+    if (!c) return false;
+    this.rBase = c.base ?? null;
+    this.rMod = c.mod ?? null;
+    this.rSpec = c.spec ?? null;
+    return true;
+  }
 
-  const loadMatch = (name: string, w: Word, implicit: boolean): void => {
+  loadMatch(name: string, w: Word, implicit: boolean): void {
     const m = findMatch(name);
     if (!m) {
-      approximate(name, w, 'match');
-      const params: UnsupportedParams = { name, words: swallow(), result: ctx.mode === 'assume-match' };
-      rule.matches.push({ module: unsupportedMatch.name, params, pos: at(w) });
+      this.approximate(name, w, 'match');
+      const params: UnsupportedParams = { name, words: this.swallow(), result: this.ctx.mode === 'assume-match' };
+      this.rule.matches.push({ module: unsupportedMatch.name, params, pos: this.at(w) });
       return;
     }
-    const l: Loaded = { mod: m as ModuleBase<unknown>, params: m.init(), pos: at(w), seen: new Set(), kind: 'match' };
-    loaded.unshift(l);
-    const match: Match = { module: m.name, params: l.params, pos: at(w) };
+    const l: Loaded = { mod: m as ModuleBase<unknown>, params: m.init(), seen: [], kind: 'match' };
+    this.loaded.unshift(l);
+    const match: Match = { module: m.name, params: l.params, pos: this.at(w) };
     if (implicit) match.implicit = true;
-    rule.matches.push(match);
-  };
+    this.rule.matches.push(match);
+  }
+}
 
-  while (idx < words.length) {
-    const w = words[idx];
-    idx++;
-    lastWord = w;
-    if (w.text === '!' && !w.quoted) {
-      if (invert) throw new ParseError(at(w), '!', "multiple '!' flags not allowed");
+function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: number, lineNo: number,
+  counters: Counters | null, rulePos: SourcePos): Rule[] {
+  const S = new RuleParse(ctx, table, chain, words, start, lineNo, counters, rulePos);
+  const rule = S.rule;
+  let invert: Word | null = null;
+  let seenBase = 0; // BaseOpt.bit of the rule options given
+
+  while (S.idx < words.length) {
+    const w = words[S.idx];
+    S.idx++;
+    S.lastWord = w;
+    const text = w.text;
+    if (text === '!' && !w.quoted) {
+      if (invert) throw new ParseError(S.at(w), '!', "multiple '!' flags not allowed");
       invert = w;
       continue;
     }
-    if (!w.text.startsWith('-') || w.text === '-' || w.quoted) {
-      throw new ParseError(at(w), w.text, `bad argument '${w.text}' (expected an option)`);
+    if (text.charCodeAt(0) !== 45 || text === '-' || w.quoted) { // not starting with '-'
+      throw new ParseError(S.at(w), text, `bad argument '${text}' (expected an option)`);
     }
-    if (NOT_IN_RULE.has(w.text)) {
-      throw new ParseError(at(w), w.text, `'${w.text}' is not allowed inside a rule`);
+    if (NOT_IN_RULE.has(text)) {
+      throw new ParseError(S.at(w), text, `'${text}' is not allowed inside a rule`);
     }
-    let r = resolve(w.text, w);
-    if (!r && rule.proto && !implicitLoaded) {
+    let r = S.resolve(text, w);
+    if (!r && rule.proto && !S.implicitLoaded) {
       // iptables loads the match named after -p (tcp, udp, icmp, sctp) when an option is unknown, then retries.
       const pn = protoName(rule.proto!.proto);
       if (findMatch(pn) && ['tcp', 'udp', 'icmp', 'sctp'].includes(pn)) {
-        implicitLoaded = true;
-        loadMatch(pn, w, true);
-        rule.matches[rule.matches.length - 1].pos = at(w);
-        r = resolve(w.text, w);
+        S.implicitLoaded = true;
+        S.loadMatch(pn, w, true);
+        rule.matches[rule.matches.length - 1].pos = S.at(w);
+        r = S.resolve(text, w);
       }
     }
-    if (!r) throw new ParseError(at(w), w.text, `unknown option '${w.text}'${ownerHint(w.text)}`);
+    if (!r) throw new ParseError(S.at(w), text, `unknown option '${text}'${ownerHint(text)}`);
     const inv = invert;
     invert = null;
-    if (r.base) {
-      const b = r.base;
-      if (inv && !b.invert) throw new ParseError(at(inv), '!', `'!' is not allowed before '${w.text}'`);
-      if (seenBase.has(b.short) && b.short !== '-m') {
-        throw new ParseError(at(w), w.text, `multiple ${b.short} flags not allowed`);
+    const b = S.rBase;
+    if (b) {
+      if (inv && !b.invert) throw new ParseError(S.at(inv), '!', `'!' is not allowed before '${text}'`);
+      if ((seenBase & b.bit) !== 0 && b.short !== '-m') {
+        throw new ParseError(S.at(w), text, `multiple ${b.short} flags not allowed`);
       }
-      seenBase.add(b.short);
-      const invb = !!inv;
+      seenBase |= b.bit;
+      const invb = inv !== null;
       switch (b.short) {
         case '-s': case '-d': {
-          const list = parseAddrList(args, w.text, invb);
-          if (list && list.length > 1 && inv) throw new ParseError(at(inv), '!', '! not allowed with multiple source or destination IP addresses');
-          if (b.short === '-s') srcs = list; else dsts = list;
+          const list = parseAddrList(S, text, invb);
+          if (list && list.length > 1 && inv) throw new ParseError(S.at(inv), '!', '! not allowed with multiple source or destination IP addresses');
+          if (b.short === '-s') S.srcs = list; else S.dsts = list;
           break;
         }
         case '-p': {
-          const v = args.next(w.text);
+          const v = S.next(text);
           const n = parseProto(v);
-          if (n === undefined) args.fail(`unknown protocol '${v}'`);
-          if (n === 0 && invb) args.fail("rule would never match protocol ('! -p all')");
+          if (n === undefined) S.fail(`unknown protocol '${v}'`);
+          if (n === 0 && invb) S.fail("rule would never match protocol ('! -p all')");
           rule.proto = n === 0 ? null : { proto: n, invert: invb } as ProtoMatch;
           break;
         }
         case '-i': case '-o': {
-          const v = args.next(w.text);
-          if (Buffer.byteLength(v) >= IFNAMSIZ) args.fail(`interface name '${v}' must be shorter than IFNAMSIZ (${IFNAMSIZ - 1})`);
-          if (v === '') args.fail(`empty interface name for ${w.text}`);
+          const v = S.next(text);
+          if (Buffer.byteLength(v) >= IFNAMSIZ) S.fail(`interface name '${v}' must be shorter than IFNAMSIZ (${IFNAMSIZ - 1})`);
+          if (v === '') S.fail(`empty interface name for ${text}`);
           const m: IfaceMatch = { name: v, invert: invb };
           if (b.short === '-i') {
-            if (['OUTPUT', 'POSTROUTING'].includes(chain.name)) throw new ParseError(at(w), w.text, `can't use -i with ${chain.name}`);
+            if (['OUTPUT', 'POSTROUTING'].includes(chain.name)) throw new ParseError(S.at(w), text, `can't use -i with ${chain.name}`);
             rule.inIface = m;
           } else {
-            if (['PREROUTING', 'INPUT'].includes(chain.name)) throw new ParseError(at(w), w.text, `can't use -o with ${chain.name}`);
+            if (['PREROUTING', 'INPUT'].includes(chain.name)) throw new ParseError(S.at(w), text, `can't use -o with ${chain.name}`);
             rule.outIface = m;
           }
           break;
@@ -470,82 +520,82 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
           rule.frag = { invert: invb };
           break;
         case '-c': {
-          const pk = args.next(w.text);
-          const by = args.next(w.text);
+          const pk = S.next(text);
+          const by = S.next(text);
           // sscanf("%llu"): leading digits count, the rest is ignored ("-c 10 192.0.2.1" is 10 packets, 192 bytes).
           const pc = scanU64(pk);
           const bc = scanU64(by);
-          if (pc === undefined) throw new ParseError(at(words[idx - 2]), pk, `-c packet counter '${pk}' not numeric`);
-          if (bc === undefined) args.fail(`-c byte counter '${by}' not numeric`);
+          if (pc === undefined) throw new ParseError(S.at(words[S.idx - 2]), pk, `-c packet counter '${pk}' not numeric`);
+          if (bc === undefined) S.fail(`-c byte counter '${by}' not numeric`);
           rule.counters = { packets: pc, bytes: bc! };
           break;
         }
         case '-m': {
-          const nw = words[idx];
-          const name = args.next(w.text);
-          loadMatch(name, nw, false);
+          const nw = words[S.idx];
+          const name = S.next(text);
+          S.loadMatch(name, nw, false);
           break;
         }
         case '-j': case '-g': {
-          const nw = words[idx];
-          const name = args.next(w.text);
+          const nw = words[S.idx];
+          const name = S.next(text);
           const goto = b.short === '-g';
-          if (seenBase.has(goto ? '-j' : '-g')) throw new ParseError(at(w), w.text, 'cannot use both -j and -g');
-          if (name === '') args.fail(`empty target name after ${w.text}`);
+          if ((seenBase & (goto ? BIT_J : BIT_G)) !== 0) throw new ParseError(S.at(w), text, 'cannot use both -j and -g');
+          if (name === '') S.fail(`empty target name after ${text}`);
           const isChain = findChain(table, name);
           if (isChain) {
-            if (isChain.builtin) throw new ParseError(at(nw), name, `cannot jump to builtin chain '${name}'`);
-            rule.target = { kind: 'jump', chain: isChain.name, goto, pos: at(nw) }; // the declared name's string: equal text, and lookups by it compare pointers
+            if (isChain.builtin) throw new ParseError(S.at(nw), name, `cannot jump to builtin chain '${name}'`);
+            rule.target = { kind: 'jump', chain: isChain.name, goto, pos: S.at(nw) }; // the declared name's string: equal text, and lookups by it compare pointers
             break;
           }
           if (name === 'ACCEPT' || name === 'DROP' || name === 'RETURN') {
-            if (goto) throw new ParseError(at(nw), name, `-g needs a user chain, not '${name}'`);
-            if (name === 'DROP' && table.name === 'nat') throw new ParseError(at(nw), name, NAT_DROP);
-            rule.target = { kind: 'verdict', verdict: name, pos: at(nw) };
+            if (goto) throw new ParseError(S.at(nw), name, `-g needs a user chain, not '${name}'`);
+            if (name === 'DROP' && table.name === 'nat') throw new ParseError(S.at(nw), name, NAT_DROP);
+            rule.target = { kind: 'verdict', verdict: name, pos: S.at(nw) };
             break;
           }
           const t = findTarget(name);
           if (t && !goto) {
-            target = { mod: t as ModuleBase<unknown>, params: t.init(), pos: at(nw), seen: new Set(), kind: 'target' };
-            rule.target = { kind: 'module', module: t.name, params: target.params, pos: at(nw) };
+            S.target = { mod: t as ModuleBase<unknown>, params: t.init(), seen: [], kind: 'target' };
+            rule.target = { kind: 'module', module: t.name, params: S.target.params, pos: S.at(nw) };
             break;
           }
           if (!goto && (KNOWN_UNSUPPORTED_TARGETS.has(name))) {
-            approximate(name, nw, 'target');
-            const params: UnsupportedParams = { name, words: swallow(), result: ctx.mode === 'assume-match' };
-            rule.target = { kind: 'module', module: unsupportedTarget.name, params, pos: at(nw) };
+            S.approximate(name, nw, 'target');
+            const params: UnsupportedParams = { name, words: S.swallow(), result: ctx.mode === 'assume-match' };
+            rule.target = { kind: 'module', module: unsupportedTarget.name, params, pos: S.at(nw) };
             break;
           }
-          throw new ParseError(at(nw), name, `${goto ? 'goto' : 'jump'} to undeclared chain '${name}' in table '${table.name}'`);
+          throw new ParseError(S.at(nw), name, `${goto ? 'goto' : 'jump'} to undeclared chain '${name}' in table '${table.name}'`);
         }
       }
       continue;
     }
     // A module option.
-    const l = r.mod!;
-    const spec = r.spec!;
-    if (inv && !spec.invert) throw new ParseError(at(inv), '!', `'!' is not allowed before '${spec.name}'`);
-    if (l.seen.has(spec.name)) throw new ParseError(at(w), w.text, `${l.mod.name}: option '${spec.name}' given twice`);
-    l.seen.add(spec.name);
-    const handled = l.mod.parse(l.params, { name: spec.name, invert: !!inv, pos: at(w) }, args);
-    if (!handled) throw new ParseError(at(w), w.text, `${l.mod.name}: option '${spec.name}' is not supported`);
+    const l = S.rMod!;
+    const spec = S.rSpec!;
+    if (inv && !spec.invert) throw new ParseError(S.at(inv), '!', `'!' is not allowed before '${spec.name}'`);
+    if (l.seen.includes(spec.name)) throw new ParseError(S.at(w), text, `${l.mod.name}: option '${spec.name}' given twice`);
+    l.seen.push(spec.name);
+    const handled = l.mod.parse(l.params, new Opt(spec.name, inv !== null, ctx.file, lineNo, w.col), S);
+    if (!handled) throw new ParseError(S.at(w), text, `${l.mod.name}: option '${spec.name}' is not supported`);
   }
-  if (invert) throw new ParseError(at(invert), '!', "'!' at the end of the rule (it must come before an option)");
+  if (invert) throw new ParseError(S.at(invert), '!', "'!' at the end of the rule (it must come before an option)");
 
   // Checks after all options (iptables final checks and the kernel's checkentry).
-  const failAt = (pos: SourcePos, tok: string) => (msg: string): never => { throw new ParseError(pos, tok, msg); };
-  for (const m of rule.matches) {
+  const matches = rule.matches;
+  for (let i = 0; i < matches.length; i++) {
+    const m = matches[i];
     if (m.module === unsupportedMatch.name) continue;
     const mod = findMatch(m.module) as MatchModule;
-    const tok = m.implicit ? words.find((x) => x.col === m.pos.column)?.text ?? m.module : m.module;
     if (mod.requiresProto) {
       const ok = rule.proto && !rule.proto.invert && mod.requiresProto.includes(rule.proto.proto);
       if (!ok) {
         const need = mod.requiresProto.length === 1 ? `-p ${protoName(mod.requiresProto[0])}` : `-p ${mod.requiresProto.slice(0, 3).map(protoName).join('|')}`;
-        throw new ParseError(m.pos, tok, `match '${m.module}' needs '${need}' (the kernel refuses it for ${rule.proto ? `${rule.proto.invert ? '! ' : ''}-p ${protoName(rule.proto.proto)}` : 'any protocol'})`);
+        throw new ParseError(m.pos, matchToken(m, words), `match '${m.module}' needs '${need}' (the kernel refuses it for ${rule.proto ? `${rule.proto.invert ? '! ' : ''}-p ${protoName(rule.proto.proto)}` : 'any protocol'})`);
       }
     }
-    mod.finalCheck?.(m.params, rule, failAt(m.pos, tok));
+    if (mod.finalCheck) mod.finalCheck(m.params, rule, failAt(m.pos, matchToken(m, words)));
   }
   if (rule.target && rule.target.kind === 'module' && rule.target.module !== unsupportedTarget.name) {
     const t = findTarget(rule.target.module) as TargetModule;
@@ -553,11 +603,13 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
     if (t.tables && !t.tables.includes(table.name)) {
       throw new ParseError(tp, t.name, `target '${t.name}' is only valid in the ${t.tables.join('/')} table, not in '${table.name}'`);
     }
-    t.finalCheck?.(rule.target.params, rule, failAt(tp, t.name));
+    if (t.finalCheck) t.finalCheck(rule.target.params, rule, failAt(tp, t.name));
   }
-  if (approx) rule.approximation = approx;
+  if (S.approx) rule.approximation = S.approx;
 
   // -s a,b -d c,d: iptables adds one rule per (source, destination) pair, sources outermost.
+  const srcs = S.srcs;
+  const dsts = S.dsts;
   if ((!srcs || srcs.length === 1) && (!dsts || dsts.length === 1)) {
     rule.src = srcs ? srcs[0] : null;
     rule.dst = dsts ? dsts[0] : null;
@@ -570,6 +622,17 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
     }
   }
   return out;
+}
+
+/** The token a match's final-check error names: the module name, or for an implicit match the option word that
+ *  loaded it. */
+function matchToken(m: Match, words: Word[]): string {
+  return m.implicit ? words.find((x) => x.col === m.pos.column)?.text ?? m.module : m.module;
+}
+
+/** A `fail` for a final check: throws at `pos`, naming `tok` (a closure made only for modules that check). */
+function failAt(pos: SourcePos, tok: string): (msg: string) => never {
+  return (msg: string): never => { throw new ParseError(pos, tok, msg); };
 }
 
 /** ' (an option of -m tcp, -m udp, ...)' when known modules have the option, for "unknown option" errors. */

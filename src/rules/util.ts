@@ -3,6 +3,18 @@
 
 /** strtoul(s, &end, 0) that must consume the whole string: decimal, 0x hex, leading-0 octal. */
 export function parseUint(s: string, max = 0xffffffff): number | undefined {
+  // Fast path (most numbers in a dump): plain decimal without a leading zero, read by char code.
+  const n = s.length;
+  const c0 = n > 0 ? s.charCodeAt(0) : 0;
+  if (c0 >= 49 && c0 <= 57 && n <= 15) {
+    let x = c0 - 48;
+    for (let i = 1; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined; // /^[1-9][0-9]*$/ fails, and so do the others (no 0 or 0x prefix)
+      x = x * 10 + (c - 48);
+    }
+    return x > max ? undefined : x;
+  }
   let v: number;
   if (/^0[xX][0-9a-fA-F]+$/.test(s)) v = parseInt(s.slice(2), 16);
   else if (/^0[0-7]*$/.test(s)) v = s.length > 1 ? parseInt(s.slice(1), 8) : 0;
@@ -25,6 +37,8 @@ export function parseDec(s: string, max = 0xffffffff): number | undefined {
  * Returns the address as a host-order u32, or undefined.
  */
 export function parseIpv4(s: string, isMask = false): number | undefined {
+  const q = dotted4(s);
+  if (q >= 0) return q; // four plain decimal parts: the same value as below
   const parts = s.split('.');
   if (parts.length > 4 || parts.length === 0) return undefined;
   if (isMask && parts.length !== 4) return undefined;
@@ -62,8 +76,37 @@ export function inetAton(s: string): number | undefined {
   return (v * 2 ** (8 * lastBytes) + last) >>> 0;
 }
 
+/** `a.b.c.d`, each part 0..255 written in decimal without a leading zero (a lone 0 is fine), as a host-order
+ *  u32; -1 for anything else. (A char-code scan: the common case of the parsers around it.) */
+function dotted4(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || part > 255) return -1;
+      v = v * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 48 || c > 57) return -1;
+    if (digits === 1 && part === 0) return -1; // leading zero: octal in strtoul, refused by inet_pton
+    part = part * 10 + (c - 48);
+    digits++;
+  }
+  return parts === 4 ? v : -1;
+}
+
 /** inet_pton: exactly four decimal parts 0..255 without leading zeros (NAT --to-destination/--to-source). */
 export function inetPton(s: string): number | undefined {
+  const q = dotted4(s);
+  if (q >= 0) return q;
   if (!/^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$/.test(s)) return undefined;
   const b = s.split('.').map(Number);
   if (b.some((x) => x > 255)) return undefined;
@@ -80,6 +123,7 @@ export function prefixToMask(prefix: number): number {
 
 /** The prefix length of a contiguous mask, or -1. */
 export function maskToPrefix(mask: number): number {
+  if (mask >>> 0 === 0xffffffff) return 32;
   for (let p = 0; p <= 32; p++) if (prefixToMask(p) === mask >>> 0) return p;
   return -1;
 }
@@ -123,6 +167,7 @@ export function saveString(s: string): string {
 
 /** The first `max` bytes of `s` in UTF-8 (iptables copies strings into fixed-size fields, silently cut). */
 export function truncateBytes(s: string, max: number): string {
+  if (s.length * 3 <= max) return s; // a UTF-16 code unit is at most 3 UTF-8 bytes
   const b = Buffer.from(s);
   return b.length <= max ? s : b.subarray(0, max).toString();
 }
