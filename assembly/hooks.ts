@@ -17,6 +17,7 @@ import {
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
 import { buildReject, buildEchoReply, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow, routeTypeTo } from './modules/reject';
+import { emitReply, resetEmit } from './modules/reject'; // --out: the packets the host emits
 import { lastRejectWith } from './modules/targets';
 import {
   dissect, defrag, defragMaxSize, defragDf, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
@@ -131,7 +132,7 @@ let OUTREC_BYTES: u32 = 0;
 export let batchIndex: u32 = 0;
 export function setOutRecords(addr: usize, bytes: u32): void { OUTREC = addr; OUTREC_BYTES = bytes; }
 export function setBatchIndex(i: u32): void { batchIndex = i; }
-export function resetOutRecords(): void { if (OUTREC != 0) { store<u32>(OUTREC, 0); store<u32>(OUTREC, 16, 4); store<u32>(OUTREC, 0, 8); } }
+export function resetOutRecords(): void { resetEmit(); if (OUTREC != 0) { store<u32>(OUTREC, 0); store<u32>(OUTREC, 16, 4); store<u32>(OUTREC, 0, 8); } }
 
 function saveReassembled(): void {
   if (OUTREC == 0) return;
@@ -180,6 +181,7 @@ function localReply(track: bool): void {
   if (v != V_ACCEPT) { if (track) ctAbort(); return; }
   if (track && ctConfirm() != V_ACCEPT) return;
   rejectSent++;
+  emitReply(batchIndex);
 }
 
 /** The out device's MTU (IF_MTU), 65535 when unknown. */
@@ -219,5 +221,5 @@ function rejectReply(track: bool): void {
   if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_SECURITY);
   if (v == V_ACCEPT) v = tbl(HOOK_POSTROUTING, TABLE_MANGLE);
   if (v == V_ACCEPT && track) v = natHook(HOOK_POSTROUTING, MANIP_SRC);
-  if (v == V_ACCEPT) rejectSent++;
+  if (v == V_ACCEPT) { rejectSent++; emitReply(batchIndex); }
 }

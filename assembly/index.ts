@@ -9,3 +9,4 @@ export function version(): i32 {
   return IMG_VERSION;
 }
 export * from './api-pool';    // worker pool: shard selection, dependency log
+export * from './api-emit';    // packets the host emits (--out)

@@ -377,3 +377,17 @@ export const RESF_REASSEMBLED = 0x80000000; // DESC_RESULT flag: the verdict is 
 export const HOST_MACS = 7;
 export const RES_DROP_OTHERHOST = 15;
 export const ST_DROP_INVALID_CT = 18; // u64: packets dropped by a rule or policy while conntrack had them INVALID
+// Emitted packets (--out; assembly/modules/reject.ts): the packets the host itself sends (REJECT
+// replies, ICMP errors of the stack, echo replies), as they leave after OUTPUT/POSTROUTING, recorded
+// per batch in an area the core grows itself. Header at emitArea() (api-emit.ts): u32 EM_COUNT
+// records, EM_USED bytes used, EM_CAP capacity, EM_DATA address of the first record. Record:
+// EMR_INDEX descriptor index of the packet that caused it, EMR_LEN datagram length, EMR_OIF out
+// interface index, then the datagram padded to 4 bytes (EMR_SIZE header bytes).
+export const EM_COUNT = 0;
+export const EM_USED = 4;
+export const EM_CAP = 8;
+export const EM_DATA = 12;
+export const EMR_INDEX = 0;
+export const EMR_LEN = 4;
+export const EMR_OIF = 8;
+export const EMR_SIZE = 16;

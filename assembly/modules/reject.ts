@@ -13,10 +13,12 @@ import {
   P_CTINFO, P_CTDIR, P_LOCALGEN, P_IN_L3, P_CSUM_OK, P_JIFFIES, IF_NONE, CTINFO_NONE, CTINFO_INVALID,
   CTINFO_RELATED, CTINFO_RELATED_REPLY, H_HOST, H_HZ, HOST_NROUTES, HOST_ROUTES, HOST_NIFS, HOST_IFS,
   RT_SIZE, RT_DST, RT_MASK, RT_IF, RT_TYPE, IF_SIZE, IF_FLAGS,
+  EM_COUNT, EM_USED, EM_CAP, EM_DATA, EMR_INDEX, EMR_LEN, EMR_OIF, EMR_SIZE,
 } from '../../src/layout';
 import { PKT } from './common';
 import { imgw } from '../state';
 import { ifAddr } from '../engine-deps';
+import { reserve } from '../mem';
 
 export const REJECT_TCP_RESET = 7;
 /** Scratch frame for the reply: 20 IP + 8 ICMP + up to 548 quoted bytes. */
@@ -114,6 +116,14 @@ export function routeTypeTo(dst: u32): i32 {
   return -1;
 }
 
+/** The host can route a reply to `dst`: a unicast (or local) route. With none, or a blackhole,
+ * unreachable or prohibit route, the reply's route lookup fails (icmp_route_lookup in icmp_send and
+ * icmp_reply, ip_route_me_harder in nf_send_reset) and nothing is sent. */
+function routable(dst: u32): bool {
+  const t = routeTypeTo(dst);
+  return t == 1 || t == 2;
+}
+
 /** Scratch for an echo reply (a whole datagram). */
 const ECHO: usize = memory.data(65600, 16);
 
@@ -130,6 +140,7 @@ export function buildEchoReply(): bool {
   const dlen = load<u32>(PKT, P_IPLEN) - <u32>load<u8>(PKT, P_IHL);
   if (load<u32>(PKT, P_L4LEN) < dlen || dlen + 20 > 65535) return false;
   const osrc = load<u32>(PKT, P_SADDR);
+  if (!routable(osrc)) return false;
   const r = ECHO;
   memory.fill(r, 0, 20);
   memory.copy(r + 20, l4, dlen);
@@ -171,6 +182,7 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
   const osrc = load<u32>(PKT, P_SADDR), odst = load<u32>(PKT, P_DADDR);
   const oproto = <u32>load<u8>(PKT, P_PROTO);
   if (load<u16>(PKT, P_FRAGOFF) != 0) return false;
+  if (!routable(osrc)) return false;
   const oif = outDev(osrc);
   const r = REPLY;
   let len: u32;
@@ -197,6 +209,7 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
     }
     store<u8>(th + 12, 0x50);
     store<u8>(r + 1, 0);                      // tos 0
+    store<u8>(r + 6, 0x40);                   // nf_reject_iphdr_put: DF, id 0 (measured: the kernel's RSTs carry DF)
     store<u32>(r + 12, odst); store<u32>(r + 16, osrc);
     store<u8>(r + 9, 6);
   } else {
@@ -276,4 +289,48 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
     store<u8>(PKT, track ? CTINFO_INVALID : CTINFO_NONE, P_CTINFO);
   }
   return true;
+}
+
+// ---- Emitted packets (--out) ----
+// Every packet the host sends (REJECT replies, the stack's ICMP errors, echo replies) is copied, as
+// it leaves (after OUTPUT/POSTROUTING, NAT applied), into a per-batch area that JS reads after the
+// batch (src/replay/outframes.ts). The area is the core's own (reserve(), never freed): it starts
+// at 64 KiB and doubles whenever a record does not fit (the used part is copied over), so nothing
+// is lost and the memory is at most twice a batch's worst emission. At most one record per packet
+// and each at most 65535 + EMR_SIZE bytes (an echo reply to a reassembled ping), so growth happens
+// a handful of times per run, never per packet in steady state. Header layout: EM_* in layout.ts.
+const EMIT_HDR: usize = memory.data(16, 16);
+
+/** Address of the emission header (EM_COUNT, EM_USED, EM_CAP, EM_DATA). */
+export function emitHeader(): usize { return EMIT_HDR; }
+
+/** Forget the previous batch's emitted packets (called at the start of every batch). */
+export function resetEmit(): void {
+  store<u32>(EMIT_HDR, 0, EM_COUNT);
+  store<u32>(EMIT_HDR, 0, EM_USED);
+}
+
+/** Record the packet in PKT (the host's own, about to leave) for descriptor index `idx`. */
+export function emitReply(idx: u32): void {
+  const len = load<u32>(PKT, P_IPLEN);
+  const need = <u32>EMR_SIZE + ((len + 3) & ~3);
+  const used = load<u32>(EMIT_HDR, EM_USED);
+  let cap = load<u32>(EMIT_HDR, EM_CAP);
+  if (used + need > cap) {
+    let ncap: u32 = cap == 0 ? 65536 : cap << 1;
+    while (ncap < used + need) ncap <<= 1;
+    const nd = reserve(<usize>ncap);
+    if (used != 0) memory.copy(nd, <usize>load<u32>(EMIT_HDR, EM_DATA), used);
+    store<u32>(EMIT_HDR, <u32>nd, EM_DATA);
+    store<u32>(EMIT_HDR, ncap, EM_CAP);
+    cap = ncap;
+  }
+  const r = <usize>load<u32>(EMIT_HDR, EM_DATA) + used;
+  store<u32>(r, idx, EMR_INDEX);
+  store<u32>(r, len, EMR_LEN);
+  store<u32>(r, <u32>load<u8>(PKT, P_OIF), EMR_OIF);
+  store<u32>(r, 0, 12);
+  memory.copy(r + EMR_SIZE, <usize>load<u32>(PKT, P_L3), len);
+  store<u32>(EMIT_HDR, used + need, EM_USED);
+  store<u32>(EMIT_HDR, load<u32>(EMIT_HDR, EM_COUNT) + 1, EM_COUNT);
 }

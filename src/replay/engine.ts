@@ -2,11 +2,11 @@
 // setup reserves the image, counters, state slots, recent tables, conntrack table, descriptors and
 // a data area; each batch is copied into the data area once (one memcpy per column) and run by
 // processBatch. No per-packet JS in the hot path except the interface-id mapping for pcapng.
-import { DESC_SIZE, DESC_RESULT, CNT_SIZE, ST_SIZE, ST_NRES, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT } from '../layout.js';
+import { DESC_SIZE, DESC_RESULT, DESC_TS_SEC, DESC_TS_NSEC, RES_DROP_RULE, RES_DROP_POLICY, CNT_SIZE, ST_SIZE, ST_NRES, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
 import { instantiateCore, loadBatch, batchColumnBytes, type CoreExports } from './core.js';
-import { forEachLeavingFrame } from './outframes.js';
+import { forEachLeavingFrame, emitAreaOf } from './outframes.js';
 
 export interface EngineStats {
   /** Packets per RES_* code (index = code). */
@@ -89,7 +89,40 @@ export class Engine {
     this.lastTsSec = b.tsSec[n - 1];
     this.lastTsNsec = b.tsNsec[n - 1];
     if (sink) forEachLeavingFrame(core.memory.buffer, this.descAddr, n, this.outRecAddr, this.compiled.ifaceMtus,
-      (_ord, s, ns, frame, wl, lt) => sink(s, ns, frame, wl, lt));
+      (_ord, s, ns, frame, wl, lt) => sink(s, ns, frame, wl, lt), emitAreaOf(core));
+  }
+
+  /** The descriptor and data areas, large enough for `n` packets and `bytes` bytes of records
+   *  (feed.ts reads a classic pcap file into `data` and frames it into `descs` in the core). */
+  areas(n: number, bytes: number): { descs: number; data: number; dataCap: number } {
+    this.ensure(n, bytes);
+    return { descs: this.descAddr >>> 0, data: this.dataAddr >>> 0, dataCap: this.dataCap };
+  }
+
+  /** Run the `n` descriptors already at areas().descs (built in the core). */
+  runDescs(n: number, sink?: ForwardedSink): void {
+    if (n === 0) return;
+    const core = this.core;
+    core.processBatch(this.descAddr, n);
+    this.packets += n;
+    const last = new Uint32Array(core.memory.buffer, this.descAddr + (n - 1) * DESC_SIZE, DESC_SIZE / 4);
+    this.lastTsSec = last[DESC_TS_SEC / 4];
+    this.lastTsNsec = last[DESC_TS_NSEC / 4];
+    if (sink) forEachLeavingFrame(core.memory.buffer, this.descAddr, n, this.outRecAddr, this.compiled.ifaceMtus,
+      (_ord, s, ns, frame, wl, lt) => sink(s, ns, frame, wl, lt), emitAreaOf(core));
+  }
+
+  /** Add the drops of the last batch (`n` packets) to `drops`: rule index, or -(chain id + 1)
+   *  for a policy -> packets, in the order they first occur. */
+  countDrops(n: number, drops: Map<number, number>): void {
+    const w = new Uint32Array(this.core.memory.buffer, this.descAddr, n * (DESC_SIZE / 4));
+    const step = DESC_SIZE / 4;
+    for (let i = DESC_RESULT / 4; i < w.length; i += step) {
+      const r = w[i];
+      const code = r & 0xff;
+      if (code === RES_DROP_RULE) { const k = (r >>> 16) - 1; drops.set(k, (drops.get(k) ?? 0) + 1); }
+      else if (code === RES_DROP_POLICY) { const k = -(r >>> 16); drops.set(k, (drops.get(k) ?? 0) + 1); }
+    }
   }
 
   /** The capture's last timestamp in jiffies (as dissect computes P_JIFFIES). */

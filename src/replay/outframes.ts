@@ -2,8 +2,12 @@
 // (without DF) leave fragmented (ip_do_fragment), and a datagram reassembled because conntrack is
 // active leaves re-fragmented to the largest fragment it arrived in (IPCB(skb)->frag_max_size, as
 // the reference measured) — in both cases the chains saw it whole.
+// The packets the host itself sends (REJECT replies, the stack's ICMP errors, echo replies) leave
+// right after the packet that caused them, with its timestamp: the core records them per batch
+// (assembly/modules/reject.ts emitReply, EM_*/EMR_* in layout.ts) as they leave OUTPUT/POSTROUTING.
 import { LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN,
-  DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC, DESC_LINKTYPE, DESC_ORDINAL, RES_FORWARDED, RESF_REASSEMBLED } from '../layout.js';
+  DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC, DESC_LINKTYPE, DESC_ORDINAL, RES_FORWARDED, RESF_REASSEMBLED,
+  EM_COUNT, EM_DATA, EMR_INDEX, EMR_LEN, EMR_OIF, EMR_SIZE } from '../layout.js';
 
 /** Bytes before the IPv4 header of a frame. */
 export function l2Length(frame: Uint8Array, linktype: number): number {
@@ -122,29 +126,83 @@ export function leavingFrames(frame: Uint8Array, linktype: number, mtu: number, 
  * and link type. */
 export type LeavingSink = (ordinal: number, tsSec: number, tsNsec: number, frame: Uint8Array, wirelen: number, linktype: number) => void;
 
+/** Address of a core's emission header (api-emit.ts emitArea), 0 for a core without one. */
+export function emitAreaOf(core: object): number {
+  const f = (core as { emitArea?: () => number }).emitArea;
+  return typeof f === 'function' ? f() >>> 0 : 0;
+}
+
+/** How many packets the host emitted in the last batch (header at `emitAddr`, 0 = none). */
+export function emittedCount(mem: ArrayBuffer, emitAddr: number): number {
+  return emitAddr ? new DataView(mem).getUint32(emitAddr + EM_COUNT, true) : 0;
+}
+
+/** The link-layer header an emitted packet leaves with, from the frame of the packet that caused
+ * it: Ethernet with the two MACs swapped (the reply goes back to the neighbour the packet came
+ * from: its source MAC is the next hop, our interface's MAC was its destination) and its VLAN
+ * tags kept; Linux cooked headers (SLL, SLL2) copied as they are, as forwarded frames keep them;
+ * raw IPv4: none. */
+export function emittedL2(frame: Uint8Array, linktype: number): Uint8Array {
+  const l2 = frame.slice(0, l2Length(frame, linktype));
+  if (linktype === LINKTYPE_ETHERNET && l2.length >= 12) {
+    l2.set(frame.subarray(6, 12), 0);
+    l2.set(frame.subarray(0, 6), 6);
+  }
+  return l2;
+}
+
+/** The frames one emitted datagram leaves as: with `l2` prefixed, fragmented for `mtu` when it is
+ * longer and has no DF (an echo reply to a large ping: the ICMP socket never sets DF). */
+export function emittedFrames(l2: Uint8Array, ip: Uint8Array, mtu: number): Uint8Array[] {
+  const tot = (ip[2] << 8) | ip[3];
+  const parts = tot > mtu && (ip[6] & 0x40) === 0 ? fragmentDatagram(ip, mtu) : [ip];
+  return parts.map((p) => withL2(l2, p));
+}
+
 /** The --out frame loop over `n` descriptors at `descs` that processBatch has run (one batch:
- * out records by descriptor index at `outRecAddr`, 0 = none): every forwarded packet's frames as
- * they leave, in descriptor order, time/wirelen/linktype/ordinal from the descriptors. The
+ * out records by descriptor index at `outRecAddr`, 0 = none; emitted packets at `emitAddr`,
+ * 0 = none): every forwarded packet's frames as they leave, and after each packet the packets the
+ * host sent because of it, in descriptor order, time/ordinal/linktype from the descriptors. The
  * single-worker engine and the pool worker both call it. */
-export function forEachLeavingFrame(mem: ArrayBuffer, descs: number, n: number, outRecAddr: number, mtus: readonly number[], sink: LeavingSink): void {
+export function forEachLeavingFrame(mem: ArrayBuffer, descs: number, n: number, outRecAddr: number, mtus: readonly number[], sink: LeavingSink, emitAddr = 0): void {
   const dv = new DataView(mem);
   const u8 = new Uint8Array(mem);
   let recs: Map<number, OutRecord> | null = null;
+  // emitted records, in descriptor order
+  let eLeft = emittedCount(mem, emitAddr);
+  let eAt = eLeft ? dv.getUint32(emitAddr + EM_DATA, true) : 0;
+  let eIdx = eLeft ? dv.getUint32(eAt + EMR_INDEX, true) : -1;
   for (let i = 0; i < n; i++) {
     const d = descs + i * DESC_SIZE;
     const res = dv.getUint32(d + DESC_RESULT, true);
-    if ((res & 0xff) !== RES_FORWARDED) continue;
-    let rec: OutRecord | undefined;
-    if ((res & RESF_REASSEMBLED) !== 0) {
-      recs ??= readOutRecords(mem, outRecAddr);
-      rec = recs.get(i);
-      if (!rec) continue; // the out-record area was full
+    if ((res & 0xff) === RES_FORWARDED) {
+      let rec: OutRecord | undefined;
+      let lost = false;
+      if ((res & RESF_REASSEMBLED) !== 0) {
+        recs ??= readOutRecords(mem, outRecAddr);
+        rec = recs.get(i);
+        lost = !rec; // the out-record area was full
+      }
+      if (!lost) {
+        const f = dv.getUint32(d + DESC_FRAME, true);
+        const frame = u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true));
+        const lt = dv.getUint16(d + DESC_LINKTYPE, true);
+        const ord = dv.getUint32(d + DESC_ORDINAL, true), s = dv.getUint32(d + DESC_TS_SEC, true), ns = dv.getUint32(d + DESC_TS_NSEC, true);
+        const wl = dv.getUint32(d + DESC_WIRELEN, true);
+        for (const x of leavingFrames(frame, lt, mtus[(res >>> 8) & 0xff] ?? 65535, rec)) sink(ord, s, ns, x, x === frame ? wl : x.length, lt);
+      }
     }
-    const f = dv.getUint32(d + DESC_FRAME, true);
-    const frame = u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true));
-    const lt = dv.getUint16(d + DESC_LINKTYPE, true);
-    const ord = dv.getUint32(d + DESC_ORDINAL, true), s = dv.getUint32(d + DESC_TS_SEC, true), ns = dv.getUint32(d + DESC_TS_NSEC, true);
-    const wl = dv.getUint32(d + DESC_WIRELEN, true);
-    for (const x of leavingFrames(frame, lt, mtus[(res >>> 8) & 0xff] ?? 65535, rec)) sink(ord, s, ns, x, x === frame ? wl : x.length, lt);
+    while (eIdx === i) {
+      const len = dv.getUint32(eAt + EMR_LEN, true);
+      const oif = dv.getUint32(eAt + EMR_OIF, true);
+      const ip = u8.subarray(eAt + EMR_SIZE, eAt + EMR_SIZE + len);
+      const f = dv.getUint32(d + DESC_FRAME, true);
+      const lt = dv.getUint16(d + DESC_LINKTYPE, true);
+      const l2 = emittedL2(u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true)), lt);
+      const ord = dv.getUint32(d + DESC_ORDINAL, true), s = dv.getUint32(d + DESC_TS_SEC, true), ns = dv.getUint32(d + DESC_TS_NSEC, true);
+      for (const x of emittedFrames(l2, ip, mtus[oif] ?? 65535)) sink(ord, s, ns, x, x.length, lt);
+      eAt += EMR_SIZE + ((len + 3) & ~3);
+      eIdx = --eLeft > 0 ? dv.getUint32(eAt + EMR_INDEX, true) : -1;
+    }
   }
 }

@@ -14,7 +14,7 @@ import { IPS_CONFIRMED, IPS_DYING } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import { Engine } from './engine.js';
 import { instantiateCore, type CoreExports } from './core.js';
-import { forEachLeavingFrame } from './outframes.js';
+import { forEachLeavingFrame, emitAreaOf, emittedCount } from './outframes.js';
 import { sectionLayout } from './keyer.js';
 import { type BatchMsg, type ShardTask, type ShardResult, type WorkerData } from './shard.js';
 
@@ -110,7 +110,7 @@ class ShardRunner {
         if (d) d[0]++; else this.drops.set(k, [1, w[i * 8 + DESC_ORDINAL / 4]]);
       }
     }
-    if (this.t.wantOut && nf) this.forwarded(buf, sel);
+    if (this.t.wantOut && (nf || emittedCount(buf, emitAreaOf(core)))) this.forwarded(buf, sel);
   }
 
   /** Frames of the forwarded packets as they leave (outframes.ts forEachLeavingFrame, as the
@@ -124,7 +124,7 @@ class ShardRunner {
       const f = frame.slice();
       parts.push({ ord, s, ns, wl, lt, f });
       bytes += 24 + ((f.length + 3) & ~3);
-    });
+    }, emitAreaOf(this.core)); // and the packets the host emitted, after the packet that caused them
     if (!parts.length) return;
     const out = new ArrayBuffer(bytes);
     const ov = new DataView(out);

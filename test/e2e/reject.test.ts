@@ -128,13 +128,14 @@ describe('REJECT', () => {
     expect(r.cnt('filter/FORWARD')).toEqual([2, 1440]);
     expect(Array.from(r.engine.lastResults(5), (x) => x & 0xff)).toEqual([RES_DROP_TTL, RES_FORWARDED, RES_DROP_MTU, RES_FORWARDED, RES_DROP_NOROUTE]);
     // --out: the 1400-byte datagram without DF leaves in two fragments for MTU 1000, as the kernel's
-    // egress showed: 996 bytes (offset 0, MF) and 424 bytes (offset 122)
+    // egress showed: 996 bytes (offset 0, MF) and 424 bytes (offset 122); the router's three ICMP
+    // errors (76, 576, 76 bytes) leave right after the packet each answers
     const cap = parseCaptureBuffer(new Uint8Array(readFileSync(r.out))).batch;
     const lens = Array.from({ length: cap.count }, (_, i) => {
       const f = cap.data.subarray(cap.offset[i] + 14);
       return [(f[2] << 8) | f[3], ((f[6] << 8) | f[7]) & 0x3fff];
     });
-    expect(lens).toEqual([[40, 0], [996, 0x2000], [424, 122]]);
+    expect(lens).toEqual([[76, 0], [40, 0], [576, 0], [996, 0x2000], [424, 122], [76, 0]]);
   });
 });
 
