@@ -1,11 +1,12 @@
 // The conntrack table and nf_conntrack_in / confirm / destroy for IPv4, as net/netfilter/
 // nf_conntrack_core.c with the UDP, ICMP and generic trackers (TCP in tcp.ts).
 //
-// Memory (layout in src/layout-ct.ts): entries in an array, and an open-addressing hash of 16-byte
-// slots (linear probing, one 64-byte line holds 4 probes) keyed by both tuples of every confirmed
-// connection plus nf_nat_bysource keys. Expiry is lazy: an expired entry is deleted when a lookup
-// meets it, and when the table is full by a sweep (at most once per second of capture time, the
-// stand-in for the kernel's gc worker), then by early drop.
+// Memory (layout in src/layout-ct.ts), as the kernel's: a bucket array of u32 chain heads and the
+// entries, handed out in index order; each entry links its ORIGINAL, REPLY and (after SRC NAT)
+// bysource nodes into the chains of their hashes, newest first. Expiry is lazy: an expired entry is
+// deleted when a lookup meets it, and when the table is full by a sweep (at most once per second of
+// capture time, the stand-in for the kernel's gc worker), then by early drop (the kernel's: the
+// non-ASSURED connections of the first of 8 buckets from the new tuple's that has any).
 import {
   P_ORDINAL, P_L3, P_L4, P_L4LEN, P_IPLEN, P_IHL, P_SADDR, P_DADDR, P_PROTO, P_FRAGOFF, P_L4OK, P_SPORT,
   P_DPORT, P_ICMP_TYPE, P_CTINFO, P_CT, P_CTDIR, P_LOCALGEN, P_JIFFIES, P_IN_L3, P_IN_SADDR,
@@ -17,14 +18,13 @@ import {
   SYS_GRE_TIMEOUT, SYS_GRE_TIMEOUT_STREAM, SYS_SCTP_TIMEOUT0,
 } from '../src/layout';
 import {
-  CTT_CAPACITY, CTT_NSLOTS, CTT_ENTRIES, CTT_FREE, CTT_SLOTS, CTT_NFREE, CTT_USED, CTT_TOMBS,
+  CTT_CAPACITY, CTT_NBUCKETS, CTT_ENTRIES, CTT_FREE, CTT_BUCKETS, CTT_NFREE, CTT_USED,
   CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CTT_CSUMBAD, CTT_INVALID, CTT_HDR,
   CT_STATUS, CT_MARK, CT_TIMEOUT, CT_PROTO, CT_TCPSTATE, CT_INUSE, CT_O_SRC, CT_O_DST, CT_O_SPORT,
-  CT_O_DPORT, CT_R_SRC, CT_R_DST, CT_R_SPORT, CT_R_DPORT, CT_UDP_STREAM_TS, CT_SLOT_O, CT_SLOT_R,
-  CT_SLOT_S, CT_SEQ, CT_SIZE, CT_SCTP_VTAG0, CT_SCTP_VTAG1, CT_SCTP_INIT0, CT_SCTP_INIT1, CT_SCTP_FLAGS,
+  CT_O_DPORT, CT_R_SRC, CT_R_DST, CT_R_SPORT, CT_R_DPORT, CT_UDP_STREAM_TS, CT_NEXT_O, CT_NEXT_S,
+  CT_HASHED, HASHED_TUPLES, HASHED_SRC, NODE_KIND_SRC, CT_SEQ, CT_SIZE, CT_SCTP_VTAG0, CT_SCTP_VTAG1, CT_SCTP_INIT0, CT_SCTP_INIT1, CT_SCTP_FLAGS,
   CT_SCTP_LASTDIR, SCS_NONE, SCS_CLOSED, SCS_COOKIE_WAIT, SCS_COOKIE_ECHOED, SCS_ESTABLISHED,
-  SCS_SHUTDOWN_SENT, SCS_SHUTDOWN_RECD, SCS_SHUTDOWN_ACK_SENT, SCS_HEARTBEAT_SENT, SCS_MAX, SLOT_W0, SLOT_W1, SLOT_W2, SLOT_W3, SLOT_SIZE, SLOT_EMPTY, SLOT_TOMB,
-  SLOT_KIND_ORIG, SLOT_KIND_REPLY, SLOT_KIND_SRC, CT_MAX_CAPACITY, CT_DEFAULT_MAX,
+  SCS_SHUTDOWN_SENT, SCS_SHUTDOWN_RECD, SCS_SHUTDOWN_ACK_SENT, SCS_HEARTBEAT_SENT, SCS_MAX, CT_MAX_CAPACITY, CT_DEFAULT_MAX,
   ML_ORDINAL, ML_SRC, ML_DST, ML_SPORT, ML_DPORT, ML_SIZE, CT_SEEN0, SEEN_END, TCS_TIME_WAIT,
 } from '../src/layout-ct';
 import { PKT, IMG, imgw } from './state';
@@ -37,8 +37,8 @@ import { tcpError, tcpPacket, TCP_R_INVALID, TCP_R_REPEAT, TCP_R_KILL } from './
 let TB: usize = 0;        // table header
 let ENT: usize = 0;       // entry 0
 let FREEA: usize = 0;     // free-index stack
-let SLOTS: usize = 0;     // slot 0
-let SMASK: u32 = 0;       // nslots - 1
+let BUCKETS: usize = 0;   // bucket 0 (u32 chain heads)
+let BMASK: u32 = 0;       // nbuckets - 1
 let CAP: u32 = 0;
 let unconf: u32 = 0;      // entry index + 1 of the unconfirmed ct of the packet in flight
 let pendingFree: u32 = 0; // entry index + 1 of a ct killed while the packet still refers to it
@@ -47,29 +47,27 @@ let swept: bool = false;
 let lastSweep: u64 = 0;
 
 // ---------------------------------------------------------------- setup and memory
-/** Reserve the table for `capacity` connections (0 = the default, 262144); returns its address. */
+/** Reserve the table for `capacity` connections (0 = the default, 262144); returns its address.
+ *  Nothing is written but the header: reserve() hands out zeroed pages, and only the buckets and
+ *  entries connections use are ever touched (entries in index order). */
 export function ctSetup(capacity: u32): usize {
   let cap = capacity == 0 ? <u32>CT_DEFAULT_MAX : capacity;
   if (cap > <u32>CT_MAX_CAPACITY) cap = <u32>CT_MAX_CAPACITY;
-  let nslots: u32 = 16;
-  while (nslots < cap * 4) nslots <<= 1;
-  const bytes = <usize>CTT_HDR + <usize>cap * CT_SIZE + <usize>cap * 4 + <usize>nslots * SLOT_SIZE;
+  let nb: u32 = 16;
+  while (nb < cap * 2) nb <<= 1;
+  const bytes = <usize>CTT_HDR + <usize>cap * CT_SIZE + <usize>cap * 4 + <usize>nb * 4;
   TB = reserve(bytes);
-  ENT = TB + CTT_HDR;
+  ENT = TB + CTT_HDR;     // reserve() is 64-byte aligned: so is every entry (CT_SIZE = 128)
   FREEA = ENT + <usize>cap * CT_SIZE;
-  SLOTS = (FREEA + <usize>cap * 4 + 63) & ~(<usize>63);
-  if (SLOTS + <usize>nslots * SLOT_SIZE > TB + bytes) {
-    // alignment pad: reserve() rounds up to 64 bytes, so this only happens by a few bytes
-    reserve(64);
-  }
-  SMASK = nslots - 1;
+  BUCKETS = FREEA + <usize>cap * 4;
+  BMASK = nb - 1;
   CAP = cap;
   LC = reserve(<usize>LC_SETS * 64);
   store<u32>(TB, cap, CTT_CAPACITY);
-  store<u32>(TB, nslots, CTT_NSLOTS);
+  store<u32>(TB, nb, CTT_NBUCKETS);
   store<u32>(TB, <u32>ENT, CTT_ENTRIES);
   store<u32>(TB, <u32>FREEA, CTT_FREE);
-  store<u32>(TB, <u32>SLOTS, CTT_SLOTS);
+  store<u32>(TB, <u32>BUCKETS, CTT_BUCKETS);
   unconf = 0; pendingFree = 0; seqNo = 0; swept = false;
   defragSetup();
   return TB;
@@ -78,9 +76,9 @@ export function ctSetup(capacity: u32): usize {
 /** Live connections (confirmed, not dying) + the unconfirmed one if any. */
 export function ctCount(): u32 { return TB == 0 ? 0 : load<u32>(TB, CTT_USED); }
 export function ctEntryBytes(): u32 { return <u32>CT_SIZE; }
-/** Bytes per connection including its share of hash slots and free list. */
+/** Bytes per connection including its share of the buckets and the free list. */
 export function ctBytesPerConn(): u32 {
-  return TB == 0 ? 0 : <u32>(CT_SIZE + 4 + (<u64>(SMASK + 1) * SLOT_SIZE) / CAP);
+  return TB == 0 ? 0 : <u32>(CT_SIZE + 4 + (<u64>(BMASK + 1) * 4) / CAP);
 }
 export function ctTable(): usize { return TB; }
 /** Counters of the table header: 0 early drops, 1 packets dropped because the table was full,
@@ -104,108 +102,76 @@ export function ctStats(i: i32): u32 {
 // @ts-ignore: decorator
 @inline export function isExpired(e: usize, now: u64): bool { return <i64>(load<u64>(e, CT_TIMEOUT) - now) <= 0; }
 
-// @ts-ignore: decorator
-@inline function fmix(h0: u32): u32 {
-  let h = h0;
-  h ^= h >> 16; h *= 0x85ebca6b; h ^= h >> 13; h *= 0xc2b2ae35; h ^= h >> 16;
-  return h;
-}
+/** Hash of a key (src, dst, sport | dport << 16, proto; bysource keys: src, 0, sport, 0x200 | proto):
+ *  two independent 64-bit multiplies, then a multiply-xorshift finaliser (every input bit reaches
+ *  the low bits the bucket index takes). */
 // @ts-ignore: decorator
 @inline function hashKey(w0: u32, w1: u32, w2: u32, w3: u32): u32 {
-  let h = fmix(w0 ^ 0x9747b28c);
-  h = fmix(h ^ w1 ^ 0x27d4eb2f);
-  h = fmix(h ^ w2 ^ 0x165667b1);
-  return fmix(h ^ w3);
+  let x = ((<u64>w0 | (<u64>w1 << 32)) * 0x9e3779b97f4a7c15) ^ (((<u64>w2 | (<u64>w3 << 32)) + 0x632be59bd9b4e019) * 0xc2b2ae3d27d4eb4f);
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93;
+  x ^= x >> 32;
+  return <u32>x;
 }
-
-function slotInsert(w0: u32, w1: u32, w2: u32, w3: u32): u32 {
-  const proto = w3 & 0xff;
-  return slotInsertAt((((w3 >> 8) & 3) == SLOT_KIND_SRC ? hashKey(w0, 0, w2, 0x200 | proto) : hashKey(w0, w1, w2, proto)), w0, w1, w2, w3);
-}
-
-/** slotInsert for a key whose hashKey is `h` (already computed by the caller). */
-function slotInsertAt(h: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
-  let i = h & SMASK;
-  while (true) {
-    const s = SLOTS + <usize>i * SLOT_SIZE;
-    const k = load<u32>(s, SLOT_W3);
-    if (k == SLOT_EMPTY || k == SLOT_TOMB) {
-      if (k == SLOT_TOMB) store<u32>(TB, load<u32>(TB, CTT_TOMBS) - 1, CTT_TOMBS);
-      store<u32>(s, w0, SLOT_W0);
-      store<u32>(s, w1, SLOT_W1);
-      store<u32>(s, w2, SLOT_W2);
-      store<u32>(s, w3, SLOT_W3);
-      return i + 1;
-    }
-    i = (i + 1) & SMASK;
-  }
-  return 0;
-}
-
-function slotRemove(slot1: u32): void {
-  if (slot1 == 0) return;
-  const s = SLOTS + <usize>(slot1 - 1) * SLOT_SIZE;
-  store<u32>(s, SLOT_TOMB, SLOT_W3);
-  store<u32>(TB, load<u32>(TB, CTT_TOMBS) + 1, CTT_TOMBS);
-}
+// @ts-ignore: decorator
+@inline function srcHash(src: u32, sport: u32, proto: u32): u32 { return hashKey(src, 0, sport, 0x200 | proto); }
 
 // @ts-ignore: decorator
-@inline function w3of(proto: u32, kind: u32, ct: u32): u32 { return proto | (kind << 8) | (ct << 10); }
+@inline function bucketAt(h: u32): usize { return BUCKETS + (<usize>(h & BMASK) << 2); }
+/** Address of the word holding the next node after node `ref` (its entry's CT_NEXT_O/R/S). */
+// @ts-ignore: decorator
+@inline function nextAt(ref: u32): usize { return entryAddr(ref >> 2) + CT_NEXT_O + (<usize>(ref & 3) << 2); }
 
-function hashTuples(e: usize, ct: u32): void {
-  const p = <u32>load<u8>(e, CT_PROTO);
-  store<u32>(e, slotInsert(load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST),
-    <u32>load<u16>(e, CT_O_SPORT) | (<u32>load<u16>(e, CT_O_DPORT) << 16), w3of(p, SLOT_KIND_ORIG, ct)), CT_SLOT_O);
-  store<u32>(e, slotInsert(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST),
-    <u32>load<u16>(e, CT_R_SPORT) | (<u32>load<u16>(e, CT_R_DPORT) << 16), w3of(p, SLOT_KIND_REPLY, ct)), CT_SLOT_R);
+/** Link node `ref` at the head of the chain of hash `h`. */
+// @ts-ignore: decorator
+@inline function chainAdd(h: u32, ref: u32): void {
+  const b = bucketAt(h);
+  store<u32>(nextAt(ref), load<u32>(b));
+  store<u32>(b, ref);
 }
 
-/** hashTuples when the hashKey of the original (`ho`) and reply (`hr`) tuples are known. */
+/** Unlink node `ref` from the chain of hash `h`. */
+function chainDel(h: u32, ref: u32): void {
+  let p = bucketAt(h);
+  while (true) {
+    const r = load<u32>(p);
+    if (r == 0) return;
+    if (r == ref) { store<u32>(p, load<u32>(nextAt(r))); return; }
+    p = nextAt(r);
+  }
+}
+
+/** Link both tuples of ct `ct` (entry `e`) whose hashes are `ho` (ORIGINAL) and `hr` (REPLY). */
 function hashTuplesAt(e: usize, ct: u32, ho: u32, hr: u32): void {
-  const p = <u32>load<u8>(e, CT_PROTO);
-  store<u32>(e, slotInsertAt(ho, load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST),
-    load<u32>(e, CT_O_SPORT), w3of(p, SLOT_KIND_ORIG, ct)), CT_SLOT_O);
-  store<u32>(e, slotInsertAt(hr, load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST),
-    load<u32>(e, CT_R_SPORT), w3of(p, SLOT_KIND_REPLY, ct)), CT_SLOT_R);
+  chainAdd(ho, ct << 2);
+  chainAdd(hr, (ct << 2) | 1);
+  store<u8>(e, load<u8>(e, CT_HASHED) | HASHED_TUPLES, CT_HASHED);
 }
 
 /** Hash the ct under its original source for nf_nat_bysource lookups. */
 export function bysrcInsert(ct: u32): void {
   const e = entryAddr(ct);
-  if (load<u32>(e, CT_SLOT_S) != 0) return;
-  store<u32>(e, slotInsert(load<u32>(e, CT_O_SRC), 0, <u32>load<u16>(e, CT_O_SPORT),
-    w3of(<u32>load<u8>(e, CT_PROTO), SLOT_KIND_SRC, ct)), CT_SLOT_S);
+  if ((load<u8>(e, CT_HASHED) & HASHED_SRC) != 0) return;
+  chainAdd(srcHash(load<u32>(e, CT_O_SRC), <u32>load<u16>(e, CT_O_SPORT), <u32>load<u8>(e, CT_PROTO)), (ct << 2) | NODE_KIND_SRC);
+  store<u8>(e, load<u8>(e, CT_HASHED) | HASHED_SRC, CT_HASHED);
 }
 
-/** Next ct (after slot cursor `cur`, 0 = start) hashed by source (src, sport, proto); 0 = none.
- *  `bysrcCursor` is left on the slot found. */
+/** Next ct (after the node `cur` returned as bysrcCursor, 0 = start) hashed by source (src,
+ *  sport, proto); 0 = none. `bysrcCursor` is left on the node found. The chain must not change
+ *  between calls. */
 export let bysrcCursor: u32 = 0;
 export function bysrcNext(cur: u32, src: u32, sport: u32, proto: u32): u32 {
-  let i = cur == 0 ? hashKey(src, 0, sport, 0x200 | proto) & SMASK : cur & SMASK; // cur = last slot index + 1
-  while (true) {
-    const s = SLOTS + <usize>i * SLOT_SIZE;
-    const k = load<u32>(s, SLOT_W3);
-    if (k == SLOT_EMPTY) return 0;
-    i = (i + 1) & SMASK;
-    if (k != SLOT_TOMB && (k & 0x3ff) == (proto | (SLOT_KIND_SRC << 8)) && load<u32>(s, SLOT_W0) == src &&
-        load<u32>(s, SLOT_W2) == sport) {
-      bysrcCursor = i; // next start
-      return k >> 10;
+  let ref = cur == 0 ? load<u32>(bucketAt(srcHash(src, sport, proto))) : load<u32>(nextAt(cur));
+  while (ref != 0) {
+    const e = entryAddr(ref >> 2);
+    if ((ref & 3) == NODE_KIND_SRC && <u32>load<u8>(e, CT_PROTO) == proto && load<u32>(e, CT_O_SRC) == src &&
+        <u32>load<u16>(e, CT_O_SPORT) == sport) {
+      bysrcCursor = ref;
+      return ref >> 2;
     }
+    ref = load<u32>(e + CT_NEXT_O + (<usize>(ref & 3) << 2));
   }
   return 0;
-}
-
-function rebuild(): void {
-  memory.fill(SLOTS, 0, <usize>(SMASK + 1) * SLOT_SIZE);
-  store<u32>(TB, 0, CTT_TOMBS);
-  const hwm = load<u32>(TB, CTT_HWM);
-  for (let i: u32 = 0; i < hwm; i++) {
-    const e = ENT + <usize>i * CT_SIZE;
-    if (load<u8>(e, CT_INUSE) == 0) continue;
-    if (load<u32>(e, CT_SLOT_O) != 0) hashTuples(e, i + 1);
-    if (load<u32>(e, CT_SLOT_S) != 0) { store<u32>(e, 0, CT_SLOT_S); bysrcInsert(i + 1); }
-  }
 }
 
 function freeEntry(ct: u32): void {
@@ -222,26 +188,39 @@ function freeEntry(ct: u32): void {
 /** Remove a ct from the hash (nf_ct_delete); `now` frees it too. */
 function killCt(ct: u32, now: bool): void {
   const e = entryAddr(ct);
-  slotRemove(load<u32>(e, CT_SLOT_O));
-  slotRemove(load<u32>(e, CT_SLOT_R));
-  slotRemove(load<u32>(e, CT_SLOT_S));
-  store<u32>(e, 0, CT_SLOT_O);
-  store<u32>(e, 0, CT_SLOT_R);
-  store<u32>(e, 0, CT_SLOT_S);
+  const hf = load<u8>(e, CT_HASHED);
+  if ((hf & HASHED_TUPLES) != 0) {
+    const p = <u32>load<u8>(e, CT_PROTO);
+    chainDel(hashKey(load<u32>(e, CT_O_SRC), load<u32>(e, CT_O_DST), load<u32>(e, CT_O_SPORT), p), ct << 2);
+    chainDel(hashKey(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST), load<u32>(e, CT_R_SPORT), p), (ct << 2) | 1);
+  }
+  if ((hf & HASHED_SRC) != 0) {
+    chainDel(srcHash(load<u32>(e, CT_O_SRC), <u32>load<u16>(e, CT_O_SPORT), <u32>load<u8>(e, CT_PROTO)), (ct << 2) | NODE_KIND_SRC);
+  }
+  store<u8>(e, 0, CT_HASHED);
   store<u32>(e, load<u32>(e, CT_STATUS) | IPS_DYING, CT_STATUS);
   if (now) freeEntry(ct);
   else pendingFree = ct;
 }
 
+/** Is node `ref` (ORIGINAL or REPLY) the tuple (src, dst, w2 = sport | dport << 16, proto)? */
+// @ts-ignore: decorator
+@inline function nodeIs(ref: u32, src: u32, dst: u32, w2: u32, proto: u32): bool {
+  const e = entryAddr(ref >> 2);
+  const t = e + CT_O_SRC + <usize>(ref & 1) * (CT_R_SRC - CT_O_SRC);
+  return (ref & 2) == 0 && load<u64>(t) == ((<u64>dst << 32) | <u64>src) && load<u32>(t, 8) == w2 &&
+    <u32>load<u8>(e, CT_PROTO) == proto;
+}
+
 // Lookup cache (a speed-up only, never a change of result): a small 4-way set-associative array
-// of the last tuples found, 16 bytes each in the slot format [src, dst, sport|dport<<16,
-// proto|dir<<8|ct<<10], one 64-byte line per set chosen by a cheap hash of the tuple. It saves the random access into the (large) slot array for
-// connections seen recently. A hit is used only after checking the ct itself: in use, still hashed
-// in that direction (CT_SLOT_O/R != 0, cleared by killCt) and holding that tuple in that direction.
-// The table never holds two ORIG/REPLY slots with the same tuple (every insert is preceded by a
-// lookup of the tuple, which deletes an expired holder, and a live holder is a clash that is never
-// inserted), so such a ct is exactly what the probe would find; an expired one is deleted and the
-// answer is 0, as the probe would do (it meets no other slot with the tuple).
+// of the last tuples found, 16 bytes each [src, dst, sport|dport<<16, proto|dir<<8|ct<<10], one
+// 64-byte line per set chosen by a cheap hash of the tuple. It saves the walk of the bucket chain
+// for connections seen recently. A hit is used only after checking the ct itself: in use, still
+// hashed (HASHED_TUPLES, cleared by killCt) and holding that tuple in that direction. The table
+// never holds two ORIGINAL/REPLY nodes with the same tuple (every insert is preceded by a lookup
+// of the tuple, which deletes an expired holder, and a live holder is a clash that is never
+// inserted), so such a ct is exactly what the walk would find; an expired one is deleted and the
+// answer is 0, as the walk would do (it meets no other node with the tuple).
 const LC_SETS: u32 = 2048;
 let LC: usize = 0;
 let lcRound: u32 = 0; // round-robin victim when a set is full
@@ -277,7 +256,7 @@ export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): 
     const d = <usize>((ck >> 8) & 1);
     const e = entryAddr(ct);
     const t = e + CT_O_SRC + d * (CT_R_SRC - CT_O_SRC);
-    if (load<u8>(e, CT_INUSE) != 0 && load<u32>(e + CT_SLOT_O + (d << 2)) != 0 && <u32>load<u8>(e, CT_PROTO) == proto &&
+    if (load<u8>(e, CT_INUSE) != 0 && (load<u8>(e, CT_HASHED) & HASHED_TUPLES) != 0 && <u32>load<u8>(e, CT_PROTO) == proto &&
         load<u32>(t) == src && load<u32>(t, 4) == dst && load<u32>(t, 8) == w2) {
       if (isExpired(e, now)) {
         killCt(ct, true);
@@ -290,31 +269,28 @@ export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): 
   }
   const h = hashKey(src, dst, w2, proto);
   lastHash = h;
-  let i = h & SMASK;
-  while (true) {
-    const s = SLOTS + <usize>i * SLOT_SIZE;
-    const k = load<u32>(s, SLOT_W3);
-    if (k == SLOT_EMPTY) return 0;
-    if (k != SLOT_TOMB && (k & 0xff) == proto && ((k >> 8) & 3) < 2 && load<u32>(s, SLOT_W0) == src &&
-        load<u32>(s, SLOT_W1) == dst && load<u32>(s, SLOT_W2) == w2) {
-      const ct = k >> 10;
+  let ref = load<u32>(bucketAt(h));
+  while (ref != 0) {
+    if (nodeIs(ref, src, dst, w2, proto)) {
+      const ct = ref >> 2;
       if (isExpired(entryAddr(ct), now)) {
         killCt(ct, true);
-      } else {
-        foundDir = <i32>((k >> 8) & 1);
-        if (c == 0) {
-          // a free way, else round robin
-          c = cs + (<usize>(lcRound++ & 3) << 4);
-          for (let w: usize = 0; w < 64; w += 16) if (load<u32>(cs + w, 12) == 0) { c = cs + w; break; }
-        }
-        store<u32>(c, src);
-        store<u32>(c, dst, 4);
-        store<u32>(c, w2, 8);
-        store<u32>(c, k, 12);
-        return ct;
+        ref = load<u32>(bucketAt(h)); // the chain changed: walk it again
+        continue;
       }
+      foundDir = <i32>(ref & 1);
+      if (c == 0) {
+        // a free way, else round robin
+        c = cs + (<usize>(lcRound++ & 3) << 4);
+        for (let w: usize = 0; w < 64; w += 16) if (load<u32>(cs + w, 12) == 0) { c = cs + w; break; }
+      }
+      store<u32>(c, src);
+      store<u32>(c, dst, 4);
+      store<u32>(c, w2, 8);
+      store<u32>(c, proto | ((ref & 1) << 8) | (ct << 10), 12);
+      return ct;
     }
-    i = (i + 1) & SMASK;
+    ref = load<u32>(nextAt(ref));
   }
   return 0;
 }
@@ -323,28 +299,25 @@ export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): 
  *  `ignore` (a reply-direction hit of a ct with the same original tuple does not count)? */
 export function tupleTaken(src: u32, dst: u32, sport: u32, dport: u32, proto: u32, ignore: u32): bool {
   const w2 = sport | (dport << 16);
-  let i = hashKey(src, dst, w2, proto) & SMASK;
+  const h = hashKey(src, dst, w2, proto);
   const now = nowJ();
   const ie = entryAddr(ignore);
-  while (true) {
-    const s = SLOTS + <usize>i * SLOT_SIZE;
-    const k = load<u32>(s, SLOT_W3);
-    if (k == SLOT_EMPTY) return false;
-    if (k != SLOT_TOMB && (k & 0xff) == proto && ((k >> 8) & 3) < 2 && load<u32>(s, SLOT_W0) == src &&
-        load<u32>(s, SLOT_W1) == dst && load<u32>(s, SLOT_W2) == w2) {
-      const ct = k >> 10;
+  let ref = load<u32>(bucketAt(h));
+  while (ref != 0) {
+    if (nodeIs(ref, src, dst, w2, proto)) {
+      const ct = ref >> 2;
       const e = entryAddr(ct);
       if (isExpired(e, now)) {
         killCt(ct, true);
-      } else if (((k >> 8) & 1) == 1 && load<u32>(e, CT_O_SRC) == load<u32>(ie, CT_O_SRC) &&
-          load<u32>(e, CT_O_DST) == load<u32>(ie, CT_O_DST) && load<u32>(e, CT_O_SPORT) == load<u32>(ie, CT_O_SPORT) &&
-          load<u8>(e, CT_PROTO) == load<u8>(ie, CT_PROTO)) {
-        // a clashing entry with our original tuple: not taken
-      } else {
-        return true;
+        ref = load<u32>(bucketAt(h)); // the chain changed: walk it again
+        continue;
       }
+      if (!((ref & 1) == 1 && load<u32>(e, CT_O_SRC) == load<u32>(ie, CT_O_SRC) &&
+          load<u32>(e, CT_O_DST) == load<u32>(ie, CT_O_DST) && load<u32>(e, CT_O_SPORT) == load<u32>(ie, CT_O_SPORT) &&
+          load<u8>(e, CT_PROTO) == load<u8>(ie, CT_PROTO))) return true;
+      // else a clashing entry with our original tuple: not taken
     }
-    i = (i + 1) & SMASK;
+    ref = load<u32>(nextAt(ref));
   }
   return false;
 }
@@ -379,31 +352,33 @@ function sweepExpired(now: u64): void {
   }
 }
 
-/** early_drop: from the new tuple's hash position, look at up to 8 groups of 4 slots (the stand-in
- *  for the kernel's NF_CT_EVICTION_RANGE buckets); in the first group holding non-ASSURED
- *  confirmed connections, delete all of them (expired ones met are deleted too). */
+/** early_drop (nf_conntrack_core.c): from the new tuple's bucket, look at up to
+ *  NF_CT_EVICTION_RANGE (8) buckets; in the first whose chain holds non-ASSURED confirmed
+ *  connections, delete all of them (expired ones met are deleted too). */
 function earlyDrop(h: u32): bool {
   const now = nowJ();
-  let g = (h & SMASK) & ~(<u32>3);
+  let bk = h;
   for (let n = 0; n < 8; n++) {
     let drops = 0;
-    for (let j: u32 = 0; j < 4; j++) {
-      const s = SLOTS + <usize>((g + j) & SMASK) * SLOT_SIZE;
-      const k = load<u32>(s, SLOT_W3);
-      if (k == SLOT_EMPTY || k == SLOT_TOMB || ((k >> 8) & 3) >= 2) continue;
-      const ct = k >> 10;
-      const e = entryAddr(ct);
-      if (isExpired(e, now)) { killCt(ct, true); continue; }
-      const st = load<u32>(e, CT_STATUS);
-      if ((st & IPS_ASSURED) != 0 || (st & IPS_DYING) != 0 || (st & IPS_CONFIRMED) == 0) continue;
-      killCt(ct, true);
-      drops++;
+    const b = bucketAt(bk);
+    let ref = load<u32>(b);
+    while (ref != 0) {
+      const next = load<u32>(nextAt(ref));
+      if ((ref & 2) == 0) {
+        const ct = ref >> 2;
+        const e = entryAddr(ct);
+        const st = load<u32>(e, CT_STATUS);
+        let kill = isExpired(e, now);
+        if (!kill && (st & IPS_ASSURED) == 0 && (st & IPS_DYING) == 0 && (st & IPS_CONFIRMED) != 0) { kill = true; drops++; }
+        if (kill) { killCt(ct, true); ref = load<u32>(b); continue; } // the chain changed: walk it again
+      }
+      ref = next;
     }
     if (drops > 0) {
       store<u32>(TB, load<u32>(TB, CTT_EARLYDROPS) + <u32>drops, CTT_EARLYDROPS);
       return true;
     }
-    g = (g + 4) & SMASK;
+    bk = (bk + 1) & BMASK;
   }
   return false;
 }
@@ -568,7 +543,6 @@ function icmpError(): i32 {
 function housekeeping(): void {
   if (pendingFree != 0) { freeEntry(pendingFree); pendingFree = 0; }
   if (unconf != 0) { killCt(unconf, true); unconf = 0; }
-  if (load<u32>(TB, CTT_TOMBS) > ((SMASK + 1) >> 3)) rebuild();
 }
 
 /** nf_conntrack_in at PREROUTING (or OUTPUT for P_LOCALGEN packets). Sets P_CT, P_CTDIR,

@@ -173,7 +173,7 @@ function appropriateSrc(ct: u32): bool {
   while (true) {
     const x = bysrcNext(cur, oS, oSp, tP);
     if (x == 0) return false;
-    cur = bysrcCursor == 0 ? 0x80000000 : bysrcCursor; // resume after the slot found
+    cur = bysrcCursor; // resume after the node found
     if (x == ct) continue;
     const e = entryAddr(x);
     if ((load<u32>(e, CT_STATUS) & IPS_DYING) != 0 || isExpired(e, now)) continue;

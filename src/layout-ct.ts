@@ -1,23 +1,29 @@
 // Conntrack memory layout: shared by assembly/conntrack.ts (asc) and src/report/conntrack.ts (tsc).
 // Plain integer constants only (see src/layout.ts). Offsets in bytes.
 //
-// The table (reserved by ctSetup(capacity), base returned by it):
+// The table (reserved by ctSetup(capacity), base returned by it), as the kernel's: a bucket array of
+// chain heads and entries allocated in order from one array (a new connection touches its entry's
+// two cache lines and one bucket word, not a random page of a large hash):
 //   [0, CTT_HDR)                  header words (CTT_*)
-//   entries: capacity * CT_SIZE   one record per connection (index 0..capacity-1)
+//   entries: capacity * CT_SIZE   one record per connection (index 0..capacity-1), 64-byte aligned;
+//                                 handed out in index order (CTT_HWM), freed ones reused (free list)
 //   free list: capacity * 4       stack of free entry indices
-//   slots: nslots * SLOT_SIZE     open-addressing hash (linear probing, nslots = pow2 >= 4*capacity)
+//   buckets: nbuckets * 4         u32 chain heads (nbuckets = pow2 >= 2 * capacity); a chain links
+//                                 nodes through the entries' CT_NEXT_* words
 // A connection is hashed under its ORIGINAL and REPLY tuples, and (after a SRC NAT decision) under
-// its original source (ip, port, proto) for nf_nat_bysource-style lookups.
+// its original source (ip, port, proto) for nf_nat_bysource-style lookups. A node reference is
+// (entry index + 1) << 2 | kind (NODE_KIND_*); 0 ends a chain. New nodes go to the chain's head
+// (hlist_nulls_add_head_rcu), so a chain lists the newest first, as the kernel's.
 
 // Table header (byte offsets from the table base)
 export const CTT_CAPACITY = 0;   // u32 entries
-export const CTT_NSLOTS = 4;     // u32 slots (power of two)
+export const CTT_NBUCKETS = 4;   // u32 buckets (power of two)
 export const CTT_ENTRIES = 8;    // u32 absolute address of entry 0
 export const CTT_FREE = 12;      // u32 absolute address of the free-index stack
-export const CTT_SLOTS = 16;     // u32 absolute address of slot 0
+export const CTT_BUCKETS = 16;   // u32 absolute address of bucket 0
 export const CTT_NFREE = 20;     // u32 entries on the free stack
 export const CTT_USED = 24;      // u32 live entries (confirmed + the one unconfirmed)
-export const CTT_TOMBS = 28;     // u32 tombstone slots
+export const CTT_RESERVED = 28;  // u32 unused (0)
 export const CTT_HWM = 32;       // u32 entries ever handed out (entries >= HWM were never used)
 export const CTT_EARLYDROPS = 36; // u32 early drops done
 export const CTT_FULLDROPS = 40;  // u32 packets dropped because the table was full
@@ -25,7 +31,8 @@ export const CTT_CSUMBAD = 44;   // u32 packets INVALID because of a bad L4 chec
 export const CTT_INVALID = 48;   // u32 packets conntrack found INVALID (no ct attached)
 export const CTT_HDR = 64;
 
-// Entry record
+// Entry record: 128 bytes, two cache lines. Line 0 holds what a lookup and every packet read
+// (status, timeout, tuples, chain links); line 1 the protocol trackers' state.
 export const CT_STATUS = 0;      // u32 IPS_* bits (src/layout.ts); 0 with CT_INUSE clear = free
 export const CT_MARK = 4;        // u32 ct->mark
 export const CT_TIMEOUT = 8;     // u64 absolute expiry in jiffies
@@ -43,8 +50,17 @@ export const CT_R_SRC = 32;
 export const CT_R_DST = 36;
 export const CT_R_SPORT = 40;    // u16
 export const CT_R_DPORT = 42;    // u16
+// Hash chains: the next node after this entry's ORIGINAL, REPLY and bysource nodes (0 = end)
+export const CT_NEXT_O = 44;     // u32 node reference
+export const CT_NEXT_R = 48;     // u32
+export const CT_NEXT_S = 52;     // u32
+export const CT_SEQ = 56;        // u32 creation sequence number (dump order tiebreak)
+export const CT_HASHED = 60;     // u8 HASHED_TUPLES: ORIGINAL+REPLY nodes linked; HASHED_SRC: bysource node linked
+export const CT_LAST_DIR = 61;   // u8
+export const CT_RETRANS = 62;    // u8
+export const CT_LAST_WSCALE = 63; // u8
 // TCP per-direction window data: seen[0] at CT_SEEN0, seen[1] at CT_SEEN0 + CT_SEEN_SIZE
-export const CT_SEEN0 = 44;
+export const CT_SEEN0 = 64;
 export const SEEN_END = 0;       // u32 td_end
 export const SEEN_MAXEND = 4;    // u32 td_maxend
 export const SEEN_MAXWIN = 8;    // u32 td_maxwin
@@ -52,42 +68,29 @@ export const SEEN_MAXACK = 12;   // u32 td_maxack
 export const SEEN_SCALE = 16;    // u8 td_scale
 export const SEEN_FLAGS = 17;    // u8 IP_CT_TCP_FLAG_*
 export const CT_SEEN_SIZE = 20;
-export const CT_LAST_DIR = 84;   // u8
-export const CT_RETRANS = 85;    // u8
-export const CT_LAST_WSCALE = 86; // u8
-export const CT_LAST_FLAGS = 87; // u8
-export const CT_LAST_SEQ = 88;   // u32
-export const CT_LAST_ACK = 92;   // u32
-export const CT_LAST_END = 96;   // u32
-export const CT_LAST_WIN = 100;  // u16
+export const CT_LAST_FLAGS = 104; // u8
+export const CT_LAST_WIN = 106;  // u16
+export const CT_LAST_SEQ = 108;  // u32
+export const CT_LAST_ACK = 112;  // u32
+export const CT_LAST_END = 116;  // u32
 // UDP: stream timestamp (jiffies, u64) overlays the TCP window area
-export const CT_UDP_STREAM_TS = 44;
+export const CT_UDP_STREAM_TS = 64;
 // SCTP (overlays the TCP window area too): state in CT_TCPSTATE, verification tags per direction
-export const CT_SCTP_VTAG0 = 44;   // u32 vtag[ORIGINAL] (wire bytes as LE u32)
-export const CT_SCTP_VTAG1 = 48;   // u32 vtag[REPLY]
-export const CT_SCTP_INIT0 = 52;   // u8 init[ORIGINAL]
-export const CT_SCTP_INIT1 = 53;   // u8 init[REPLY]
-export const CT_SCTP_FLAGS = 54;   // u8 SCTP_FLAG_HEARTBEAT_VTAG_FAILED 1
-export const CT_SCTP_LASTDIR = 55; // u8
-// Hash slot indices (for O(1) removal): slot of the ORIGINAL tuple, of the REPLY tuple, of bysource
-export const CT_SLOT_O = 104;    // u32 slot index + 1 (0 = not hashed)
-export const CT_SLOT_R = 108;    // u32
-export const CT_SLOT_S = 112;    // u32
-export const CT_SEQ = 116;       // u32 creation sequence number (dump order tiebreak)
-export const CT_SIZE = 120;
+export const CT_SCTP_VTAG0 = 64;   // u32 vtag[ORIGINAL] (wire bytes as LE u32)
+export const CT_SCTP_VTAG1 = 68;   // u32 vtag[REPLY]
+export const CT_SCTP_INIT0 = 72;   // u8 init[ORIGINAL]
+export const CT_SCTP_INIT1 = 73;   // u8 init[REPLY]
+export const CT_SCTP_FLAGS = 74;   // u8 SCTP_FLAG_HEARTBEAT_VTAG_FAILED 1
+export const CT_SCTP_LASTDIR = 75; // u8
+export const CT_SIZE = 128;
 
-// Hash slot: 16 bytes
-export const SLOT_W0 = 0;        // u32 src address
-export const SLOT_W1 = 4;        // u32 dst address (0 for bysource keys)
-export const SLOT_W2 = 8;        // u32 sport | dport << 16
-export const SLOT_W3 = 12;       // u32 proto (bits 0..7) | kind (bits 8..9) | (entry index + 1) << 10
-export const SLOT_SIZE = 16;
-export const SLOT_EMPTY = 0;
-export const SLOT_TOMB = 1;      // never a live key: a live key has index+1 >= 1 in bits 10..31
-export const SLOT_KIND_ORIG = 0;
-export const SLOT_KIND_REPLY = 1;
-export const SLOT_KIND_SRC = 2;  // nf_nat_bysource: (orig src ip, orig src port, proto)
-export const CT_MAX_CAPACITY = 4194303; // (2^22 - 1): index + 1 fits 22 bits
+export const HASHED_TUPLES = 1;
+export const HASHED_SRC = 2;
+// Node kinds (low 2 bits of a node reference)
+export const NODE_KIND_ORIG = 0;
+export const NODE_KIND_REPLY = 1;
+export const NODE_KIND_SRC = 2;  // nf_nat_bysource: (orig src ip, orig src port, proto)
+export const CT_MAX_CAPACITY = 4194303; // (2^22 - 1): (index + 1) << 2 fits 24 bits
 
 // TCP conntrack states (enum tcp_conntrack)
 export const TCS_NONE = 0;
