@@ -104,7 +104,10 @@ describe('interpreter', () => {
     expect(r.results[0] & 0xff).toBe(RES_FORWARDED);
     expect(r.results[1] & 0xff).toBe(RES_DROP_TTL);
     expect(r.cnt('filter/FORWARD#1')).toEqual([1, 40]); // the TTL-1 packet never reaches FORWARD
-    expect(r.out.length).toBe(1);
+    // --out: the forwarded packet, then the router's ICMP time exceeded for the TTL-1 one (TTL 64, type 11)
+    expect(r.out.length).toBe(2);
+    const te = r.out[1], to = ipv4Offset(te, 1);
+    expect([te[to + 8], te[to + 9], te[to + 20]]).toEqual([64, 1, 11]);
     const f = r.out[0];
     const o = ipv4Offset(f, 1);
     expect(f[o + 8]).toBe(63);
