@@ -1,0 +1,77 @@
+// The egress comparison for the router's own packets: ICMP errors (no DF) are compared with the IP
+// id and header checksum masked (the kernel's id is a keyed hash: lib/harness.ts compareOutputs),
+// and only those two fields; RSTs (DF, id 0) are compared whole. Doctored nfreplay outputs made
+// from the kernel's own egress of the reject-replies case (3 ICMP errors, 2 RSTs, 1 forwarded).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Lab, kernelAvailable, reportSkip } from './lib/netns.js';
+import { loadCase, runKernel, compareOutputs, type Case, type KernelResult, type NfreplayOutputs } from './lib/harness.js';
+import { writePcap, LINKTYPE_RAW } from './lib/pcapfile.js';
+
+const reason = kernelAvailable();
+if (reason) reportSkip(reason);
+
+/** Set the IP id and recompute the header checksum (a routine of its own, RFC 1071). */
+function withId(ip: Uint8Array, id: number): Uint8Array {
+  const p = Uint8Array.from(ip);
+  p[4] = id >> 8; p[5] = id & 0xff;
+  p[10] = p[11] = 0;
+  let s = 0;
+  for (let i = 0; i < (p[0] & 15) * 4; i += 2) s += (p[i] << 8) | p[i + 1];
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  p[10] = (~s >> 8) & 0xff; p[11] = ~s & 0xff;
+  return p;
+}
+
+describe.skipIf(reason !== null)('the comparison of the router\'s own packets', () => {
+  const lab = new Lab('referee-em');
+  const dir = mkdtempSync(join(tmpdir(), 'nfr-referee-em-'));
+  let c: Case;
+  let k: KernelResult;
+  beforeAll(async () => {
+    c = await loadCase(fileURLToPath(new URL('./cases/reject-replies/', import.meta.url)));
+    k = await runKernel(c, lab);
+  });
+  afterAll(async () => {
+    await lab.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    if (k) rmSync(k.workdir, { recursive: true, force: true });
+  });
+
+  let n = 0;
+  function outputs(egress: Uint8Array[]): NfreplayOutputs {
+    const o = { counters: join(dir, `c${++n}`), conntrack: join(dir, `t${n}`), egress: join(dir, `e${n}.pcap`) };
+    writeFileSync(o.counters, k.saveC);
+    writeFileSync(o.conntrack, k.conntrackText);
+    writeFileSync(o.egress, writePcap(egress.map((data, i) => ({ ts: 1.7e9 + i / 1000, data })), LINKTYPE_RAW));
+    return o;
+  }
+
+  it('masks the IP id and checksum of the ICMP errors, and nothing else', () => {
+    const kinds = k.egress.map((e) => [e.local, (e.ip[6] & 0x40) !== 0, e.ip[9]]);
+    // the case's egress: 3 ICMP errors without DF, 2 RSTs with DF (all local), 1 forwarded datagram
+    expect(kinds.filter(([l, df, p]) => l && !df && p === 1)).toHaveLength(3);
+    expect(kinds.filter(([l, df, p]) => l && df && p === 6)).toHaveLength(2);
+    const err = k.egress.findIndex((e) => e.local && e.ip[9] === 1);
+    const rst = k.egress.findIndex((e) => e.local && e.ip[9] === 6);
+    expect((k.egress[err].ip[4] << 8) | k.egress[err].ip[5]).not.toBe(0); // the kernel's hashed id
+    // nfreplay's id 0 on every ICMP error: agrees
+    const zero = k.egress.map((e) => (e.local && e.ip[9] === 1 ? withId(e.ip, 0) : Uint8Array.from(e.ip)));
+    const ok = compareOutputs(c, k, outputs(zero));
+    expect(ok.differences).toEqual([]);
+    expect(ok.agree).toBe(ok.total);
+    // one more byte of an ICMP error wrong (its TOS): caught
+    const tos = zero.map((p) => Uint8Array.from(p));
+    tos[err][1] ^= 0x04;
+    const badTos = compareOutputs(c, k, outputs(tos));
+    expect(badTos.differences.filter((d) => !d.startsWith('(info)')).length).toBeGreaterThan(0);
+    // a RST with another id: caught (DF packets are compared whole)
+    const rid = zero.map((p) => Uint8Array.from(p));
+    rid[rst] = withId(rid[rst], 1);
+    const badRst = compareOutputs(c, k, outputs(rid));
+    expect(badRst.differences.filter((d) => !d.startsWith('(info)')).length).toBeGreaterThan(0);
+  });
+});
