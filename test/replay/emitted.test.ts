@@ -2,8 +2,9 @@
 // and FORWARD, ICMP port unreachable), ICMP time exceeded and echo replies in --out, 1, 2, 4 and 8
 // workers still write byte-identical files (the emitted packets of a shard travel with the
 // ordinal of the packet that caused them and are merged in capture order, as the single worker
-// writes them). The capture mixes them with DNAT and MASQUERADE traffic so flows move between
-// shards across passes.
+// writes them). The first capture mixes them with DNAT and MASQUERADE traffic (each client's
+// packets in one shard); the second makes the replies depend on state shared across flows (the
+// per-destination ICMP rate limit), so the pool must join flows and replay them again.
 import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,25 +77,29 @@ function traffic(n: number): { pk: Pkt[]; emitted: number } {
   return { pk, emitted };
 }
 
+function runWorkers(pk: Pkt[], workers: number[]) {
+  const d = tmp();
+  writeCapture(join(d, 'in.pcapng'), ['eth0', 'eth1'], pk);
+  writeJson(join(d, 'host.json'), router);
+  writeFileSync(join(d, 'rules'), RULES);
+  return workers.map((w) => {
+    const out = join(d, `out.${w}`);
+    const r = cli(['replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'in.pcapng'), '--host', join(d, 'host.json'),
+      '--workers', String(w), '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    return { w, stdout: r.stdout, stderr: r.stderr, out: readFileSync(out) };
+  });
+}
+
 describe('emitted packets in --out: 1, 2, 4, 8 workers byte-identical', () => {
   it('REJECT replies, time exceeded and echo replies among NATed traffic', () => {
     const { pk, emitted } = traffic(600);
-    const d = tmp();
-    writeCapture(join(d, 'in.pcapng'), ['eth0', 'eth1'], pk);
-    writeJson(join(d, 'host.json'), router);
-    writeFileSync(join(d, 'rules'), RULES);
-    const runs = [1, 2, 4, 8].map((w) => {
-      const out = join(d, `out.${w}`);
-      const r = cli(['replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'in.pcapng'), '--host', join(d, 'host.json'),
-        '--workers', String(w), '--out', out]);
-      expect(r.status, r.stderr).toBe(0);
-      return { w, stdout: r.stdout, stderr: r.stderr, out: readFileSync(out) };
-    });
+    const runs = runWorkers(pk, [1, 2, 4, 8]);
     for (const r of runs.slice(1)) {
       expect(r.stdout, `stdout of ${r.w} workers`).toBe(runs[0].stdout);
       expect(Buffer.compare(r.out, runs[0].out), `--out of ${r.w} workers vs 1`).toBe(0);
     }
-    // the pool really split the capture (and moved flows between shards)
+    // the pool really split the capture
     for (const r of runs.slice(1)) expect(r.stderr).toMatch(new RegExp(`pool: ${r.w} workers`));
     // the crafted packets arrive with TTL 64, so forwarded ones leave with 63: the TTL 64 packets
     // of --out are the router's own, one per REJECTed / expired / pinging round (500 of 600)
@@ -112,5 +117,32 @@ describe('emitted packets in --out: 1, 2, 4, 8 workers byte-identical', () => {
     expect(own).toBe(emitted);
     expect(own + fwd).toBe(b.count);
     expect(runs[0].stdout).toMatch(new RegExp(`host replies sent \\(REJECT, TTL exc.\\)\\s+${emitted}$`, 'm'));
+  }, 240000);
+
+  it('ICMP errors rate limited per destination across flows: flows joined, replayed again, same --out', () => {
+    // 4 clients, 20 UDP datagrams each to the REJECTed port 7, each from its own port (20 flows
+    // per client, spread over the shards), interleaved, all within 0.16 s: inet_peer_xrlim_allow
+    // lets the first 6 errors per client through (a new peer's bucket holds 6 tokens of 1 s, and
+    // less than one token accrues in 0.16 s): 4 x 6 = 24 errors. Which 6 depends on the order of
+    // all 20 flows of a client, so the pool must replay them in one shard.
+    const pk: Pkt[] = [];
+    for (let j = 0; j < 20; j++) {
+      for (let s = 0; s < 4; s++) {
+        pk.push({ on: 'eth1', src: `198.18.7.${10 + s}`, dst: '192.0.2.5', proto: 'udp', sport: 20000 + j, dport: 7, payload: 6, t: (j * 4 + s) * 0.002 });
+      }
+    }
+    const runs = runWorkers(pk, [1, 2, 4, 8]);
+    for (const r of runs.slice(1)) {
+      expect(r.stdout, `stdout of ${r.w} workers`).toBe(runs[0].stdout);
+      expect(Buffer.compare(r.out, runs[0].out), `--out of ${r.w} workers vs 1`).toBe(0);
+      const m = /pool: (\d+) workers, (\d+) pass(?:es)?, (\d+) packets re-replayed/.exec(r.stderr);
+      expect(m, r.stderr).not.toBeNull();
+      expect(Number(m![3]), r.stderr).toBeGreaterThan(0);
+    }
+    const { batch: b } = parseCaptureBuffer(new Uint8Array(runs[0].out));
+    expect(b.count).toBe(24);
+    // the first 6 of each client: rounds j = 0..5, in capture order
+    const dsts = Array.from({ length: b.count }, (_, i) => b.data[b.offset[i] + 14 + 19]);
+    expect(dsts).toEqual(Array.from({ length: 24 }, (_, i) => 10 + (i % 4)));
   }, 240000);
 });
