@@ -69,5 +69,52 @@ export function buildDescs(descs: usize, n: u32, data: usize, offset: usize, cap
   }
 }
 
+// ---------------------------------------------------------------- classic pcap framing
+// The replay reads a classic pcap file's bytes straight into the core (src/replay/feed.ts) and
+// the core walks the record headers itself: one pass from file bytes to descriptors, no
+// per-packet JS. Same fields as the reader (src/pcap/reader.ts parsePcap): linktype from the file
+// header, interface 0 (the host's ingress: 0xFFFF), ordinals counted from `ordinal`.
+
+let frameNext: usize = 0;
+let frameBad: u32 = 0;
+
+/** Frame the classic pcap records in [pos, end) into descriptors at `descs`, at most `max`.
+ * `flags`: bit 0 = big-endian file, bit 1 = nanosecond timestamps. Stops at the first record that
+ * is incomplete, or whose caplen exceeds `maxCaplen` (then frameStatus() = 1). Returns the number
+ * of descriptors written; frameNext() is the address of the first record not framed. */
+export function pcapFrame(pos: usize, end: usize, descs: usize, max: u32, flags: u32, linktype: u32, maxCaplen: u32, ordinal: u32): u32 {
+  const be = (flags & 1) != 0;
+  const mul: u32 = (flags & 2) != 0 ? 1 : 1000;
+  let n: u32 = 0;
+  frameBad = 0;
+  while (n < max && <u64>pos + 16 <= <u64>end) {
+    let cl = load<u32>(pos, 8);
+    if (be) cl = bswap<u32>(cl);
+    if (cl > maxCaplen) { frameBad = 1; break; }
+    if (<u64>pos + 16 + <u64>cl > <u64>end) break;
+    let sec = load<u32>(pos), frac = load<u32>(pos, 4), wl = load<u32>(pos, 12);
+    if (be) { sec = bswap<u32>(sec); frac = bswap<u32>(frac); wl = bswap<u32>(wl); }
+    const d = descs + <usize>n * DESC_SIZE;
+    store<u32>(d, <u32>pos + 16, DESC_FRAME);
+    store<u32>(d, cl, DESC_CAPLEN);
+    store<u32>(d, wl, DESC_WIRELEN);
+    store<u32>(d, sec, DESC_TS_SEC);
+    store<u32>(d, frac * mul, DESC_TS_NSEC);
+    store<u32>(d, (linktype & 0xffff) | 0xffff0000, DESC_LINKTYPE); // LINKTYPE, IFINDEX = 0xFFFF
+    store<u32>(d, ordinal + n, DESC_ORDINAL);
+    store<u32>(d, 0, DESC_RESULT);
+    pos += 16 + <usize>cl;
+    n++;
+  }
+  frameNext = pos;
+  return n;
+}
+
+/** After pcapFrame: where the next record starts. */
+export function frameNextAddr(): usize { return frameNext; }
+
+/** After pcapFrame: 1 when it stopped at a record whose caplen is over the limit. */
+export function frameStatus(): u32 { return frameBad; }
+
 /** Address of the REJECT reply counts (u64 per --reject-with kind, 16 slots). */
 export function rejectCountsAddr(): usize { return REJECT_COUNTS; }

@@ -1,11 +1,12 @@
 // Exports for the worker pool (src/replay/pool.ts, worker.ts). Owned by the pool work.
 //
-// poolKeys (main thread, keyer.ts): dissects every packet of a batch once, computes its flow key
-// (a symmetric hash of the captured 5-tuple, so both directions of an unNATed flow meet — see
-// flowKey; ICMP errors use their inner header, so they meet the connection they are about) and its
-// shard: an override table's entry when the main thread merged the flow with others, else
-// key % nShards. poolGather lays out one shard's packets as a section; a worker copies in only its
-// own section (poolRebase makes its frame addresses absolute).
+// poolSelect (worker, src/replay/worker.ts): every worker gets the whole batch (raw capture bytes,
+// framed in its core: api-engine.ts pcapFrame), keys every packet — its flow key is a symmetric
+// hash of the captured 5-tuple, so both directions of an unNATed flow meet (see flowKey; ICMP
+// errors use their inner header, so they meet the connection they are about) — and keeps the
+// packets of its shard: an override table's entry when the main thread merged the flow with
+// others, else key % nShards. Keying is repeated in every worker, in parallel; the main thread
+// does no per-packet work but the record framing.
 // poolRun (worker): runs the section through processBatch (one call; its poolAfterPacket hook
 // logs) and logs, per packet, the
 // conntrack tuples through which it could depend on another flow: the captured tuple of a NEW
@@ -167,61 +168,29 @@ function keyPacket(d: usize, hash: bool): void {
   return o >= 0 ? <u32>o : kKey % nShards;
 }
 
-/** Main thread, once per batch: key every packet of `n` descriptors: its shard (u8 at `shards`),
- * flow key, tuple hashes (bit 31 of the high word: a fragment) and source (at `keys`, `hashes`, `srcs`), and
- * per shard the packet count (u32 at `counts`) and frame bytes (u32 at `bytes`). Packets that
- * are not usable IPv4 go to shard 0 with key 0. Tuple hashes only with `hash` (the dependency
- * log reads them; else 0, only the fragment bit is set). */
-export function poolKeys(descs: usize, n: u32, nShards: u32, ovr: usize, ovrMask: u32,
-  shards: usize, keys: usize, hashes: usize, srcs: usize, counts: usize, bytes: usize, hash: u32): void {
-  memory.fill(counts, 0, <usize>nShards << 2);
-  memory.fill(bytes, 0, <usize>nShards << 2);
+/** Worker, once per batch: key every packet of `n` descriptors (the whole batch, framed in this
+ * core: every worker keys every packet, in parallel, instead of the main thread keying them all)
+ * and keep those of shard `me`: their descriptors compacted to `out` (frames stay where they
+ * are), their flow keys, tuple hashes (bit 31 of the high word: a fragment) and sources at `keys`,
+ * `hashes`, `srcs`. Packets that are not usable IPv4 go to shard 0 with key 0. Tuple hashes only
+ * with `hash` (the dependency log reads them; else 0, only the fragment bit). Returns the count. */
+export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usize, ovrMask: u32,
+  out: usize, keys: usize, hashes: usize, srcs: usize, hash: u32): u32 {
+  let j: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
     const d = descs + <usize>i * DESC_SIZE;
     keyPacket(d, hash != 0);
-    const s = keyShard(nShards, ovr, ovrMask);
-    store<u8>(shards + <usize>i, <u8>s);
-    store<u32>(keys + (<usize>i << 2), kKey);
-    store<u32>(srcs + (<usize>i << 2), kSrc);
-    store<u32>(hashes + (<usize>i << 3), hLo);
-    store<u32>(hashes + (<usize>i << 3), hHi | (kFrag ? 0x80000000 : 0), 4);
-    const c = counts + (<usize>s << 2), b = bytes + (<usize>s << 2);
-    store<u32>(c, load<u32>(c) + 1);
-    store<u32>(b, load<u32>(b) + ((load<u32>(d, DESC_CAPLEN) + 3) & ~(<u32>3)));
-  }
-}
-
-/** Main thread: shard `me`'s packets of a keyed batch as one section at `out`: m descriptors
- * (DESC_FRAME relative to the section's data), m keys, m hash pairs, m sources, then the frames
- * (each padded to 4 bytes). m = poolKeys' count of the shard. */
-export function poolGather(descs: usize, n: u32, me: u32, m: u32, shards: usize, keys: usize, hashes: usize, srcs: usize, out: usize): void {
-  const oKeys = out + <usize>m * DESC_SIZE;
-  const oHashes = oKeys + (<usize>m << 2);
-  const oSrcs = oHashes + (<usize>m << 3);
-  const oData = oSrcs + (<usize>m << 2);
-  let j: u32 = 0;
-  let at: u32 = 0;
-  for (let i: u32 = 0; i < n; i++) {
-    if (<u32>load<u8>(shards + <usize>i) != me) continue;
-    const d = descs + <usize>i * DESC_SIZE;
+    if (keyShard(nShards, ovr, ovrMask) != me) continue;
     const o = out + <usize>j * DESC_SIZE;
-    // 32-byte descriptor and short frames by u64 words (memory.copy is a call per use): a frame
-    // of up to 256 bytes is copied rounded up to 8 bytes; the extra bytes land in the next
-    // frame's room (written after) or the area's slack (keyer.ts reserves it)
     store<u64>(o, load<u64>(d)); store<u64>(o, load<u64>(d, 8), 8);
     store<u64>(o, load<u64>(d, 16), 16); store<u64>(o, load<u64>(d, 24), 24);
-    const cl = load<u32>(d, DESC_CAPLEN);
-    const fsrc = <usize>load<u32>(d, DESC_FRAME), fdst = oData + <usize>at;
-    if (cl <= 256) {
-      for (let k: usize = 0; k < <usize>cl; k += 8) store<u64>(fdst + k, load<u64>(fsrc + k));
-    } else memory.copy(fdst, fsrc, cl);
-    store<u32>(o, at, DESC_FRAME);
-    store<u32>(oKeys + (<usize>j << 2), load<u32>(keys + (<usize>i << 2)));
-    store<u64>(oHashes + (<usize>j << 3), load<u64>(hashes + (<usize>i << 3)));
-    store<u32>(oSrcs + (<usize>j << 2), load<u32>(srcs + (<usize>i << 2)));
-    at += (cl + 3) & ~(<u32>3);
+    store<u32>(keys + (<usize>j << 2), kKey);
+    store<u32>(srcs + (<usize>j << 2), kSrc);
+    store<u32>(hashes + (<usize>j << 3), hLo);
+    store<u32>(hashes + (<usize>j << 3), hHi | (kFrag ? 0x80000000 : 0), 4);
     j++;
   }
+  return j;
 }
 
 /** Worker: make the DESC_FRAME of `n` descriptors absolute (add `base`). */
@@ -393,7 +362,7 @@ export function poolAfterPacket(i: u32, d: usize): void {
   if (armed) logPacket(i, d, hKeys, hHashes, hSrcs);
 }
 
-/** Run `n` compact descriptors (a section from poolGather) in one processBatch (which calls
+/** Run `n` compact descriptors (from poolSelect) in one processBatch (which calls
  * poolAfterPacket after each packet) and log the dependency records (flow key, tuple hash lo,
  * hi | kind << 20: 12 bytes each, at most 8 per packet) at `log`. Returns the number of records. */
 export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: usize, log: usize): u32 {

@@ -7,15 +7,15 @@ import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import type { Command } from '../commands.js';
 import { compile, type CompiledImage } from '../compile/image.js';
 import { lowerHost, defaultHost, loadHostFile, loadIpJson, type HostModel } from '../host/index.js';
-import { Engine, interfaceMap } from '../replay/engine.js';
-import { readCapture, CaptureError, type CaptureInfo } from '../pcap/reader.js';
+import { Engine } from '../replay/engine.js';
+import { replayCapture } from '../replay/feed.js';
+import { CaptureError, type CaptureInfo } from '../pcap/reader.js';
 import { PcapWriter } from '../pcap/writer.js';
 import { loadRulesApi, matchText, targetText, type RulesApi } from '../replay/rules-adapter.js';
 import { withCounters } from '../report/counters.js';
 import { formatTables, formatTotals, formatTopDrops } from '../report/text.js';
 import { buildJson } from '../report/json.js';
 import { fairness, formatFairness } from '../report/fairness.js';
-import { RES_DROP_RULE, RES_DROP_POLICY } from '../layout.js';
 import type { Ruleset } from '../rules/model.js';
 
 export interface ReplayOptions {
@@ -78,28 +78,24 @@ export async function replay(o: ReplayOptions): Promise<ReplayOutcome> {
   const host = lowerHost(o.hostModel ?? loadHost(o));
   const compiled = compile(rs, { host, hz: o.hz, seed: o.seed, linear: o.linear, trustChecksums: o.trustChecksums });
   const engine = new Engine(compiled);
-  const drops = new Map<number, number>();
-  let info: CaptureInfo | null = null;
-  let ifmap: Uint16Array | null = null;
   let writer: PcapWriter | null = null;
-  let captureError: CaptureError | null = null;
+  let fed: Awaited<ReturnType<typeof replayCapture>>;
   try {
-    const gen = readCapture(o.pcap, { onInfo: (i) => { info = i; ifmap = interfaceMap(i, compiled.ifaceNames); } });
-    for await (const b of gen) {
-      if (o.out && !writer) writer = new PcapWriter(o.out, { linktype: b.linktype[0] ?? 1, nanosecond: true });
-      engine.runBatch(b, ifmap, writer ? (s, ns, frame, wl) => writer!.writePacket(s, ns, frame, wl) : undefined);
-      const res = engine.lastResults(b.count);
-      for (const r of res) {
-        const code = r & 0xff;
-        if (code === RES_DROP_RULE) { const k = (r >>> 16) - 1; drops.set(k, (drops.get(k) ?? 0) + 1); }
-        else if (code === RES_DROP_POLICY) { const k = -(r >>> 16); drops.set(k, (drops.get(k) ?? 0) + 1); }
-      }
-    }
+    // a classic pcap file is read straight into the core and framed there (replay/feed.ts)
+    fed = await replayCapture(engine, o.pcap, {
+      hostNames: compiled.ifaceNames,
+      sink: o.out ? (linktype) => {
+        writer = new PcapWriter(o.out!, { linktype, nanosecond: true });
+        const w = writer;
+        return (s, ns, frame, wl) => w.writePacket(s, ns, frame, wl);
+      } : undefined,
+    });
   } catch (e) {
-    if (e instanceof CaptureError) captureError = e;
-    else { writer?.abort(); throw e; }
+    (writer as PcapWriter | null)?.abort();
+    throw e;
   }
-  if (o.out) (writer ?? new PcapWriter(o.out, { linktype: 1, nanosecond: true })).close();
+  const { drops, captureError, info } = fed;
+  if (o.out) ((writer as PcapWriter | null) ?? new PcapWriter(o.out, { linktype: 1, nanosecond: true })).close();
   return { rs, compiled, engine, drops, captureError, info, api };
 }
 

@@ -205,6 +205,11 @@ class Parser {
 
   constructor(readonly name: string) {}
 
+  /** Classic pcap, after the file header: byte order, timestamp unit, link type, caplen limit. */
+  pcapParams(): ClassicPcap | null {
+    return this.kind === 'pcap' ? { info: this.info, bigEndian: !this.le, nanosecond: this.nano, linktype: this.linktype, maxCaplen: this.maxCaplen } : null;
+  }
+
   fail(reason: string, at: number): never {
     throw new CaptureError(this.name, reason, this.base + at, this.packets + 1);
   }
@@ -269,7 +274,7 @@ class Parser {
       const caplen = dv.getUint32(pos + 8, le);
       if (caplen > maxCap) {
         b.count = n;
-        this.fail(`packet record caplen ${caplen} exceeds the ${maxCap}-byte limit (corrupt file)`, pos);
+        throw pcapRecordError(this.name, this.base + pos, this.packets + 1, caplen, maxCap);
       }
       if (end - pos < 16 + caplen) {
         b.count = n;
@@ -577,6 +582,44 @@ export async function* readCapture(
   } finally {
     await src.close();
   }
+}
+
+// ---------------------------------------------------------------- classic pcap, raw
+
+/** A classic pcap file's parameters (from its 24-byte header). */
+export interface ClassicPcap {
+  info: CaptureInfo;
+  bigEndian: boolean;
+  nanosecond: boolean;
+  linktype: number;
+  /** Records with a larger caplen are corrupt (max(snaplen, MAX_CAPLEN), as libpcap). */
+  maxCaplen: number;
+}
+
+/** The first bytes of a file (at least 24): a classic pcap header gives its parameters (and the
+ * same CaptureInfo the reader builds); anything else (pcapng, a bad or short header) gives null —
+ * read it with readCapture, which reports the error. For callers that frame records themselves
+ * (src/replay/feed.ts: the core walks the record headers). */
+export function classicPcapHeader(head: Uint8Array, name: string): ClassicPcap | null {
+  if (head.length < 24) return null;
+  const p = new Parser(name);
+  try {
+    p.parse(head, new DataView(head.buffer, head.byteOffset, 24), 0, 24, false, new Batch(1));
+  } catch {
+    return null;
+  }
+  return p.pcapParams();
+}
+
+/** The reader's error for a classic pcap record with a caplen over the limit (record at file
+ * offset `at`, `packet` = 1-based number of the packet being read). */
+export function pcapRecordError(name: string, at: number, packet: number, caplen: number, maxCaplen: number): CaptureError {
+  return new CaptureError(name, `packet record caplen ${caplen} exceeds the ${maxCaplen}-byte limit (corrupt file)`, at, packet);
+}
+
+/** The reader's error for a classic pcap record cut by the end of the file. */
+export function pcapTruncatedError(name: string, at: number, packet: number): CaptureError {
+  return new CaptureError(name, 'truncated packet record', at, packet);
 }
 
 // ---------------------------------------------------------------- whole-buffer variant

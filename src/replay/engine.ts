@@ -40,6 +40,8 @@ export class Engine {
   /** Out records (reassembled datagrams as they leave), 0 when the core has none. */
   outRecAddr = 0;
   packets = 0;
+  /** Drops counted by the stats slots when countDrops last looked. */
+  private dropsSeen = 0n;
   lastTsSec = 0;
   lastTsNsec = 0;
 
@@ -115,6 +117,11 @@ export class Engine {
   /** Add the drops of the last batch (`n` packets) to `drops`: rule index, or -(chain id + 1)
    *  for a policy -> packets, in the order they first occur. */
   countDrops(n: number, drops: Map<number, number>): void {
+    // the stats slots count drops per batch already: most batches have none to look for
+    const st = new BigUint64Array(this.core.memory.buffer, this.core.statsAddr() >>> 0, ST_NRES);
+    const seen = st[RES_DROP_RULE] + st[RES_DROP_POLICY];
+    if (seen === this.dropsSeen) return;
+    this.dropsSeen = seen;
     const w = new Uint32Array(this.core.memory.buffer, this.descAddr, n * (DESC_SIZE / 4));
     const step = DESC_SIZE / 4;
     for (let i = DESC_RESULT / 4; i < w.length; i += step) {

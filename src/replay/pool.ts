@@ -24,14 +24,14 @@ import { compile } from '../compile/image.js';
 import { lowerHost } from '../host/index.js';
 import { readCapture, CaptureError, type CaptureInfo, type PacketBatch } from '../pcap/reader.js';
 import { interfaceMap, statsFromSlots, type Engine } from './engine.js';
-import { ST_SIZE } from '../layout.js';
-import { coreModule } from './core.js';
+import { ST_SIZE, DESC_SIZE, DESC_FRAME, DESC_CAPLEN, DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC, DESC_LINKTYPE, DESC_IFINDEX, DESC_ORDINAL, DESC_RESULT } from '../layout.js';
+import { resettableCoreModule } from './core.js';
 import { loadRulesApi } from './rules-adapter.js';
 import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
 import type { Ruleset } from '../rules/model.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { RulesApi } from './rules-adapter.js';
-import { Keyer } from './keyer.js';
+import { openClassicPcap, PcapChunks } from './feed.js';
 import { Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, DEFRAG_QUEUES, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
 import { Progress } from './progress.js';
@@ -64,6 +64,9 @@ const MAX_PASSES = 16;
 const TEST_DELAY_MS = Number(process.env.NFREPLAY_TEST_BATCH_DELAY_MS ?? 0) || 0;
 const TRACE = process.env.NFREPLAY_TRACE === '1';
 const IN_FLIGHT = 4;
+let nextRun = (process.pid * 1000003) >>> 0;
+/** Packets per batch (the unit of Ctrl-C and of the dependency passes). */
+export const POOL_BATCH = 16384;
 
 export function defaultWorkers(): number {
   return availableParallelism();
@@ -85,7 +88,6 @@ class PoolRun {
 
   /** Set before the first pass. */
   data!: WorkerData;
-  keyer!: Keyer;
 
   constructor(workers: number) {
     this.pool = new Piscina({
@@ -111,17 +113,25 @@ class PoolRun {
     const tasks: Promise<ShardResult>[] = [];
     const inflight = shards.map(() => 0);
     let wake: (() => void) | null = null;
-    const bufs = new Map<number, { sab: SharedArrayBuffer; left: number }>();
+    // a buffer goes back to `free` when every shard has acknowledged every batch in it and the
+    // reader is done with it (a chunk's incomplete last record is copied to the next chunk)
+    interface Buf { sab: SharedArrayBuffer; left: number; sealed: boolean; batches: number }
+    const bufs = new Map<number, Buf>();
     const free: SharedArrayBuffer[] = [];
+    const release = (b: Buf) => { if (b.sealed && b.left === 0) free.push(b.sab); };
+    const acks = new Map<number, number>(); // batch -> shards yet to acknowledge it
     let acked = 0;
     shards.forEach((s, i) => {
       const ch = new MessageChannel();
-      const t: ShardTask = { port: ch.port2, data: this.data, shard: s, nShards, wantOut, recentMask: this.recentMask, log: this.log };
+      const t: ShardTask = { port: ch.port2, data: this.data, shard: s, nShards, wantOut, recentMask: this.recentMask, log: this.log, override };
       tasks.push(this.pool.run(t, { transferList: [ch.port2] }) as Promise<ShardResult>);
       ch.port1.on('message', (m: { t: 'ack'; seq: number }) => {
         inflight[i]--;
         const b = bufs.get(m.seq)!;
-        if (--b.left === 0) { bufs.delete(m.seq); free.push(b.sab); acked++; if (onBatch) onBatch(acked, 0); }
+        b.left--;
+        const done = acks.get(m.seq)! - 1;
+        if (done === 0) { acks.delete(m.seq); bufs.delete(m.seq); acked++; if (onBatch) onBatch(acked, 0); } else acks.set(m.seq, done);
+        release(b);
         const w = wake; wake = null; w?.();
       });
       ports.push(ch.port1);
@@ -130,26 +140,63 @@ class PoolRun {
     let failed: unknown = null;
     tasks.forEach((p) => p.catch((e) => { failed ??= e; const w = wake; wake = null; w?.(); }));
 
-    this.keyer.setOverride(override);
-    this.keyer.withHashes = this.log;
     const read: PassRead = { info: null, packets: 0, batches: 0, linktype: null, lastTsSec: 0, lastTsNsec: 0, captureError: null };
-    let ifmap: Uint16Array | null = null;
     let bytes = 24;
+    /** May batch number read.batches go out? Waits for room in every shard's queue. */
+    const room = async (): Promise<boolean> => {
+      if (maxBatches !== null && read.batches >= maxBatches) return false;
+      if (maxBatches === null && this.stop) return false;
+      while (!failed && inflight.some((x) => x >= IN_FLIGHT)) await new Promise<void>((r) => { wake = r; });
+      return !failed;
+    };
+    const post = (m: BatchMsg, buf: Buf, packets: number, batchBytes: number) => {
+      bufs.set(m.seq, buf);
+      acks.set(m.seq, ports.length);
+      buf.left += ports.length;
+      for (let i = 0; i < ports.length; i++) { inflight[i]++; ports[i].postMessage(m); }
+      read.batches++;
+      read.packets += packets;
+      bytes += batchBytes;
+      progress?.update(read.packets, bytes);
+    };
+    const raw = openClassicPcap(path, name ?? path);
     try {
-      const gen = readCapture(path, { name, onInfo: (i) => { read.info = i; ifmap = interfaceMap(i, hostNames); } });
-      for await (const b of gen) {
-        if (maxBatches !== null && read.batches >= maxBatches) break;
-        if (maxBatches === null && this.stop) break;
-        while (!failed && inflight.some((x) => x >= IN_FLIGHT)) await new Promise<void>((r) => { wake = r; });
-        if (failed) break;
-        this.send(b, read.batches, ifmap, shards, nShards, ports, inflight, bufs, free);
-        if (read.linktype === null) read.linktype = b.linktype[0] ?? 1;
-        read.batches++;
-        read.packets += b.count;
-        if (b.count) { read.lastTsSec = b.tsSec[b.count - 1]; read.lastTsNsec = b.tsNsec[b.count - 1]; }
-        bytes += b.data.byteLength + 16;
-        progress?.update(read.packets, bytes);
-        if (maxBatches === null && TEST_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
+      if (raw) {
+        // classic pcap: the file's bytes in shared buffers, framed by the workers' cores
+        read.info = raw.info;
+        read.linktype = raw.linktype;
+        const chunks = new PcapChunks(raw, POOL_BATCH);
+        let prev: Buf | null = null;
+        try {
+          outer: for (;;) {
+            if (!(await room())) break;
+            const c = chunks.next(free.pop());
+            if (prev) { prev.sealed = true; release(prev); prev = null; }
+            if (!c) break;
+            const buf: Buf = { sab: c.sab, left: 0, sealed: false, batches: 0 };
+            prev = buf;
+            for (const b of c.batches) {
+              if (!(await room())) break outer;
+              post({ t: 'raw', seq: read.batches, sab: c.sab, off: b.off, len: b.len, n: b.n, ord: b.ord, flags: raw.flags, linktype: raw.linktype }, buf, b.n, b.len);
+              read.lastTsSec = b.tsSec; read.lastTsNsec = b.tsNsec;
+              if (maxBatches === null && TEST_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
+            }
+          }
+        } finally {
+          chunks.close();
+        }
+      } else {
+        // anything else (pcapng): read with readCapture; descriptors built here
+        let ifmap: Uint16Array | null = null;
+        const gen = readCapture(path, { name, onInfo: (i) => { read.info = i; ifmap = interfaceMap(i, hostNames); } });
+        for await (const b of gen) {
+          if (!(await room())) break;
+          if (read.linktype === null) read.linktype = b.linktype[0] ?? 1;
+          const { sab, bytes: nb } = descBatch(b, ifmap, free);
+          post({ t: 'descs', seq: read.batches, sab, n: b.count, bytes: nb }, { sab, left: 0, sealed: true, batches: 1 }, b.count, nb + 16 * b.count);
+          if (b.count) { read.lastTsSec = b.tsSec[b.count - 1]; read.lastTsNsec = b.tsNsec[b.count - 1]; }
+          if (maxBatches === null && TEST_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
+        }
       }
     } catch (e) {
       if (e instanceof CaptureError) read.captureError = e;
@@ -160,19 +207,33 @@ class PoolRun {
     for (const p of ports) p.close();
     return { read, results };
   }
+}
 
-  /** Key batch `b` once (keyer.ts) and post each active shard its section of one buffer. */
-  private send(b: PacketBatch, seq: number, ifmap: Uint16Array | null, shards: number[], nShards: number, ports: MessagePort[],
-    inflight: number[], bufs: Map<number, { sab: SharedArrayBuffer; left: number }>, free: SharedArrayBuffer[]): void {
-    const { sab, sections } = this.keyer.batch(b, ifmap, nShards, shards, free.pop());
-    bufs.set(seq, { sab, left: ports.length });
-    ports.forEach((p, i) => {
-      const [off, n, bytes] = sections[i];
-      const m: BatchMsg = { t: 'batch', seq, sab, off, n, bytes };
-      inflight[i]++;
-      p.postMessage(m);
-    });
+/** A readCapture batch as the workers take it: `n` descriptors (DESC_FRAME relative to the frames,
+ * interface ids mapped to host interfaces), then the frames, in one shared buffer (from `free`
+ * when one is large enough). */
+function descBatch(b: PacketBatch, ifmap: Uint16Array | null, free: SharedArrayBuffer[]): { sab: SharedArrayBuffer; bytes: number } {
+  const n = b.count;
+  const start = n ? b.offset[0] : 0;
+  const end = n ? b.offset[n - 1] + b.caplen[n - 1] : 0;
+  const need = n * DESC_SIZE + (end - start);
+  let sab = free.pop();
+  if (!sab || sab.byteLength < need) sab = new SharedArrayBuffer(Math.max(need, 4 << 20));
+  const w = new Uint32Array(sab, 0, n * (DESC_SIZE / 4));
+  const h = new Uint16Array(sab, 0, n * (DESC_SIZE / 2));
+  for (let i = 0, o = 0; i < n; i++, o += DESC_SIZE / 4) {
+    w[o + DESC_FRAME / 4] = b.offset[i] - start;
+    w[o + DESC_CAPLEN / 4] = b.caplen[i];
+    w[o + DESC_WIRELEN / 4] = b.wirelen[i];
+    w[o + DESC_TS_SEC / 4] = b.tsSec[i];
+    w[o + DESC_TS_NSEC / 4] = b.tsNsec[i];
+    h[o * 2 + DESC_LINKTYPE / 2] = b.linktype[i];
+    h[o * 2 + DESC_IFINDEX / 2] = ifmap ? (ifmap[b.ifaceId[i]] ?? 0xffff) : 0xffff;
+    w[o + DESC_ORDINAL / 4] = b.ordinal[i];
+    w[o + DESC_RESULT / 4] = 0;
   }
+  new Uint8Array(sab, n * DESC_SIZE, end - start).set(b.data.subarray(start, end));
+  return { sab, bytes: end - start };
 }
 
 async function spoolStdin(): Promise<string> {
@@ -209,13 +270,15 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
     // the image in shared memory: every task gets it without a copy
     const image = new Int32Array(new SharedArrayBuffer(compiled.image.byteLength));
     image.set(compiled.image);
+    const rc = resettableCoreModule();
     run.data = {
-      module: coreModule(),
+      module: rc.module,
+      plan: rc.plan,
+      run: nextRun++,
       compiled: { image, nCounters: compiled.nCounters, nState: compiled.nState, recentBytes: compiled.recentBytes, conntrack: compiled.conntrack, ctMax: compiled.ctMax },
       ifaceMtus: (compiled as { ifaceMtus?: number[] }).ifaceMtus ?? [],
       rejectRules: Uint8Array.from(compiled.rules, (r) => (r.model.target?.kind === 'module' && r.model.target.module === 'REJECT' ? 1 : 0)),
     };
-    run.keyer = new Keyer(compiled);
   } catch (e) {
     await run.close();
     throw e;

@@ -1,8 +1,8 @@
 // Deterministic flow sharding for the pool (DESIGN.md, "Parallel replay").
 //
-// A packet's flow key is a symmetric hash of its captured 5-tuple, computed once on the main thread
-// in a core instance (keyer.ts, assembly/api-pool.ts poolKeys); its shard is `key % nShards` unless the override table says
-// otherwise. Random draws are keyed by (seed, packet ordinal, rule id) in the core, so a flow
+// A packet's flow key is a symmetric hash of its captured 5-tuple, computed by every worker for
+// every packet of a batch (assembly/api-pool.ts poolSelect); its shard is `key % nShards` unless
+// the override table says otherwise. Random draws are keyed by (seed, packet ordinal, rule id) in the core, so a flow
 // gives the same answers in any shard. What still couples flows is conntrack/NAT state: each
 // shard logs, per packet, the tuples through which it could meet another flow (see poolRun);
 // `Dependencies` joins flows that share a tuple (union-find over flow keys), and `plan` moves
@@ -17,9 +17,14 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Ruleset } from '../rules/model.js';
 import { NAT_PERSISTENT } from '../layout.js';
 import type { CtSummary } from './engine.js';
+import type { ResetPlan } from './core.js';
 
 export interface WorkerData {
+  /** The core with its globals exported (core.ts resettableCoreModule), and how to reset it. */
   module: WebAssembly.Module;
+  plan: ResetPlan;
+  /** Identifies the replay: a worker keeps its core across the passes of one replay. */
+  run: number;
   compiled: { image: Int32Array; nCounters: number; nState: number; recentBytes: number; conntrack: boolean; ctMax: number };
   /** MTU per host interface index (the --out frames leave fragmented to it). */
   ifaceMtus: number[];
@@ -36,20 +41,19 @@ export interface ShardTask {
   wantOut: boolean;
   /** Log the masked source address of NEW packets (P_SADDR encoding), or null. */
   recentMask: number | null;
-  /** Log dependencies at all (see needsDependencyLog). */
+  /** Log dependencies at all (see needsDependencyLog); also: compute tuple hashes. */
   log: boolean;
+  /** The override table of this pass (overrideTable): flows moved to another shard. */
+  override: Uint32Array;
 }
 
-/** One batch for one shard: its section of a SharedArrayBuffer (keyer.ts sectionLayout) at `off`:
- * `n` packets, `bytes` bytes of frames. */
-export interface BatchMsg {
-  t: 'batch';
-  seq: number;
-  sab: SharedArrayBuffer;
-  off: number;
-  n: number;
-  bytes: number;
-}
+/** One batch, sent to every shard: `n` whole classic pcap records at `off` (`len` bytes) of a
+ * SharedArrayBuffer, the first with ordinal `ord` (the worker's core frames them: pcapFrame
+ * `flags`, `linktype`); or, for inputs read with readCapture, `n` descriptors (DESC_FRAME
+ * relative to the frames) followed by `bytes` bytes of frames, at the start of the buffer. */
+export type BatchMsg =
+  | { t: 'raw'; seq: number; sab: SharedArrayBuffer; off: number; len: number; n: number; ord: number; flags: number; linktype: number }
+  | { t: 'descs'; seq: number; sab: SharedArrayBuffer; n: number; bytes: number };
 
 export interface ShardResult {
   shard: number;

@@ -1,31 +1,38 @@
-// Pool worker (piscina). One task = one shard of one replay pass: the task gets a MessagePort,
-// builds a fresh core instance from the compiled WebAssembly.Module and image of the task (one
-// instance for the whole pass, its state lives as long as the shard), then receives its shard's
-// section of every batch in a SharedArrayBuffer (keyed and gathered once by the main thread,
-// keyer.ts: only its own packets), copies it in, runs it in one processBatch (poolRun) and
-// acknowledges. On
-// 'end' it returns counters, stats, drops, its conntrack entries, the dependency log and (when
-// asked) the forwarded packets with their ordinals.
+// Pool worker (piscina). One task = one shard of one replay pass: the task gets a MessagePort and
+// runs on this thread's core instance (instantiated by the first task of the replay, reset to its
+// fresh state by the later ones: core.ts resetCore; the engine is set up on it again), then
+// receives every batch (a SharedArrayBuffer shared by all workers: classic pcap records, or
+// descriptors and frames), copies it into the core in one memcpy, frames it there, keys every
+// packet and keeps only its shard's (poolSelect), runs those in one processBatch (poolRun) and
+// acknowledges. On 'end' it returns counters, stats, drops, its conntrack entries, the dependency
+// log and (when asked) the forwarded packets with their ordinals.
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { MessagePort } from 'node:worker_threads';
-import { DESC_SIZE, DESC_RESULT, DESC_ORDINAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY } from '../layout.js';
+import { DESC_SIZE, DESC_RESULT, DESC_ORDINAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, ST_NRES } from '../layout.js';
 import { CTT_ENTRIES, CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CT_SIZE, CT_INUSE, CT_STATUS } from '../layout-ct.js';
 import { IPS_CONFIRMED, IPS_DYING } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import { Engine } from './engine.js';
-import { instantiateCore, type CoreExports } from './core.js';
+import { instantiateCore, resetCore, type CoreExports } from './core.js';
 import { forEachLeavingFrame, emitAreaOf, emittedCount } from './outframes.js';
-import { sectionLayout } from './keyer.js';
 import { type BatchMsg, type ShardTask, type ShardResult, type WorkerData } from './shard.js';
 
 const LOG_REC = 12;
+type Fn = (...a: number[]) => number;
+
+/** This thread's core (instantiated by the first task of a replay, reset by the later ones). */
+let kept: { core: CoreExports; run: number } | null = null;
 
 class ShardRunner {
   readonly engine: Engine;
   readonly core: CoreExports;
   private cap = 0;
   private dataCap = 0;
+  private descAll = 0;
   private descSel = 0;
+  private ovr = 0;
+  private ovrMask = 0;
+  private dropsSeen = 0n;
   private keys = 0;
   private hashes = 0;
   private srcs = 0;
@@ -39,7 +46,10 @@ class ShardRunner {
   private readonly mtus: number[];
 
   constructor(wd: WorkerData, private t: ShardTask) {
-    this.core = instantiateCore(wd.module);
+    // one core per worker thread for the whole replay: reset (fresh-equivalent) for a later pass
+    if (kept && kept.run === wd.run) resetCore(kept.core, wd.plan);
+    else kept = { core: instantiateCore(wd.module), run: wd.run };
+    this.core = kept.core;
     this.engine = new Engine(wd.compiled as CompiledImage, this.core);
     if (typeof this.core.poolHookInstalled !== 'function') throw new Error('core.wasm without the pool hook in processBatch: rebuild (npm run build)');
     this.mtus = wd.ifaceMtus;
@@ -49,6 +59,11 @@ class ShardRunner {
       const a = this.core.reserve(wd.rejectRules.length) >>> 0;
       new Uint8Array(this.core.memory.buffer, a, wd.rejectRules.length).set(wd.rejectRules);
       (this.core.poolSetRejectRules as (addr: number, n: number) => void)(a, wd.rejectRules.length);
+    }
+    if (t.override.length) {
+      this.ovr = this.core.reserve(t.override.byteLength) >>> 0;
+      new Uint32Array(this.core.memory.buffer, this.ovr, t.override.length).set(t.override);
+      this.ovrMask = t.override.length / 2 - 1;
     }
   }
 
@@ -60,6 +75,7 @@ class ShardRunner {
     const core = this.core;
     if (n > this.cap) {
       this.cap = Math.max(n, 16384);
+      this.descAll = core.reserve(this.cap * DESC_SIZE) >>> 0;
       this.descSel = core.reserve(this.cap * DESC_SIZE) >>> 0;
       this.keys = core.reserve(this.cap * 4) >>> 0;
       this.hashes = core.reserve(this.cap * 8) >>> 0;
@@ -72,31 +88,41 @@ class ShardRunner {
     }
   }
 
-  /** This shard's section of a batch (keyed and gathered by the main thread, keyer.ts): copied
-   * into the core (one memcpy per part), frames made absolute, run in one processBatch. */
+  /** A batch: the whole batch is copied into the core (one memcpy of the capture's bytes, framed
+   * here: pcapFrame; or, for inputs the main thread read with readCapture, descriptors and frames),
+   * every packet keyed, this shard's packets kept (poolSelect) and run in one processBatch. */
   batch(m: BatchMsg): void {
-    const sel = m.n;
-    if (sel === 0) return;
-    this.ensure(sel, m.bytes);
+    const n = m.n;
+    if (n === 0) return;
     const core = this.core;
-    const L = sectionLayout(sel, m.bytes);
-    let buf = core.memory.buffer;
-    const src = new Uint8Array(m.sab, m.off, L.total);
-    const mem = new Uint8Array(buf);
-    mem.set(src.subarray(0, L.keys), this.descSel);
-    mem.set(src.subarray(L.keys, L.hashes), this.keys);
-    mem.set(src.subarray(L.hashes, L.srcs), this.hashes);
-    mem.set(src.subarray(L.srcs, L.data), this.srcs);
-    mem.set(src.subarray(L.data, L.total), this.data);
-    (core.poolRebase as (d: number, n: number, base: number) => void)(this.descSel, sel, this.data);
-    const nlog = (core.poolRun as (...a: number[]) => number)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log) >>> 0;
+    if (m.t === 'raw') {
+      this.ensure(n, m.len);
+      new Uint8Array(core.memory.buffer).set(new Uint8Array(m.sab, m.off, m.len), this.data);
+      const got = (core.pcapFrame as Fn)(this.data, this.data + m.len, this.descAll, n, m.flags, m.linktype, 0xffffffff, m.ord) >>> 0;
+      if (got !== n) throw new Error(`pool worker: framed ${got} packets of a batch of ${n}`);
+    } else {
+      this.ensure(n, m.bytes);
+      const mem = new Uint8Array(core.memory.buffer);
+      mem.set(new Uint8Array(m.sab, 0, n * DESC_SIZE), this.descAll);
+      mem.set(new Uint8Array(m.sab, n * DESC_SIZE, m.bytes), this.data);
+      (core.poolRebase as Fn)(this.descAll, n, this.data);
+    }
+    const sel = (core.poolSelect as Fn)(this.descAll, n, this.t.nShards, this.t.shard, this.ovr, this.ovrMask,
+      this.descSel, this.keys, this.hashes, this.srcs, this.t.log ? 1 : 0) >>> 0;
+    if (sel === 0) return;
+    const nlog = (core.poolRun as Fn)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log) >>> 0;
     this.packets += sel;
-    buf = core.memory.buffer;
+    const buf = core.memory.buffer;
     if (nlog) {
       this.logs.push(new Uint32Array(buf.slice(this.log, this.log + nlog * LOG_REC)));
       this.logWords += nlog * 3;
     }
-    // drops per rule / policy, from the results
+    // drops per rule / policy, from the results (the stats slots say whether there are any)
+    const st = new BigUint64Array(buf, core.statsAddr() >>> 0, ST_NRES);
+    const dropped = st[RES_DROP_RULE] + st[RES_DROP_POLICY];
+    const wantOut = this.t.wantOut;
+    if (dropped === this.dropsSeen && !wantOut) return;
+    this.dropsSeen = dropped;
     const w = new Uint32Array(buf, this.descSel, sel * (DESC_SIZE / 4));
     const R = DESC_RESULT / 4;
     let nf = 0;
@@ -110,7 +136,7 @@ class ShardRunner {
         if (d) d[0]++; else this.drops.set(k, [1, w[i * 8 + DESC_ORDINAL / 4]]);
       }
     }
-    if (this.t.wantOut && (nf || emittedCount(buf, emitAreaOf(core)))) this.forwarded(buf, sel);
+    if (wantOut && (nf || emittedCount(buf, emitAreaOf(core)))) this.forwarded(buf, sel);
   }
 
   /** Frames of the forwarded packets as they leave (outframes.ts forEachLeavingFrame, as the

@@ -1,0 +1,239 @@
+// Feeding a classic pcap file to the replay without per-packet JS: the file's bytes are read
+// straight into the core (single worker) or into SharedArrayBuffers (the pool), and the record
+// headers are walked by the core (assembly/api-engine.ts pcapFrame: record header -> descriptor,
+// one pass). pcapng, stdin and anything else go through the general reader (src/pcap/reader.ts
+// readCapture) and loadBatch; both give the same descriptors (test/replay/feed.test.ts).
+//
+// Errors are the reader's (same messages, byte offsets and packet numbers): a record with a
+// caplen over the limit or cut by the end of the file ends the replay after every packet before it.
+import { openSync, readSync, closeSync } from 'node:fs';
+import { classicPcapHeader, pcapRecordError, pcapTruncatedError, readCapture, CaptureError, type ClassicPcap, type CaptureInfo } from '../pcap/reader.js';
+import { interfaceMap, type Engine, type ForwardedSink } from './engine.js';
+
+/** Packets per batch the core frames and runs at a time (single worker). */
+export const ENGINE_BATCH = 65536;
+/** Bytes read from the file at a time. */
+export const CHUNK_BYTES = Number(process.env.NFR_CHUNK ?? 8 << 20);
+
+export interface RawPcap extends ClassicPcap {
+  fd: number;
+  name: string;
+  /** pcapFrame's flags: bit 0 big-endian, bit 1 nanosecond timestamps. */
+  flags: number;
+}
+
+/** Open `path` for the raw feed when it is a classic pcap file (null: use readCapture). */
+export function openClassicPcap(path: string, name: string): RawPcap | null {
+  if (path === '-') return null;
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return null; } // readCapture reports it
+  try {
+    const head = new Uint8Array(24);
+    let got = 0;
+    while (got < 24) { const n = readSync(fd, head, got, 24 - got, got); if (n === 0) break; got += n; }
+    const p = got === 24 ? classicPcapHeader(head, name) : null;
+    if (!p) { closeSync(fd); return null; }
+    return { ...p, fd, name, flags: (p.bigEndian ? 1 : 0) | (p.nanosecond ? 2 : 0) };
+  } catch {
+    closeSync(fd);
+    return null;
+  }
+}
+
+/** Read into `buf` [off, off + len) from file offset `pos` until full or the end of the file. */
+export function readFull(fd: number, buf: Uint8Array, off: number, len: number, pos: number): number {
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, buf, off + got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** A batch of whole records inside a chunk: byte offset, byte length, packets, first ordinal. */
+export interface RawBatch { off: number; len: number; n: number; ord: number; tsSec: number; tsNsec: number }
+
+/** The pool's main thread: a classic pcap file in chunks of whole records, each in a
+ * SharedArrayBuffer, cut into batches of at most `batch` packets. The only per-packet work is
+ * reading each record's caplen (to find the next record); the workers' cores build the
+ * descriptors. */
+export class PcapChunks {
+  /** Absolute file offset of the next byte to read. */
+  private filePos = 24;
+  /** Bytes of an incomplete record carried to the next chunk (in `carrySab` at `carryOff`). */
+  private carry = 0;
+  private carrySab: SharedArrayBuffer | null = null;
+  private carryOff = 0;
+  private eof = false;
+  /** Packets framed so far (the next ordinal). */
+  packets = 0;
+  /** Bytes of the file consumed (whole records and the header). */
+  bytes = 24;
+  /** Set when the framing met damage: thrown by the next `next()` (after the packets before it). */
+  private pending: CaptureError | null = null;
+
+  constructor(readonly raw: RawPcap, private readonly batch: number) {}
+
+  /** The timestamp of the record at `at` (as the reader gives it). */
+  private ts(dv: DataView, at: number): { tsSec: number; tsNsec: number } {
+    const le = !this.raw.bigEndian;
+    return { tsSec: dv.getUint32(at, le), tsNsec: (dv.getUint32(at + 4, le) * (this.raw.nanosecond ? 1 : 1000)) >>> 0 };
+  }
+
+  close(): void {
+    try { closeSync(this.raw.fd); } catch { /* closed */ }
+  }
+
+  /** The next chunk, in `reuse` when it is large enough, else in a new buffer; null at the end.
+   * Throws the CaptureError of damaged input once the packets before it have been returned. */
+  next(reuse: SharedArrayBuffer | undefined): { sab: SharedArrayBuffer; batches: RawBatch[] } | null {
+    if (this.pending) { const e = this.pending; this.pending = null; this.eof = true; this.carry = 0; throw e; }
+    if (this.eof && this.carry === 0) return null;
+    const r = this.raw;
+    // a record longer than a chunk gets a chunk of its own size
+    let need = CHUNK_BYTES;
+    if (this.carry >= 16) {
+      const dv = new DataView(this.carrySab!, this.carryOff, 16);
+      const cl = dv.getUint32(8, !r.bigEndian);
+      if (cl <= r.maxCaplen) need = Math.max(need, 16 + cl);
+    }
+    const sab = reuse && reuse.byteLength >= need ? reuse : new SharedArrayBuffer(need);
+    const u8 = new Uint8Array(sab);
+    if (this.carry) u8.set(new Uint8Array(this.carrySab!, this.carryOff, this.carry), 0);
+    let filled = this.carry;
+    if (!this.eof) {
+      const got = readFull(r.fd, u8, filled, sab.byteLength - filled, this.filePos);
+      this.filePos += got;
+      filled += got;
+      if (filled < sab.byteLength) this.eof = true;
+    }
+    const base = this.bytes; // file offset of byte 0 of this chunk
+    const dv = new DataView(sab);
+    const le = !r.bigEndian, max = r.maxCaplen, per = this.batch;
+    const batches: RawBatch[] = [];
+    let pos = 0, start = 0, n = 0, last = -1;
+    for (;;) {
+      if (filled - pos < 16) break;
+      const cl = dv.getUint32(pos + 8, le);
+      if (cl > max) { this.pending = pcapRecordError(r.name, base + pos, this.packets + n + 1, cl, max); break; }
+      if (filled - pos < 16 + cl) break;
+      last = pos;
+      pos += 16 + cl;
+      if (++n === per) {
+        batches.push({ off: start, len: pos - start, n, ord: this.packets, ...this.ts(dv, last) });
+        this.packets += n;
+        start = pos; n = 0;
+      }
+    }
+    if (n) { batches.push({ off: start, len: pos - start, n, ord: this.packets, ...this.ts(dv, last) }); this.packets += n; }
+    this.bytes = base + pos;
+    this.carry = this.pending ? 0 : filled - pos;
+    this.carrySab = sab;
+    this.carryOff = pos;
+    if (this.eof && this.carry && !this.pending) {
+      // the end of the file inside a record
+      this.pending = pcapTruncatedError(r.name, base + pos, this.packets + 1);
+      this.carry = 0;
+    }
+    return { sab, batches };
+  }
+}
+
+type Fn = (...a: number[]) => number;
+
+export interface FeedOptions {
+  /** Name in error messages (default: the path). */
+  name?: string;
+  onInfo?: (info: CaptureInfo) => void;
+  /** Called once, before the first batch, with the first packet's link type: the sink for
+   *  forwarded packets (--out), or undefined. */
+  sink?: (linktype: number) => ForwardedSink | undefined;
+  /** Host interface names (pcapng interface names map to them). */
+  hostNames: string[];
+  /** Use the general reader even for classic pcap (tests compare the two feeds). */
+  general?: boolean;
+}
+
+export interface FeedResult {
+  drops: Map<number, number>;
+  captureError: CaptureError | null;
+  info: CaptureInfo | null;
+}
+
+/** The single-worker replay of a capture through `engine`: a classic pcap file is read straight
+ * into the core and framed there; anything else goes through readCapture. Damaged input ends it
+ * with `captureError` (the packets before the damage are replayed); other errors are thrown. */
+export async function replayCapture(engine: Engine, path: string, o: FeedOptions): Promise<FeedResult> {
+  const name = o.name ?? (path === '-' ? 'stdin' : path);
+  const drops = new Map<number, number>();
+  const raw = o.general ? null : openClassicPcap(path, name);
+  let info: CaptureInfo | null = null;
+  let sink: ForwardedSink | undefined;
+  let first = true;
+  if (!raw) {
+    let ifmap: Uint16Array | null = null;
+    try {
+      const gen = readCapture(path, { name, onInfo: (i) => { info = i; ifmap = interfaceMap(i, o.hostNames); o.onInfo?.(i); } });
+      for await (const b of gen) {
+        if (first && b.count) { first = false; sink = o.sink?.(b.linktype[0]); }
+        engine.runBatch(b, ifmap, sink);
+        engine.countDrops(b.count, drops);
+      }
+    } catch (e) {
+      if (e instanceof CaptureError) return { drops, captureError: e, info };
+      throw e;
+    }
+    return { drops, captureError: null, info };
+  }
+  info = raw.info;
+  o.onInfo?.(raw.info);
+  const core = engine.core;
+  const frame = core.pcapFrame as Fn, nextAddr = core.frameNextAddr as Fn, status = core.frameStatus as Fn;
+  let a = engine.areas(ENGINE_BATCH, CHUNK_BYTES);
+  let filled = 0;          // bytes in the data area
+  let base = 24;           // file offset of the data area's first byte
+  let eof = false;
+  let ord = 0;
+  try {
+    for (;;) {
+      if (!eof) {
+        const got = readFull(raw.fd, new Uint8Array(core.memory.buffer), a.data + filled, a.dataCap - filled, base + filled);
+        if (got < a.dataCap - filled) eof = true;
+        filled += got;
+      }
+      const end = a.data + filled;
+      let p = a.data;
+      for (;;) {
+        const n = frame(p, end, a.descs, ENGINE_BATCH, raw.flags, raw.linktype, raw.maxCaplen, ord) >>> 0;
+        if (n) {
+          if (first) { first = false; sink = o.sink?.(raw.linktype); }
+          engine.runDescs(n, sink);
+          engine.countDrops(n, drops);
+          ord += n;
+        }
+        p = nextAddr() >>> 0;
+        if (status()) {
+          const cl = new DataView(core.memory.buffer).getUint32(p + 8, !raw.bigEndian);
+          return { drops, captureError: pcapRecordError(name, base + (p - a.data), ord + 1, cl, raw.maxCaplen), info };
+        }
+        if (n < ENGINE_BATCH) break;
+      }
+      const carry = end - p;
+      if (eof) {
+        if (carry) return { drops, captureError: pcapTruncatedError(name, base + (p - a.data), ord + 1), info };
+        return { drops, captureError: null, info };
+      }
+      // the incomplete record to the front; a record larger than the area gets a larger one
+      const recAt = base + (p - a.data);
+      let want = a.dataCap;
+      if (carry >= 16) want = Math.max(want, 16 + new DataView(core.memory.buffer).getUint32(p + 8, !raw.bigEndian));
+      if (want > a.dataCap) a = engine.areas(ENGINE_BATCH, want); // the old area stays readable
+      new Uint8Array(core.memory.buffer).copyWithin(a.data, p, end);
+      base = recAt;
+      filled = carry;
+    }
+  } finally {
+    closeSync(raw.fd);
+  }
+}
