@@ -65,6 +65,18 @@ export function csumPartial(addr: usize, len: u32, sum: u64): u64 {
   store<u16>(field, <u16>(~csumFold(s) & 0xffff));
 }
 
+/** csumReplace4(field, from4, to4) then csumReplace2(field, from2, to2) in one fold. The same
+ *  value: ~HC1 = fold(A) with A = ~HC + ~from4 + to4, and fold(fold(A) + B) = fold(A + B) for the
+ *  end-around-carry fold (both 0 when A + B = 0, else the representative in [1, 0xffff] of the
+ *  same residue modulo 0xffff). */
+// @ts-ignore: decorator
+@inline export function csumReplace4and2(field: usize, from4: u32, to4: u32, from2: u32, to2: u32): void {
+  const hc = <u32>load<u16>(field);
+  const s: u64 = <u64>(~hc & 0xffff) + <u64>(~from4 & 0xffff) + <u64>((~from4 >> 16) & 0xffff) +
+    <u64>(to4 & 0xffff) + <u64>(to4 >> 16) + <u64>(~from2 & 0xffff) + <u64>(to2 & 0xffff);
+  store<u16>(field, <u16>(~csumFold(s) & 0xffff));
+}
+
 /** Full checksum over [addr, addr+len) with an initial sum: the value to store in the field
  *  (the field itself must be zero while summing). */
 export function csumCompute(addr: usize, len: u32, init: u64): u16 {

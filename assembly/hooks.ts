@@ -23,6 +23,8 @@ import {
   dissect, defrag, defragMaxSize, defragDf, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
 } from './engine-deps';
 import { DEFRAG_HELD, DEFRAG_DROP, DEFRAG_DONE } from './dissect';
+import { ctPrefetch } from './conntrack';
+import { DESC_SIZE } from '../src/layout';
 
 /** Result word for a drop by the interpreter: RES_DROP_RULE (extra = rule + 1) or RES_DROP_POLICY. */
 function dropRes(): u32 {
@@ -50,6 +52,8 @@ function natHook(hook: i32, manip: i32): i32 {
 
 /** One packet, descriptor at `desc`. Returns the DESC_RESULT word. */
 export function processPacket(desc: usize): u32 {
+  // every 8th packet: load the conntrack buckets the next 8 will look up, together (cache only)
+  if ((batchIndex & 7) == 0) ctPrefetch(batchIndex == 0 ? desc : desc + 8 * DESC_SIZE, batchIndex == 0 ? 16 : 8);
   const r = dissect(desc);
   if (r != RES_NONE) return <u32>r;
   const track = (imgw(H_FLAGS) & IMGF_CONNTRACK) != 0;

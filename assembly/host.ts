@@ -158,12 +158,42 @@ function validateSource(saddr: u32, iif: i32): i32 {
   return rpf == 1 ? RES_DROP_MARTIAN : 0;                 // strict needs the reverse path via iif
 }
 
+// Route cache: routeSlow is a pure function of (saddr, daddr, iif) and the image (host model,
+// sysctls), so its answers are kept in a direct-mapped table of 16-byte records [saddr, daddr,
+// iif u8, valid u8, oif u8, result i8, nexthop], cleared when the image changes. A hit gives what
+// routeSlow would: the result, P_OIF for a forward, the next hop.
+const RC_N: u32 = 2048; // = 1 << 11: the hash is the top 11 bits of a product
+const RC: usize = memory.data(<i32>RC_N * 16, 16);
+let rcImg: usize = 0;
+
 /** The routing decision for a packet received on P_IIF (ip_route_input_slow), after DNAT:
  *  HOOK_INPUT, HOOK_FORWARD (P_OIF set), or -RES_DROP_* (martian / no route / forwarding off). */
 export function routeInput(): i32 {
   const saddr = load<u32>(PKT, P_SADDR);
   const daddr = load<u32>(PKT, P_DADDR);
-  const iifb = <i32>load<u8>(PKT, P_IIF);
+  const iifb = <u32>load<u8>(PKT, P_IIF);
+  if (rcImg != IMG) { memory.fill(RC, 0, <usize>RC_N * 16); rcImg = IMG; }
+  // the top bits of a 64-bit product depend on every input bit (addresses are wire bytes loaded
+  // little-endian: the bytes that vary most are the high ones)
+  const h = <u32>((((<u64>saddr | (<u64>daddr << 32)) ^ <u64>iifb) * 0x9e3779b97f4a7c15) >> 53);
+  const c = RC + (<usize>h << 4);
+  if (load<u32>(c) == saddr && load<u32>(c, 4) == daddr && <u32>load<u16>(c, 8) == (iifb | 0x100)) {
+    const r = <i32>load<i8>(c, 11);
+    lastNexthop = load<u32>(c, 12);
+    if (r == HOOK_FORWARD) store<u8>(PKT, load<u8>(c, 10), P_OIF);
+    return r;
+  }
+  const r = routeSlow(saddr, daddr, <i32>iifb);
+  store<u32>(c, saddr);
+  store<u32>(c, daddr, 4);
+  store<u16>(c, <u16>(iifb | 0x100), 8);
+  store<u8>(c, r == HOOK_FORWARD ? load<u8>(PKT, P_OIF) : 0, 10);
+  store<i8>(c, <i8>r, 11);
+  store<u32>(c, lastNexthop, 12);
+  return r;
+}
+
+function routeSlow(saddr: u32, daddr: u32, iifb: i32): i32 {
   const iif = iifb == IF_NONE ? -1 : iifb;
   lastNexthop = 0;
   if (isMulticast(saddr) || isLbcast(saddr)) return -RES_DROP_MARTIAN;

@@ -19,7 +19,7 @@ import { PKT, imgw } from './state';
 import { entryAddr, tupleTaken, tupleTakenHarder, bysrcInsert, bysrcNext, bysrcCursor, isExpired } from './conntrack';
 import { ifAddr, ifFirstAddr, routeNexthop } from './host';
 import { draw, NAT_DRAW_KEY } from './rng';
-import { csumReplace4, csumReplace2, csumCompute, csumVerify, sctpCrc } from './csum';
+import { csumReplace4, csumReplace2, csumReplace4and2, csumCompute, csumVerify, sctpCrc } from './csum';
 import { bswap16 } from './dissect';
 import { P_JIFFIES } from '../src/layout';
 
@@ -320,18 +320,14 @@ function manipPkt(iph: usize, end: usize, manip: i32, addr: u32, port: u32, l4pr
         const pp = l4 + (manip == MANIP_SRC ? 0 : 2);
         const oldPort = <u32>load<u16>(pp);
         store<u16>(pp, <u16>newPortW);
-        if (l4 + 20 <= end) {
-          csumReplace4(l4 + 16, oldIp, addr);
-          csumReplace2(l4 + 16, oldPort, newPortW);
-        }
+        if (l4 + 20 <= end) csumReplace4and2(l4 + 16, oldIp, addr, oldPort, newPortW);
       }
     } else if (l4proto == 17 || l4proto == 136) {
       if (l4 + 8 <= end) {
         const pp = l4 + (manip == MANIP_SRC ? 0 : 2);
         const oldPort = <u32>load<u16>(pp);
         if (l4proto == 136 || load<u16>(l4 + 6) != 0) {
-          csumReplace4(l4 + 6, oldIp, addr);
-          csumReplace2(l4 + 6, oldPort, newPortW);
+          csumReplace4and2(l4 + 6, oldIp, addr, oldPort, newPortW);
           if (load<u16>(l4 + 6) == 0) store<u16>(l4 + 6, 0xffff); // CSUM_MANGLED_0
         }
         store<u16>(pp, <u16>newPortW);
