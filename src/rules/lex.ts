@@ -27,6 +27,8 @@ export function splitWords(line: string, file: string, lineNo: number): Word[] {
     }
     return words;
   }
+  // With quotes: a word's text is built from slices of the line (runs of ordinary characters), not one
+  // character at a time (a comment of 40 characters was a chain of 40 concatenations kept in the model).
   const out: Word[] = [];
   let buf = '';
   let inWord = false;
@@ -34,28 +36,31 @@ export function splitWords(line: string, file: string, lineNo: number): Word[] {
   let quoted = false;
   let quoteOpen = false;
   let quoteCol = 0;
-  let escaped = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
+  let seg = -1; // start of the current run of literal characters in the line, or -1
+  const n = line.length;
+  for (let i = 0; i < n; i++) {
+    const c = line.charCodeAt(i);
     if (quoteOpen) {
-      if (escaped) {
-        buf += c;
-        escaped = false;
-      } else if (c === '\\') {
-        escaped = true;
-      } else if (c === '"') {
+      if (c === 92) { // backslash: the next character is taken literally
+        if (seg >= 0) buf += line.slice(seg, i);
+        seg = i + 1; // the escaped character starts the next run (even when it is a quote or a backslash)
+        i++;
+      } else if (c === 34) {
         // Closing quote ends the word (add_param_to_argv emits it, even when empty).
+        if (seg >= 0) buf += line.slice(seg, i);
+        seg = -1;
         quoteOpen = false;
         out.push({ text: buf, col: start + 1, quoted: true });
         buf = '';
         inWord = false;
         quoted = false;
-      } else {
-        buf += c;
+      } else if (seg < 0) {
+        seg = i;
       }
       continue;
     }
-    if (c === '"') {
+    if (c === 34) {
+      if (seg >= 0) { buf += line.slice(seg, i); seg = -1; }
       if (!inWord) {
         inWord = true;
         start = i;
@@ -65,7 +70,8 @@ export function splitWords(line: string, file: string, lineNo: number): Word[] {
       quoteCol = i + 1;
       continue;
     }
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\n') {
+    if (c === 32 || c === 9 || c === 13 || c === 10) {
+      if (seg >= 0) { buf += line.slice(seg, i); seg = -1; }
       if (inWord) {
         out.push({ text: buf, col: start + 1, quoted });
         buf = '';
@@ -78,8 +84,9 @@ export function splitWords(line: string, file: string, lineNo: number): Word[] {
       inWord = true;
       start = i;
     }
-    buf += c;
+    if (seg < 0) seg = i;
   }
+  if (seg >= 0) buf += line.slice(seg, n);
   if (quoteOpen) {
     throw new ParseError({ file, line: lineNo, column: quoteCol }, '"', 'unterminated quote');
   }

@@ -165,6 +165,8 @@ export function scanU64(s: string): bigint | undefined {
 }
 
 function parseCounters(w: Word, pos: SourcePos): Counters {
+  // `[0:0]` (every chain line of a dump without -c): one shared 0n (a bigint is immutable), no regex.
+  if (w.text === '[0:0]') return { packets: 0n, bytes: 0n };
   const m = /^\[([^:\]]*):([^\]]*)\]$/.exec(w.text);
   const packets = m ? scanU64(m[1]) : undefined;
   const bytes = m ? scanU64(m[2]) : undefined;
