@@ -145,4 +145,17 @@ describe('--out: packets the host emits', () => {
     const ip = buildIPv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 'tcp', sport: 9, dport: 41000, flags: 'RA', seq: 0, ack: 0xffffffff, window: 0, ttl: 64, id: 0, df: true });
     expect(got.pkts.map((p) => hex(p.frame))).toEqual([hex(wrapL2(ip, { link: 'sll2', ifindex: 3 }))]);
   });
+
+  it('a batch emitting more than the first 64 KiB area: the core grows it, nothing is lost', async () => {
+    // 120 pings of 1400 bytes in one batch: 120 replies x (16 + 1400) bytes = 169,920 bytes, past
+    // 64 KiB and 128 KiB: the area doubles twice during the batch (assembly/modules/reject.ts)
+    const pings: FrameSpec[] = Array.from({ length: 120 }, (_, i) => ({
+      src: `192.0.2.${2 + (i % 50)}`, dst: '192.0.2.1', proto: 'icmp', icmpType: 8, icmpId: 1000 + i, icmpSeq: i, payload: 1372, id: i,
+    }));
+    const r = await runScenario(rulesFile(RULES), router, pings.map((p, i) => ({ ...p, on: 'eth0', t: i * 0.001 })));
+    const out = readOut(r.out);
+    const want = pings.map((p) => wrapL2(buildIPv4({ ...p, src: p.dst, dst: p.src, icmpType: 0, ttl: 64, id: 0 }), { srcMac: MAC_ROUTER, dstMac: MAC_PEER }));
+    expect(out.pkts.length).toBe(120);
+    expect(out.pkts.map((p) => hex(p.frame))).toEqual(want.map(hex));
+  });
 });
