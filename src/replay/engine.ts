@@ -1,7 +1,8 @@
 // The single-worker replay: a clean function of (compiled image, batches). One core instance;
 // setup reserves the image, counters, state slots, recent tables, conntrack table, descriptors and
-// a data area; each batch is copied into the data area once (one memcpy per column) and run by
-// processBatch. No per-packet JS in the hot path except the interface-id mapping for pcapng.
+// a data area. A classic pcap file is read straight into the data area and framed by the core
+// (feed.ts replayCapture, runDescs: no per-packet JS); other batches (readCapture) are copied in
+// once (one memcpy per column, runBatch). Either way a batch is run by one processBatch.
 import { DESC_SIZE, DESC_RESULT, DESC_TS_SEC, DESC_TS_NSEC, RES_DROP_RULE, RES_DROP_POLICY, CNT_SIZE, ST_SIZE, ST_NRES, ST_REJECT_REPLIES, ST_CSUM_BAD, ST_DROP_INVALID_CT } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';

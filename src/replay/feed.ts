@@ -13,7 +13,10 @@ import { interfaceMap, type Engine, type ForwardedSink } from './engine.js';
 /** Packets per batch the core frames and runs at a time (single worker). */
 export const ENGINE_BATCH = 65536;
 /** Bytes read from the file at a time. */
-export const CHUNK_BYTES = Number(process.env.NFR_CHUNK ?? 8 << 20);
+export const CHUNK_BYTES = 8 << 20;
+/** Tests of the chunk seams (records cut by a chunk's end, records larger than a chunk):
+ * NFREPLAY_TEST_CHUNK_BYTES makes the pool's chunks that small. */
+export const POOL_CHUNK_BYTES = Number(process.env.NFREPLAY_TEST_CHUNK_BYTES ?? 0) || CHUNK_BYTES;
 
 export interface RawPcap extends ClassicPcap {
   fd: number;
@@ -73,7 +76,7 @@ export class PcapChunks {
   /** Set when the framing met damage: thrown by the next `next()` (after the packets before it). */
   private pending: CaptureError | null = null;
 
-  constructor(readonly raw: RawPcap, private readonly batch: number) {}
+  constructor(readonly raw: RawPcap, private readonly batch: number, private readonly chunkBytes = CHUNK_BYTES) {}
 
   /** The timestamp of the record at `at` (as the reader gives it). */
   private ts(dv: DataView, at: number): { tsSec: number; tsNsec: number } {
@@ -92,7 +95,7 @@ export class PcapChunks {
     if (this.eof && this.carry === 0) return null;
     const r = this.raw;
     // a record longer than a chunk gets a chunk of its own size
-    let need = CHUNK_BYTES;
+    let need = this.chunkBytes;
     if (this.carry >= 16) {
       const dv = new DataView(this.carrySab!, this.carryOff, 16);
       const cl = dv.getUint32(8, !r.bigEndian);
@@ -153,6 +156,10 @@ export interface FeedOptions {
   hostNames: string[];
   /** Use the general reader even for classic pcap (tests compare the two feeds). */
   general?: boolean;
+  /** Bytes read at a time and packets run at a time (tests of the seams; default CHUNK_BYTES,
+   *  ENGINE_BATCH). */
+  chunkBytes?: number;
+  batch?: number;
 }
 
 export interface FeedResult {
@@ -190,7 +197,9 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
   o.onInfo?.(raw.info);
   const core = engine.core;
   const frame = core.pcapFrame as Fn, nextAddr = core.frameNextAddr as Fn, status = core.frameStatus as Fn;
-  let a = engine.areas(ENGINE_BATCH, CHUNK_BYTES);
+  const per = o.batch ?? ENGINE_BATCH;
+  let a = engine.areas(per, o.chunkBytes ?? CHUNK_BYTES);
+  a.dataCap = o.chunkBytes ?? a.dataCap;
   let filled = 0;          // bytes in the data area
   let base = 24;           // file offset of the data area's first byte
   let eof = false;
@@ -205,7 +214,7 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
       const end = a.data + filled;
       let p = a.data;
       for (;;) {
-        const n = frame(p, end, a.descs, ENGINE_BATCH, raw.flags, raw.linktype, raw.maxCaplen, ord) >>> 0;
+        const n = frame(p, end, a.descs, per, raw.flags, raw.linktype, raw.maxCaplen, ord) >>> 0;
         if (n) {
           if (first) { first = false; sink = o.sink?.(raw.linktype); }
           engine.runDescs(n, sink);
@@ -217,7 +226,7 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
           const cl = new DataView(core.memory.buffer).getUint32(p + 8, !raw.bigEndian);
           return { drops, captureError: pcapRecordError(name, base + (p - a.data), ord + 1, cl, raw.maxCaplen), info };
         }
-        if (n < ENGINE_BATCH) break;
+        if (n < per) break;
       }
       const carry = end - p;
       if (eof) {
@@ -228,7 +237,7 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
       const recAt = base + (p - a.data);
       let want = a.dataCap;
       if (carry >= 16) want = Math.max(want, 16 + new DataView(core.memory.buffer).getUint32(p + 8, !raw.bigEndian));
-      if (want > a.dataCap) a = engine.areas(ENGINE_BATCH, want); // the old area stays readable
+      if (want > a.dataCap) a = engine.areas(per, want); // the old area stays readable
       new Uint8Array(core.memory.buffer).copyWithin(a.data, p, end);
       base = recAt;
       filled = carry;

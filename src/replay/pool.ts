@@ -31,7 +31,7 @@ import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/re
 import type { Ruleset } from '../rules/model.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { RulesApi } from './rules-adapter.js';
-import { openClassicPcap, PcapChunks } from './feed.js';
+import { openClassicPcap, PcapChunks, POOL_CHUNK_BYTES } from './feed.js';
 import { Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, DEFRAG_QUEUES, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
 import { Progress } from './progress.js';
@@ -165,7 +165,7 @@ class PoolRun {
         // classic pcap: the file's bytes in shared buffers, framed by the workers' cores
         read.info = raw.info;
         read.linktype = raw.linktype;
-        const chunks = new PcapChunks(raw, POOL_BATCH);
+        const chunks = new PcapChunks(raw, POOL_BATCH, POOL_CHUNK_BYTES);
         let prev: Buf | null = null;
         try {
           outer: for (;;) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { buildFrame, type FrameSpec } from '../../src/pcap/craft.js';
-import { PcapngWriter } from '../../src/pcap/writer.js';
+import { PcapngWriter, PcapWriter } from '../../src/pcap/writer.js';
 
 export const CLI = new URL('../../bin/nfreplay.js', import.meta.url).pathname;
 const dirs: string[] = [];
@@ -27,12 +27,19 @@ export function writeCapture(path: string, ifaces: string[], pkts: Pkt[]): void 
   w.close();
 }
 
+/** The same packets as a classic pcap (one link, nanosecond timestamps): the interfaces are lost. */
+export function writePcap(path: string, pkts: Pkt[]): void {
+  const w = new PcapWriter(path, { linktype: 1, nanosecond: true });
+  for (const p of pkts) w.writePacket(1700000000 + Math.floor(p.t), Math.round((p.t % 1) * 1e9), p.raw ?? buildFrame(p));
+  w.close();
+}
+
 export function writeJson(path: string, v: unknown): void {
   writeFileSync(path, JSON.stringify(v));
 }
 
-export function cli(args: string[], timeout = 120000): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
+export function cli(args: string[], timeout = 120000, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout, maxBuffer: 64 << 20, env: { ...process.env, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
