@@ -42,11 +42,11 @@ describe.skipIf(reason !== null)('the comparison of the router\'s own packets', 
   });
 
   let n = 0;
-  function outputs(egress: Uint8Array[]): NfreplayOutputs {
+  function outputs(egress: Uint8Array[], linktype = LINKTYPE_RAW): NfreplayOutputs {
     const o = { counters: join(dir, `c${++n}`), conntrack: join(dir, `t${n}`), egress: join(dir, `e${n}.pcap`) };
     writeFileSync(o.counters, k.saveC);
     writeFileSync(o.conntrack, k.conntrackText);
-    writeFileSync(o.egress, writePcap(egress.map((data, i) => ({ ts: 1.7e9 + i / 1000, data })), LINKTYPE_RAW));
+    writeFileSync(o.egress, writePcap(egress.map((data, i) => ({ ts: 1.7e9 + i / 1000, data })), linktype));
     return o;
   }
 
@@ -73,5 +73,19 @@ describe.skipIf(reason !== null)('the comparison of the router\'s own packets', 
     rid[rst] = withId(rid[rst], 1);
     const badRst = compareOutputs(c, k, outputs(rid));
     expect(badRst.differences.filter((d) => !d.startsWith('(info)')).length).toBeGreaterThan(0);
+  });
+
+  it('compares the MACs of the router\'s own packets (Ethernet --out)', () => {
+    const eth = (macs: Uint8Array, ip: Uint8Array) => { const f = new Uint8Array(14 + ip.length); f.set(macs, 0); f[12] = 8; f.set(ip, 14); return f; };
+    const frames = k.egress.map((e) => eth(e.macs!, e.local && e.ip[9] === 1 ? withId(e.ip, 0) : e.ip));
+    const ok = compareOutputs(c, k, outputs(frames, 1));
+    expect(ok.differences).toEqual([]);
+    // the RST with its MACs the other way round (as if not swapped): caught
+    const rst = k.egress.findIndex((e) => e.local && e.ip[9] === 6);
+    const m = k.egress[rst].macs!;
+    const bad = frames.slice();
+    bad[rst] = eth(Uint8Array.from([...m.subarray(6, 12), ...m.subarray(0, 6)]), k.egress[rst].ip);
+    const r = compareOutputs(c, k, outputs(bad, 1));
+    expect(r.differences).toEqual([expect.stringMatching(new RegExp(`^egress #${rst} on eth0: kernel MACs `))]);
   });
 });
