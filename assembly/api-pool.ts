@@ -15,7 +15,7 @@
 // original source (ip, port, proto) of a SNATed connection (nf_nat_bysource reuse). The main
 // thread joins flows that share a tuple into one shard and replays those shards again.
 import {
-  DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_LINKTYPE, LINKTYPE_ETHERNET, RES_NONE, RES_NOT_IP, RES_MALFORMED, P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT,
+  DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC, DESC_ORDINAL, DESC_LINKTYPE, LINKTYPE_ETHERNET, RES_NONE, RES_NOT_IP, RES_MALFORMED, P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT,
   P_L4OK, P_FRAGOFF, P_ICMP_TYPE, P_IN_L3, P_IN_SADDR, P_IN_DADDR, P_IN_PROTO, P_IN_OK, P_IN_SPORT,
   P_IN_DPORT, P_CTINFO, P_CT, P_MF, P_L3, RES_FRAG_QUEUED, RES_DROP_FRAG, RES_DROP_TTL, RES_DROP_NOROUTE,
   RES_DROP_MTU, RES_DROP_RULE, CTINFO_NEW, CTINFO_INVALID, IPS_CONFIRMED, IPS_SRC_NAT, IPS_DST_NAT,
@@ -186,6 +186,40 @@ export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usi
     const o = out + <usize>j * DESC_SIZE;
     store<u64>(o, load<u64>(d)); store<u64>(o, load<u64>(d, 8), 8);
     store<u64>(o, load<u64>(d, 16), 16); store<u64>(o, load<u64>(d, 24), 24);
+    store<u32>(keys + (<usize>j << 2), kKey);
+    store<u32>(srcs + (<usize>j << 2), kSrc);
+    store<u32>(hashes + (<usize>j << 3), hLo);
+    store<u32>(hashes + (<usize>j << 3), hHi | (kFrag ? 0x80000000 : 0), 4);
+    j++;
+  }
+  return j;
+}
+
+/** Worker, once per batch of classic pcap records (whole records, checked by the main thread:
+ * src/replay/feed.ts PcapChunks): frame the `n` records from `pos` as api-engine.ts pcapFrame
+ * does (`flags`, `linktype`, ordinals from `ordinal`), key each and keep this shard's, as
+ * poolSelect — in one pass: a packet's descriptor is written where it would be kept. */
+export function poolFrameSelect(pos: usize, n: u32, flags: u32, linktype: u32, ordinal: u32, nShards: u32, me: u32,
+  ovr: usize, ovrMask: u32, out: usize, keys: usize, hashes: usize, srcs: usize, hash: u32): u32 {
+  const be = (flags & 1) != 0;
+  const mul: u32 = (flags & 2) != 0 ? 1 : 1000;
+  const lw = (linktype & 0xffff) | 0xffff0000; // LINKTYPE, IFINDEX = 0xFFFF (the host's ingress)
+  let j: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    let sec = load<u32>(pos), frac = load<u32>(pos, 4), cl = load<u32>(pos, 8), wl = load<u32>(pos, 12);
+    if (be) { sec = bswap<u32>(sec); frac = bswap<u32>(frac); cl = bswap<u32>(cl); wl = bswap<u32>(wl); }
+    const d = out + <usize>j * DESC_SIZE;
+    store<u32>(d, <u32>pos + 16, DESC_FRAME);
+    store<u32>(d, cl, DESC_CAPLEN);
+    store<u32>(d, wl, DESC_WIRELEN);
+    store<u32>(d, sec, DESC_TS_SEC);
+    store<u32>(d, frac * mul, DESC_TS_NSEC);
+    store<u32>(d, lw, DESC_LINKTYPE);
+    store<u32>(d, ordinal + i, DESC_ORDINAL);
+    store<u32>(d, 0, DESC_RESULT);
+    pos += 16 + <usize>cl;
+    keyPacket(d, hash != 0);
+    if (keyShard(nShards, ovr, ovrMask) != me) continue;
     store<u32>(keys + (<usize>j << 2), kKey);
     store<u32>(srcs + (<usize>j << 2), kSrc);
     store<u32>(hashes + (<usize>j << 3), hLo);

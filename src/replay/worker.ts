@@ -95,20 +95,21 @@ class ShardRunner {
     const n = m.n;
     if (n === 0) return;
     const core = this.core;
+    let sel: number;
     if (m.t === 'raw') {
       this.ensure(n, m.len);
       new Uint8Array(core.memory.buffer).set(new Uint8Array(m.sab, m.off, m.len), this.data);
-      const got = (core.pcapFrame as Fn)(this.data, this.data + m.len, this.descAll, n, m.flags, m.linktype, 0xffffffff, m.ord) >>> 0;
-      if (got !== n) throw new Error(`pool worker: framed ${got} packets of a batch of ${n}`);
+      sel = (core.poolFrameSelect as Fn)(this.data, n, m.flags, m.linktype, m.ord, this.t.nShards, this.t.shard, this.ovr, this.ovrMask,
+        this.descSel, this.keys, this.hashes, this.srcs, this.t.log ? 1 : 0) >>> 0;
     } else {
       this.ensure(n, m.bytes);
       const mem = new Uint8Array(core.memory.buffer);
       mem.set(new Uint8Array(m.sab, 0, n * DESC_SIZE), this.descAll);
       mem.set(new Uint8Array(m.sab, n * DESC_SIZE, m.bytes), this.data);
       (core.poolRebase as Fn)(this.descAll, n, this.data);
+      sel = (core.poolSelect as Fn)(this.descAll, n, this.t.nShards, this.t.shard, this.ovr, this.ovrMask,
+        this.descSel, this.keys, this.hashes, this.srcs, this.t.log ? 1 : 0) >>> 0;
     }
-    const sel = (core.poolSelect as Fn)(this.descAll, n, this.t.nShards, this.t.shard, this.ovr, this.ovrMask,
-      this.descSel, this.keys, this.hashes, this.srcs, this.t.log ? 1 : 0) >>> 0;
     if (sel === 0) return;
     const nlog = (core.poolRun as Fn)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log) >>> 0;
     this.packets += sel;
