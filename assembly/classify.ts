@@ -6,6 +6,7 @@
 import {
   NODE_LEAF, NODE_ROOT, NODE_HASH, NODE_IFACE, NODE_SPLIT_SADDR, HASH_COL_SADDR, HASH_COL_DADDR, HASH_COL_PORTS, HASH_HDR,
   IFBIT_NONE, P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT, P_FRAGOFF, P_L4OK, P_IIF, P_OIF,
+  NODE_MULTI,
 } from '../src/layout';
 import { PKT, imgw } from './state';
 
@@ -98,4 +99,23 @@ export function classify(base: i32): i32 {
     unreachable();
   }
   return n;
+}
+
+/** A NODE_MULTI block at word offset `base` (partitioned chain, src/compile/tree.ts buildChain):
+ * the leaf of each of its K structures, as word offsets, at `out` (K i32); returns K. The rule
+ * sets of the structures are disjoint; the chain's candidates are the leaves merged in rule
+ * order (assembly/interp.ts). */
+export function leavesMulti(base: i32, out: usize): i32 {
+  const k = imgw(base + 1);
+  for (let i = 0; i < k; i++) {
+    const b = base + imgw(base + 2 + i);
+    store<i32>(out + (<usize>i << 2), imgw(b) == NODE_LEAF ? b : classify(b));
+  }
+  return k;
+}
+
+/** Is the block at word offset `base` a partitioned one? */
+// @ts-ignore: decorator
+@inline export function isMulti(base: i32): bool {
+  return imgw(base) == NODE_MULTI;
 }

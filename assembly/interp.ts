@@ -1,11 +1,13 @@
 // ipt_do_table over the image (netfilter-semantics.md §2, net/ipv4/netfilter/ip_tables.c).
 // A chain is entered through its decision structure (CH_TREE), which yields a leaf: the ordered
-// candidate rules. The walk keeps (chain, leaf, position); -j pushes that triple, -g does not,
-// RETURN (explicit, or falling off a user chain) pops it and resumes after the calling rule; with an
-// empty stack it goes to the hook's builtin chain policy (the underflow entry), whose counter ticks.
+// candidate rules (partitioned chains: K leaves merged in rule order). The walk keeps (chain, leaf,
+// position); -j pushes that triple, -g does not, RETURN (explicit, or falling off a user chain)
+// pops it and resumes after the calling rule; with an empty stack it goes to the hook's builtin
+// chain policy (the underflow entry), whose counter ticks.
 // Counters tick after the base match and all matches matched, before the target runs.
 import {
   H_CHAINS, H_RULES, H_HOOKS, NUM_TABLES, CH_SIZE, CH_POLICY, CH_POLICY_COUNTER, CH_TREE, NODE_LEAF,
+  NODE_MULTI, MULTI_MAX,
   R_SIZE, R_FLAGS, R_SRC, R_SMSK, R_DST, R_DMSK, R_PROTO, R_IIF, R_OIF, R_TARGET, R_TARGET_ARG,
   R_TPARAMS, R_NMATCH, R_MATCHES, R_COUNTER, RF_SRC, RF_SRC_INV, RF_DST, RF_DST_INV, RF_PROTO,
   RF_PROTO_INV, RF_FRAG, RF_FRAG_INV, RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV, RF_IIF_EXT, RF_OIF_EXT,
@@ -15,7 +17,7 @@ import {
 } from '../src/layout';
 import { PKT, IMG, imgw } from './state';
 import { count } from './counters';
-import { classify } from './classify';
+import { classify, leavesMulti } from './classify';
 import { matchOne, targetOne, clearHotdrop, hotdrop } from './modules/index';
 
 /** Maximum jump depth. The kernel sizes its stack by the number of user chains and rejects loops
@@ -26,13 +28,50 @@ const STACK: usize = memory.data(STACK_MAX * 12, 16);
 /** Why the last runTable returned V_DROP/V_REJECT: rule index (>= 0) or -1 - chain id (policy). */
 export let dropBy: i32 = 0;
 
-/** The leaf of chain `chain` for the current packet: its decision structure (CH_TREE) is either a
- * lone NODE_LEAF [NODE_LEAF, n, rules...] (--linear, small chains) or a tree walked by classify.ts.
- * Returns the leaf's word offset. */
+/** Cursors of the current chain's leaves when its block is partitioned (NODE_MULTI, see
+ * src/compile/tree.ts buildChain): per structure the rule index at the head of its leaf
+ * (i32.MAX_VALUE once exhausted), the byte address of that entry and the end of the leaf. The
+ * candidates are taken smallest index first, i.e. the leaves merged in rule order. Only the
+ * current chain has cursors: a stack frame of a partitioned chain keeps the calling rule's index,
+ * and the return classifies the chain again (the fields the structures test, addresses, protocol,
+ * ports and devices, do not change during a table walk) and skips to the rules after it. */
+const MLEAF: usize = memory.data(MULTI_MAX * 4, 16);
+const MHEAD: usize = memory.data(MULTI_MAX * 4, 16);
+const MCUR: usize = memory.data(MULTI_MAX * 4, 16);
+const MEND: usize = memory.data(MULTI_MAX * 4, 16);
+
+/** Set the cursors for the NODE_MULTI block `node`, after rule index `after` (-1: at the start);
+ * returns K. */
+function enterMulti(node: i32, after: i32): i32 {
+  const k = leavesMulti(node, MLEAF);
+  for (let i = 0; i < k; i++) {
+    const o = <usize>i << 2;
+    const la = IMG + (<usize>load<i32>(MLEAF + o) << 2);
+    let c = la + 8;
+    const e = c + (<usize>load<i32>(la, 4) << 2);
+    while (c < e && load<i32>(c) <= after) c += 4;
+    store<usize>(MCUR + o, c);
+    store<usize>(MEND + o, e);
+    store<i32>(MHEAD + o, c < e ? load<i32>(c) : i32.MAX_VALUE);
+  }
+  return k;
+}
+
+/** The next candidate of a partitioned chain (the smallest head), or -1 at the end. */
 // @ts-ignore: decorator
-@inline function leafOf(chain: i32): i32 {
-  const node = imgw(imgw(H_CHAINS) + chain * CH_SIZE + CH_TREE);
-  return imgw(node) == NODE_LEAF ? node : classify(node);
+@inline function nextMulti(k: i32): i32 {
+  let best = i32.MAX_VALUE;
+  let bi = 0;
+  for (let i = 0; i < k; i++) {
+    const v = load<i32>(MHEAD + (<usize>i << 2));
+    if (v < best) { best = v; bi = i; }
+  }
+  if (best == i32.MAX_VALUE) return -1;
+  const o = <usize>bi << 2;
+  const c = load<usize>(MCUR + o) + 4;
+  store<usize>(MCUR + o, c);
+  store<i32>(MHEAD + o, c < load<usize>(MEND + o) ? load<i32>(c) : i32.MAX_VALUE);
+  return best;
 }
 
 // @ts-ignore: decorator
@@ -91,14 +130,40 @@ export function runChain(entry: i32): i32 {
   const rulesA = img + (<usize>imgw(H_RULES) << 2);
   const bytes = load<u32>(PKT, P_IPLEN);
   let chain = entry;
-  let leaf = leafOf(chain);
-  let leafA = img + (<usize>leaf << 2);
-  let nLeaf = load<i32>(leafA, 4);
+  // The chain's candidates: one leaf (`leaf`, `pos` = next entry) when its block is a lone leaf or
+  // a tree; when it is partitioned, `multi` = K and the cursors above.
+  let leaf = 0;
+  let leafA: usize = 0;
+  let nLeaf = 0;
   let pos = 0;
+  let multi = 0;
+  // enter `chain`: find its leaves, positioned after rule index `after`
+  let enter = true;
+  let after = -1;
   let sp = 0;
   clearHotdrop();
   while (true) {
-    if (pos >= nLeaf) {
+    if (enter) {
+      enter = false;
+      const node = load<i32>(chainsA + <usize>chain * (CH_SIZE << 2), CH_TREE << 2);
+      const kind = imgw(node);
+      if (kind == NODE_MULTI) {
+        multi = enterMulti(node, after);
+      } else {
+        multi = 0;
+        leaf = kind == NODE_LEAF ? node : classify(node);
+        leafA = img + (<usize>leaf << 2);
+        nLeaf = load<i32>(leafA, 4);
+        pos = 0;
+      }
+    }
+    let r = -1;
+    if (multi == 0) {
+      if (pos < nLeaf) { r = load<i32>(leafA + (<usize>pos << 2), 8); pos++; }
+    } else {
+      r = nextMulti(multi);
+    }
+    if (r < 0) {
       // End of the chain: builtin -> policy; user -> implicit RETURN (its counter ticks).
       const cba = chainsA + <usize>chain * (CH_SIZE << 2);
       count(load<i32>(cba, CH_POLICY_COUNTER << 2), bytes);
@@ -110,14 +175,15 @@ export function runChain(entry: i32): i32 {
       if (sp == 0) return underflow(entry, bytes);
       sp--;
       const s = STACK + <usize>sp * 12;
-      chain = load<i32>(s); leaf = load<i32>(s, 4); pos = load<i32>(s, 8) + 1;
+      chain = load<i32>(s); leaf = load<i32>(s, 4);
+      if (leaf < 0) { after = load<i32>(s, 8); enter = true; continue; }
+      multi = 0; pos = load<i32>(s, 8);
       leafA = img + (<usize>leaf << 2);
       nLeaf = load<i32>(leafA, 4);
       continue;
     }
-    const r = load<i32>(leafA + (<usize>pos << 2), 8);
     const ra = rulesA + <usize>r * (R_SIZE << 2);
-    if (!baseMatch(ra)) { pos++; continue; }
+    if (!baseMatch(ra)) continue;
     const nm = load<i32>(ra, R_NMATCH << 2);
     if (nm != 0) {
       let m = load<i32>(ra, R_MATCHES << 2);
@@ -130,33 +196,33 @@ export function runChain(entry: i32): i32 {
       }
       if (!ok) {
         if (hotdrop) { dropBy = r; return V_DROP; }
-        pos++; continue;
+        continue;
       }
     }
     count(load<i32>(ra, R_COUNTER << 2), bytes);
     const t = load<i32>(ra, R_TARGET << 2);
-    if (t == T_NONE) { pos++; continue; }
+    if (t == T_NONE) continue;
     if (t == T_ACCEPT) return V_ACCEPT;
     if (t == T_DROP) { dropBy = r; return V_DROP; }
     if (t == T_JUMP || t == T_GOTO) {
       if (t == T_JUMP) {
         if (sp >= STACK_MAX) { dropBy = r; return V_DROP; }
+        // resume point: the next leaf position, or for a partitioned chain the rule's index
         const s = STACK + <usize>sp * 12;
-        store<i32>(s, chain); store<i32>(s, leaf, 4); store<i32>(s, pos, 8);
+        store<i32>(s, chain); store<i32>(s, multi ? -1 : leaf, 4); store<i32>(s, multi ? r : pos, 8);
         sp++;
       }
       chain = load<i32>(ra, R_TARGET_ARG << 2);
-      leaf = leafOf(chain);
-      leafA = img + (<usize>leaf << 2);
-      nLeaf = load<i32>(leafA, 4);
-      pos = 0;
+      after = -1; enter = true;
       continue;
     }
     if (t == T_RETURN) {
       if (sp == 0) return underflow(entry, bytes);
       sp--;
       const s = STACK + <usize>sp * 12;
-      chain = load<i32>(s); leaf = load<i32>(s, 4); pos = load<i32>(s, 8) + 1;
+      chain = load<i32>(s); leaf = load<i32>(s, 4);
+      if (leaf < 0) { after = load<i32>(s, 8); enter = true; continue; }
+      multi = 0; pos = load<i32>(s, 8);
       leafA = img + (<usize>leaf << 2);
       nLeaf = load<i32>(leafA, 4);
       continue;
@@ -165,7 +231,7 @@ export function runChain(entry: i32): i32 {
     const tp = load<i32>(ra, R_TPARAMS << 2);
     const ta = img + (<usize>tp << 2);
     const v = targetOne(load<i32>(ta), tp + 2, load<i32>(ta, 4), r);
-    if (v == V_CONTINUE) { pos++; continue; }
+    if (v == V_CONTINUE) continue;
     if (v == V_DROP || v == V_REJECT) dropBy = r;
     return v;
   }

@@ -4,7 +4,7 @@
 // per-packet cost inside wasm of classify + first-match scan of the leaf (same packets, same
 // checker) for the tree and for the single linear leaf, their ratio, and the issue's anchors.
 // Not a test. Uses dist/ (tsc) and compiles test/tree/bench-entry.ts with asc.
-// Options: --sizes 100,1000 --kinds kube,acl --packets 20000 --maxrep 16 --hashload 0.5
+// Options: --sizes 100,1000 --kinds kube,acl --packets 20000 --maxrep 16 --hashload 0.5 --multi false
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -19,8 +19,9 @@ const { values: args } = parseArgs({ options: {
   packets: { type: 'string', default: '20000' },
   maxrep: { type: 'string' }, // buildTree's maxReplication (default: the builder's own)
   hashload: { type: 'string' }, // buildTree's hashLoad (default: the builder's own)
+  multi: { type: 'string' }, // buildChain's multi: false (one structure per chain) or force
 } });
-const { buildTree, linearTree, classifyJs, keyMatches } = await import(join(root, 'dist/compile/tree.js'));
+const { buildChain, linearTree, candidatesJs, keyMatches } = await import(join(root, 'dist/compile/tree.js'));
 const { genRules, genKube, genPackets, rng } = await import(join(root, 'dist/compile/tree-gen.js'));
 
 // ---- wasm: classify + leaf scan ----
@@ -111,13 +112,15 @@ for (const kind of kinds) {
   for (const n of sizes) {
     const { keys, pkts } = kind === 'kube' ? kubeSet(n, 4242 + n) : aclSet(n, 4242 + n);
     const idx = keys.map((_, i) => i);
+    const opts = { maxReplication: args.maxrep ? Number(args.maxrep) : undefined, hashLoad: args.hashload ? Number(args.hashload) : undefined,
+      multi: args.multi === undefined ? undefined : args.multi === 'force' ? 'force' : args.multi !== 'false' };
     const c0 = process.cpuUsage();
-    const built = buildTree(keys, idx, { maxReplication: args.maxrep ? Number(args.maxrep) : undefined, hashLoad: args.hashload ? Number(args.hashload) : undefined });
+    const built = buildChain(keys, idx, opts);
     const cpuMs = process.cpuUsage(c0).user / 1000;
     // the same build again in this process (JIT-compiled builder): the first build of a size pays
     // V8's warm-up, a long-running compile (or a second chain) does not; both are printed
     const c1 = process.cpuUsage();
-    const again = buildTree(keys, idx, { maxReplication: args.maxrep ? Number(args.maxrep) : undefined, hashLoad: args.hashload ? Number(args.hashload) : undefined });
+    const again = buildChain(keys, idx, opts);
     const reCpuMs = process.cpuUsage(c1).user / 1000;
     const lin = linearTree(n, idx);
     const kAddr = place(keyTable(keys));
@@ -134,8 +137,7 @@ for (const kind of kinds) {
     // spot check in JS too: the leaf's first key match = linear first key match
     for (let i = 0; i < 200; i++) {
       const p = pkts[i];
-      const leaf = classifyJs(built.words, 0, p);
-      let ft = -1; for (let j = 0; j < built.words[leaf + 1]; j++) { const r = built.words[leaf + 2 + j]; if (keyMatches(keys[r], p) !== false) { ft = r; break; } }
+      let ft = -1; for (const r of candidatesJs(built.words, 0, p)) { if (keyMatches(keys[r], p) !== false) { ft = r; break; } }
       const fl = keys.findIndex((k) => keyMatches(k, p) !== false);
       if (ft !== fl) { console.log(`!! JS mismatch ${kind} ${n} packet ${i}`); break; }
     }
@@ -143,7 +145,8 @@ for (const kind of kinds) {
     const s = built.stats;
     let anchor = ANCHOR[kind]?.[n] ?? '';
     if (kind === 'kube' && n === 100000 && base100.kube) anchor += `  (measured ratio ${(tree.ns / base100.kube).toFixed(2)}×)`;
-    console.log([kind, n, s.kind + (s.budgetHit ? '!budget' : '') + (s.deadlineHit ? '!deadline' : ''), `${fmt(s.buildMs)} (${fmt(cpuMs)})`, `${fmt(again.stats.buildMs)} (${fmt(reCpuMs)})`, s.bytes, s.depth, s.leaves, s.largestLeaf,
+    const kindText = s.trees ? `multi ${s.trees.map((t) => `${t.group}:${t.rules}:${t.kind}`).join(',')}` : s.kind;
+    console.log([kind, n, kindText + (s.budgetHit ? '!budget' : '') + (s.deadlineHit ? '!deadline' : ''), `${fmt(s.buildMs)} (${fmt(cpuMs)})`, `${fmt(again.stats.buildMs)} (${fmt(reCpuMs)})`, s.bytes, s.depth, s.leaves, s.largestLeaf,
       s.replication.toFixed(2), fmt(walk.ns), fmt(tree.ns), fmt(linear.ns), (linear.ns / tree.ns).toFixed(1) + '×', anchor].join('\t'));
   }
 }

@@ -391,3 +391,12 @@ export const EMR_INDEX = 0;
 export const EMR_LEN = 4;
 export const EMR_OIF = 8;
 export const EMR_SIZE = 16;
+
+// ---- Partitioned decision structures (TREES-3, issue 4) ----
+// [NODE_MULTI, K, sub_0 .. sub_{K-1}]: K (2..MULTI_MAX) independent structures over disjoint
+// subsets of the chain's rules; sub_i is the word offset of structure i relative to this node,
+// and each structure is self-relative (its own child pointers relative to its first word: a
+// NODE_ROOT tree or a lone NODE_LEAF). The chain's candidates are the K leaves merged in rule
+// index order (EffiCuts-style partitioning by wildness; src/compile/tree.ts says why).
+export const NODE_MULTI = 4;
+export const MULTI_MAX = 8;

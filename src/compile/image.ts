@@ -23,16 +23,17 @@ import { TABLE_NAMES } from '../rules/model.js';
 import type { LowerCtx } from '../rules/modules/types.js';
 import { knownModuleId, lowerModule, moduleId, needsConntrack } from './lower.js';
 import { wireAddr, prefixMask } from './wire.js';
-import { buildTree, linearTree, ruleKey, type TreeStats } from './tree.js';
+import { buildChain, linearTree, ruleKey, type TreeStats } from './tree.js';
 
-/** The decision-tree builder (issue 4) over the chain's rules; word offsets in its block are
- * relative to the block start, so it is appended as is. */
+/** The decision-structure builder (issue 4) over the chain's rules: one tree, or several over a
+ * partition of the rules (NODE_MULTI); word offsets in its block are relative to the block
+ * start, so it is appended as is. */
 function defaultTree(_ch: ChainInfo, rules: RuleInfo[], names: string[]) {
   const mask = (m: IfaceMatch) => ifaceMask(m, names);
   const keys = new Array<ReturnType<typeof ruleKey>>(rules.length);
   const idx = new Array<number>(rules.length);
   for (let i = 0; i < rules.length; i++) { keys[i] = ruleKey(rules[i].model, mask); idx[i] = rules[i].index; }
-  const t = buildTree(keys, idx);
+  const t = buildChain(keys, idx);
   return { words: t.words, kind: t.stats.kind, stats: t.stats };
 }
 

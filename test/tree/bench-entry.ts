@@ -2,11 +2,16 @@
 // compact key table (the same checks as keyMatches in src/compile/tree.ts), for a batch of
 // packets, so trees and --linear are timed on the same work inside wasm.
 export { reserve } from '../../assembly/mem';
-import { classify } from '../../assembly/classify';
+import { classify, leavesMulti, isMulti } from '../../assembly/classify';
 import { PKT, setImage, imgw } from '../../assembly/state';
-import { P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT, P_FRAGOFF, P_L4OK, P_IIF, P_OIF } from '../../src/layout';
+import { P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT, P_FRAGOFF, P_L4OK, P_IIF, P_OIF, MULTI_MAX } from '../../src/layout';
 
-export function useImage(addr: usize): void { setImage(addr); }
+let IMGA: usize = 0;
+export function useImage(addr: usize): void { setImage(addr); IMGA = addr; }
+const MLEAF: usize = memory.data(MULTI_MAX * 4, 16);
+const MHEAD: usize = memory.data(MULTI_MAX * 4, 16);
+const MCUR: usize = memory.data(MULTI_MAX * 4, 16);
+const MEND: usize = memory.data(MULTI_MAX * 4, 16);
 
 // key table: KW words per rule
 const KW = 12;
@@ -15,6 +20,27 @@ const KF_SRC_INV: u32 = 1, KF_DST_INV: u32 = 2, KF_PROTO_INV: u32 = 4, KF_SPORT_
 
 // @ts-ignore: decorator
 @inline function inR(v: u32, lo: u32, hi: u32): bool { return v >= lo && v <= hi; }
+
+/** keyMatches of src/compile/tree.ts over a key-table row (a hotdrop counts as a match). */
+// @ts-ignore: decorator
+@inline function keyMatch(k: usize, sa: u32, da: u32, proto: u32, l4ok: bool, ib: u32, ob: u32, sp: u32, dp: u32, frag: bool): bool {
+  const f = load<u32>(k, 20);
+  if ((f & KF_FRAG) && !frag) return false;
+  if ((f & KF_NOT_FRAG) && frag) return false;
+  if (inR(sa, load<u32>(k), load<u32>(k, 4)) == ((f & KF_SRC_INV) != 0)) return false;
+  if (inR(da, load<u32>(k, 8), load<u32>(k, 12)) == ((f & KF_DST_INV) != 0)) return false;
+  const kp = load<i32>(k, 16);
+  if (kp >= 0 && ((<u32>kp == proto) == ((f & KF_PROTO_INV) != 0))) return false;
+  if ((load<u32>(k, 40) & ib) == 0 || (load<u32>(k, 44) & ob) == 0) return false;
+  if (f & KF_L4) {
+    if (frag) return false;
+    if (l4ok) {
+      if (inR(sp, load<u32>(k, 24), load<u32>(k, 28)) == ((f & KF_SPORT_INV) != 0)) return false;
+      if (inR(dp, load<u32>(k, 32), load<u32>(k, 36)) == ((f & KF_DPORT_INV) != 0)) return false;
+    }
+  }
+  return true;
+}
 
 /** Packets: 20-byte records [saddr wire u32, daddr wire u32, proto u8, l4ok u8, iif u8, oif u8,
  * sport u16, dport u16, fragoff u16, pad]. Returns a checksum of the first matches. */
@@ -31,34 +57,39 @@ export function benchRun(pkts: usize, count: i32, base: i32, keys: usize): u32 {
     store<u16>(PKT, load<u16>(p, 12), P_SPORT);
     store<u16>(PKT, load<u16>(p, 14), P_DPORT);
     store<u16>(PKT, load<u16>(p, 16), P_FRAGOFF);
-    const leaf = classify(base);
     const sa = bswap<u32>(load<u32>(p)), da = bswap<u32>(load<u32>(p, 4));
     const proto = <u32>load<u8>(p, 8), l4ok = load<u8>(p, 9) != 0;
     const iif = <u32>load<u8>(p, 10), oif = <u32>load<u8>(p, 11);
     const ib: u32 = <u32>1 << (iif >= 31 ? 31 : iif), ob: u32 = <u32>1 << (oif >= 31 ? 31 : oif);
     const sp = <u32>load<u16>(p, 12), dp = <u32>load<u16>(p, 14), frag = load<u16>(p, 16) != 0;
-    const n = imgw(leaf + 1);
     let first = -1;
-    for (let j = 0; j < n; j++) {
-      const r = imgw(leaf + 2 + j);
-      const k = keys + <usize>(r * KW << 2);
-      const f = load<u32>(k, 20);
-      if ((f & KF_FRAG) && !frag) continue;
-      if ((f & KF_NOT_FRAG) && frag) continue;
-      if (inR(sa, load<u32>(k), load<u32>(k, 4)) == ((f & KF_SRC_INV) != 0)) continue;
-      if (inR(da, load<u32>(k, 8), load<u32>(k, 12)) == ((f & KF_DST_INV) != 0)) continue;
-      const kp = load<i32>(k, 16);
-      if (kp >= 0 && ((<u32>kp == proto) == ((f & KF_PROTO_INV) != 0))) continue;
-      if ((load<u32>(k, 40) & ib) == 0 || (load<u32>(k, 44) & ob) == 0) continue;
-      if (f & KF_L4) {
-        if (frag) continue;
-        if (l4ok) {
-          if (inR(sp, load<u32>(k, 24), load<u32>(k, 28)) == ((f & KF_SPORT_INV) != 0)) continue;
-          if (inR(dp, load<u32>(k, 32), load<u32>(k, 36)) == ((f & KF_DPORT_INV) != 0)) continue;
-        }
+    if (!isMulti(base)) {
+      const leaf = classify(base);
+      const n = imgw(leaf + 1);
+      for (let j = 0; j < n; j++) {
+        const r = imgw(leaf + 2 + j);
+        if (keyMatch(keys + <usize>(r * KW << 2), sa, da, proto, l4ok, ib, ob, sp, dp, frag)) { first = r; break; }
       }
-      first = r;
-      break;
+    } else {
+      // the K leaves merged in rule order, as assembly/interp.ts walks them
+      const k = leavesMulti(base, MLEAF);
+      for (let i = 0; i < k; i++) {
+        const l = load<i32>(MLEAF + (<usize>i << 2));
+        const c = IMGA + (<usize>(l + 2) << 2);
+        store<usize>(MCUR + (<usize>i << 2), c);
+        store<usize>(MEND + (<usize>i << 2), c + (<usize>imgw(l + 1) << 2));
+        store<i32>(MHEAD + (<usize>i << 2), imgw(l + 1) ? load<i32>(c) : i32.MAX_VALUE);
+      }
+      while (true) {
+        let best = i32.MAX_VALUE, bi = 0;
+        for (let i = 0; i < k; i++) { const v = load<i32>(MHEAD + (<usize>i << 2)); if (v < best) { best = v; bi = i; } }
+        if (best == i32.MAX_VALUE) break;
+        const o = <usize>bi << 2;
+        const c = load<usize>(MCUR + o) + 4;
+        store<usize>(MCUR + o, c);
+        store<i32>(MHEAD + o, c < load<usize>(MEND + o) ? load<i32>(c) : i32.MAX_VALUE);
+        if (keyMatch(keys + <usize>(best * KW << 2), sa, da, proto, l4ok, ib, ob, sp, dp, frag)) { first = best; break; }
+      }
     }
     sum += <u32>(first + 1);
   }
@@ -79,7 +110,8 @@ export function benchClassify(pkts: usize, count: i32, base: i32): u32 {
     store<u16>(PKT, load<u16>(p, 12), P_SPORT);
     store<u16>(PKT, load<u16>(p, 14), P_DPORT);
     store<u16>(PKT, load<u16>(p, 16), P_FRAGOFF);
-    sum += <u32>classify(base);
+    if (!isMulti(base)) sum += <u32>classify(base);
+    else { const k = leavesMulti(base, MLEAF); for (let i = 0; i < k; i++) sum += load<u32>(MLEAF + (<usize>i << 2)); }
   }
   return sum;
 }

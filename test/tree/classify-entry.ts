@@ -1,6 +1,6 @@
 // Test entry for assembly/classify.ts alone (compiled by test/tree/classify-wasm.test.ts with asc):
 // classify plus what a test needs to place an image and a packet in memory.
-export { classify } from '../../assembly/classify';
+export { classify, leavesMulti } from '../../assembly/classify';
 export { reserve } from '../../assembly/mem';
 import { PKT, setImage } from '../../assembly/state';
 export function pktAddr(): usize { return PKT; }

@@ -7,13 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildTree, classifyJs, type KeyPacket, type RuleKey } from '../../src/compile/tree.js';
+import { buildTree, buildChain, classifyJs, leavesJs, type KeyPacket, type RuleKey } from '../../src/compile/tree.js';
 import { genRules, genKube, genPackets, genTuples } from '../../src/compile/tree-gen.js';
 import { P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT, P_FRAGOFF, P_L4OK, P_IIF, P_OIF } from '../../src/layout.js';
 
 interface Core {
   memory: WebAssembly.Memory;
   classify(base: number): number;
+  leavesMulti(base: number, out: number): number;
   reserve(bytes: number): number;
   pktAddr(): number;
   useImage(addr: number): void;
@@ -97,6 +98,27 @@ describe('assembly classify = classifyJs', () => {
     expect(seen.hash).toBeGreaterThan(0);
     expect(seen.iface).toBeGreaterThan(0);
     expect(seen.split).toBeGreaterThan(0);
+  });
+  it('partitioned blocks (NODE_MULTI): every structure\'s leaf, self-relative structures at any offset', () => {
+    for (let s = 0; s < 6; s++) {
+      const seed = 7600 + s;
+      const keys = genRules((['acl', 'fw', 'ipc'] as const)[s % 3], 700, seed, { nIf: 6, negate: 0.05, frag: 0.03 });
+      const { words, stats } = buildChain(keys, keys.map((_, i) => i), { multi: 'force', binth: 4 });
+      expect(stats.kind, `seed ${seed}`).toBe('multi');
+      const pad = 101 + s;
+      const addr = core.reserve((words.length + pad) * 4);
+      const img = new Int32Array(core.memory.buffer, addr, words.length + pad);
+      img.set(words, pad);
+      core.useImage(addr);
+      const out = core.reserve(8 * 4);
+      const pkts = genPackets(keys, 2000, seed, { nIf: 6 });
+      for (let i = 0; i < pkts.length; i++) {
+        setPacket(pkts[i]);
+        const k = core.leavesMulti(pad, out);
+        const got = [...new Int32Array(core.memory.buffer, out, k)];
+        expect(got, `seed ${seed} packet ${i}`).toEqual(leavesJs(words, 0, pkts[i]).map((l) => l + pad));
+      }
+    }
   });
   it('a lone leaf block (linear) returns its own offset', () => {
     const keys = genRules('acl', 5, 1);

@@ -5,28 +5,33 @@
 // covering its region, so "every" means every rule up to the first final one that matches.
 // Seeds are printed on failure.
 import { describe, it, expect } from 'vitest';
-import { buildTree, classifyJs, keyMatches, linearTree, hashSlot, type RuleKey, type KeyPacket, type TreeOpts } from '../../src/compile/tree.js';
+import { buildTree, buildChain, classifyJs, candidatesJs, leavesJs, keyMatches, linearTree, hashSlot, type RuleKey, type KeyPacket, type TreeOpts } from '../../src/compile/tree.js';
 import { genRules, genKube, genPackets, genTuples, rng, type SetKind } from '../../src/compile/tree-gen.js';
-import { NODE_LEAF } from '../../src/layout.js';
+import { NODE_LEAF, NODE_MULTI } from '../../src/layout.js';
 
 /** Check every packet; returns a failure description or null. Rule indices are offset by 100
  * (as the image's rule table would be) to catch confusions of position and index. */
-function check(keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts): string | null {
+function check(keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts, chain = false): string | null {
   const idx = keys.map((_, i) => 100 + i);
-  const { words } = buildTree(keys, idx, opts);
+  const { words } = chain ? buildChain(keys, idx, opts) : buildTree(keys, idx, opts);
   for (let p = 0; p < pkts.length; p++) {
     const pk = pkts[p];
-    const leaf = classifyJs(words, 0, pk);
-    if (words[leaf] !== NODE_LEAF) return `packet ${p}: not a leaf`;
-    const n = words[leaf + 1];
+    // the leaves (one, or one per structure of a partitioned chain), each in rule order, their
+    // rule sets disjoint; the candidates are their union in rule order (the core merges them)
+    const leaves = chain ? leavesJs(words, 0, pk) : [classifyJs(words, 0, pk)];
     const cand = new Set<number>();
-    let prev = -1;
-    for (let j = 0; j < n; j++) {
-      const ri = words[leaf + 2 + j];
-      if (ri <= prev) return `packet ${p}: leaf not in rule order`;
-      prev = ri;
-      cand.add(ri - 100);
+    for (const leaf of leaves) {
+      if (words[leaf] !== NODE_LEAF) return `packet ${p}: not a leaf`;
+      let prev = -1;
+      for (let j = 0; j < words[leaf + 1]; j++) {
+        const ri = words[leaf + 2 + j];
+        if (ri <= prev) return `packet ${p}: leaf not in rule order`;
+        if (cand.has(ri - 100)) return `packet ${p}: rule ${ri - 100} in two leaves`;
+        prev = ri;
+        cand.add(ri - 100);
+      }
     }
+    const order = chain ? candidatesJs(words, 0, pk) : [...cand].map((i) => i + 100);
     // every rule that matches must be there, up to the first final rule that matches (the walk
     // of the chain ends there: a leaf may stop at a final rule covering its region)
     let firstLinear = -1, firstTree = -1;
@@ -37,14 +42,14 @@ function check(keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts): string | nul
       if (m && firstLinear < 0) firstLinear = i;
       if (mk === true && keys[i].final) break;
     }
-    for (let j = 0; j < n && firstTree < 0; j++) { const i = words[leaf + 2 + j] - 100; if (keyMatches(keys[i], pk) !== false) firstTree = i; }
+    for (let j = 0; j < order.length && firstTree < 0; j++) { const i = order[j] - 100; if (keyMatches(keys[i], pk) !== false) firstTree = i; }
     if (firstTree !== firstLinear) return `packet ${p}: first match ${firstTree} != linear ${firstLinear}`;
   }
   return null;
 }
 
-function run(label: string, keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts = {}): void {
-  const err = check(keys, pkts, opts);
+function run(label: string, keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts = {}, chain = false): void {
+  const err = check(keys, pkts, opts, chain);
   if (err) throw new Error(`${label}: ${err}`);
 }
 
@@ -108,6 +113,47 @@ describe('decision structure = linear scan (random ClassBench-style sets)', () =
       const keys = genRules('fw', 400, seed, { nIf: 12, negate: 0.1 });
       run(`seed ${seed} (fw, 12 interfaces)`, keys, genPackets(keys, 500, seed, { nIf: 12 }));
     }
+  });
+
+  it('partitioned chains (NODE_MULTI, forced): merged leaves = linear scan', () => {
+    let cases = 0, multi = 0;
+    for (let s = 0; s < 36; s++) {
+      const seed = base + 4000 + s;
+      const kind = kinds[s % 3];
+      const n = [30, 100, 300, 1000][s % 4];
+      const keys = genRules(kind, n, seed, { negate: 0.05, frag: 0.03 });
+      const { words } = buildChain(keys, keys.map((_, i) => i), { multi: 'force' });
+      if (words[0] === NODE_MULTI) multi++;
+      const pkts = genPackets(keys, 400, seed);
+      run(`seed ${seed} (${kind}, ${n} rules, partitioned; rerun with TREE_SEED=${base})`, keys, pkts, { multi: 'force', binth: [1, 4, 8][s % 3] }, true);
+      cases += pkts.length;
+    }
+    expect(cases).toBe(14400);
+    expect(multi).toBeGreaterThan(30); // ClassBench sets have rules in at least two groups
+  });
+
+  it('partitioned chains under bounds, and by default at 3,000 rules', () => {
+    for (let s = 0; s < 8; s++) {
+      const seed = base + 5000 + s;
+      const keys = genRules(kinds[s % 3], 500, seed);
+      const opts: TreeOpts[] = [{ maxReplication: 1 }, { maxBuildMs: 0 }, { maxDepth: 2 }, { hash: false }];
+      run(`seed ${seed} partitioned, opts ${JSON.stringify(opts[s % 4])}`, keys, genPackets(keys, 300, seed), { ...opts[s % 4], multi: 'force' }, true);
+    }
+    const seed = base + 5100;
+    const keys = genRules('acl', 3000, seed, { negate: 0.05, frag: 0.03 });
+    const { words, stats } = buildChain(keys, keys.map((_, i) => i));
+    expect(words[0]).toBe(NODE_MULTI);
+    expect(stats.kind).toBe('multi');
+    expect(stats.trees?.map((t) => t.group)).toEqual(['dst', 'src', 'wild']);
+    expect(stats.trees?.reduce((a, t) => a + t.rules, 0)).toBe(3000);
+    run(`seed ${seed} (acl, 3000 rules, default)`, keys, genPackets(keys, 2000, seed), {}, true);
+  });
+
+  it('kube-proxy shape stays one hash (its one wild rule is copied into the entries)', () => {
+    const { keys } = genKube(5000, base);
+    const { words, stats } = buildChain(keys, keys.map((_, i) => i));
+    expect(words[0]).not.toBe(NODE_MULTI);
+    expect(stats.hashNodes).toBeGreaterThan(0);
   });
 
   it('hashSlot = floor(h * size / 2^32) exactly (the core multiplies in u64)', () => {
