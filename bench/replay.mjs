@@ -2,7 +2,10 @@
 // generated capture (≥5M packets, kept in bench/data/, git-ignored), in the same run as
 // `tcpdump -r F -w /dev/null` and pcap-parser reading the same file; printed as ratios.
 // Not a test. Needs `npm run build`. Options: --packets N (default 5000000), --flows N (default
-// 100000), --nat (add a MASQUERADE + port-forward so replies cross shards), --regen.
+// 100000), --nat (add a MASQUERADE + port-forward so replies cross shards), --regen, --reps N
+// (rounds of the end-to-end runs and tcpdump, default 3: each row is the best wall of N, with
+// that run's CPU-s), --compare DIR (also run DIR/bin/nfreplay.js, e.g. a git worktree of another
+// commit built with `npm run build`, in the same rounds: before/after on the same machine load).
 //
 // Traffic: UDP request/response flows, 14+20+8+18 = 60-byte frames, flows interleaved 1000 at a
 // time, replies from the server (with --nat: to a DNATed address, replies to the MASQUERADE
@@ -21,7 +24,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: a } = parseArgs({ options: {
   packets: { type: 'string', default: '5000000' }, flows: { type: 'string', default: '100000' },
   nat: { type: 'boolean', default: false }, regen: { type: 'boolean', default: false },
+  reps: { type: 'string', default: '3' }, compare: { type: 'string' },
 } });
+const REPS = Math.max(1, Number(a.reps));
 const N = Number(a.packets), FLOWS = Number(a.flows), PER = Math.max(2, Math.floor(N / FLOWS)), W = 1000;
 const data = join(root, 'bench/data');
 const pcap = join(data, `replay-${N}-${FLOWS}${a.nat ? '-nat' : ''}.pcap`);
@@ -110,12 +115,6 @@ function timed(cmd, args, label) {
   return [s, r];
 }
 
-// tcpdump reading the file
-const hasTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
-if (hasTcpdump) {
-  const [s] = timed('tcpdump', ['-r', pcap, '-w', '/dev/null'], 'tcpdump');
-  results.tcpdump = N / s;
-}
 // pcap-parser reading the file
 {
   const require = createRequire(import.meta.url);
@@ -140,23 +139,55 @@ if (hasTcpdump) {
   if (n !== N) throw new Error(`reader read ${n} packets`);
   results['nfreplay reader'] = N / (Number(process.hrtime.bigint() - t) / 1e9);
 }
-// end to end
-const outs = {};
-for (const w of [1, 2]) {
-  const label = `replay ${w} worker${w > 1 ? 's' : ''}`;
-  const [s, r] = timed(process.execPath, [join(root, 'bin/nfreplay.js'), 'replay', '--rules', rulesPath, '--pcap', pcap,
-    '--workers', String(w)], label);
-  r.stderr = r.stderr.replace(/CPU [\d.]+ [\d.]+\s*$/, '');
-  if (r.status !== 0) throw new Error(`replay --workers ${w} failed: ${r.stderr}`);
-  outs[w] = r.stdout;
-  results[label] = N / s;
-  if (r.stderr.trim()) process.stderr.write(`  [${w}] ${r.stderr.trim()}\n`);
+// the pool's main thread alone: classic pcap records into shared buffers (the caplen walk)
+{
+  const { openClassicPcap, PcapChunks } = await import(join(root, 'dist/replay/feed.js'));
+  const t = process.hrtime.bigint();
+  const c = new PcapChunks(openClassicPcap(pcap, pcap), 16384);
+  let n = 0, sab;
+  for (let x = c.next(sab); x; x = c.next(sab)) { sab = x.sab; for (const b of x.batches) n += b.n; }
+  c.close();
+  if (n !== N) throw new Error(`chunker read ${n} packets`);
+  results['nfreplay raw chunker'] = N / (Number(process.hrtime.bigint() - t) / 1e9);
 }
-const same = outs[1] === outs[2];
+// end to end, and tcpdump: REPS rounds, each running every command once (so a change of the
+// machine's load hits all of them alike); the best wall time of each is reported with its CPU
+const hasTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
+const runs = [];
+if (hasTcpdump) runs.push({ label: 'tcpdump', cmd: 'tcpdump', args: ['-r', pcap, '-w', '/dev/null'] });
+const builds = [[root, '']];
+if (a.compare) builds.push([a.compare, ` (${a.compare})`]);
+for (const [dir, tag] of builds) {
+  for (const w of [1, 2]) {
+    runs.push({ label: `replay ${w} worker${w > 1 ? 's' : ''}${tag}`, w, tag, cmd: process.execPath,
+      args: [join(dir, 'bin/nfreplay.js'), 'replay', '--rules', rulesPath, '--pcap', pcap, '--workers', String(w)] });
+  }
+}
+const outs = {};
+const walls = {};
+const loads = [loadavg()[0]];
+for (let rep = 0; rep < REPS; rep++) {
+  for (const r of runs) {
+    const [s, p] = timed(r.cmd, r.args, r.label);
+    p.stderr = (p.stderr ?? '').replace(/CPU [\d.]+ [\d.]+\s*$/, '');
+    if (p.status !== 0) throw new Error(`${r.label} failed: ${p.stderr}`);
+    (walls[r.label] ??= []).push([s, cpu[r.label]]);
+    if (r.w) outs[r.label] = p.stdout;
+    if (rep === 0 && r.w && p.stderr.trim()) process.stderr.write(`  [${r.label}] ${p.stderr.trim()}\n`);
+  }
+  loads.push(loadavg()[0]);
+}
+for (const [label, l] of Object.entries(walls)) {
+  const best = l.reduce((x, y) => (y[0] < x[0] ? y : x));
+  results[label] = N / best[0];
+  cpu[label] = best[1];
+}
+const same = Object.values(outs).every((o) => o === outs['replay 1 worker']);
 
 const M = (x) => `${(x / 1e6).toFixed(2)} Mpps`;
 console.log(`nfreplay bench:replay — ${N} packets, ${FLOWS} flows${a.nat ? ', NAT' : ''}, ${new Date().toISOString()}`);
-console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load (1 min) before and after each round: ${loads.map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`end-to-end rows: best wall of ${REPS} rounds (and that run's CPU-s)`);
 console.log(`rates (wall clock; and per CPU-second, user+sys of all threads, where measured):`);
 for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(22)} ${M(v)}${cpu[k] ? `   ${M(N / cpu[k])} per CPU-s (${cpu[k].toFixed(2)} CPU-s)` : ''}`);
 const r1 = results['replay 1 worker'], r2 = results['replay 2 workers'];
@@ -166,4 +197,8 @@ if (results.tcpdump) console.log(`  1 worker / tcpdump -r         ${(r1 / result
 if (results.tcpdump) console.log(`  pcap-parser / tcpdump -r      ${(results['pcap-parser'] / results.tcpdump * 100).toFixed(1)}%`);
 console.log(`  1 worker / pcap-parser        ${(r1 / results['pcap-parser']).toFixed(2)}x`);
 if (cpu['replay 1 worker'] && cpu['replay 2 workers']) console.log(`  CPU-s 2 workers / 1 worker     ${(cpu['replay 2 workers'] / cpu['replay 1 worker']).toFixed(2)}x   (the pool's extra work; 2 workers can at best be ${(2 * cpu['replay 1 worker'] / cpu['replay 2 workers']).toFixed(2)}x faster on 2 idle cores)`);
-console.log(`reports of 1 and 2 workers identical: ${same ? 'yes' : 'NO'}`);
+console.log(`reports of all replay runs identical: ${same ? 'yes' : 'NO'}`);
+if (a.compare) {
+  const c1 = results[`replay 1 worker (${a.compare})`], c2 = results[`replay 2 workers (${a.compare})`];
+  console.log(`compared with ${a.compare}: 1 worker ${(r1 / c1).toFixed(2)}x, 2 workers ${(r2 / c2).toFixed(2)}x as fast; its 2/1 ratio ${(c2 / c1).toFixed(2)}x`);
+}
