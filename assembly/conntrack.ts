@@ -117,6 +117,16 @@ export function ctStats(i: i32): u32 {
 // @ts-ignore: decorator
 @inline function srcHash(src: u32, sport: u32, proto: u32): u32 { return hashKey(src, 0, sport, 0x200 | proto); }
 
+// A link (a bucket head, a CT_NEXT_* word) is the node reference (bits 0..23) with, for the node it
+// points to, LINK_MORE (bit 24: the node may have a successor; 0 = it has none) and the top 7 bits
+// of its key's hash (LINK_TAG; the bucket index takes at most the low 23 bits). A walk for a key
+// skips a node whose tag differs without reading its entry, and stops at a node without LINK_MORE:
+// a miss in a chain of one reads the bucket only. LINK_MORE is exact when the link is written (a
+// new head's link); a node only loses successors afterwards, so it can be stale 1, never stale 0.
+const LINK_REF: u32 = 0xffffff;
+const LINK_MORE: u32 = 0x1000000;
+const LINK_TAG: u32 = 0xfe000000;
+
 // @ts-ignore: decorator
 @inline function bucketAt(h: u32): usize { return BUCKETS + (<usize>(h & BMASK) << 2); }
 /** Address of the word holding the next node after node `ref` (its entry's CT_NEXT_O/R/S). */
@@ -126,16 +136,19 @@ export function ctStats(i: i32): u32 {
 /** Link node `ref` at the head of the chain of hash `h`. */
 // @ts-ignore: decorator
 @inline function chainAdd(h: u32, ref: u32): void {
+  if ((ref & 2) == 0) freeValid = false; // bysource nodes are never what lookup() finds
   const b = bucketAt(h);
-  store<u32>(nextAt(ref), load<u32>(b));
-  store<u32>(b, ref);
+  const old = load<u32>(b);
+  store<u32>(nextAt(ref), old);
+  store<u32>(b, ref | (h & LINK_TAG) | (old != 0 ? LINK_MORE : 0));
 }
 
 /** Unlink node `ref` from the chain of hash `h`. */
 function chainDel(h: u32, ref: u32): void {
+  if ((ref & 2) == 0) freeValid = false;
   let p = bucketAt(h);
   while (true) {
-    const r = load<u32>(p);
+    const r = load<u32>(p) & LINK_REF;
     if (r == 0) return;
     if (r == ref) { store<u32>(p, load<u32>(nextAt(r))); return; }
     p = nextAt(r);
@@ -162,15 +175,20 @@ export function bysrcInsert(ct: u32): void {
  *  between calls. */
 export let bysrcCursor: u32 = 0;
 export function bysrcNext(cur: u32, src: u32, sport: u32, proto: u32): u32 {
-  let ref = cur == 0 ? load<u32>(bucketAt(srcHash(src, sport, proto))) : load<u32>(nextAt(cur));
-  while (ref != 0) {
-    const e = entryAddr(ref >> 2);
-    if ((ref & 3) == NODE_KIND_SRC && <u32>load<u8>(e, CT_PROTO) == proto && load<u32>(e, CT_O_SRC) == src &&
-        <u32>load<u16>(e, CT_O_SPORT) == sport) {
-      bysrcCursor = ref;
-      return ref >> 2;
+  const h = srcHash(src, sport, proto);
+  const tag = h & LINK_TAG;
+  let link = cur == 0 ? load<u32>(bucketAt(h)) : load<u32>(nextAt(cur));
+  while (link != 0) {
+    const ref = link & LINK_REF;
+    if ((link & LINK_TAG) == tag && (ref & 3) == NODE_KIND_SRC) {
+      const e = entryAddr(ref >> 2);
+      if (<u32>load<u8>(e, CT_PROTO) == proto && load<u32>(e, CT_O_SRC) == src && <u32>load<u16>(e, CT_O_SPORT) == sport) {
+        bysrcCursor = ref;
+        return ref >> 2;
+      }
     }
-    ref = load<u32>(e + CT_NEXT_O + (<usize>(ref & 3) << 2));
+    if ((link & LINK_MORE) == 0) break;
+    link = load<u32>(nextAt(ref));
   }
   return 0;
 }
@@ -272,13 +290,15 @@ export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): 
   lcMisses++;
   const h = hashKey(src, dst, w2, proto);
   lastHash = h;
-  let ref = load<u32>(bucketAt(h));
-  while (ref != 0) {
-    if (nodeIs(ref, src, dst, w2, proto)) {
+  const tag = h & LINK_TAG;
+  let link = load<u32>(bucketAt(h));
+  while (link != 0) {
+    const ref = link & LINK_REF;
+    if ((link & LINK_TAG) == tag && nodeIs(ref, src, dst, w2, proto)) {
       const ct = ref >> 2;
       if (isExpired(entryAddr(ct), now)) {
         killCt(ct, true);
-        ref = load<u32>(bucketAt(h)); // the chain changed: walk it again
+        link = load<u32>(bucketAt(h)); // the chain changed: walk it again
         continue;
       }
       foundDir = <i32>(ref & 1);
@@ -293,7 +313,8 @@ export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): 
       store<u32>(c, proto | ((ref & 1) << 8) | (ct << 10), 12);
       return ct;
     }
-    ref = load<u32>(nextAt(ref));
+    if ((link & LINK_MORE) == 0) break;
+    link = load<u32>(nextAt(ref));
   }
   return 0;
 }
@@ -350,14 +371,18 @@ export function tupleTaken(src: u32, dst: u32, sport: u32, dport: u32, proto: u3
   const h = hashKey(src, dst, w2, proto);
   const now = nowJ();
   const ie = entryAddr(ignore);
-  let ref = load<u32>(bucketAt(h));
-  while (ref != 0) {
-    if (nodeIs(ref, src, dst, w2, proto)) {
+  const tag = h & LINK_TAG;
+  let link = load<u32>(bucketAt(h));
+  let met = false;
+  while (link != 0) {
+    const ref = link & LINK_REF;
+    if ((link & LINK_TAG) == tag && nodeIs(ref, src, dst, w2, proto)) {
+      met = true;
       const ct = ref >> 2;
       const e = entryAddr(ct);
       if (isExpired(e, now)) {
         killCt(ct, true);
-        ref = load<u32>(bucketAt(h)); // the chain changed: walk it again
+        link = load<u32>(bucketAt(h)); // the chain changed: walk it again
         continue;
       }
       if (!((ref & 1) == 1 && load<u32>(e, CT_O_SRC) == load<u32>(ie, CT_O_SRC) &&
@@ -365,10 +390,19 @@ export function tupleTaken(src: u32, dst: u32, sport: u32, dport: u32, proto: u3
           load<u8>(e, CT_PROTO) == load<u8>(ie, CT_PROTO))) return true;
       // else a clashing entry with our original tuple: not taken
     }
-    ref = load<u32>(nextAt(ref));
+    if ((link & LINK_MORE) == 0) break;
+    link = load<u32>(nextAt(ref));
+  }
+  if (!met) {
+    // no ORIGINAL/REPLY node holds the tuple: a lookup() of it now would miss (for ctConfirm)
+    freeSrc = src; freeDst = dst; freeW2 = w2; freeProto = proto; freeHash = h; freeValid = true;
   }
   return false;
 }
+// The last tuple tupleTaken() found held by no node, and its hash. Valid until the table changes
+// (an insert, a delete) or the next packet: ctConfirm then needs no lookup of that reply tuple.
+let freeSrc: u32 = 0, freeDst: u32 = 0, freeW2: u32 = 0, freeProto: u32 = 0, freeHash: u32 = 0;
+let freeValid: bool = false;
 
 /** nf_nat_used_tuple_harder's last resort for TCP (the last 32 port attempts of a new connection
  *  in SYN_SENT): the reply tuple (src, dst, sport, dport) is free if unused, or if its owner is an
@@ -409,8 +443,9 @@ function earlyDrop(h: u32): bool {
   for (let n = 0; n < 8; n++) {
     let drops = 0;
     const b = bucketAt(bk);
-    let ref = load<u32>(b);
-    while (ref != 0) {
+    let link = load<u32>(b);
+    while (link != 0) {
+      const ref = link & LINK_REF;
       const next = load<u32>(nextAt(ref));
       if ((ref & 2) == 0) {
         const ct = ref >> 2;
@@ -418,9 +453,9 @@ function earlyDrop(h: u32): bool {
         const st = load<u32>(e, CT_STATUS);
         let kill = isExpired(e, now);
         if (!kill && (st & IPS_ASSURED) == 0 && (st & IPS_DYING) == 0 && (st & IPS_CONFIRMED) != 0) { kill = true; drops++; }
-        if (kill) { killCt(ct, true); ref = load<u32>(b); continue; } // the chain changed: walk it again
+        if (kill) { killCt(ct, true); link = load<u32>(b); continue; } // the chain changed: walk it again
       }
-      ref = next;
+      link = next;
     }
     if (drops > 0) {
       store<u32>(TB, load<u32>(TB, CTT_EARLYDROPS) + <u32>drops, CTT_EARLYDROPS);
@@ -456,9 +491,9 @@ function allocCt(h: u32): u32 {
   }
   store<u32>(TB, load<u32>(TB, CTT_USED) + 1, CTT_USED);
   const e = ENT + <usize>idx * CT_SIZE;
-  // clear the entry with u64 stores (memory.fill is a call out of the wasm code, ~30 ns, per new ct)
-  for (let o: usize = 0; o < <usize>CT_SIZE - 7; o += 8) store<u64>(e + o, 0);
-  for (let o: usize = <usize>CT_SIZE & ~(<usize>7); o < <usize>CT_SIZE; o++) store<u8>(e + o, 0);
+  // clear the entry with v128 stores (memory.fill is a call out of the wasm code, ~30 ns, per new ct)
+  const z = i64x2.splat(0);
+  for (let o: usize = 0; o < <usize>CT_SIZE; o += 16) v128.store(e + o, z);
   store<u8>(e, 1, CT_INUSE);
   store<u32>(e, seqNo++, CT_SEQ);
   return idx + 1;
@@ -589,6 +624,7 @@ function icmpError(): i32 {
 }
 
 function housekeeping(): void {
+  freeValid = false;
   if (pendingFree != 0) { freeEntry(pendingFree); pendingFree = 0; }
   if (unconf != 0) { killCt(unconf, true); unconf = 0; }
 }
@@ -756,7 +792,13 @@ export function ctConfirm(): i32 {
   const proto = <u32>load<u8>(e, CT_PROTO);
   // The original tuple missed at ctIn and nothing inserted tuples since (one packet in flight):
   // only the reply tuple (changed by NAT, or a NATed ct's original) can clash.
-  const other = lookup(load<u32>(e, CT_R_SRC), load<u32>(e, CT_R_DST), <u32>load<u16>(e, CT_R_SPORT), <u32>load<u16>(e, CT_R_DPORT), proto);
+  const rs = load<u32>(e, CT_R_SRC), rd = load<u32>(e, CT_R_DST), rw2 = load<u32>(e, CT_R_SPORT);
+  let other: u32 = 0;
+  if (freeValid && rs == freeSrc && rd == freeDst && rw2 == freeW2 && proto == freeProto) {
+    lastHash = freeHash; // NAT's tupleTaken just walked this tuple's chain: no node holds it
+  } else {
+    other = lookup(rs, rd, rw2 & 0xffff, rw2 >> 16, proto);
+  }
   if (other != 0) {
     // nf_ct_resolve_clash: protocols that allow clashes (not TCP) merge into an identical entry
     const oe = entryAddr(other);

@@ -12,7 +12,9 @@
 //                                 nodes through the entries' CT_NEXT_* words
 // A connection is hashed under its ORIGINAL and REPLY tuples, and (after a SRC NAT decision) under
 // its original source (ip, port, proto) for nf_nat_bysource-style lookups. A node reference is
-// (entry index + 1) << 2 | kind (NODE_KIND_*); 0 ends a chain. New nodes go to the chain's head
+// (entry index + 1) << 2 | kind (NODE_KIND_*); 0 ends a chain. A link (bucket word, CT_NEXT_*)
+// holds the reference in bits 0..23 and, above, hints about the node it points to (a 7-bit hash
+// tag, a may-have-a-successor bit: see assembly/conntrack.ts); mask with 0xffffff for the reference. New nodes go to the chain's head
 // (hlist_nulls_add_head_rcu), so a chain lists the newest first, as the kernel's.
 
 // Table header (byte offsets from the table base)
@@ -51,7 +53,7 @@ export const CT_R_DST = 36;
 export const CT_R_SPORT = 40;    // u16
 export const CT_R_DPORT = 42;    // u16
 // Hash chains: the next node after this entry's ORIGINAL, REPLY and bysource nodes (0 = end)
-export const CT_NEXT_O = 44;     // u32 node reference
+export const CT_NEXT_O = 44;     // u32 link to the next node (reference in bits 0..23)
 export const CT_NEXT_R = 48;     // u32
 export const CT_NEXT_S = 52;     // u32
 export const CT_SEQ = 56;        // u32 creation sequence number (dump order tiebreak)
