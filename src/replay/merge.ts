@@ -73,7 +73,11 @@ export function mergeConntrack(rs: ShardResult[]): ArrayBuffer {
   return buf;
 }
 
-/** Write the forwarded packets of all shards in capture order. */
+/** Write the packets that left the host, of all shards, in capture order: forwarded frames and the
+ * host's own packets (REJECT replies, ICMP errors, echo replies), each record carrying the ordinal
+ * of the captured packet it belongs to (outframes.ts forEachLeavingFrame); the stable sort keeps a
+ * packet's frames (fragments, then what the host sent because of it) in the order the single
+ * worker writes them. */
 export function writeForwarded(rs: ShardResult[], path: string, linktype: number): void {
   const recs: { ord: number; buf: ArrayBuffer; at: number }[] = [];
   for (const r of rs) {
