@@ -1,10 +1,10 @@
 // npm run bench:classify — decision structures (issue 4) against --linear, in one run.
 // Rule sets of 100, 1,000, 10,000 and 100,000 rules, kube-proxy-shaped (KUBE-SERVICES) and
-// ClassBench-style ACL; for each: build time, structure bytes, depth/leaves/replication, and the
+// ClassBench-style ACL and FW; for each: build time, structure bytes, depth/leaves/replication, and the
 // per-packet cost inside wasm of classify + first-match scan of the leaf (same packets, same
 // checker) for the tree and for the single linear leaf, their ratio, and the issue's anchors.
 // Not a test. Uses dist/ (tsc) and compiles test/tree/bench-entry.ts with asc.
-// Options: --sizes 100,1000 --kinds kube,acl --packets 20000 --maxrep 16 --hashload 0.5 --multi false
+// Options: --sizes 100,1000 --kinds kube,acl,fw --packets 20000 --maxrep 16 --hashload 0.5 --multi false
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({ options: {
   sizes: { type: 'string', default: '100,1000,10000,100000' },
-  kinds: { type: 'string', default: 'kube,acl' },
+  kinds: { type: 'string', default: 'kube,acl,fw' },
   packets: { type: 'string', default: '20000' },
   maxrep: { type: 'string' }, // buildTree's maxReplication (default: the builder's own)
   hashload: { type: 'string' }, // buildTree's hashLoad (default: the builder's own)
@@ -90,8 +90,8 @@ function kubeSet(n, seed) {
   }
   return { keys, pkts };
 }
-function aclSet(n, seed) {
-  const keys = genRules('acl', n, seed, { negate: 0, frag: 0 });
+function aclSet(n, seed, kind = 'acl') {
+  const keys = genRules(kind, n, seed, { negate: 0, frag: 0 });
   // whole headers (no fragments, no truncated L4: those take the fragment / linear roots)
   return { keys, pkts: genPackets(keys, npk, seed, { frags: false, truncated: 0 }) };
 }
@@ -110,7 +110,7 @@ console.log(['set', 'rules', 'kind', 'build ms', 'rebuild ms', 'bytes', 'depth',
 const base100 = {};
 for (const kind of kinds) {
   for (const n of sizes) {
-    const { keys, pkts } = kind === 'kube' ? kubeSet(n, 4242 + n) : aclSet(n, 4242 + n);
+    const { keys, pkts } = kind === 'kube' ? kubeSet(n, 4242 + n) : aclSet(n, 4242 + n, kind);
     const idx = keys.map((_, i) => i);
     const opts = { maxReplication: args.maxrep ? Number(args.maxrep) : undefined, hashLoad: args.hashload ? Number(args.hashload) : undefined,
       multi: args.multi === undefined ? undefined : args.multi === 'force' ? 'force' : args.multi !== 'false' };

@@ -1019,9 +1019,14 @@ export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts =
   };
 }
 
-/** Partitioning starts at this many rules: below it one structure is as fast (ClassBench ACL
- * 1,000 rules: one tree's leaves are already short). */
-export const MULTI_MIN_RULES = 2048;
+/** Partitioning pays from this many rules when the smaller groups hold at least 1/20 of them
+ * (ClassBench FW, JS walk of the bench's packets, rules checked to the first match: 1,000 rules
+ * 18.4 -> 8.5, 3,000 41 -> 7.5, 10,000 123 -> 7.1, for 6-13 more nodes walked; 500: 10.2 -> 8.2,
+ * not worth a second walk), and from MULTI_MIN_RULES_FEW rules whatever their share (ClassBench
+ * ACL, where 1.3 % of the rules are wild in daddr: 10,000 rules 11.5 -> 9.3 checks for 1.3 more
+ * nodes, no gain; 30,000 32 -> 9.2; 100,000 41 -> 7.6). */
+export const MULTI_MIN_RULES = 1000;
+export const MULTI_MIN_RULES_FEW = 16384;
 /** An address field is "wild" for the partition when it spans at least 2^24 addresses (a prefix
  * shorter than /8, or negated). Measured on ClassBench ACL 100,000 (JS walk, bench packets): a
  * threshold of /8 gives 7.6 rules checked to the first match and 26 nodes walked over the three
@@ -1052,9 +1057,10 @@ const WILD_SPAN = 0x1000000;
  * How the core merges: classify each structure, then walk the K leaves' rule indices merged in
  * ascending order (assembly/interp.ts), so first-match order, counters, jumps and RETURN are those
  * of one leaf holding the union (the groups are disjoint). The cost is K walks instead of one,
- * so partitioning is only used from MULTI_MIN_RULES rules and when the smaller groups hold more
- * rules than a hash entry copies anyway (kube-proxy's KUBE-SERVICES: one wild rule at the end,
- * which the hash node copies into every entry: one structure).
+ * so partitioning is only used where the checks it saves are measured to outweigh them (see
+ * MULTI_MIN_RULES) and when the smaller groups hold more rules than a hash entry copies anyway
+ * (kube-proxy's KUBE-SERVICES: one wild rule at the end, which the hash node copies into every
+ * entry: one structure).
  */
 export function buildChain(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts = {}): { words: number[]; stats: TreeStats } {
   const n = keys.length;
@@ -1074,7 +1080,7 @@ export function buildChain(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts 
   }
   const used = parts.map((p, g) => ({ p, g })).filter((x) => x.p.length > 0);
   const minor = n - Math.max(...parts.map((p) => p.length));
-  if (used.length < 2 || (!force && minor <= HASH_MAX_EXTRA)) return buildTree(keys, ruleIndex, opts);
+  if (used.length < 2 || (!force && (minor <= HASH_MAX_EXTRA || (n < MULTI_MIN_RULES_FEW && minor * 20 < n)))) return buildTree(keys, ruleIndex, opts);
   const K = used.length;
   if (K > MULTI_MAX) throw new Error('buildChain: too many groups');
   const words: number[] = [NODE_MULTI, K];

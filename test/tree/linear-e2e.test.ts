@@ -119,8 +119,9 @@ describe('trees = --linear through the whole engine (random rulesets, boundary p
   }
   // The same with every chain of two or more rule groups partitioned (NODE_MULTI: several
   // structures whose leaves the interpreter merges in rule order; jumps from such a chain resume
-  // after the calling rule by classifying the chain again). Default compiles partition from 2,048
-  // rules; NFREPLAY_TREE_MULTI=force makes these small rulesets partitioned too.
+  // after the calling rule by classifying the chain again). Default compiles partition from 1,000
+  // rules (src/compile/tree.ts MULTI_MIN_RULES); NFREPLAY_TREE_MULTI=force makes these small
+  // rulesets partitioned too.
   for (let c = 0; c < 4; c++) {
     const seed = base + 100 + c;
     const nRules = [60, 200, 400, 120][c];
