@@ -3,10 +3,14 @@
 // (merge.ts) into the same ReplayOutcome the single-worker replay returns, so the report code is
 // shared and 1, 2, 4 or 8 workers print byte-identical reports and files.
 //
-// Batches: the main thread reads the capture once per pass, keys every packet once (keyer.ts: flow
-// key, tuple hash, shard, in a core instance of its own) and writes each active shard's packets as
-// one section of a SharedArrayBuffer; a worker copies in only its own section and acknowledges; a
-// buffer is reused when all shards have acknowledged it. At most 4 batches are in flight per shard.
+// Batches: the main thread reads the capture once per pass. A classic pcap file's bytes go into
+// SharedArrayBuffers as they are (8 MiB chunks of whole records, cut into batches of POOL_BATCH
+// packets; the only per-packet work here is the caplen walk: feed.ts PcapChunks); other inputs
+// are read with readCapture and sent as descriptors and frames. Every batch goes to every shard:
+// each worker copies it into its core in one memcpy, frames and keys all of its packets and runs
+// only its own (keying is repeated per worker, in parallel, instead of serially here). A buffer
+// is reused when all shards have acknowledged every batch in it. At most IN_FLIGHT batches are
+// queued per shard (a worker never waits for the reader while the reader is descheduled).
 //
 // Passes: pass 1 runs every shard; the shards' dependency logs join flows that met through
 // conntrack/NAT (shard.ts); shards whose flows changed are replayed again (fresh state) until no
@@ -63,7 +67,7 @@ const MAX_PASSES = 16;
  * NFREPLAY_TRACE=1 prints 'nfreplay: batch N done' on stderr when every shard has run batch N. */
 const TEST_DELAY_MS = Number(process.env.NFREPLAY_TEST_BATCH_DELAY_MS ?? 0) || 0;
 const TRACE = process.env.NFREPLAY_TRACE === '1';
-const IN_FLIGHT = 4;
+const IN_FLIGHT = 16;
 let nextRun = (process.pid * 1000003) >>> 0;
 /** Packets per batch (the unit of Ctrl-C and of the dependency passes). */
 export const POOL_BATCH = 16384;
