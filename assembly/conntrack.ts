@@ -63,7 +63,6 @@ export function ctSetup(capacity: u32): usize {
   BUCKETS = FREEA + <usize>cap * 4;
   BMASK = nb - 1;
   CAP = cap;
-  LC = reserve(<usize>LC_SETS * 64);
   store<u32>(TB, cap, CTT_CAPACITY);
   store<u32>(TB, nb, CTT_NBUCKETS);
   store<u32>(TB, <u32>ENT, CTT_ENTRIES);
@@ -231,25 +230,6 @@ function killCt(ct: u32, now: bool): void {
     <u32>load<u8>(e, CT_PROTO) == proto;
 }
 
-// Lookup cache (a speed-up only, never a change of result): a small 4-way set-associative array
-// of the last tuples found, 16 bytes each [src, dst, sport|dport<<16, proto|dir<<8|ct<<10], one
-// 64-byte line per set chosen by a cheap hash of the tuple. It saves the walk of the bucket chain
-// for connections seen recently. A hit is used only after checking the ct itself: in use, still
-// hashed (HASHED_TUPLES, cleared by killCt) and holding that tuple in that direction. The table
-// never holds two ORIGINAL/REPLY nodes with the same tuple (every insert is preceded by a lookup
-// of the tuple, which deletes an expired holder, and a live holder is a clash that is never
-// inserted), so such a ct is exactly what the walk would find; an expired one is deleted and the
-// answer is 0, as the walk would do (it meets no other node with the tuple).
-const LC_SETS: u32 = 2048;
-let LC: usize = 0;
-let lcRound: u32 = 0; // round-robin victim when a set is full
-// @ts-ignore: decorator
-@inline function lcSet(src: u32, dst: u32, w2: u32, proto: u32): usize {
-  // the top 11 bits (LC_SETS = 2048) of 64-bit products depend on every input bit
-  const x = ((<u64>src | (<u64>dst << 32)) * 0x9e3779b97f4a7c15) ^ ((<u64>w2 | (<u64>proto << 32)) * 0xc2b2ae3d27d4eb4f);
-  return LC + (<usize>(x >> 53) << 6);
-}
-
 /** Lookup of a tuple (either direction). Returns ct (index + 1) or 0; `foundDir` = 0/1.
  *  Expired entries met on the way are deleted. */
 export let foundDir: i32 = 0;
@@ -259,35 +239,6 @@ let lastHash: u32 = 0;
 let unconfHash: u32 = 0;
 export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): u32 {
   const w2 = sport | (dport << 16);
-  const now = nowJ();
-  const cs = lcSet(src, dst, w2, proto);
-  let c: usize = 0;   // the way holding this tuple, else 0
-  let ck: u32 = 0;
-  for (let w: usize = 0; w < 64; w += 16) {
-    const k = load<u32>(cs + w, 12);
-    if (k != 0 && load<u32>(cs + w) == src && load<u32>(cs + w, 4) == dst && load<u32>(cs + w, 8) == w2 && (k & 0xff) == proto) {
-      c = cs + w; ck = k;
-      break;
-    }
-  }
-  if (c != 0) {
-    const ct = ck >> 10;
-    const d = <usize>((ck >> 8) & 1);
-    const e = entryAddr(ct);
-    const t = e + CT_O_SRC + d * (CT_R_SRC - CT_O_SRC);
-    if (load<u8>(e, CT_INUSE) != 0 && (load<u8>(e, CT_HASHED) & HASHED_TUPLES) != 0 && <u32>load<u8>(e, CT_PROTO) == proto &&
-        load<u32>(t) == src && load<u32>(t, 4) == dst && load<u32>(t, 8) == w2) {
-      if (isExpired(e, now)) {
-        killCt(ct, true);
-        lastHash = hashKey(src, dst, w2, proto);
-        return 0;
-      }
-      foundDir = <i32>d;
-      lcHits++;
-      return ct;
-    }
-  }
-  lcMisses++;
   const h = hashKey(src, dst, w2, proto);
   lastHash = h;
   const tag = h & LINK_TAG;
@@ -296,26 +247,19 @@ export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): 
     const ref = link & LINK_REF;
     if ((link & LINK_TAG) == tag && nodeIs(ref, src, dst, w2, proto)) {
       const ct = ref >> 2;
-      if (isExpired(entryAddr(ct), now)) {
+      if (isExpired(entryAddr(ct), nowJ())) {
         killCt(ct, true);
         link = load<u32>(bucketAt(h)); // the chain changed: walk it again
         continue;
       }
       foundDir = <i32>(ref & 1);
-      if (c == 0) {
-        // a free way, else round robin
-        c = cs + (<usize>(lcRound++ & 3) << 4);
-        for (let w: usize = 0; w < 64; w += 16) if (load<u32>(cs + w, 12) == 0) { c = cs + w; break; }
-      }
-      store<u32>(c, src);
-      store<u32>(c, dst, 4);
-      store<u32>(c, w2, 8);
-      store<u32>(c, proto | ((ref & 1) << 8) | (ct << 10), 12);
+      lkHits++;
       return ct;
     }
     if ((link & LINK_MORE) == 0) break;
     link = load<u32>(nextAt(ref));
   }
+  lkMisses++;
   return 0;
 }
 
@@ -326,16 +270,16 @@ export function lookup(src: u32, dst: u32, sport: u32, dport: u32, proto: u32): 
 // result goes to a global does the same). Nothing but the caches changes: a frame this quick parse
 // does not understand (VLAN tags, IP options, other protocols) is passed over, and every load stays
 // inside memory.
-// Skipped while the lookup cache answers 3 lookups in 4 or more (its connections' lines are in
-// the caches already: established traffic over a working set that fits).
+// Skipped while 3 lookups in 4 or more find their connection and the table holds at most 4096
+// (established traffic over a working set the caches hold already: 512 KiB of entries).
 export let prefetchSink: u32 = 0;
-let lcHits: u32 = 0, lcMisses: u32 = 0;
+let lkHits: u32 = 0, lkMisses: u32 = 0;
 /** Touch what the packets of descriptors [from, from + n) will look up. */
 export function ctPrefetch(from: usize, n: u32): void {
   if (TB == 0) return;
-  const hits = lcHits, misses = lcMisses;
-  lcHits = 0; lcMisses = 0;
-  if (hits >= 3 * misses && hits != 0) return;
+  const hits = lkHits, misses = lkMisses;
+  lkHits = 0; lkMisses = 0;
+  if (hits >= 3 * misses && hits != 0 && load<u32>(TB, CTT_USED) <= 4096) return;
   const memEnd = <usize>memory.size() << 16;
   let acc: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
