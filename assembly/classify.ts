@@ -6,7 +6,7 @@
 import {
   NODE_LEAF, NODE_ROOT, NODE_HASH, NODE_IFACE, NODE_SPLIT_SADDR, HASH_COL_SADDR, HASH_COL_DADDR, HASH_COL_PORTS, HASH_HDR,
   IFBIT_NONE, P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT, P_FRAGOFF, P_L4OK, P_IIF, P_OIF,
-  NODE_MULTI,
+  NODE_MULTI, NODE_LEAF_HIT, HASH_COL_PROTO,
 } from '../src/layout';
 import { PKT, imgw } from './state';
 
@@ -65,12 +65,14 @@ export function classify(base: i32): i32 {
       n = base + imgw(n + 2 + <i32>(v >= <u32>imgw(n + 1)));
       continue;
     }
-    if (k == NODE_LEAF) return n;
+    if (k == NODE_LEAF || k == NODE_LEAF_HIT) return n;
     if (k == NODE_HASH) {
       const cols = imgw(n + 1);
       const a: u32 = cols & HASH_COL_SADDR ? sa : 0;
       const b: u32 = cols & HASH_COL_DADDR ? da : 0;
-      const c: u32 = cols & HASH_COL_PORTS ? ((sp << 16) | dp) & <u32>imgw(n + 2) : 0;
+      const pm = <u32>imgw(n + 2);
+      let c: u32 = cols & HASH_COL_PORTS ? ((sp << 16) | dp) & pm : 0;
+      if (cols & HASH_COL_PROTO) c |= (pm & 0xffff) != 0 ? proto << 16 : proto;
       const size = <u32>imgw(n + 3);
       const ncols = imgw(n + 5);
       const stride = imgw(n + 6);

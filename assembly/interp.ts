@@ -7,7 +7,7 @@
 // Counters tick after the base match and all matches matched, before the target runs.
 import {
   H_CHAINS, H_RULES, H_HOOKS, NUM_TABLES, CH_SIZE, CH_POLICY, CH_POLICY_COUNTER, CH_TREE, NODE_LEAF,
-  NODE_MULTI, MULTI_MAX,
+  NODE_MULTI, MULTI_MAX, NODE_LEAF_HIT,
   R_SIZE, R_FLAGS, R_SRC, R_SMSK, R_DST, R_DMSK, R_PROTO, R_IIF, R_OIF, R_TARGET, R_TARGET_ARG,
   R_TPARAMS, R_NMATCH, R_MATCHES, R_COUNTER, RF_SRC, RF_SRC_INV, RF_DST, RF_DST_INV, RF_PROTO,
   RF_PROTO_INV, RF_FRAG, RF_FRAG_INV, RF_IIF, RF_IIF_INV, RF_OIF, RF_OIF_INV, RF_IIF_EXT, RF_OIF_EXT,
@@ -137,6 +137,8 @@ export function runChain(entry: i32): i32 {
   let nLeaf = 0;
   let pos = 0;
   let multi = 0;
+  // the leaf is a NODE_LEAF_HIT: its first rule matches (no base match, no matches to run)
+  let hit = false;
   // enter `chain`: find its leaves, positioned after rule index `after`
   let enter = true;
   let after = -1;
@@ -154,12 +156,14 @@ export function runChain(entry: i32): i32 {
         leaf = kind == NODE_LEAF ? node : classify(node);
         leafA = img + (<usize>leaf << 2);
         nLeaf = load<i32>(leafA, 4);
+        hit = load<i32>(leafA) == NODE_LEAF_HIT;
         pos = 0;
       }
     }
     let r = -1;
+    let decided = false;
     if (multi == 0) {
-      if (pos < nLeaf) { r = load<i32>(leafA + (<usize>pos << 2), 8); pos++; }
+      if (pos < nLeaf) { r = load<i32>(leafA + (<usize>pos << 2), 8); decided = hit && pos == 0; pos++; }
     } else {
       r = nextMulti(multi);
     }
@@ -180,11 +184,12 @@ export function runChain(entry: i32): i32 {
       multi = 0; pos = load<i32>(s, 8);
       leafA = img + (<usize>leaf << 2);
       nLeaf = load<i32>(leafA, 4);
+      hit = false; // pos > 0: the decided first rule is behind
       continue;
     }
     const ra = rulesA + <usize>r * (R_SIZE << 2);
-    if (!baseMatch(ra)) continue;
-    const nm = load<i32>(ra, R_NMATCH << 2);
+    if (!decided && !baseMatch(ra)) continue;
+    const nm = decided ? 0 : load<i32>(ra, R_NMATCH << 2);
     if (nm != 0) {
       let m = load<i32>(ra, R_MATCHES << 2);
       let ok = true;
@@ -225,6 +230,7 @@ export function runChain(entry: i32): i32 {
       multi = 0; pos = load<i32>(s, 8);
       leafA = img + (<usize>leaf << 2);
       nLeaf = load<i32>(leafA, 4);
+      hit = false; // pos > 0: the decided first rule is behind
       continue;
     }
     // T_MODULE: params block [modId, nWords, params...]

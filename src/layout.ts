@@ -400,3 +400,13 @@ export const EMR_SIZE = 16;
 // index order (EffiCuts-style partitioning by wildness; src/compile/tree.ts says why).
 export const NODE_MULTI = 4;
 export const MULTI_MAX = 8;
+// [NODE_LEAF_HIT, n, ruleIndex0, ...]: a leaf whose first rule matches every packet that reaches
+// it (the rule's key is the whole rule and covers the leaf's region): the core counts it and runs
+// its target without its base match and matches (one rule record read instead of the record and
+// its match parameters). Only as a tree's leaf, never as a chain's lone leaf.
+export const NODE_LEAF_HIT = 5;
+// NODE_HASH cols bit: the key word of HASH_COL_PORTS also holds the protocol (the table keys one
+// port): (proto << 16) | dport when portMask is 0x0000ffff, (sport << 16) | proto when 0xffff0000.
+// Rules exact on a port are exact on a port protocol, so tcp and udp rules of one port are
+// different keys.
+export const HASH_COL_PROTO = 8;

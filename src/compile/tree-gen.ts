@@ -120,6 +120,9 @@ export function genRules(kind: SetKind, n: number, seed: number, o: GenOpts = {}
     // most filter rules are plain ACCEPT/DROP on the header fields (final); some LOG, jump or
     // carry residual matches (conntrack, limit, ...)
     k.final = r() < (o.final ?? 0.7);
+    // count-only and LOG rules on the header fields are exact without ending the walk (every
+    // third rule, not a draw: the sets stay those of earlier runs)
+    k.exact = k.final || i % 3 === 0;
     out.push(k);
   }
   if (o.defaultRule ?? true) { const d = wildKey(); d.final = true; out[n - 1] = d; } // -j DROP (or the policy)
@@ -143,6 +146,7 @@ export function genKube(n: number, seed: number): { keys: RuleKey[]; vips: { vip
       seen.add(id);
       const k = wildKey();
       k.dst = { lo: vip, hi: vip }; k.proto = proto; k.l4 = true; k.dport = { lo: port, hi: port };
+      k.exact = true; // -d VIP/32 -p P -m P --dport N -j KUBE-SVC-... (a comment besides): the key is the rule
       keys.push(k); vips.push({ vip, proto, port });
     }
   }

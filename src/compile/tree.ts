@@ -48,7 +48,7 @@
 import type { Rule, IfaceMatch, Match } from '../rules/model.js';
 import {
   NODE_LEAF, NODE_ROOT, NODE_HASH, NODE_IFACE, NODE_SPLIT_SADDR, HASH_COL_SADDR, HASH_COL_DADDR,
-  HASH_COL_PORTS, HASH_HDR, IFBIT_NONE, IF_NONE, NODE_MULTI, MULTI_MAX,
+  HASH_COL_PORTS, HASH_HDR, IFBIT_NONE, IF_NONE, NODE_MULTI, MULTI_MAX, NODE_LEAF_HIT, HASH_COL_PROTO,
 } from '../layout.js';
 
 /** Inclusive unsigned range (addresses in host order, i.e. 10.0.0.1 = 0x0a000001). */
@@ -78,6 +78,9 @@ export interface RuleKey {
    * (ACCEPT, DROP, RETURN, REJECT, -g): no later rule of the chain is reached by a packet it
    * matches, so a leaf whose region the key covers may end with it. */
   final: boolean;
+  /** The key is the whole rule (whatever its target): a leaf whose region it covers may say that
+   * its first rule matches without checking it (NODE_LEAF_HIT). */
+  exact?: boolean;
 }
 
 export const FULL32: Range = { lo: 0, hi: 0xffffffff };
@@ -91,7 +94,7 @@ export function wildKey(): RuleKey {
   return {
     src: { ...FULL32 }, srcInv: false, dst: { ...FULL32 }, dstInv: false, proto: null, protoInv: false,
     sport: { ...FULL16 }, sportInv: false, dport: { ...FULL16 }, dportInv: false,
-    iif: ALL_IFACES, oif: ALL_IFACES, l4: false, frag: 0, final: false,
+    iif: ALL_IFACES, oif: ALL_IFACES, l4: false, frag: 0, final: false, exact: false,
   };
 }
 
@@ -203,18 +206,23 @@ export function ruleKey(rule: Rule, ifaceMask: (m: IfaceMatch) => number): RuleK
   }
   const s = finishPort(sp), d = finishPort(dp);
   k.sport = s.r; k.sportInv = s.inv; k.dport = d.r; k.dportInv = d.inv;
-  k.final = ifExact && isFinal(rule, sp, dp);
+  k.exact = ifExact && isExact(rule, sp, dp);
+  k.final = k.exact && isFinalTarget(rule);
   return k;
 }
 
 /** Terminal targets within a chain: the walk of this chain never goes past them. */
 const FINAL_TARGETS = new Set(['REJECT']);
-/** Only port options (and comments) besides the base match, at most one constraint per port side,
- * and a target that ends the chain walk: then the key decides the rule exactly. */
-function isFinal(rule: Rule, sp: PortAcc, dp: PortAcc): boolean {
+/** A target that ends the walk of the chain. */
+function isFinalTarget(rule: Rule): boolean {
   const t = rule.target;
-  if (!t || rule.approximation) return false;
-  if (t.kind === 'jump' ? !t.goto : t.kind === 'module' && !FINAL_TARGETS.has(t.module)) return false;
+  if (!t) return false;
+  return !(t.kind === 'jump' ? !t.goto : t.kind === 'module' && !FINAL_TARGETS.has(t.module));
+}
+/** Only port options (and comments) besides the base match, at most one constraint per port side:
+ * then the key decides the rule exactly. */
+function isExact(rule: Rule, sp: PortAcc, dp: PortAcc): boolean {
+  if (rule.approximation) return false;
   if (sp.invCount + sp.posCount > 1 || dp.invCount + dp.posCount > 1) return false;
   for (const m of rule.matches as Match[]) {
     if (m.module === 'comment') continue;
@@ -300,6 +308,8 @@ export interface TreeStats {
   /** A bound turned nodes into leaves early. */
   budgetHit: boolean;
   deadlineHit: boolean;
+  /** Leaves whose first rule the structure decides (NODE_LEAF_HIT). */
+  hitLeaves?: number;
   /** kind 'multi': the partition's structures, in NODE_MULTI order (with `group` set). */
   trees?: TreeStats[];
   /** A partition's structure: which rules it holds ('dst' specific in daddr, 'src' specific in
@@ -373,10 +383,12 @@ class Builder {
   readonly hi: Uint32Array[] = [];
   readonly ifm: Uint32Array[] = [];
   final: Uint8Array;
+  /** The row is the whole rule (RuleKey.exact with the same conditions as final). */
+  exact: Uint8Array;
   readonly leafCache = new Map<number, number[]>();
   /** Pending nodes, largest first (best-first: the budget goes to the biggest would-be leaves). */
   readonly queue = new Heap();
-  stats = { truncated: 0, depth: 0, nodes: 0, hashNodes: 0, ifaceNodes: 0, leaves: 0, largestLeaf: 0, leafWords: 0, splits: 0, budgetHit: false, deadlineHit: false };
+  stats = { hitLeaves: 0, truncated: 0, depth: 0, nodes: 0, hashNodes: 0, ifaceNodes: 0, leaves: 0, largestLeaf: 0, leafWords: 0, splits: 0, budgetHit: false, deadlineHit: false };
   frontier = 0;
   budget = 0;
   readonly binth: number;
@@ -420,6 +432,7 @@ class Builder {
     for (let f = 0; f < NF; f++) { this.lo.push(new Uint32Array(n)); this.hi.push(new Uint32Array(n)); }
     this.ifm.push(new Uint32Array(n), new Uint32Array(n));
     this.final = new Uint8Array(n);
+    this.exact = new Uint8Array(n);
     this.exBuf = new Uint8Array(n);
     this.sL = new Int32Array(n); this.sR = new Int32Array(n);
     this.row = new Uint32Array(n * ROW);
@@ -441,8 +454,10 @@ class Builder {
       for (let f = 0; f < NF; f++) { this.row[o + 2 * f] = this.lo[f][i]; this.row[o + 2 * f + 1] = this.hi[f][i]; }
       this.row[o + 10] = this.ifm[0][i]; this.row[o + 11] = this.ifm[1][i];
       // the columns are the exact key only without negations and with cut ports
-      this.final[i] = k.final && !k.srcInv && !k.dstInv && !k.protoInv && !k.sportInv && !k.dportInv
-        && k.src.lo <= k.src.hi && k.dst.lo <= k.dst.hi && (!k.l4 || cut) ? 1 : 0;
+      const plain = !k.srcInv && !k.dstInv && !k.protoInv && !k.sportInv && !k.dportInv
+        && k.src.lo <= k.src.hi && k.dst.lo <= k.dst.hi && (!k.l4 || cut);
+      this.final[i] = k.final && plain ? 1 : 0;
+      this.exact[i] = (k.exact ?? k.final) && plain ? 1 : 0;
     });
   }
 
@@ -503,20 +518,28 @@ class Builder {
   private trimmedPoint(it: Item, fs: number[], v: number[], r: ArrayLike<number>): ArrayLike<number> {
     for (let i = 0; i < r.length - 1; i++) {
       const x = r[i];
-      if (!this.final[x]) continue;
-      let ok = ((this.ifm[0][x] & it.ifr[0]) >>> 0) === (it.ifr[0] >>> 0) && ((this.ifm[1][x] & it.ifr[1]) >>> 0) === (it.ifr[1] >>> 0);
-      for (let f = 0; f < NF && ok; f++) {
-        const j = fs.indexOf(f);
-        const lo = j < 0 ? it.lo[f] : v[j], hi = j < 0 ? it.hi[f] : v[j];
-        if (this.lo[f][x] > lo || this.hi[f][x] < hi) ok = false;
-      }
-      if (ok) { this.stats.truncated += r.length - i - 1; return Array.prototype.slice.call(r, 0, i + 1) as number[]; }
+      if (!this.final[x] || !this.coversPoint(it, fs, v, x)) continue;
+      this.stats.truncated += r.length - i - 1;
+      return Array.prototype.slice.call(r, 0, i + 1) as number[];
     }
     return r;
   }
 
+  /** covers() for a hash entry: the node's region with the fields fs set to the values v. */
+  private coversPoint(it: Item, fs: number[], v: number[], x: number): boolean {
+    if (((this.ifm[0][x] & it.ifr[0]) >>> 0) !== (it.ifr[0] >>> 0) || ((this.ifm[1][x] & it.ifr[1]) >>> 0) !== (it.ifr[1] >>> 0)) return false;
+    for (let f = 0; f < NF; f++) {
+      const j = fs.indexOf(f);
+      const lo = j < 0 ? it.lo[f] : v[j], hi = j < 0 ? it.hi[f] : v[j];
+      if (this.lo[f][x] > lo || this.hi[f][x] < hi) return false;
+    }
+    return true;
+  }
+
   private leaf(it: Item): void {
     const r = this.trimmed(it);
+    // the first rule matches every packet here: the core need not check it (NODE_LEAF_HIT)
+    const kind = !it.leaf && r.length && this.exact[r[0]] && this.covers(it, r[0]) ? NODE_LEAF_HIT : NODE_LEAF;
     // identical leaves are stored once: a numeric digest of the list, then a word compare
     let h1 = r.length, h2 = 0x9e3779b9;
     for (let i = 0; i < r.length; i++) { h1 = Math.imul(h1 ^ r[i], 0x85ebca6b) + 1; h2 = Math.imul(h2 + r[i], 0xc2b2ae35) ^ (h2 >>> 15); }
@@ -525,7 +548,7 @@ class Builder {
     const seen = it.leaf ? undefined : this.leafCache.get(key);
     if (seen) {
       for (const o of seen) {
-        if (this.words[o + 1] !== r.length) continue;
+        if (this.words[o + 1] !== r.length || this.words[o] !== kind) continue;
         let same = true;
         for (let i = 0; i < r.length && same; i++) same = this.words[o + 2 + i] === this.ruleIndex[r[i]];
         if (same) { off = o; break; }
@@ -533,8 +556,9 @@ class Builder {
     }
     if (off === undefined) {
       off = this.words.length;
-      this.words.push(NODE_LEAF, r.length);
+      this.words.push(kind, r.length);
       for (let i = 0; i < r.length; i++) this.words.push(this.ruleIndex[r[i]]);
+      if (kind === NODE_LEAF_HIT) this.stats.hitLeaves++;
       if (!it.leaf) { if (seen) seen.push(off); else this.leafCache.set(key, [off]); }
       if (it.leaf) return void (this.words[it.slot] = off); // the truncated-L4 leaf: not in the tree's stats
       this.stats.leaves++;
@@ -623,6 +647,12 @@ class Builder {
     if (!bestT) return false;
     const T = bestT;
     const fs = HASH_FIELDS.filter((_, j) => T & (1 << j));
+    // One port in the tuple: the protocol goes into the same key word (HASH_COL_PROTO), so tcp and
+    // udp rules of one port are separate entries and an entry's first rule can be decided by the
+    // probe (NODE_LEAF_HIT; kube-proxy's `-d VIP -p tcp --dport P`). A rule exact on a port is
+    // exact on a port protocol (the builder's ports are wild otherwise). kf: the key's fields.
+    const foldProto = ((T & 4) !== 0) !== ((T & 8) !== 0);
+    const kf = foldProto ? [...fs, 2] : fs;
     // the non-exact rules: wildcards on T go to every entry (few allowed), partial ones to the
     // entries they contain; cheap rejections first
     const wild: number[] = [], partial: number[] = [];
@@ -641,15 +671,16 @@ class Builder {
     for (let i = 0; i < m; i++) {
       const r = rules[i];
       if ((ex[i] & T) !== T) { rest.push(r); continue; }
-      // numeric key while the tuple fits a double exactly (daddr+dport: 48 bits), else a string
+      // numeric key while the tuple fits a double exactly (daddr+dport+protocol: 50 bits, the
+      // protocol as its index in PORT_PROTOS), else a string
       let k: number | string = 0, bits = 0;
-      for (const f of fs) {
-        const w = f >= 3 ? 16 : 32;
-        if (bits + w > 53) { k = fs.map((x) => this.lo[x][r]).join(','); break; }
-        k = (k as number) * (w === 16 ? 65536 : 4294967296) + this.lo[f][r]; bits += w;
+      for (const f of kf) {
+        const w = f >= 3 ? 16 : f === 2 ? 2 : 32;
+        if (bits + w > 53) { k = kf.map((x) => this.lo[x][r]).join(','); break; }
+        k = (k as number) * (2 ** w) + (f === 2 ? PORT_PROTOS.indexOf(this.lo[f][r]) : this.lo[f][r]); bits += w;
       }
       let g = groups.get(k);
-      if (!g) { g = { v: fs.map((x) => this.lo[x][r]), rules: [] }; groups.set(k, g); }
+      if (!g) { g = { v: kf.map((x) => this.lo[x][r]), rules: [] }; groups.set(k, g); }
       g.rules.push(r);
     }
     const D = groups.size;
@@ -664,7 +695,7 @@ class Builder {
         const v = gl[g].v;
         for (const r of partial) {
           let inside = true;
-          for (let j = 0; j < fs.length; j++) { const f = fs[j]; if (v[j] < this.lo[f][r] || v[j] > this.hi[f][r]) { inside = false; break; } }
+          for (let j = 0; j < kf.length; j++) { const f = kf[j]; if (v[j] < this.lo[f][r] || v[j] > this.hi[f][r]) { inside = false; break; } }
           if (inside) { if (extra[g] === NONE) extra[g] = []; extra[g].push(r); }
         }
         extraSum += extra[g].length;
@@ -688,10 +719,11 @@ class Builder {
     if (T & 4) { cols |= HASH_COL_PORTS; portMask |= 0xffff0000; }
     if (T & 8) { cols |= HASH_COL_PORTS; portMask |= 0x0000ffff; }
     const ncols = popcount(cols);
+    if (foldProto) cols |= HASH_COL_PROTO;
     // any table size (not a power of two): the slot is hashSlot(h, size), so the load factor stays
     // near hashLoad instead of jumping between 0.37 and 0.75
     const size = Math.max(4, Math.ceil(D / (this.hashLoad || 0.5)));
-    const inl = gl.map((g, i) => (childRules[i].length <= Math.min(INLINE_MAX, this.binth) ? this.trimmedPoint(it, fs, g.v, childRules[i]) : null));
+    const inl = gl.map((g, i) => (childRules[i].length <= Math.min(INLINE_MAX, this.binth) ? this.trimmedPoint(it, kf, g.v, childRules[i]) : null));
     let maxInline = 0;
     for (const x of inl) if (x && x.length > maxInline) maxInline = x.length;
     const stride = ncols + 1 + (maxInline ? 2 + maxInline : 0);
@@ -703,10 +735,11 @@ class Builder {
     this.stats.nodes++; this.stats.hashNodes++;
     this.child(it, this.copy(rest), at + 4, it.lo, it.hi, it.ifr);
     gl.forEach((g, i) => {
-      const val = (f: number): number => { const j = fs.indexOf(f); return j < 0 ? 0 : g.v[j]; };
+      const val = (f: number): number => { const j = kf.indexOf(f); return j < 0 ? 0 : g.v[j]; };
       const a = (cols & HASH_COL_SADDR) ? val(0) : 0;
       const b = (cols & HASH_COL_DADDR) ? val(1) : 0;
-      const c = (cols & HASH_COL_PORTS) ? (((val(3) << 16) | val(4)) & portMask) >>> 0 : 0;
+      let c = (cols & HASH_COL_PORTS) ? (((val(3) << 16) | val(4)) & portMask) >>> 0 : 0;
+      if (foldProto) c = (c | (portMask & 0xffff ? val(2) << 16 : val(2))) >>> 0;
       let idx = hashSlot(hashKey(a, b, c), size);
       while (this.words[tbl + idx * stride + ncols] !== 0) if (++idx === size) idx = 0;
       const e = tbl + idx * stride;
@@ -718,7 +751,9 @@ class Builder {
       if (x) {
         const l = e + ncols + 1;
         this.words[e + ncols] = l;
-        this.words[l] = NODE_LEAF; this.words[l + 1] = x.length;
+        const hit = x.length > 0 && this.exact[x[0]] && this.coversPoint(it, kf, g.v, x[0]);
+        if (hit) this.stats.hitLeaves++;
+        this.words[l] = hit ? NODE_LEAF_HIT : NODE_LEAF; this.words[l + 1] = x.length;
         for (let j = 0; j < x.length; j++) this.words[l + 2 + j] = this.ruleIndex[x[j]];
         this.stats.leaves++; this.stats.leafWords += x.length;
         if (x.length > this.stats.largestLeaf) this.stats.largestLeaf = x.length;
@@ -727,7 +762,7 @@ class Builder {
       }
       this.words[e + ncols] = -1; // occupied; patched with the child offset
       const lo = it.lo.slice(), hi = it.hi.slice();
-      for (let j = 0; j < fs.length; j++) { lo[fs[j]] = g.v[j]; hi[fs[j]] = g.v[j]; }
+      for (let j = 0; j < kf.length; j++) { lo[kf[j]] = g.v[j]; hi[kf[j]] = g.v[j]; }
       this.child(it, this.copy(childRules[i]), e + ncols, lo, hi, it.ifr);
     });
     return true;
@@ -1012,7 +1047,7 @@ export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts =
     words: b.words,
     stats: {
       kind, rules: n, depth: s.depth, nodes: s.nodes, hashNodes: s.hashNodes, ifaceNodes: s.ifaceNodes, leaves: s.leaves,
-      largestLeaf: s.largestLeaf, replication: n ? s.leafWords / n : 0, truncated: s.truncated, words: b.words.length,
+      largestLeaf: s.largestLeaf, replication: n ? s.leafWords / n : 0, truncated: s.truncated, hitLeaves: s.hitLeaves, words: b.words.length,
       bytes: b.words.length * 4, buildMs: performance.now() - t0, budgetHit: s.budgetHit,
       deadlineHit: s.deadlineHit,
     },
@@ -1151,7 +1186,7 @@ export function classifyJs(words: ArrayLike<number>, base: number, p: KeyPacket)
   const vals = [p.saddr >>> 0, p.daddr >>> 0, p.proto, p.sport, p.dport];
   for (;;) {
     const k = words[n];
-    if (k === NODE_LEAF) return n;
+    if (k === NODE_LEAF || k === NODE_LEAF_HIT) return n;
     if (k >= NODE_SPLIT_SADDR) {
       n = base + (vals[k - NODE_SPLIT_SADDR] < (words[n + 1] >>> 0) ? words[n + 2] : words[n + 3]);
     } else if (k === NODE_IFACE) {
@@ -1159,7 +1194,8 @@ export function classifyJs(words: ArrayLike<number>, base: number, p: KeyPacket)
     } else if (k === NODE_HASH) {
       const cols = words[n + 1], pm = words[n + 2], size = words[n + 3], ncols = words[n + 5], stride = words[n + 6];
       const a = cols & HASH_COL_SADDR ? vals[0] : 0, b = cols & HASH_COL_DADDR ? vals[1] : 0;
-      const c = cols & HASH_COL_PORTS ? (((p.sport << 16) | p.dport) & pm) >>> 0 : 0;
+      let c = cols & HASH_COL_PORTS ? (((p.sport << 16) | p.dport) & pm) >>> 0 : 0;
+      if (cols & HASH_COL_PROTO) c = (c | (pm & 0xffff ? p.proto << 16 : p.proto)) >>> 0;
       let idx = hashSlot(hashKey(a, b, c), size);
       let next = base + words[n + 4];
       for (;;) {

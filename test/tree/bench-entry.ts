@@ -4,7 +4,7 @@
 export { reserve } from '../../assembly/mem';
 import { classify, leavesMulti, isMulti } from '../../assembly/classify';
 import { PKT, setImage, imgw } from '../../assembly/state';
-import { P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT, P_FRAGOFF, P_L4OK, P_IIF, P_OIF, MULTI_MAX } from '../../src/layout';
+import { P_SADDR, P_DADDR, P_PROTO, P_SPORT, P_DPORT, P_FRAGOFF, P_L4OK, P_IIF, P_OIF, MULTI_MAX, NODE_LEAF_HIT } from '../../src/layout';
 
 let IMGA: usize = 0;
 export function useImage(addr: usize): void { setImage(addr); IMGA = addr; }
@@ -66,7 +66,9 @@ export function benchRun(pkts: usize, count: i32, base: i32, keys: usize): u32 {
     if (!isMulti(base)) {
       const leaf = classify(base);
       const n = imgw(leaf + 1);
-      for (let j = 0; j < n; j++) {
+      // NODE_LEAF_HIT: the structure decided the first rule (the interpreter skips its checks)
+      if (imgw(leaf) == NODE_LEAF_HIT) first = imgw(leaf + 2);
+      else for (let j = 0; j < n; j++) {
         const r = imgw(leaf + 2 + j);
         if (keyMatch(keys + <usize>(r * KW << 2), sa, da, proto, l4ok, ib, ob, sp, dp, frag)) { first = r; break; }
       }

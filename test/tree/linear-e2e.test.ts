@@ -98,6 +98,7 @@ export function scenario(seed: number, nRules: number, nPkts: number): { rules: 
 describe('trees = --linear through the whole engine (random rulesets, boundary packets)', () => {
   const base = Number(process.env.TREE_SEED ?? 4004);
   let counted = 0;
+  let hitLeaves = 0; // decided leaves (NODE_LEAF_HIT: the core skips the first rule's checks)
   for (let c = 0; c < 6; c++) {
     const seed = base + c;
     const nRules = [40, 120, 400][c % 3];
@@ -115,6 +116,7 @@ describe('trees = --linear through the whole engine (random rulesets, boundary p
       expect([...a.drops.entries()].sort(), `seed ${seed} drops`).toEqual([...b.drops.entries()].sort());
       expect(readFileSync(a.out).equals(readFileSync(b.out)), `seed ${seed} forwarded frames`).toBe(true);
       counted += ka.packets.filter((x) => x > 0n).length;
+      for (const ch of a.compiled.chains) hitLeaves += ch.treeStats?.hitLeaves ?? 0;
     }, 60_000);
   }
   // The same with every chain of two or more rule groups partitioned (NODE_MULTI: several
@@ -140,6 +142,7 @@ describe('trees = --linear through the whole engine (random rulesets, boundary p
       expect([...a.drops.entries()].sort(), `seed ${seed} drops`).toEqual([...b.drops.entries()].sort());
       expect(readFileSync(a.out).equals(readFileSync(b.out)), `seed ${seed} forwarded frames`).toBe(true);
       counted += ka.packets.filter((x) => x > 0n).length;
+      for (const ch of a.compiled.chains) for (const t of ch.treeStats?.trees ?? [ch.treeStats]) hitLeaves += t?.hitLeaves ?? 0;
     }, 60_000);
   }
   it('an nth counter before a port test counts packets that fail the port test (hand-counted)', async () => {
@@ -162,7 +165,47 @@ describe('trees = --linear through the whole engine (random rulesets, boundary p
     }
   });
 
+  it('decided leaves (NODE_LEAF_HIT): exact VIP:port rules with every kind of target, = --linear', async () => {
+    // kube-proxy-like exact rules (-d VIP/32 -p tcp|udp --dport P): the hash probe decides the
+    // first rule of the entry, and the core counts it and runs its target without checking it —
+    // including targets that go on (count-only, LOG) or come back (-j U, U returns)
+    const r = rng(4100);
+    const targets = ['-j ACCEPT', '', '-j LOG --log-prefix "x "', '-j U', '-j DROP', '-j REJECT', '-g U'];
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':U - [0:0]'];
+    const vips: [string, string, number][] = [];
+    for (let x = 0; x < 80; x++) {
+      const vip = `198.18.${x >> 4}.${x & 15}`, proto = x % 5 === 4 ? 'udp' : 'tcp', port = [80, 443, 53, 8080][x % 4];
+      vips.push([vip, proto, port]);
+      lines.push(`-A FORWARD -d ${vip}/32 -p ${proto} -m comment --comment "svc ${x}" -m ${proto} --dport ${port} ${targets[x % targets.length]}`.trimEnd());
+      if (x % 9 === 0) lines.push(`-A FORWARD -d ${vip}/32 -p ${proto} -m ${proto} --dport ${port} -j ACCEPT`); // a second rule of the same entry
+    }
+    lines.push('-A FORWARD -p tcp -m tcp --dport 80 -j LOG --log-prefix "tail "', '-A FORWARD -j DROP');
+    lines.push('-A U -p udp -j RETURN', '-A U -d 198.18.1.0/24 -j ACCEPT', '-A U -j RETURN', 'COMMIT', '');
+    const rules = join(tmp(), 'r.rules');
+    writeFileSync(rules, lines.join('\n'));
+    const pkts: Pkt[] = [];
+    for (let i = 0; i < 500; i++) {
+      const [vip, proto, port] = vips[Math.floor(r() * vips.length)];
+      const miss = r() < 0.2;
+      pkts.push({ on: 'eth0', src: `10.0.${i & 255}.7`, dst: vip, proto: miss ? (proto === 'tcp' ? 'udp' : 'tcp') : proto as 'tcp' | 'udp', sport: 40000 + i, dport: miss && r() < 0.5 ? port + 1 : port, flags: 'S' });
+    }
+    const a = await runScenario(rules, host, pkts, { seed: 1 });
+    const b = await runScenario(rules, host, pkts, { seed: 1, linear: true });
+    const fw = a.compiled.chains.find((ch) => ch.name === 'FORWARD');
+    expect(fw?.treeStats?.hitLeaves ?? 0).toBeGreaterThan(40);
+    const ka = a.engine.counters(), kb = b.engine.counters();
+    expect(ka.packets).toEqual(kb.packets);
+    expect(ka.bytes).toEqual(kb.bytes);
+    expect([...a.drops.entries()].sort()).toEqual([...b.drops.entries()].sort());
+    expect(readFileSync(a.out).equals(readFileSync(b.out))).toBe(true);
+    // every kind of target was taken through a decided leaf (hand check: rule x has target x % 7)
+    const hitTargets = new Set<number>();
+    for (let x = 0; x < 80; x++) if (a.cnt(`filter/FORWARD#${x + 1 + Math.floor((x + 8) / 9)}`)[0] > 0) hitTargets.add(x % targets.length);
+    expect(hitTargets.size).toBe(targets.length);
+  });
+
   it('the rulesets above were not trivial: many rules counted packets', () => {
     expect(counted).toBeGreaterThan(40);
+    expect(hitLeaves).toBeGreaterThan(0);
   });
 });

@@ -7,10 +7,12 @@
 import { describe, it, expect } from 'vitest';
 import { buildTree, buildChain, classifyJs, candidatesJs, leavesJs, keyMatches, linearTree, hashSlot, type RuleKey, type KeyPacket, type TreeOpts } from '../../src/compile/tree.js';
 import { genRules, genKube, genPackets, genTuples, rng, type SetKind } from '../../src/compile/tree-gen.js';
-import { NODE_LEAF, NODE_MULTI } from '../../src/layout.js';
+import { NODE_LEAF, NODE_MULTI, NODE_LEAF_HIT } from '../../src/layout.js';
 
 /** Check every packet; returns a failure description or null. Rule indices are offset by 100
  * (as the image's rule table would be) to catch confusions of position and index. */
+/** Packets that reached a NODE_LEAF_HIT in check() (the tests below make sure some did). */
+let hits = 0;
 function check(keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts, chain = false): string | null {
   const idx = keys.map((_, i) => 100 + i);
   const { words } = chain ? buildChain(keys, idx, opts) : buildTree(keys, idx, opts);
@@ -21,7 +23,13 @@ function check(keys: RuleKey[], pkts: KeyPacket[], opts: TreeOpts, chain = false
     const leaves = chain ? leavesJs(words, 0, pk) : [classifyJs(words, 0, pk)];
     const cand = new Set<number>();
     for (const leaf of leaves) {
-      if (words[leaf] !== NODE_LEAF) return `packet ${p}: not a leaf`;
+      if (words[leaf] !== NODE_LEAF && words[leaf] !== NODE_LEAF_HIT) return `packet ${p}: not a leaf`;
+      // a decided leaf: its first rule must match this packet for real (the core skips its checks)
+      if (words[leaf] === NODE_LEAF_HIT) {
+        const first = words[leaf + 2] - 100;
+        if (keyMatches(keys[first], pk) !== true) return `packet ${p} ${JSON.stringify(pk)}: NODE_LEAF_HIT but rule ${first} ${JSON.stringify(keys[first])} does not match`;
+        hits++;
+      }
       let prev = -1;
       for (let j = 0; j < words[leaf + 1]; j++) {
         const ri = words[leaf + 2 + j];
@@ -87,13 +95,16 @@ describe('decision structure = linear scan (random ClassBench-style sets)', () =
     const pkts: KeyPacket[] = vips.slice(0, 500).map((v) => ({ saddr: 0x0a000001, daddr: v.vip, proto: v.proto, sport: 40000, dport: v.port, iif: 0, oif: 255, fragoff: 0, l4ok: true }));
     for (let i = 0; i < pkts.length; i++) {
       const leaf = classifyJs(words, 0, pkts[i]);
-      // by the shape: the rules with this VIP and port (the hash key leaves the protocol to the
-      // interpreter, so tcp and udp of one VIP:port share a leaf), then the last (wildcard) rule
-      const want = vips.flatMap((w, j) => (w.vip === vips[i].vip && w.port === vips[i].port ? [j] : []));
+      // by the shape: the rule with this VIP, port and protocol (the protocol is in the key with
+      // the port: HASH_COL_PROTO), then the last (wildcard) rule; the first is decided by the
+      // probe (NODE_LEAF_HIT: genKube's service rules are exact, -d VIP/32 -p P --dport N)
+      const want = vips.flatMap((w, j) => (w.vip === vips[i].vip && w.port === vips[i].port && w.proto === vips[i].proto ? [j] : []));
       want.push(keys.length - 1);
-      expect([...words.slice(leaf, leaf + 2 + want.length)]).toEqual([NODE_LEAF, want.length, ...want]);
+      expect([...words.slice(leaf, leaf + 2 + want.length)]).toEqual([NODE_LEAF_HIT, want.length, ...want]);
     }
+    const h0 = hits;
     run(`kube seed ${base}`, keys, genPackets(keys, 3000, base));
+    expect(hits).toBeGreaterThan(h0);
   });
 
   it('exact tuples on every column combination (hash nodes), with non-exact rules mixed in', () => {
@@ -154,6 +165,10 @@ describe('decision structure = linear scan (random ClassBench-style sets)', () =
     const { words, stats } = buildChain(keys, keys.map((_, i) => i));
     expect(words[0]).not.toBe(NODE_MULTI);
     expect(stats.hashNodes).toBeGreaterThan(0);
+  });
+
+  it('decided leaves (NODE_LEAF_HIT) were reached on the ClassBench sets above', () => {
+    expect(hits).toBeGreaterThan(1000);
   });
 
   it('hashSlot = floor(h * size / 2^32) exactly (the core multiplies in u64)', () => {
