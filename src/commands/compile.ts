@@ -41,6 +41,8 @@ export const compileCommand: Command = {
         const s = ch.treeStats;
         const kind = s ? s.kind : 'linear';
         out.push(`${ch.table.padEnd(8)} ${ch.name.padEnd(28)} ${String(ch.rules.length).padStart(7)} ${kind.padEnd(9)} ${String(s?.depth ?? 0).padStart(5)} ${String(s?.leaves ?? 1).padStart(7)} ${String(s?.largestLeaf ?? ch.rules.length).padStart(7)} ${(s?.replication ?? 1).toFixed(2).padStart(6)} ${String(ch.structureWords * 4).padStart(10)} ${(s?.buildMs ?? 0).toFixed(2).padStart(8)}`);
+        // a partitioned chain (NODE_MULTI): one line per structure, its rule group and kind
+        for (const [i, t] of (s?.trees ?? []).entries()) out.push(`${''.padEnd(8)} ${`  tree ${i + 1}/${s!.trees!.length} ${t.group}`.padEnd(28)} ${String(t.rules).padStart(7)} ${t.kind.padEnd(9)} ${String(t.depth).padStart(5)} ${String(t.leaves).padStart(7)} ${String(t.largestLeaf).padStart(7)} ${t.replication.toFixed(2).padStart(6)} ${String(t.bytes).padStart(10)} ${t.buildMs.toFixed(2).padStart(8)}`);
       }
       out.push('', `image: ${c.image.byteLength} bytes (${c.chains.length} chains, ${c.rules.length} rules, ${c.nCounters} counters), conntrack ${c.conntrack ? 'on' : 'off'}, compiled in ${ms.toFixed(1)} ms`);
       process.stdout.write(`${out.join('\n')}\n`);

@@ -835,10 +835,12 @@ class Builder {
       const M = this.ifm[g];
       // rules that accept every interface left here do not tell interfaces apart; with few
       // per-interface rules, either side keeps more than 3/4 of the node: not worth it
-      let np = 0;
+      // (counted on a sample of EXACT_M rules: this gate ran a full pass over every node's rules
+      // for each interface field and was the builder's hottest loop on ACL sets)
+      let np = 0, ns = 0;
       const RW = this.row, go = 10 + g;
-      for (let i = 0; i < m; i++) if (((RW[rules[i] * ROW + go] & R) >>> 0) !== R) np++;
-      if (np * 4 < m) continue;
+      for (let x = 0; x < m; x += st, ns++) if (((RW[rules[x | 0] * ROW + go] & R) >>> 0) !== R) np++;
+      if (np * 4 < ns) continue;
       const partial: number[] = [];
       for (let i = 0; i < m; i++) if (((M[rules[i]] & R) >>> 0) !== R) partial.push(rules[i]);
       const sa = new Int32Array(32), sb = new Int32Array(32);
