@@ -181,20 +181,28 @@ export function exportGlobals(wasm: Uint8Array): { binary: Uint8Array<ArrayBuffe
     }
   }
   void importedFuncs;
-  const parts: number[][] = [[...wasm.subarray(0, 8)]];
+  const parts: Uint8Array[] = [wasm.subarray(0, 8)];
   let exported = false;
   for (const s of secs) {
     let body = s.body;
     if (s.id === 7) {
       const q = { i: 0 };
       const n = uleb(body, q);
-      body = Uint8Array.from([...encUleb(n + extra.length), ...body.subarray(q.i), ...extra.flat()]);
+      const head = encUleb(n + extra.length), tail = extra.flat();
+      const nb = new Uint8Array(head.length + body.length - q.i + tail.length);
+      nb.set(head, 0);
+      nb.set(body.subarray(q.i), head.length);
+      nb.set(tail, head.length + body.length - q.i);
+      body = nb;
       exported = true;
     }
-    parts.push([s.id, ...encUleb(body.length)], [...body]);
+    parts.push(Uint8Array.from([s.id, ...encUleb(body.length)]), body);
   }
   if (!exported) throw new Error('core.wasm has no export section');
-  return { binary: Uint8Array.from(parts.flat()), plan };
+  const binary = new Uint8Array(parts.reduce((a, x) => a + x.length, 0));
+  let at = 0;
+  for (const x of parts) { binary.set(x, at); at += x.length; }
+  return { binary, plan };
 }
 
 let cachedResettable: { module: WebAssembly.Module; plan: ResetPlan } | null = null;
