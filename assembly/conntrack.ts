@@ -286,6 +286,8 @@ export function ctPrefetch(from: usize, n: u32): void {
     const d = from + <usize>i * DESC_SIZE;
     if (d + DESC_SIZE > memEnd) break;
     const frame = <usize>load<u32>(d, DESC_FRAME);
+    // a descriptor past the batch's end holds anything: every read below is within frame + 64
+    if (frame > memEnd - 64) continue;
     const lt = <u32>load<u16>(d, DESC_LINKTYPE);
     let off: usize = 0;
     if (lt == LINKTYPE_ETHERNET) {
@@ -293,7 +295,7 @@ export function ctPrefetch(from: usize, n: u32): void {
       off = 14;
     } else if (lt != LINKTYPE_RAW && lt != LINKTYPE_IPV4) continue;
     const l3 = frame + off;
-    if (l3 + 24 > memEnd || off + 24 > <usize>load<u32>(d, DESC_CAPLEN)) continue;
+    if (off + 24 > <usize>load<u32>(d, DESC_CAPLEN)) continue;
     if (load<u8>(l3) != 0x45) continue;
     const proto = <u32>load<u8>(l3 + 9);
     if (proto != 6 && proto != 17) continue;
