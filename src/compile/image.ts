@@ -192,6 +192,149 @@ function ruleInfos(rules: RuleInfo[], idx: number[]): RuleInfo[] {
   return out;
 }
 
+type Builder = NonNullable<CompileOptions['buildTree']>;
+
+/** A chain's record in the chain table and its decision structure (appended to W). */
+function emitStructure(W: Words, chainAt: number, ch: ChainInfo, rules: RuleInfo[], builder: Builder | null, linear: boolean, ifaceNames: string[]): void {
+  const cb = chainAt + ch.id * CH_SIZE;
+  W.set(cb + CH_FIRST_RULE, ch.rules.length ? ch.rules[0] : 0);
+  W.set(cb + CH_NRULES, ch.rules.length);
+  W.set(cb + CH_POLICY, ch.policy === 'ACCEPT' ? V_ACCEPT : ch.policy === 'DROP' ? V_DROP : -1);
+  W.set(cb + CH_POLICY_COUNTER, ch.counter);
+  W.set(cb + CH_TABLE, TABLE_ID[ch.table]);
+  // The default builder makes a chain of up to SMALL_CHAIN rules one leaf whatever the rules (buildTree's
+  // binth: linearTree); such chains (~60,000 of 61,000 in a kube-proxy dump) skip its rule keys.
+  const built = linear || !builder ? null
+    : builder === defaultTree && ch.rules.length <= SMALL_CHAIN ? smallChain(ch.rules)
+      : builder(ch, ruleInfos(rules, ch.rules), ifaceNames);
+  W.set(cb + CH_TREE, W.length);
+  if (built) {
+    ch.structure = built.kind;
+    ch.structureWords = built.words.length;
+    ch.treeStats = built.stats;
+    W.pushAll(built.words);
+  } else {
+    ch.structure = 'leaf';
+    ch.structureWords = 2 + ch.rules.length;
+    W.push2(NODE_LEAF, ch.rules.length); W.pushAll(ch.rules);
+  }
+}
+
+/** Lowers rules into the image: the LowerCtx the modules see (`rule` = the rule being lowered) and the
+ *  per-rule step. */
+class Lowering implements LowerCtx {
+  nState = 0;
+  readonly recentIds = new Map<string, number>();
+  readonly recentStamps: number[] = [];
+  private cur: Rule | null = null;
+  private curChains: Map<string, number> | undefined = undefined;
+  /** A rule's match words, reused. */
+  private readonly ml = new Words(256);
+
+  constructor(private readonly W: Words, private readonly ruleAt: number, private readonly ifaceNames: string[],
+    private readonly chainIdx: Map<TableName, Map<string, number>>) {}
+
+  ifaceIndex(name: string): number {
+    const i = this.ifaceNames.indexOf(name);
+    if (i < 0) throw new Error(`unknown interface '${name}'`);
+    return i;
+  }
+  recentId(name: string): number {
+    let id = this.recentIds.get(name);
+    if (id === undefined) { id = this.recentIds.size; this.recentIds.set(name, id); this.recentStamps.push(1); }
+    return id;
+  }
+  stateSlot(): number { return this.nState++; }
+  chainId(name: string): number {
+    const id = this.curChains?.get(name);
+    if (id === undefined) throw new Error(`unknown chain '${name}'`);
+    return id;
+  }
+  get rule(): Rule { return this.cur!; }
+
+  lowerRule(ri: RuleInfo): void {
+    const W = this.W;
+    const ml = this.ml;
+    const ifaceNames = this.ifaceNames;
+    const r = ri.model;
+    this.cur = r;
+    this.curChains = this.chainIdx.get(r.table);
+    const rb = this.ruleAt + ri.index * R_SIZE;
+    let f = 0;
+    if (r.src) {
+      f |= RF_SRC | (r.src.invert ? RF_SRC_INV : 0);
+      const m = prefixMask(r.src.prefix);
+      W.set(rb + R_SRC, wireAddr((r.src.addr & m) >>> 0));
+      W.set(rb + R_SMSK, wireAddr(m));
+    }
+    if (r.dst) {
+      f |= RF_DST | (r.dst.invert ? RF_DST_INV : 0);
+      const m = prefixMask(r.dst.prefix);
+      W.set(rb + R_DST, wireAddr((r.dst.addr & m) >>> 0));
+      W.set(rb + R_DMSK, wireAddr(m));
+    }
+    if (r.proto && r.proto.proto !== 0) {
+      f |= RF_PROTO | (r.proto.invert ? RF_PROTO_INV : 0);
+      W.set(rb + R_PROTO, r.proto.proto);
+    }
+    if (r.frag) f |= RF_FRAG | (r.frag.invert ? RF_FRAG_INV : 0);
+    if (r.inIface) {
+      f |= RF_IIF | (r.inIface.invert ? RF_IIF_INV : 0);
+      if (ifaceNames.length > 31) { f |= RF_IIF_EXT; W.set(rb + R_IIF, W.length); W.pushAll(ifaceMap256(r.inIface, ifaceNames)); }
+      else W.set(rb + R_IIF, ifaceMask(r.inIface, ifaceNames));
+    }
+    if (r.outIface) {
+      f |= RF_OIF | (r.outIface.invert ? RF_OIF_INV : 0);
+      if (ifaceNames.length > 31) { f |= RF_OIF_EXT; W.set(rb + R_OIF, W.length); W.pushAll(ifaceMap256(r.outIface, ifaceNames)); }
+      else W.set(rb + R_OIF, ifaceMask(r.outIface, ifaceNames));
+    }
+    // matches: [moduleId, nWords, params...]
+    ml.length = 0;
+    let nm = 0;
+    for (const m of r.matches) {
+      // comment/nfacct (MOD_COMMENT): their lowering is [] without side effects, and they are elided below
+      if (knownModuleId(m.module, 'match') === MOD_COMMENT) continue;
+      const words = lowerModule(m.module, 'match', m.params, this, m);
+      const id = moduleId(m.module, 'match');
+      if (id === MOD_COMMENT) continue; // always true, no side effect: not worth a call per packet
+      ml.push2(id, words.length);
+      ml.pushAll(words);
+      nm++;
+      if (m.module === 'recent') {
+        const hc = (m.params as { hitcount?: number }).hitcount ?? 0;
+        const id = this.recentIds.get((m.params as { name?: string }).name ?? 'DEFAULT');
+        if (id !== undefined) this.recentStamps[id] = Math.max(this.recentStamps[id], hc);
+      }
+    }
+    if (r.approximation) {
+      f |= RF_APPROX;
+      // skip-rule: the rule is never evaluated (never matches, never counts)
+      if (r.approximation.mode === 'skip-rule') { ml.push2(MOD_UNSUPPORTED, 1); ml.push1(0); nm++; }
+    }
+    W.set(rb + R_FLAGS, f);
+    W.set(rb + R_NMATCH, nm);
+    W.set(rb + R_MATCHES, W.length);
+    W.append(ml);
+    const t = r.target;
+    if (!t) W.set(rb + R_TARGET, T_NONE);
+    else if (t.kind === 'verdict') W.set(rb + R_TARGET, t.verdict === 'ACCEPT' ? T_ACCEPT : t.verdict === 'DROP' ? T_DROP : T_RETURN);
+    else if (t.kind === 'jump') {
+      W.set(rb + R_TARGET, t.goto ? T_GOTO : T_JUMP);
+      W.set(rb + R_TARGET_ARG, this.chainId(t.chain));
+    } else {
+      const words = lowerModule(t.module, 'target', t.params, this, null);
+      const id = moduleId(t.module, 'target');
+      W.set(rb + R_TARGET, T_MODULE);
+      W.set(rb + R_TARGET_ARG, id);
+      W.set(rb + R_TPARAMS, W.length);
+      W.push2(id, words.length); W.pushAll(words);
+    }
+    W.set(rb + R_COUNTER, ri.index);
+    W.set(rb + R_ID, ri.index);
+    W.set(rb + R_CHAIN, ri.chain);
+  }
+}
+
 export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   const ifaceNames = ifaceNamesFromHost(opts.host.host);
   const chains: ChainInfo[] = [];
@@ -239,138 +382,15 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   const chainAt = W.alloc(chains.length * CH_SIZE);
   const ruleAt = W.alloc(rules.length * R_SIZE);
 
-  // decision structures
-  for (const ch of chains) {
-    const cb = chainAt + ch.id * CH_SIZE;
-    W.set(cb + CH_FIRST_RULE, ch.rules.length ? ch.rules[0] : 0);
-    W.set(cb + CH_NRULES, ch.rules.length);
-    W.set(cb + CH_POLICY, ch.policy === 'ACCEPT' ? V_ACCEPT : ch.policy === 'DROP' ? V_DROP : -1);
-    W.set(cb + CH_POLICY_COUNTER, ch.counter);
-    W.set(cb + CH_TABLE, TABLE_ID[ch.table]);
-    const builder = opts.buildTree === undefined ? defaultTree : opts.buildTree;
-    // The default builder makes a chain of up to SMALL_CHAIN rules one leaf whatever the rules (buildTree's
-    // binth: linearTree); such chains (~60,000 of 61,000 in a kube-proxy dump) skip its rule keys.
-    const built = opts.linear || !builder ? null
-      : builder === defaultTree && ch.rules.length <= SMALL_CHAIN ? smallChain(ch.rules)
-        : builder(ch, ruleInfos(rules, ch.rules), ifaceNames);
-    W.set(cb + CH_TREE, W.length);
-    if (built) {
-      ch.structure = built.kind;
-      ch.structureWords = built.words.length;
-      ch.treeStats = built.stats;
-      W.pushAll(built.words);
-    } else {
-      ch.structure = 'leaf';
-      ch.structureWords = 2 + ch.rules.length;
-      W.push2(NODE_LEAF, ch.rules.length); W.pushAll(ch.rules);
-    }
-  }
+  // decision structures: one call per chain (a function the JIT optimises once, rather than loops of one
+  // huge function compiled again on stack replacement at every compile)
+  const builder = opts.buildTree === undefined ? defaultTree : opts.buildTree;
+  for (let i = 0; i < chains.length; i++) emitStructure(W, chainAt, chains[i], rules, builder, !!opts.linear, ifaceNames);
 
-  // rules, matches, targets
-  let nState = 0;
-  const recentIds = new Map<string, number>();
-  const recentStamps: number[] = [];
-  // One lowering context for all rules (its `rule` is the rule being lowered), not four closures per rule.
-  let curRule: Rule = rules.length ? rules[0].model : (null as unknown as Rule);
-  let curChains: Map<string, number> | undefined;
-  const ctx: LowerCtx = {
-    ifaceIndex(name: string) {
-      const i = ifaceNames.indexOf(name);
-      if (i < 0) throw new Error(`unknown interface '${name}'`);
-      return i;
-    },
-    recentId(name: string) {
-      let id = recentIds.get(name);
-      if (id === undefined) { id = recentIds.size; recentIds.set(name, id); recentStamps.push(1); }
-      return id;
-    },
-    stateSlot: () => nState++,
-    chainId(name: string) {
-      const id = curChains?.get(name);
-      if (id === undefined) throw new Error(`unknown chain '${name}'`);
-      return id;
-    },
-    get rule() { return curRule; },
-  };
-  const ml = new Words(256); // a rule's match words, reused
-  for (const ri of rules) {
-    const r = ri.model;
-    curRule = r;
-    curChains = chainIdx.get(r.table);
-    const rb = ruleAt + ri.index * R_SIZE;
-    let f = 0;
-    if (r.src) {
-      f |= RF_SRC | (r.src.invert ? RF_SRC_INV : 0);
-      const m = prefixMask(r.src.prefix);
-      W.set(rb + R_SRC, wireAddr((r.src.addr & m) >>> 0));
-      W.set(rb + R_SMSK, wireAddr(m));
-    }
-    if (r.dst) {
-      f |= RF_DST | (r.dst.invert ? RF_DST_INV : 0);
-      const m = prefixMask(r.dst.prefix);
-      W.set(rb + R_DST, wireAddr((r.dst.addr & m) >>> 0));
-      W.set(rb + R_DMSK, wireAddr(m));
-    }
-    if (r.proto && r.proto.proto !== 0) {
-      f |= RF_PROTO | (r.proto.invert ? RF_PROTO_INV : 0);
-      W.set(rb + R_PROTO, r.proto.proto);
-    }
-    if (r.frag) f |= RF_FRAG | (r.frag.invert ? RF_FRAG_INV : 0);
-    if (r.inIface) {
-      f |= RF_IIF | (r.inIface.invert ? RF_IIF_INV : 0);
-      if (ifaceNames.length > 31) { f |= RF_IIF_EXT; W.set(rb + R_IIF, W.length); W.pushAll(ifaceMap256(r.inIface, ifaceNames)); }
-      else W.set(rb + R_IIF, ifaceMask(r.inIface, ifaceNames));
-    }
-    if (r.outIface) {
-      f |= RF_OIF | (r.outIface.invert ? RF_OIF_INV : 0);
-      if (ifaceNames.length > 31) { f |= RF_OIF_EXT; W.set(rb + R_OIF, W.length); W.pushAll(ifaceMap256(r.outIface, ifaceNames)); }
-      else W.set(rb + R_OIF, ifaceMask(r.outIface, ifaceNames));
-    }
-    // matches: [moduleId, nWords, params...]
-    ml.length = 0;
-    let nm = 0;
-    for (const m of r.matches) {
-      // comment/nfacct (MOD_COMMENT): their lowering is [] without side effects, and they are elided below
-      if (knownModuleId(m.module, 'match') === MOD_COMMENT) continue;
-      const words = lowerModule(m.module, 'match', m.params, ctx, m);
-      const id = moduleId(m.module, 'match');
-      if (id === MOD_COMMENT) continue; // always true, no side effect: not worth a call per packet
-      ml.push2(id, words.length);
-      ml.pushAll(words);
-      nm++;
-      if (m.module === 'recent') {
-        const hc = (m.params as { hitcount?: number }).hitcount ?? 0;
-        const id = recentIds.get((m.params as { name?: string }).name ?? 'DEFAULT');
-        if (id !== undefined) recentStamps[id] = Math.max(recentStamps[id], hc);
-      }
-    }
-    if (r.approximation) {
-      f |= RF_APPROX;
-      // skip-rule: the rule is never evaluated (never matches, never counts)
-      if (r.approximation.mode === 'skip-rule') { ml.push2(MOD_UNSUPPORTED, 1); ml.push1(0); nm++; }
-    }
-    W.set(rb + R_FLAGS, f);
-    W.set(rb + R_NMATCH, nm);
-    W.set(rb + R_MATCHES, W.length);
-    W.append(ml);
-    const t = r.target;
-    if (!t) W.set(rb + R_TARGET, T_NONE);
-    else if (t.kind === 'verdict') W.set(rb + R_TARGET, t.verdict === 'ACCEPT' ? T_ACCEPT : t.verdict === 'DROP' ? T_DROP : T_RETURN);
-    else if (t.kind === 'jump') {
-      W.set(rb + R_TARGET, t.goto ? T_GOTO : T_JUMP);
-      W.set(rb + R_TARGET_ARG, ctx.chainId(t.chain));
-    } else {
-      const words = lowerModule(t.module, 'target', t.params, ctx, null);
-      const id = moduleId(t.module, 'target');
-      W.set(rb + R_TARGET, T_MODULE);
-      W.set(rb + R_TARGET_ARG, id);
-      W.set(rb + R_TPARAMS, W.length);
-      W.push2(id, words.length); W.pushAll(words);
-    }
-    W.set(rb + R_COUNTER, ri.index);
-    W.set(rb + R_ID, ri.index);
-    W.set(rb + R_CHAIN, ri.chain);
-  }
+  // rules, matches, targets: one call per rule
+  const low = new Lowering(W, ruleAt, ifaceNames, chainIdx);
+  for (let i = 0; i < rules.length; i++) low.lowerRule(rules[i]);
+  const { recentIds, recentStamps, nState } = low;
 
   // recent directory: per table [byteOffset, stampsMask]; table = 16 + 100 * (24 + 8 * stamps)
   const recentDir = W.length;
