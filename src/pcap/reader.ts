@@ -141,6 +141,8 @@ interface NgIface {
   /** Timestamp units per second, decimal (10^k) or binary (2^k). */
   unitsPerSec: number;
   decimalExp: number; // k for 10^-k, -1 when binary
+  /** Nanoseconds per unit when that is a whole number (10^(9-k), k <= 9), else 0. */
+  nsPerUnit: number;
   tsOffset: number; // seconds
 }
 
@@ -363,7 +365,7 @@ class Parser {
     const binary = (resol & 0x80) !== 0;
     const k = resol & 0x7f;
     const unitsPerSec = binary ? 2 ** k : 10 ** k;
-    const ng: NgIface = { globalId: this.info.interfaces.length, linktype, snaplen, unitsPerSec, decimalExp: binary ? -1 : k, tsOffset };
+    const ng: NgIface = { globalId: this.info.interfaces.length, linktype, snaplen, unitsPerSec, decimalExp: binary ? -1 : k, nsPerUnit: !binary && k <= 9 ? 10 ** (9 - k) : 0, tsOffset };
     if (ng.globalId > 0xffff) this.fail('too many pcapng interfaces', pos);
     this.ifaces.push(ng);
     const info = this.info;
@@ -424,6 +426,8 @@ class Parser {
       const t = hi * 4294967296 + lo;
       sec = Math.floor(t / U);
       rem = t - sec * U;
+      // t / U is a rounded quotient: keep the remainder in [0, U) whatever the rounding did
+      if (rem < 0) { sec--; rem += U; } else if (rem >= U) { sec++; rem -= U; }
     } else if (U <= 4294967296) {
       // long division in base 2^16 (every intermediate < 2^48)
       // first hi (< 2^32, exact), then the two 16-bit halves of lo
@@ -443,7 +447,7 @@ class Parser {
       rem = Number(t % bu);
     }
     let nsec: number;
-    if (ifc.decimalExp >= 0 && ifc.decimalExp <= 9) nsec = rem * 10 ** (9 - ifc.decimalExp);
+    if (ifc.nsPerUnit) nsec = rem * ifc.nsPerUnit;
     else nsec = Number((BigInt(rem) * 1000000000n) / BigInt(U));
     b.tsSec[n] = sec + ifc.tsOffset;
     b.tsNsec[n] = nsec;

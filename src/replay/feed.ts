@@ -181,7 +181,7 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
   if (!raw) {
     let ifmap: Uint16Array | null = null;
     try {
-      const gen = readCapture(path, { name, onInfo: (i) => { info = i; ifmap = interfaceMap(i, o.hostNames); o.onInfo?.(i); } });
+      const gen = readCapture(path, { name, reuseBuffers: true, onInfo: (i) => { info = i; ifmap = interfaceMap(i, o.hostNames); o.onInfo?.(i); } });
       for await (const b of gen) {
         if (first && b.count) { first = false; sink = o.sink?.(b.linktype[0]); }
         engine.runBatch(b, ifmap, sink);

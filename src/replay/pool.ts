@@ -192,7 +192,8 @@ class PoolRun {
       } else {
         // anything else (pcapng): read with readCapture; descriptors built here
         let ifmap: Uint16Array | null = null;
-        const gen = readCapture(path, { name, onInfo: (i) => { read.info = i; ifmap = interfaceMap(i, hostNames); } });
+        // each batch is copied out before the next is read: the reader may reuse its buffers
+        const gen = readCapture(path, { name, reuseBuffers: true, onInfo: (i) => { read.info = i; ifmap = interfaceMap(i, hostNames); } });
         for await (const b of gen) {
           if (!(await room())) break;
           if (read.linktype === null) read.linktype = b.linktype[0] ?? 1;
