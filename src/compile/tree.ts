@@ -607,7 +607,7 @@ class Builder {
         if (!open[j]) continue;
         const RW = this.row, fo = 2 * HASH_FIELDS[j];
         let c = 0, t = 0;
-        for (let x = 0; x < m; x += st, t++) { const o = rules[x | 0] * ROW + fo; if (RW[o] === RW[o + 1]) c++; }
+        for (let x = 0; x < m; x += st, t++) { const o = rules[x | 0] * ROW + fo; c += +(RW[o] === RW[o + 1]); }
         ok = c * 20 >= t * 9;
       }
       if (!ok) return false;
@@ -800,9 +800,10 @@ class Builder {
       let l0 = 0, l1 = 0, l2 = 0, r0 = 0, r1 = 0, r2 = 0, cnt = 0;
       for (let x = 0; x < m; x += st, cnt++) {
         const o = rules[x | 0] * ROW + fo, l = RW[o], h = RW[o + 1];
-        if (l < t0) l0++; if (h >= t0) r0++;
-        if (l < t1) l1++; if (h >= t1) r1++;
-        if (l < t2) l2++; if (h >= t2) r2++;
+        // branch-free: the outcomes are coin tosses
+        l0 += +(l < t0); r0 += +(h >= t0);
+        l1 += +(l < t1); r1 += +(h >= t1);
+        l2 += +(l < t2); r2 += +(h >= t2);
       }
       nL[0] = l0; nL[1] = l1; nL[2] = l2; nR[0] = r0; nR[1] = r1; nR[2] = r2;
       const k = m / cnt;
@@ -901,8 +902,9 @@ class Builder {
     let a = 0, b = 0;
     for (let i = 0; i < m; i++) {
       const r = rules[i], o = r * ROW + fo;
-      if (RW[o] < bestT) sL[a++] = r;
-      if (RW[o + 1] >= bestT) sR[b++] = r;
+      // branch-free partition (which side a rule goes to is a coin toss)
+      sL[a] = r; a += +(RW[o] < bestT);
+      sR[b] = r; b += +(RW[o + 1] >= bestT);
     }
     // the sampled estimate can be wrong: the exact counts must still make progress, else the
     // candidates are scored again exactly (rare)
@@ -914,8 +916,8 @@ class Builder {
       best = this.cutF; bestT = tx; a = 0; b = 0;
       for (let i = 0; i < m; i++) {
         const r = rules[i], o = r * ROW + fx;
-        if (RX[o] < tx) sL[a++] = r;
-        if (RX[o + 1] >= tx) sR[b++] = r;
+        sL[a] = r; a += +(RX[o] < tx);
+        sR[b] = r; b += +(RX[o + 1] >= tx);
       }
     }
     if (!this.afford(m, a + b)) return false;
