@@ -543,7 +543,7 @@ class Builder {
     // identical leaves are stored once: a numeric digest of the list, then a word compare
     let h1 = r.length, h2 = 0x9e3779b9;
     for (let i = 0; i < r.length; i++) { h1 = Math.imul(h1 ^ r[i], 0x85ebca6b) + 1; h2 = Math.imul(h2 + r[i], 0xc2b2ae35) ^ (h2 >>> 15); }
-    const key = (h1 >>> 0) + (h2 & 0x1fffff) * 4294967296;
+    const key = (h1 ^ Math.imul(h2, 31)) & 0x3fffffff; // small integer key; equal ones compared by words
     let off: number | undefined;
     const seen = it.leaf ? undefined : this.leafCache.get(key);
     if (seen) {
@@ -580,7 +580,7 @@ class Builder {
     // scored cuts were refused after the first refusal, one accepted) and scoring them was ~20%
     // of the build.
     if (it.leaf || m <= this.binth || it.depth >= this.maxDepth || this.timeUp() || this.frontier >= this.budget || this.stats.budgetHit) { this.leaf(it); return; }
-    if (this.useHash && m >= HASH_MIN_RULES && (it.hashFailedAt === undefined || 2 * m <= it.hashFailedAt)) {
+    if (this.useHash && m >= HASH_MIN_RULES && (it.hashFailedAt === undefined || 4 * m <= it.hashFailedAt)) {
       if (this.tryHash(it)) return;
       it.hashFailedAt = m;
     }
