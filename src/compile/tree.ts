@@ -5,9 +5,10 @@
 //
 // Why this algorithm. netfilter needs *every* rule that can match, in order (LOG, MARK, jumps that
 // RETURN and residual matches such as statistic or conntrack mean the first key match is not
-// the end), and the core's contract is one leaf per packet. So the structures that merge several
-// sub-classifiers at run time (EffiCuts' separate trees, TupleMerge's table probes, CutSplit's
-// pre-partitioning) cannot be used as such: their idea is kept in the choice made at each node.
+// the end). One structure gives one leaf per packet; a chain whose rules fall into address-
+// wildness families is partitioned into several structures whose leaves the core merges in rule
+// order (EffiCuts-style, NODE_MULTI: see buildChain). Within one structure, the ideas of the
+// classifiers that merge sub-classifiers at run time are kept in the choice made at each node:
 //  - Exact-match hash nodes (TupleMerge / Tuple Space Search): when most of a node's rules are
 //    exact on the same tuple of fields (kube-proxy's KUBE-SERVICES: `-d VIP/32 -p tcp --dport N`;
 //    KUBE-NODEPORTS: `--dport N`), one hash probe on (saddr?, daddr?, sport?/dport?) selects a
@@ -32,6 +33,11 @@
 //    there gets past it (this is what keeps leaves short on ACL/firewall sets with a default rule).
 //  - Matches with side effects (statistic, recent, limit) run before a later port test fails, so
 //    ruleKey only takes port tests that precede them.
+//  - Decided leaves: when a leaf's first rule is exact (its key is the whole rule, RuleKey.exact)
+//    and covers the leaf's region, the leaf says so (NODE_LEAF_HIT) and the core runs that rule's
+//    counter and target without checking it. A hash key with one port also holds the protocol
+//    (HASH_COL_PROTO), so kube-proxy's service entries are decided by the probe: the hit touches
+//    the hash entry (with its leaf in place) and the rule's record, not its match parameters.
 //
 // Cuts use only fields that cannot change during one table walk: saddr, daddr, proto, sport,
 // dport, iif, oif (not mark: MARK targets change it mid-walk). Non-first fragments have no ports
@@ -41,7 +47,7 @@
 // leaf of every rule.
 //
 // Block format (node kinds in src/layout.ts): a lone NODE_LEAF (--linear and chains of at most
-// `binth` rules), or NODE_ROOT first. Every child pointer is a word offset relative to the first
+// `binth` rules), NODE_MULTI (partitioned: K such blocks), or NODE_ROOT first. Every child pointer is a word offset relative to the first
 // word of the block, so the block is position independent: the compiler appends the words
 // anywhere in the image and stores the block's word offset in CH_TREE; classify(base) adds base.
 
