@@ -1,9 +1,12 @@
 // Model (src/rules/model.ts) -> image (Int32Array, layout H_*/CH_*/R_* in src/layout.ts).
 //
 // Image order: header (H_SIZE words), hook table (NUM_HOOKS * NUM_TABLES: chain id or -1), chain
-// table, rule table, per-chain decision structures, match and target params, recent directory,
-// host section, sysctl section. Counters: one per rule (index = rule index), then one per chain
-// (index = nrules + chain id): a builtin chain's policy or a user chain's implicit RETURN.
+// table, rule table, one block per chain (its decision structure, then the match and target params
+// of its rules), recent directory, host section, sysctl section. Chain ids are in declaration order;
+// rule indices and the chain blocks follow the walk order (chainOrder: a chain, then the chains it
+// jumps to), so that the rules, params and counters one connection's walk reads are neighbours.
+// Counters: one per rule (index = rule index), then one per chain (index = nrules + chain id): a
+// builtin chain's policy or a user chain's implicit RETURN.
 // Interfaces in -i/-o become a bitmask over the host model's interfaces (bit i = interface i,
 // bit 31 = "no device" and interfaces beyond the 31st); a name the host model does not have
 // matches no interface (so `-i nosuch` never matches and `! -i nosuch` always does).
@@ -48,6 +51,12 @@ export interface CompileOptions {
   trustChecksums?: boolean;
   /** Conntrack capacity (default: the host's nf_conntrack_max). */
   ctMax?: number;
+  /** Order of the rule indices (rule table, rule counters): 'model' (default) = the text's order, chain by
+   *  chain in declaration order; 'walk' = chain by chain in the order a walk from the builtin chains first
+   *  reaches them (a kube-proxy KUBE-SVC chain's rules beside those of its KUBE-SEP chains). R_ID keeps the
+   *  model order either way. NB: the core keys random draws (statistic) by the rule index, not R_ID, so
+   *  'walk' changes which endpoint a connection draws (not the distribution). */
+  ruleOrder?: 'model' | 'walk';
   /** Builds a chain's decision structure; default: src/compile/tree.ts buildTree (unless linear). */
   buildTree?: ((chain: ChainInfo, rules: RuleInfo[], ifaceNames: string[]) => { words: number[]; kind: string; stats?: TreeStats } | null) | null;
 }
@@ -165,6 +174,12 @@ class Words {
     this.grow(xs.length);
     for (let i = 0; i < xs.length; i++) this.buf[this.length++] = xs[i] | 0;
   }
+  /** Append words [from, to) of a buffer. */
+  pushRange(b: Int32Array, from: number, to: number): void {
+    this.grow(to - from);
+    this.buf.set(b.subarray(from, to), this.length);
+    this.length += to - from;
+  }
   /** Append another buffer's words. */
   append(o: Words): void {
     this.grow(o.length);
@@ -230,9 +245,21 @@ class Lowering implements LowerCtx {
   private curChains: Map<string, number> | undefined = undefined;
   /** A rule's match words, reused. */
   private readonly ml = new Words(256);
+  /** Params of all rules, in the order they were lowered: rule i's are P[pAt[i] .. pEnd[i]). */
+  readonly P: Words;
+  readonly pAt: Int32Array;
+  readonly pEnd: Int32Array;
 
   constructor(private readonly W: Words, private readonly ruleAt: number, private readonly ifaceNames: string[],
-    private readonly chainIdx: Map<TableName, Map<string, number>>) {}
+    private readonly chainIdx: Map<TableName, Map<string, number>>, nRules: number,
+    /** By rule index: the chain id a jump/goto rule targets (resolved beforehand), else -1. */
+    private readonly jumpOf: Int32Array,
+    /** By rule index: its index in model order (R_ID). */
+    private readonly modelOf: Int32Array) {
+    this.P = new Words(nRules * 12 + 1024);
+    this.pAt = new Int32Array(nRules);
+    this.pEnd = new Int32Array(nRules);
+  }
 
   ifaceIndex(name: string): number {
     const i = this.ifaceNames.indexOf(name);
@@ -260,6 +287,10 @@ class Lowering implements LowerCtx {
     this.cur = r;
     this.curChains = this.chainIdx.get(r.table);
     const rb = this.ruleAt + ri.index * R_SIZE;
+    // The rule's params (interface maps, matches, target) go to P, at offsets relative to P for now:
+    // placeOf() copies them beside the chain's structure and moves the offsets.
+    const P = this.P;
+    this.pAt[ri.index] = P.length;
     let f = 0;
     if (r.src) {
       f |= RF_SRC | (r.src.invert ? RF_SRC_INV : 0);
@@ -280,12 +311,12 @@ class Lowering implements LowerCtx {
     if (r.frag) f |= RF_FRAG | (r.frag.invert ? RF_FRAG_INV : 0);
     if (r.inIface) {
       f |= RF_IIF | (r.inIface.invert ? RF_IIF_INV : 0);
-      if (ifaceNames.length > 31) { f |= RF_IIF_EXT; W.set(rb + R_IIF, W.length); W.pushAll(ifaceMap256(r.inIface, ifaceNames)); }
+      if (ifaceNames.length > 31) { f |= RF_IIF_EXT; W.set(rb + R_IIF, P.length); P.pushAll(ifaceMap256(r.inIface, ifaceNames)); }
       else W.set(rb + R_IIF, ifaceMask(r.inIface, ifaceNames));
     }
     if (r.outIface) {
       f |= RF_OIF | (r.outIface.invert ? RF_OIF_INV : 0);
-      if (ifaceNames.length > 31) { f |= RF_OIF_EXT; W.set(rb + R_OIF, W.length); W.pushAll(ifaceMap256(r.outIface, ifaceNames)); }
+      if (ifaceNames.length > 31) { f |= RF_OIF_EXT; W.set(rb + R_OIF, P.length); P.pushAll(ifaceMap256(r.outIface, ifaceNames)); }
       else W.set(rb + R_OIF, ifaceMask(r.outIface, ifaceNames));
     }
     // matches: [moduleId, nWords, params...]
@@ -313,26 +344,82 @@ class Lowering implements LowerCtx {
     }
     W.set(rb + R_FLAGS, f);
     W.set(rb + R_NMATCH, nm);
-    W.set(rb + R_MATCHES, W.length);
-    W.append(ml);
+    W.set(rb + R_MATCHES, P.length);
+    P.append(ml);
     const t = r.target;
     if (!t) W.set(rb + R_TARGET, T_NONE);
     else if (t.kind === 'verdict') W.set(rb + R_TARGET, t.verdict === 'ACCEPT' ? T_ACCEPT : t.verdict === 'DROP' ? T_DROP : T_RETURN);
     else if (t.kind === 'jump') {
       W.set(rb + R_TARGET, t.goto ? T_GOTO : T_JUMP);
-      W.set(rb + R_TARGET_ARG, this.chainId(t.chain));
+      const to = this.jumpOf[ri.index];
+      W.set(rb + R_TARGET_ARG, to >= 0 ? to : this.chainId(t.chain));
     } else {
       const words = lowerModule(t.module, 'target', t.params, this, null);
       const id = moduleId(t.module, 'target');
       W.set(rb + R_TARGET, T_MODULE);
       W.set(rb + R_TARGET_ARG, id);
-      W.set(rb + R_TPARAMS, W.length);
-      W.push2(id, words.length); W.pushAll(words);
+      W.set(rb + R_TPARAMS, P.length);
+      P.push2(id, words.length); P.pushAll(words);
     }
     W.set(rb + R_COUNTER, ri.index);
-    W.set(rb + R_ID, ri.index);
+    W.set(rb + R_ID, this.modelOf[ri.index]);
     W.set(rb + R_CHAIN, ri.chain);
+    this.pEnd[ri.index] = P.length;
   }
+
+  /** Copies the params of rule `i` from P to the end of W, and moves its offsets (R_IIF/R_OIF maps,
+   *  R_MATCHES, R_TPARAMS) by as much. */
+  placeParams(i: number): void {
+    const W = this.W;
+    const from = this.pAt[i];
+    const to = this.pEnd[i];
+    const d = W.length - from;
+    const rb = this.ruleAt + i * R_SIZE;
+    const f = W.get(rb + R_FLAGS);
+    if (f & RF_IIF_EXT) W.set(rb + R_IIF, W.get(rb + R_IIF) + d);
+    if (f & RF_OIF_EXT) W.set(rb + R_OIF, W.get(rb + R_OIF) + d);
+    W.set(rb + R_MATCHES, W.get(rb + R_MATCHES) + d);
+    if (W.get(rb + R_TARGET) === T_MODULE) W.set(rb + R_TPARAMS, W.get(rb + R_TPARAMS) + d);
+    W.pushRange(this.P.buf, from, to);
+  }
+}
+
+/** The walk order of the chains: depth first from the builtin chains, a chain before the chains its rules
+ *  jump to (in rule order), each once; then the chains no builtin chain reaches, in declaration order. Rule
+ *  indices (rule records and counters) and the chains' blocks (structure, then the rules' params) are laid
+ *  out in this order, so that a new connection's walk (kube-proxy: KUBE-SERVICES -> KUBE-SVC-X ->
+ *  KUBE-SEP-Y) reads neighbouring memory rather than places megabytes apart in declaration order.
+ *  jumpTo[firstAt[c] + i] = the chain rule i of chain c jumps to, or -1. */
+function chainOrder(chains: ChainInfo[], jumpTo: Int32Array, firstAt: Int32Array): Int32Array {
+  const n = chains.length;
+  const order = new Int32Array(n);
+  const seen = new Uint8Array(n);
+  const stack = new Int32Array(n);
+  const next = new Int32Array(n); // per stack entry: the next model rule index to look at
+  let k = 0;
+  const walk = (root: number): void => {
+    if (seen[root]) return;
+    seen[root] = 1;
+    order[k++] = root;
+    stack[0] = root;
+    next[0] = firstAt[root];
+    let sp = 1;
+    while (sp > 0) {
+      const c = stack[sp - 1];
+      const m = next[sp - 1]++;
+      if (m >= firstAt[c + 1]) { sp--; continue; }
+      const to = jumpTo[m];
+      if (to < 0 || seen[to]) continue;
+      seen[to] = 1;
+      order[k++] = to;
+      stack[sp] = to;
+      next[sp] = firstAt[to];
+      sp++;
+    }
+  };
+  for (let c = 0; c < n; c++) if (chains[c].builtin) walk(c);
+  for (let c = 0; c < n; c++) if (!seen[c]) walk(c);
+  return order;
 }
 
 export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
@@ -350,10 +437,37 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
       chains.push({ id, table: t.name, name: c.name, builtin: c.builtin, policy: c.policy, counter: 0, rules: [], model: c, structure: 'leaf', structureWords: 0 });
     }
   }
-  for (const ch of chains) {
-    for (const r of ch.model.rules) {
-      ch.rules.push(rules.length);
-      rules.push({ index: rules.length, chain: ch.id, model: r });
+  // Rule indices (the rule table's order, and the rules' counters): model order (chain id, then position),
+  // or with ruleOrder 'walk' the chains in walk order (chainOrder: a chain's rules, then those of the chains
+  // it jumps to). jumpTo: by model order, the chain a rule jumps to or -1.
+  let nRules = 0;
+  for (const ch of chains) nRules += ch.model.rules.length;
+  const jumpTo = new Int32Array(nRules);
+  const firstAt = new Int32Array(chains.length + 1);
+  for (let c = 0, m = 0; c < chains.length; c++) {
+    firstAt[c] = m;
+    const byName = chainIdx.get(chains[c].table)!;
+    const rs = chains[c].model.rules;
+    for (let i = 0; i < rs.length; i++, m++) {
+      const t = rs[i].target;
+      jumpTo[m] = t !== null && t.kind === 'jump' ? byName.get(t.chain) ?? -1 : -1;
+    }
+  }
+  firstAt[chains.length] = nRules;
+  const order = chainOrder(chains, jumpTo, firstAt);
+  rules.length = nRules;
+  const jumpOf = new Int32Array(nRules); // by rule index
+  const modelOf = new Int32Array(nRules); // by rule index: the rule's index in model order (R_ID)
+  const walk = opts.ruleOrder === 'walk';
+  for (let k = 0, idx = 0; k < chains.length; k++) {
+    const ch = chains[walk ? order[k] : k];
+    const rs = ch.model.rules;
+    const ids = ch.rules;
+    for (let i = 0; i < rs.length; i++, idx++) {
+      ids.push(idx);
+      rules[idx] = { index: idx, chain: ch.id, model: rs[i] };
+      jumpOf[idx] = jumpTo[firstAt[ch.id] + i];
+      modelOf[idx] = firstAt[ch.id] + i;
     }
   }
   for (const ch of chains) ch.counter = rules.length + ch.id;
@@ -382,15 +496,25 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   const chainAt = W.alloc(chains.length * CH_SIZE);
   const ruleAt = W.alloc(rules.length * R_SIZE);
 
-  // decision structures: one call per chain (a function the JIT optimises once, rather than loops of one
-  // huge function compiled again on stack replacement at every compile)
-  const builder = opts.buildTree === undefined ? defaultTree : opts.buildTree;
-  for (let i = 0; i < chains.length; i++) emitStructure(W, chainAt, chains[i], rules, builder, !!opts.linear, ifaceNames);
-
-  // rules, matches, targets: one call per rule
-  const low = new Lowering(W, ruleAt, ifaceNames, chainIdx);
-  for (let i = 0; i < rules.length; i++) low.lowerRule(rules[i]);
+  // Rules (their records), in rule order; their params aside, placed with their chain below. One call per
+  // rule and per chain: functions the JIT optimises once, rather than loops of one huge function compiled
+  // again on stack replacement at every compile.
+  // (In model order, chain by chain, so that state slots and recent list ids are numbered as the rules
+  // appear in the text.)
+  const low = new Lowering(W, ruleAt, ifaceNames, chainIdx, rules.length, jumpOf, modelOf);
+  for (let c = 0; c < chains.length; c++) {
+    const ids = chains[c].rules;
+    for (let i = 0; i < ids.length; i++) low.lowerRule(rules[ids[i]]);
+  }
   const { recentIds, recentStamps, nState } = low;
+
+  // Chain blocks, in walk order: the chain's decision structure, then its rules' params.
+  const builder = opts.buildTree === undefined ? defaultTree : opts.buildTree;
+  for (let k = 0; k < order.length; k++) {
+    const ch = chains[order[k]];
+    emitStructure(W, chainAt, ch, rules, builder, !!opts.linear, ifaceNames);
+    for (let i = 0; i < ch.rules.length; i++) low.placeParams(ch.rules[i]);
+  }
 
   // recent directory: per table [byteOffset, stampsMask]; table = 16 + 100 * (24 + 8 * stamps)
   const recentDir = W.length;
