@@ -287,6 +287,9 @@ export interface TreeOpts {
    * (default true; false = always one structure). 'force' partitions whenever there are two
    * non-empty groups (tests). */
   multi?: boolean | 'force';
+  /** Mark decided leaves (NODE_LEAF_HIT; default true; NFREPLAY_TREE_HIT=off for compiles that do
+   * not pass options: benchmarks of the core with and without them). */
+  hit?: boolean;
   /** Load factor of a hash node's tables (default 0.5: short probes). 0.75 above 16,384 keys
    * saved a third of the memory but cost more than it saved: at 100,000 kube-proxy rules the walk
    * alone took 39-40 ns at 0.75 against 28 ns at 0.5 (bench:classify, same run) — linear probing
@@ -391,6 +394,8 @@ class Builder {
   final: Uint8Array;
   /** The row is the whole rule (RuleKey.exact with the same conditions as final). */
   exact: Uint8Array;
+  /** TreeOpts.hit */
+  readonly useHit: boolean;
   readonly leafCache = new Map<number, number[]>();
   /** Pending nodes, largest first (best-first: the budget goes to the biggest would-be leaves). */
   readonly queue = new Heap();
@@ -433,6 +438,7 @@ class Builder {
     this.binth = Math.max(1, opts.binth ?? 8);
     this.maxDepth = opts.maxDepth ?? 48;
     this.useHash = opts.hash ?? true;
+    this.useHit = opts.hit ?? (typeof process === 'undefined' || process.env.NFREPLAY_TREE_HIT !== 'off');
     this.hashLoad = opts.hashLoad === undefined ? 0 : Math.min(0.9, Math.max(0.1, opts.hashLoad));
     this.deadline = t0 + (opts.maxBuildMs ?? 10000 + n / 10);
     for (let f = 0; f < NF; f++) { this.lo.push(new Uint32Array(n)); this.hi.push(new Uint32Array(n)); }
@@ -545,7 +551,7 @@ class Builder {
   private leaf(it: Item): void {
     const r = this.trimmed(it);
     // the first rule matches every packet here: the core need not check it (NODE_LEAF_HIT)
-    const kind = !it.leaf && r.length && this.exact[r[0]] && this.covers(it, r[0]) ? NODE_LEAF_HIT : NODE_LEAF;
+    const kind = this.useHit && !it.leaf && r.length && this.exact[r[0]] && this.covers(it, r[0]) ? NODE_LEAF_HIT : NODE_LEAF;
     // identical leaves are stored once: a numeric digest of the list, then a word compare
     let h1 = r.length, h2 = 0x9e3779b9;
     for (let i = 0; i < r.length; i++) { h1 = Math.imul(h1 ^ r[i], 0x85ebca6b) + 1; h2 = Math.imul(h2 + r[i], 0xc2b2ae35) ^ (h2 >>> 15); }
@@ -757,7 +763,7 @@ class Builder {
       if (x) {
         const l = e + ncols + 1;
         this.words[e + ncols] = l;
-        const hit = x.length > 0 && this.exact[x[0]] && this.coversPoint(it, kf, g.v, x[0]);
+        const hit = this.useHit && x.length > 0 && this.exact[x[0]] && this.coversPoint(it, kf, g.v, x[0]);
         if (hit) this.stats.hitLeaves++;
         this.words[l] = hit ? NODE_LEAF_HIT : NODE_LEAF; this.words[l + 1] = x.length;
         for (let j = 0; j < x.length; j++) this.words[l + 2 + j] = this.ruleIndex[x[j]];
