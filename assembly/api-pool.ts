@@ -126,29 +126,32 @@ let kUsable = false;
 let kFrag = false;
 let kSrc: u32 = 0;
 
+/** Fast path of keyPacket: Ethernet + IPv4 without options, unfragmented TCP/UDP, whole header
+ * present (frame `f`, `caplen`, `linktype`). It computes exactly what the dissect path computes
+ * for such a packet (same fields, same hashes), only without the rest of dissect's work. Returns
+ * false (nothing set but the reset) for any other packet. */
+// @ts-ignore: decorator
+@inline function fastKey(f: usize, caplen: u32, linktype: u32, hash: bool): bool {
+  kKey = 0; kUsable = false; kFrag = false; kSrc = 0;
+  if (linktype != LINKTYPE_ETHERNET || caplen < 14 + 20 + 4) return false;
+  const pr = <u32>load<u8>(f, 14 + 9);
+  // ethertype 0x0800 (bytes 08 00), version 4 / ihl 5, no MF / offset
+  if (load<u16>(f, 12) != 0x0008 || load<u8>(f, 14) != 0x45 || (load<u16>(f, 14 + 6) & 0xff3f) != 0 || (pr != 6 && pr != 17)) return false;
+  const sa = load<u32>(f, 14 + 12);
+  const da = load<u32>(f, 14 + 16);
+  const ps = load<u32>(f, 14 + 20);
+  const sp = ((ps & 0xff) << 8) | ((ps >>> 8) & 0xff);
+  const dp = ((ps >>> 8) & 0xff00) | (ps >>> 24);
+  kUsable = true;
+  kKey = flowKey(sa, sp, da, dp, pr);
+  kSrc = sa;
+  if (hash) tupleHash(sa, da, sp, dp, pr); else { hLo = 0; hHi = 0; }
+  return true;
+}
+
 /** Flow key, source and (with `hash`) tuple hash of the packet of descriptor `d`. */
 function keyPacket(d: usize, hash: bool): void {
-  // fast path: Ethernet + IPv4 without options, unfragmented TCP/UDP, whole header present. It
-  // computes exactly what the dissect path below computes for such a packet (same fields, same
-  // hashes), only without the rest of dissect's work.
-  kKey = 0; kUsable = false; kFrag = false; kSrc = 0;
-  if (load<u16>(d, DESC_LINKTYPE) == LINKTYPE_ETHERNET && load<u32>(d, DESC_CAPLEN) >= 14 + 20 + 4) {
-    const f = <usize>load<u32>(d, DESC_FRAME);
-    const pr = <u32>load<u8>(f, 14 + 9);
-    // ethertype 0x0800 (bytes 08 00), version 4 / ihl 5, no MF / offset
-    if (load<u16>(f, 12) == 0x0008 && load<u8>(f, 14) == 0x45 && (load<u16>(f, 14 + 6) & 0xff3f) == 0 && (pr == 6 || pr == 17)) {
-      const sa = load<u32>(f, 14 + 12);
-      const da = load<u32>(f, 14 + 16);
-      const ps = load<u32>(f, 14 + 20);
-      const sp = ((ps & 0xff) << 8) | ((ps >>> 8) & 0xff);
-      const dp = ((ps >>> 8) & 0xff00) | (ps >>> 24);
-      kUsable = true;
-      kKey = flowKey(sa, sp, da, dp, pr);
-      kSrc = sa;
-      if (hash) tupleHash(sa, da, sp, dp, pr); else { hLo = 0; hHi = 0; }
-      return;
-    }
-  }
+  if (fastKey(<usize>load<u32>(d, DESC_FRAME), load<u32>(d, DESC_CAPLEN), <u32>load<u16>(d, DESC_LINKTYPE), hash)) return;
   const r = dissect(d);
   if (r != RES_NONE) { hLo = 0; hHi = 0; return; }
   kUsable = true;
@@ -206,10 +209,17 @@ export function poolFrameSelect(pos: usize, n: u32, flags: u32, linktype: u32, o
   const lw = (linktype & 0xffff) | 0xffff0000; // LINKTYPE, IFINDEX = 0xFFFF (the host's ingress)
   let j: u32 = 0;
   for (let i: u32 = 0; i < n; i++) {
-    let sec = load<u32>(pos), frac = load<u32>(pos, 4), cl = load<u32>(pos, 8), wl = load<u32>(pos, 12);
-    if (be) { sec = bswap<u32>(sec); frac = bswap<u32>(frac); cl = bswap<u32>(cl); wl = bswap<u32>(wl); }
+    let cl = load<u32>(pos, 8);
+    if (be) cl = bswap<u32>(cl);
+    const rec = pos;
+    pos += 16 + <usize>cl;
+    // most packets are keyed from the frame alone: another shard's are skipped without a descriptor
+    const fast = fastKey(rec + 16, cl, linktype & 0xffff, hash != 0);
+    if (fast && keyShard(nShards, ovr, ovrMask) != me) continue;
+    let sec = load<u32>(rec), frac = load<u32>(rec, 4), wl = load<u32>(rec, 12);
+    if (be) { sec = bswap<u32>(sec); frac = bswap<u32>(frac); wl = bswap<u32>(wl); }
     const d = out + <usize>j * DESC_SIZE;
-    store<u32>(d, <u32>pos + 16, DESC_FRAME);
+    store<u32>(d, <u32>rec + 16, DESC_FRAME);
     store<u32>(d, cl, DESC_CAPLEN);
     store<u32>(d, wl, DESC_WIRELEN);
     store<u32>(d, sec, DESC_TS_SEC);
@@ -217,9 +227,10 @@ export function poolFrameSelect(pos: usize, n: u32, flags: u32, linktype: u32, o
     store<u32>(d, lw, DESC_LINKTYPE);
     store<u32>(d, ordinal + i, DESC_ORDINAL);
     store<u32>(d, 0, DESC_RESULT);
-    pos += 16 + <usize>cl;
-    keyPacket(d, hash != 0);
-    if (keyShard(nShards, ovr, ovrMask) != me) continue;
+    if (!fast) {
+      keyPacket(d, hash != 0);
+      if (keyShard(nShards, ovr, ovrMask) != me) continue;
+    }
     store<u32>(keys + (<usize>j << 2), kKey);
     store<u32>(srcs + (<usize>j << 2), kSrc);
     store<u32>(hashes + (<usize>j << 3), hLo);
