@@ -1,12 +1,20 @@
 // Per-table lookup structures the parser keeps while reading (chains by name), so that kube-proxy-sized
 // dumps (100k chains, 300k rules) parse in linear time. Not part of the model.
 import type { Chain, Rule, Table } from './model.js';
+import { findTarget, KNOWN_UNSUPPORTED_TARGETS } from './modules/index.js';
+
+/** A name -j may mean as a verdict or a target extension (ACCEPT, DNAT, ...). */
+function isTargetName(name: string): boolean {
+  return name === 'ACCEPT' || name === 'DROP' || name === 'RETURN' || findTarget(name) !== undefined || KNOWN_UNSUPPORTED_TARGETS.has(name);
+}
 
 interface TableIndex {
   byName: Map<string, Chain>;
   /** The chains findChain returned last and the one before (both still in byName). */
   last: Chain | null;
   last2: Chain | null;
+  /** Names of the table's chains that are also target names (isTargetName): usually none. */
+  shadow: Set<string>;
 }
 
 const indexes = new WeakMap<Table, TableIndex>();
@@ -20,7 +28,8 @@ function index(t: Table): TableIndex {
   if (t === lastTable) return lastIndex!;
   let ix = indexes.get(t);
   if (!ix) {
-    ix = { byName: new Map(t.chains.map((c) => [c.name, c])), last: null, last2: null };
+    ix = { byName: new Map(t.chains.map((c) => [c.name, c])), last: null, last2: null, shadow: new Set() };
+    for (const c of t.chains) if (isTargetName(c.name)) ix.shadow.add(c.name);
     indexes.set(t, ix);
   }
   lastTable = t;
@@ -48,9 +57,33 @@ export function findChain(t: Table, name: string): Chain | undefined {
   return c;
 }
 
+/** `-j name`: the chain `name` of `t`, as findChain; a target name (-j DNAT, -j ACCEPT) no chain of the table
+ *  has is answered without a lookup among the table's (kube-proxy: 61,000) chain names. */
+export function findJumpChain(t: Table, name: string): Chain | undefined {
+  if (isTargetName(name) && !index(t).shadow.has(name)) return undefined;
+  return findChain(t, name);
+}
+
 export function addChain(t: Table, c: Chain): void {
   t.chains.push(c);
-  index(t).byName.set(c.name, c);
+  const ix = index(t);
+  ix.byName.set(c.name, c);
+  if (isTargetName(c.name)) ix.shadow.add(c.name);
+}
+
+/** addChain unless the table has a chain of that name (then false, and nothing added). One lookup. */
+export function addNewChain(t: Table, c: Chain): boolean {
+  const ix = index(t);
+  const n = ix.byName.size;
+  ix.byName.set(c.name, c);
+  if (ix.byName.size === n) {
+    // the name was there: put the chain that has it back
+    ix.byName.set(c.name, t.chains.find((x) => x.name === c.name)!);
+    return false;
+  }
+  t.chains.push(c);
+  if (isTargetName(c.name)) ix.shadow.add(c.name);
+  return true;
 }
 
 export function removeChain(t: Table, c: Chain): void {
@@ -58,6 +91,7 @@ export function removeChain(t: Table, c: Chain): void {
   if (i >= 0) t.chains.splice(i, 1);
   const ix = index(t);
   ix.byName.delete(c.name);
+  ix.shadow.delete(c.name);
   if (ix.last === c) ix.last = null;
   if (ix.last2 === c) ix.last2 = null;
 }

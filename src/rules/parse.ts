@@ -12,7 +12,7 @@ import { findMatch, findTarget, KNOWN_UNSUPPORTED_TARGETS, MATCHES, TARGETS, uns
 import type { ArgReader, MatchModule, ModuleBase, ModuleOption, OptSpec, TargetModule } from './modules/types.js';
 import type { UnsupportedParams } from './modules/unsupported.js';
 import { validateTable, deleteChain } from './validate.js';
-import { findChain, addChain, resetIndex } from './chains.js';
+import { findChain, findJumpChain, addNewChain, resetIndex } from './chains.js';
 
 /** iptables refuses -j DROP and -P X DROP in nat (a `:CHAIN DROP` line is accepted: it bypasses the check). */
 const NAT_DROP = 'the "nat" table is not intended for filtering, the use of DROP is therefore inhibited';
@@ -205,10 +205,9 @@ function parseChainLine(ctx: Ctx, table: Table, words: Word[], lineNo: number): 
   }
   if (['ACCEPT', 'DROP', 'RETURN', 'QUEUE'].includes(name)) throw new ParseError(at(w0), name, `invalid chain name '${name}' (a builtin target)`);
   if (name.startsWith('-') || name.startsWith('!')) throw new ParseError(at(w0), name, `invalid chain name '${name}'`);
-  if (findChain(table, name)) {
+  if (!addNewChain(table, { name, builtin: false, policy: null, counters, rules: [], pos: at(w0) })) {
     throw new ParseError(at(w0), name, `chain '${name}' declared twice in table '${table.name}'`);
   }
-  addChain(table, { name, builtin: false, policy: null, counters, rules: [], pos: at(w0) });
 }
 
 /** A rule line (`[p:b] -A CHAIN ...`) or another iptables command allowed in restore input. */
@@ -544,7 +543,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
           const goto = b.short === '-g';
           if ((seenBase & (goto ? BIT_J : BIT_G)) !== 0) throw new ParseError(S.at(w), text, 'cannot use both -j and -g');
           if (name === '') S.fail(`empty target name after ${text}`);
-          const isChain = findChain(table, name);
+          const isChain = findJumpChain(table, name);
           if (isChain) {
             if (isChain.builtin) throw new ParseError(S.at(nw), name, `cannot jump to builtin chain '${name}'`);
             rule.target = { kind: 'jump', chain: isChain.name, goto, pos: S.at(nw) }; // the declared name's string: equal text, and lookups by it compare pointers

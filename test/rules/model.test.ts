@@ -93,6 +93,14 @@ describe('target params', () => {
     expect(rs.tables[0].chains[0].rules.map((r) => r.target && { ...r.target, pos: undefined })).toEqual([
       { kind: 'jump', chain: 'A', goto: true, pos: undefined }, { kind: 'verdict', verdict: 'RETURN', pos: undefined }]);
   });
+  it('-j NAME jumps to a user chain of that name even when NAME is also a target (a chain is looked for first)', () => {
+    // iptables' command_jump asks libiptc whether NAME is a chain before loading a target extension:
+    // `-j DNAT` with a chain DNAT declared is a jump, and DNAT's --to-destination is then an unknown option.
+    const rs = parseRuleset('*nat\n:DNAT - [0:0]\n-A PREROUTING -j DNAT\nCOMMIT\n', 't');
+    const t = rs.tables[0].chains.find((x) => x.name === 'PREROUTING')!.rules[0].target!;
+    expect({ ...t, pos: undefined }).toEqual({ kind: 'jump', chain: 'DNAT', goto: false, pos: undefined });
+    expect(() => parseRuleset('*nat\n:DNAT - [0:0]\n-A OUTPUT -p tcp -j DNAT --to-destination 192.0.2.1\nCOMMIT\n', 't')).toThrow(/--to-destination/);
+  });
 });
 
 describe('tables and chains', () => {
