@@ -90,6 +90,23 @@ describe('raw classic pcap feed (single worker)', () => {
     }, 60000);
   }
 
+  it('a record larger than the data area (5 MiB, snaplen 8 MiB) between small ones', async () => {
+    const d = tmp();
+    const w = new PcapWriter(join(d, 'big.pcap'), { linktype: 1, snaplen: 8 << 20 });
+    const small = buildFrame({ src: '192.0.2.10', dst: '203.0.113.5', proto: 'udp', sport: 1000, dport: 53, payload: 20 });
+    for (let i = 0; i < 50; i++) w.writePacket(1700000000, i * 1000, small);
+    const big = new Uint8Array(5 << 20).fill(0x5a); // not IP: counted and passed over
+    w.writePacket(1700000000, 50_000, big);
+    for (let i = 51; i < 100; i++) w.writePacket(1700000000, i * 1000, small);
+    w.close();
+    const general = await engineRun(join(d, 'big.pcap'), { general: true });
+    expect(general.packets).toBe(100);
+    expect(general.error).toBeNull();
+    for (const feed of [{}, { chunkBytes: 1 << 20, batch: 16 }, { chunkBytes: 4096 }]) {
+      expect(await engineRun(join(d, 'big.pcap'), feed), JSON.stringify(feed)).toStrictEqual(general);
+    }
+  }, 60000);
+
   it('damaged files: the same error and the packets before it, as the reader', async () => {
     const d = tmp();
     capture(join(d, 'in.pcap'), {}, 200);
