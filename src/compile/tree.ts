@@ -346,6 +346,7 @@ const ROW = 16; // words per rule in Builder.row
 const FULL_HI = [0xffffffff, 0xffffffff, 255, 0xffff, 0xffff];
 const HASH_FIELDS = [0, 1, 3, 4]; // bit j of a tuple = HASH_FIELDS[j]
 const HASH_MIN_RULES = 16;
+const ZEROS: number[] = new Array<number>(1024).fill(0);
 const HASH_MIN_KEYS = 4;
 const HASH_MAX_EXTRA = 8; // average wildcard rules copied into each hash entry
 const INLINE_MAX = 4;  // hash entries hold leaves of up to this many rules in place
@@ -689,7 +690,8 @@ class Builder {
       for (const f of kf) {
         const w = f >= 3 ? 16 : f === 2 ? 2 : 32;
         if (bits + w > 53) { k = kf.map((x) => this.lo[x][r]).join(','); break; }
-        k = (k as number) * (2 ** w) + (f === 2 ? PORT_PROTOS.indexOf(this.lo[f][r]) : this.lo[f][r]); bits += w;
+        const v = this.lo[f][r];
+        k = (k as number) * (w === 16 ? 65536 : w === 2 ? 4 : 4294967296) + (f === 2 ? (v === 6 ? 0 : v === 17 ? 1 : 2) : v); bits += w;
       }
       let g = groups.get(k);
       if (!g) { g = { v: kf.map((x) => this.lo[x][r]), rules: [] }; groups.set(k, g); }
@@ -743,15 +745,20 @@ class Builder {
     this.words[it.slot] = at;
     this.words.push(NODE_HASH, cols, portMask | 0, size, 0, ncols, stride);
     const tbl = at + HASH_HDR;
-    for (let i = 0; i < size * stride; i++) this.words.push(0);
+    // zeros in chunks (a push per word was the kube-proxy build's hottest line)
+    for (let left = size * stride; left > 0; left -= ZEROS.length) {
+      if (left >= ZEROS.length) Array.prototype.push.apply(this.words, ZEROS);
+      else for (let i = 0; i < left; i++) this.words.push(0);
+    }
     this.stats.nodes++; this.stats.hashNodes++;
     this.child(it, this.copy(rest), at + 4, it.lo, it.hi, it.ifr);
+    const j0 = kf.indexOf(0), j1 = kf.indexOf(1), j2 = kf.indexOf(2), j3 = kf.indexOf(3), j4 = kf.indexOf(4);
     gl.forEach((g, i) => {
-      const val = (f: number): number => { const j = kf.indexOf(f); return j < 0 ? 0 : g.v[j]; };
-      const a = (cols & HASH_COL_SADDR) ? val(0) : 0;
-      const b = (cols & HASH_COL_DADDR) ? val(1) : 0;
-      let c = (cols & HASH_COL_PORTS) ? (((val(3) << 16) | val(4)) & portMask) >>> 0 : 0;
-      if (foldProto) c = (c | (portMask & 0xffff ? val(2) << 16 : val(2))) >>> 0;
+      const v = g.v;
+      const a = j0 >= 0 ? v[j0] : 0;
+      const b = j1 >= 0 ? v[j1] : 0;
+      let c = (cols & HASH_COL_PORTS) ? ((((j3 >= 0 ? v[j3] : 0) << 16) | (j4 >= 0 ? v[j4] : 0)) & portMask) >>> 0 : 0;
+      if (foldProto) c = (c | (portMask & 0xffff ? v[j2] << 16 : v[j2])) >>> 0;
       let idx = hashSlot(hashKey(a, b, c), size);
       while (this.words[tbl + idx * stride + ncols] !== 0) if (++idx === size) idx = 0;
       const e = tbl + idx * stride;
