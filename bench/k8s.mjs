@@ -20,6 +20,7 @@
 //          --sizes 100,1000   --endpoints 5   --new N (SYNs, default 100,000)
 //          --est N (established packets, default 500,000)   --reps R (default 3; 2 at 20,000)
 //          --no-kernel   --regen (rebuild the inputs in bench/data/)   --prepare (inputs only)
+//          --rule-order walk (compile option ruleOrder: rule indices in walk order; see src/compile/image.ts)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { loadavg, cpus } from 'node:os';
@@ -44,6 +45,7 @@ const { values: args } = parseArgs({
     est: { type: 'string' },
     reps: { type: 'string' },
     'no-kernel': { type: 'boolean', default: false },
+    'rule-order': { type: 'string', default: 'model' }, // compile's ruleOrder: model | walk (rule indices in walk order)
     regen: { type: 'boolean', default: false },
     prepare: { type: 'boolean', default: false }, // only generate the inputs
     child: { type: 'string' }, // internal: measure one size, print JSON
@@ -53,6 +55,7 @@ const { values: args } = parseArgs({
 const QUICK = args.quick;
 const SIZES = (args.sizes ?? (QUICK ? '100,1000' : '100,1000,5000,10000,20000')).split(',').map(Number);
 const EP = Number(args.endpoints);
+const RULE_ORDER = args['rule-order'];
 const NEW = Number(args.new ?? (QUICK ? 10000 : 100000));
 const EST = Number(args.est ?? (QUICK ? 50000 : 500000));
 const EST_CONNS = Math.min(4096, NEW);
@@ -145,8 +148,8 @@ async function child(n) {
     const t = readFileSync(rulesPath(wn), 'utf8');
     for (let i = 0; i < 3; i++) {
       const rs = parseRuleset(t, rulesPath(wn));
-      compile(rs, { host, seed: SEED });
-      const c = compile(rs, { host, seed: SEED, linear: true });
+      compile(rs, { host, seed: SEED, ruleOrder: RULE_ORDER });
+      const c = compile(rs, { host, seed: SEED, ruleOrder: RULE_ORDER, linear: true });
       if (i === 2) {
         const b = parseCaptureBuffer(readFileSync(synPath(wn)), synPath(wn)).batch;
         const e = new Engine(c);
@@ -163,11 +166,11 @@ async function child(n) {
   const rs = p.res;
   out.parse = { wall: p.wall, cpu: p.cpu };
   log(`parse ${p.wall.toFixed(0)} ms`);
-  const ct = best(R, () => compile(rs, { host, seed: SEED }));
+  const ct = best(R, () => compile(rs, { host, seed: SEED, ruleOrder: RULE_ORDER }));
   const tree = ct.res;
   out.compile = { wall: ct.wall, cpu: ct.cpu };
   log(`compile ${ct.wall.toFixed(0)} ms`);
-  const cl = best(n >= 20000 ? 1 : R, () => compile(rs, { host, seed: SEED, linear: true }));
+  const cl = best(n >= 20000 ? 1 : R, () => compile(rs, { host, seed: SEED, ruleOrder: RULE_ORDER, linear: true }));
   const lin = cl.res;
   out.compileLinear = { wall: cl.wall, cpu: cl.cpu };
   out.rules = tree.rules.length;
@@ -426,7 +429,7 @@ async function main() {
 }
 
 function passArgs() {
-  const a = ['--endpoints', String(EP), '--new', String(NEW), '--est', String(EST)];
+  const a = ['--endpoints', String(EP), '--new', String(NEW), '--est', String(EST), '--rule-order', RULE_ORDER];
   if (args.reps) a.push('--reps', args.reps);
   return a;
 }
@@ -448,7 +451,7 @@ function report(rows, kernelWhy, meta) {
   const by = (n) => ok.find((r) => r.services === n);
   const o = [];
   o.push(`nfreplay bench:k8s  ${new Date().toISOString()}  node ${process.version}  ${cpus().length} CPUs  load average at start ${meta.la0.map((x) => x.toFixed(1)).join(' ')}, per size ${meta.loads.map((x) => x.toFixed(1)).join(' / ')}  run ${meta.secs.toFixed(0)} s`);
-  o.push(`Services x ${EP} endpoints (k8s synth, 10 % NodePort, seed ${SEED}; rules in the complete 'full' form); host ${HOST_JSON.replace(`${root}/`, '')}; times are the best of N (N in the table), wall ms with process CPU ms in brackets.`);
+  o.push(`Services x ${EP} endpoints (k8s synth, 10 % NodePort, seed ${SEED}; rules in the complete 'full' form; compile ruleOrder ${RULE_ORDER}); host ${HOST_JSON.replace(`${root}/`, '')}; times are the best of N (N in the table), wall ms with process CPU ms in brackets.`);
   o.push('');
   o.push('Parse and compile');
   o.push(table(['services', 'rules', 'text MB', 'N', 'parse ms', 'compile ms', 'parse+compile ms', '--linear compile ms', 'image MB (linear)', 'KUBE-SERVICES', 'RSS after compile MB', 'peak RSS MB (compile / whole)', 'wasm MB'],
