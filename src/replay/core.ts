@@ -132,7 +132,7 @@ function constExpr(b: Uint8Array, p: { i: number }, kind: string): number | bigi
 export function exportGlobals(wasm: Uint8Array): { binary: Uint8Array<ArrayBuffer>; plan: ResetPlan } {
   const plan: ResetPlan = { data: [], globals: [], start: null };
   const secs: { id: number; body: Uint8Array }[] = [];
-  let importedFuncs = 0, importedGlobals = 0;
+  let importedGlobals = 0;
   const p = { i: 8 };
   while (p.i < wasm.length) {
     const id = wasm[p.i++];
@@ -147,7 +147,7 @@ export function exportGlobals(wasm: Uint8Array): { binary: Uint8Array<ArrayBuffe
       for (let n = uleb(b, q); n > 0; n--) {
         q.i += uleb(b, q); q.i += uleb(b, q);
         const kind = b[q.i++];
-        if (kind === 0) { uleb(b, q); importedFuncs++; }
+        if (kind === 0) uleb(b, q);
         else if (kind === 1) { q.i++; const f = b[q.i++]; uleb(b, q); if (f & 1) uleb(b, q); }
         else if (kind === 2) { const f = b[q.i++]; uleb(b, q); if (f & 1) uleb(b, q); }
         else if (kind === 3) { q.i += 2; importedGlobals++; }
@@ -180,7 +180,6 @@ export function exportGlobals(wasm: Uint8Array): { binary: Uint8Array<ArrayBuffe
       }
     }
   }
-  void importedFuncs;
   const parts: Uint8Array[] = [wasm.subarray(0, 8)];
   let exported = false;
   for (const s of secs) {
