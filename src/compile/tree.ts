@@ -1137,6 +1137,13 @@ export function buildChain(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts 
     const k = keys[i];
     parts[!wild(k.dst, k.dstInv) ? 0 : !wild(k.src, k.srcInv) ? 1 : 2].push(i);
   }
+  // A handful of rules wild in both (a default rule) join the 'src' group rather than make a
+  // structure of their own (a lone leaf: one more leaf to merge for every packet)
+  if (parts[2].length <= 4 && parts[1].length > 0) {
+    parts[1] = mergeSorted(parts[1], parts[2]);
+    parts[2] = [];
+    names[1] = 'src+wild';
+  }
   const used = parts.map((p, g) => ({ p, g })).filter((x) => x.p.length > 0);
   const minor = n - Math.max(...parts.map((p) => p.length));
   if (used.length < 2 || (!force && (minor <= HASH_MAX_EXTRA || (n < MULTI_MIN_RULES_FEW && minor * 20 < n)))) return buildTree(keys, ruleIndex, opts);

@@ -155,7 +155,7 @@ describe('decision structure = linear scan (random ClassBench-style sets)', () =
     const { words, stats } = buildChain(keys, keys.map((_, i) => i));
     expect(words[0]).toBe(NODE_MULTI);
     expect(stats.kind).toBe('multi');
-    expect(stats.trees?.map((t) => t.group)).toEqual(['dst', 'src', 'wild']);
+    expect(stats.trees?.map((t) => t.group)).toEqual(['dst', 'src', 'wild']); // negations (5 %) make more than a handful wild in both
     expect(stats.trees?.reduce((a, t) => a + t.rules, 0)).toBe(3000);
     run(`seed ${seed} (fw, 3000 rules, default)`, keys, genPackets(keys, 2000, seed), {}, true);
   });
