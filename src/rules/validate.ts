@@ -40,13 +40,18 @@ function hookBits(table: Table): Int32Array {
   let edgeTo = new Int32Array(1024);
   let edgeRule = new Int32Array(1024);
   let ne = 0;
+  // the previous jump's target (kube-proxy: KUBE-MARK-MASQ every other rule; the same string object)
+  let prevName = '';
+  let prevId: number | undefined;
   for (let ci = 0; ci < n; ci++) {
     edgeAt[ci] = ne;
     const rules = chains[ci].rules;
     for (let i = 0; i < rules.length; i++) {
       const t = rules[i].target;
       if (t?.kind !== 'jump') continue;
-      const ni = idOf.get(t.chain);
+      let ni: number | undefined;
+      if (t.chain === prevName) ni = prevId;
+      else { ni = idOf.get(t.chain); prevName = t.chain; prevId = ni; }
       if (ni === undefined) continue;
       if (ne === edgeTo.length) {
         const a = new Int32Array(ne * 2); a.set(edgeTo); edgeTo = a;
