@@ -177,8 +177,10 @@ class Words {
   /** Append words [from, to) of a buffer. */
   pushRange(b: Int32Array, from: number, to: number): void {
     this.grow(to - from);
-    this.buf.set(b.subarray(from, to), this.length);
-    this.length += to - from;
+    const buf = this.buf;
+    let n = this.length;
+    for (let i = from; i < to; i++) buf[n++] = b[i]; // (a few words per rule: no subarray object per call)
+    this.length = n;
   }
   /** Append another buffer's words. */
   append(o: Words): void {
@@ -444,13 +446,18 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   for (const ch of chains) nRules += ch.model.rules.length;
   const jumpTo = new Int32Array(nRules);
   const firstAt = new Int32Array(chains.length + 1);
+  let prevName = ''; // the previous jump's target and its id (kube-proxy: KUBE-MARK-MASQ every other rule)
+  let prevTo = -1;
   for (let c = 0, m = 0; c < chains.length; c++) {
     firstAt[c] = m;
     const byName = chainIdx.get(chains[c].table)!;
     const rs = chains[c].model.rules;
+    if (c > 0 && chains[c].table !== chains[c - 1].table) prevName = '';
     for (let i = 0; i < rs.length; i++, m++) {
       const t = rs[i].target;
-      jumpTo[m] = t !== null && t.kind === 'jump' ? byName.get(t.chain) ?? -1 : -1;
+      if (t === null || t.kind !== 'jump') { jumpTo[m] = -1; continue; }
+      if (t.chain !== prevName) { prevName = t.chain; prevTo = byName.get(t.chain) ?? -1; }
+      jumpTo[m] = prevTo;
     }
   }
   firstAt[chains.length] = nRules;
