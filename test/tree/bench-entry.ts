@@ -21,27 +21,6 @@ const KF_SRC_INV: u32 = 1, KF_DST_INV: u32 = 2, KF_PROTO_INV: u32 = 4, KF_SPORT_
 // @ts-ignore: decorator
 @inline function inR(v: u32, lo: u32, hi: u32): bool { return v >= lo && v <= hi; }
 
-/** keyMatches of src/compile/tree.ts over a key-table row (a hotdrop counts as a match). */
-// @ts-ignore: decorator
-@inline function keyMatch(k: usize, sa: u32, da: u32, proto: u32, l4ok: bool, ib: u32, ob: u32, sp: u32, dp: u32, frag: bool): bool {
-  const f = load<u32>(k, 20);
-  if ((f & KF_FRAG) && !frag) return false;
-  if ((f & KF_NOT_FRAG) && frag) return false;
-  if (inR(sa, load<u32>(k), load<u32>(k, 4)) == ((f & KF_SRC_INV) != 0)) return false;
-  if (inR(da, load<u32>(k, 8), load<u32>(k, 12)) == ((f & KF_DST_INV) != 0)) return false;
-  const kp = load<i32>(k, 16);
-  if (kp >= 0 && ((<u32>kp == proto) == ((f & KF_PROTO_INV) != 0))) return false;
-  if ((load<u32>(k, 40) & ib) == 0 || (load<u32>(k, 44) & ob) == 0) return false;
-  if (f & KF_L4) {
-    if (frag) return false;
-    if (l4ok) {
-      if (inR(sp, load<u32>(k, 24), load<u32>(k, 28)) == ((f & KF_SPORT_INV) != 0)) return false;
-      if (inR(dp, load<u32>(k, 32), load<u32>(k, 36)) == ((f & KF_DPORT_INV) != 0)) return false;
-    }
-  }
-  return true;
-}
-
 /** Packets: 20-byte records [saddr wire u32, daddr wire u32, proto u8, l4ok u8, iif u8, oif u8,
  * sport u16, dport u16, fragoff u16, pad]. Returns a checksum of the first matches. */
 export function benchRun(pkts: usize, count: i32, base: i32, keys: usize): u32 {
@@ -64,13 +43,30 @@ export function benchRun(pkts: usize, count: i32, base: i32, keys: usize): u32 {
     const sp = <u32>load<u16>(p, 12), dp = <u32>load<u16>(p, 14), frag = load<u16>(p, 16) != 0;
     let first = -1;
     if (!isMulti(base)) {
+      // (the old loop's shape, its checks written out: ~6 ns less per packet than keyMatch here)
       const leaf = classify(base);
       const n = imgw(leaf + 1);
-      // NODE_LEAF_HIT: the structure decided the first rule (the interpreter skips its checks)
-      if (imgw(leaf) == NODE_LEAF_HIT) first = imgw(leaf + 2);
+      if (imgw(leaf) == NODE_LEAF_HIT) first = imgw(leaf + 2); // decided by the structure
       else for (let j = 0; j < n; j++) {
         const r = imgw(leaf + 2 + j);
-        if (keyMatch(keys + <usize>(r * KW << 2), sa, da, proto, l4ok, ib, ob, sp, dp, frag)) { first = r; break; }
+        const k = keys + <usize>(r * KW << 2);
+        const f = load<u32>(k, 20);
+        if ((f & KF_FRAG) && !frag) continue;
+        if ((f & KF_NOT_FRAG) && frag) continue;
+        if (inR(sa, load<u32>(k), load<u32>(k, 4)) == ((f & KF_SRC_INV) != 0)) continue;
+        if (inR(da, load<u32>(k, 8), load<u32>(k, 12)) == ((f & KF_DST_INV) != 0)) continue;
+        const kp = load<i32>(k, 16);
+        if (kp >= 0 && ((<u32>kp == proto) == ((f & KF_PROTO_INV) != 0))) continue;
+        if ((load<u32>(k, 40) & ib) == 0 || (load<u32>(k, 44) & ob) == 0) continue;
+        if (f & KF_L4) {
+          if (frag) continue;
+          if (l4ok) {
+            if (inR(sp, load<u32>(k, 24), load<u32>(k, 28)) == ((f & KF_SPORT_INV) != 0)) continue;
+            if (inR(dp, load<u32>(k, 32), load<u32>(k, 36)) == ((f & KF_DPORT_INV) != 0)) continue;
+          }
+        }
+        first = r;
+        break;
       }
     } else {
       // the K leaves merged in rule order, as assembly/interp.ts walks them
@@ -90,7 +86,24 @@ export function benchRun(pkts: usize, count: i32, base: i32, keys: usize): u32 {
         const c = load<usize>(MCUR + o) + 4;
         store<usize>(MCUR + o, c);
         store<i32>(MHEAD + o, c < load<usize>(MEND + o) ? load<i32>(c) : i32.MAX_VALUE);
-        if (keyMatch(keys + <usize>(best * KW << 2), sa, da, proto, l4ok, ib, ob, sp, dp, frag)) { first = best; break; }
+        const kk = keys + <usize>(best * KW << 2);
+        const f = load<u32>(kk, 20);
+        if ((f & KF_FRAG) && !frag) continue;
+        if ((f & KF_NOT_FRAG) && frag) continue;
+        if (inR(sa, load<u32>(kk), load<u32>(kk, 4)) == ((f & KF_SRC_INV) != 0)) continue;
+        if (inR(da, load<u32>(kk, 8), load<u32>(kk, 12)) == ((f & KF_DST_INV) != 0)) continue;
+        const kp = load<i32>(kk, 16);
+        if (kp >= 0 && ((<u32>kp == proto) == ((f & KF_PROTO_INV) != 0))) continue;
+        if ((load<u32>(kk, 40) & ib) == 0 || (load<u32>(kk, 44) & ob) == 0) continue;
+        if (f & KF_L4) {
+          if (frag) continue;
+          if (l4ok) {
+            if (inR(sp, load<u32>(kk, 24), load<u32>(kk, 28)) == ((f & KF_SPORT_INV) != 0)) continue;
+            if (inR(dp, load<u32>(kk, 32), load<u32>(kk, 36)) == ((f & KF_DPORT_INV) != 0)) continue;
+          }
+        }
+        first = best;
+        break;
       }
     }
     sum += <u32>(first + 1);
