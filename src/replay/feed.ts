@@ -6,7 +6,7 @@
 //
 // Errors are the reader's (same messages, byte offsets and packet numbers): a record with a
 // caplen over the limit or cut by the end of the file ends the replay after every packet before it.
-import { openSync, readSync, closeSync } from 'node:fs';
+import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { classicPcapHeader, pcapRecordError, pcapTruncatedError, readCapture, CaptureError, type ClassicPcap, type CaptureInfo } from '../pcap/reader.js';
 import { interfaceMap, type Engine, type ForwardedSink } from './engine.js';
 
@@ -28,8 +28,11 @@ export interface RawPcap extends ClassicPcap {
 /** Open `path` for the raw feed when it is a classic pcap file (null: use readCapture). */
 export function openClassicPcap(path: string, name: string): RawPcap | null {
   if (path === '-') return null;
+  // regular files only (positional reads; a FIFO or device is opened once, by readCapture: an
+  // open and close here would end the writer's side)
+  try { if (!statSync(path).isFile()) return null; } catch { return null; } // readCapture reports it
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch { return null; } // readCapture reports it
+  try { fd = openSync(path, 'r'); } catch { return null; }
   try {
     const head = new Uint8Array(24);
     let got = 0;

@@ -18,7 +18,7 @@
 // the sequential path: one shard. Ctrl-C stops reading; the replayed part is reported, marked
 // partial (later passes replay exactly the same batches).
 import { availableParallelism, tmpdir } from 'node:os';
-import { readFileSync, statSync, createWriteStream, unlinkSync } from 'node:fs';
+import { readFileSync, statSync, createWriteStream, createReadStream, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -243,10 +243,18 @@ function descBatch(b: PacketBatch, ifmap: Uint16Array | null, free: SharedArrayB
   return { sab, bytes: end - start };
 }
 
-async function spoolStdin(): Promise<string> {
+/** stdin, a FIFO or a device: copied to a temporary file, so later passes can read it again. */
+async function spool(from: string): Promise<string> {
   const p = join(tmpdir(), `nfreplay-stdin-${process.pid}.pcap`);
-  await pipeline(process.stdin, createWriteStream(p));
+  await pipeline(from === '-' ? process.stdin : createReadStream(from), createWriteStream(p));
   return p;
+}
+
+/** Is `path` something to spool (not a regular file)? A path that cannot be stat'ed is not: the
+ * reader reports it. */
+function needsSpool(path: string): boolean {
+  if (path === '-') return true;
+  try { return !statSync(path).isFile(); } catch { return false; }
 }
 
 /** The whole parallel replay; same inputs and outcome as commands/replay.ts `replay`. */
@@ -257,7 +265,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   const run = new PoolRun(workers);
   let rs: Ruleset, compiled: CompiledImage, api: RulesApi, path: string, name: string | undefined, progress: Progress;
   let seqReason: string | null, nShards: number;
-  const fromStdin = o.pcap === '-';
+  const fromStdin = needsSpool(o.pcap);
   try {
     api = await loadRulesApi();
     const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
@@ -265,8 +273,8 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
     const host = lowerHost(o.hostModel ?? loadHost(o));
     compiled = compile(rs, { host, hz: o.hz, seed: o.seed, linear: o.linear, trustChecksums: o.trustChecksums });
 
-    path = fromStdin ? await spoolStdin() : o.pcap;
-    name = fromStdin ? 'stdin' : undefined;
+    path = fromStdin ? await spool(o.pcap) : o.pcap;
+    name = o.pcap === '-' ? 'stdin' : fromStdin ? o.pcap : undefined;
     let totalBytes: number | null = null;
     try { totalBytes = statSync(path).size; } catch { /* the reader reports it */ }
     const showProgress = o.progress ?? (!o.quiet && !!process.stderr.isTTY);

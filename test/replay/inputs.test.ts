@@ -2,7 +2,7 @@
 // replayed and reported, exit status 1, same report as one worker), the capture on stdin (spooled
 // to a temporary file so later passes can read it again), more workers than flows.
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PcapWriter } from '../../src/pcap/writer.js';
@@ -73,4 +73,22 @@ describe('pool inputs', () => {
     // every reply found its masqueraded connection (FORWARD policy is DROP): 3 x 2 packets forwarded
     expect(r.stdout).toMatch(/accepted, forwarded\s+6$/m);
   }, 60000);
+
+  it('a named pipe: opened once (1 worker reads it as a stream, the pool spools it), same report as the file', () => {
+    const d = tmp();
+    capture(join(d, 'in.pcap'));
+    writeFileSync(join(d, 'rules'), RULES);
+    const ref = cli(['replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'in.pcap'), '--workers', '1', '--quiet']);
+    expect(ref.status).toBe(0);
+    expect(spawnSync('mkfifo', [join(d, 'fifo')]).status).toBe(0);
+    for (const w of [1, 3]) {
+      // the writer blocks until the replay opens the pipe; a second open by the replay would find no writer
+      const writer = spawn('sh', ['-c', `cat "${join(d, 'in.pcap')}" > "${join(d, 'fifo')}"`], { stdio: 'ignore' });
+      const r = spawnSync(process.execPath, [CLI, 'replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'fifo'), '--workers', String(w), '--quiet'],
+        { encoding: 'utf8', timeout: 60000 });
+      writer.kill();
+      expect(r.status, `${w} workers: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toBe(ref.stdout);
+    }
+  }, 120000);
 });
