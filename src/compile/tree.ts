@@ -1116,7 +1116,8 @@ export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts =
   b.queue.push({ rules: Int32Array.from(all), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES], depth: 0, slot: 3, ports: false, leaf: true, hashFailedAt: undefined });
   b.run();
   b.resolveAliases();
-  if (opts.relayout ?? true) b.words = relayout(b.words);
+  // (not for a lone hash node: its entries hold their leaves, nothing to bring closer)
+  if ((opts.relayout ?? true) && b.stats.nodes > b.stats.hashNodes) b.words = relayout(b.words);
   const s = b.stats;
   const kind: TreeStats['kind'] = s.hashNodes ? (s.nodes > s.hashNodes ? 'hash+tree' : 'hash') : 'tree';
   return {
