@@ -1183,6 +1183,8 @@ export function buildChain(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts 
   if (opts.multi === undefined && (env === 'force' || env === 'off')) opts = { ...opts, multi: env === 'force' ? 'force' : false };
   const force = opts.multi === 'force';
   if (opts.multi === false || (!force && n < MULTI_MIN_RULES)) return buildTree(keys, ruleIndex, opts);
+  // the core merges the leaves by rule index: that is chain order only if the indices ascend
+  for (let i = 1; i < n; i++) if (ruleIndex[i] <= ruleIndex[i - 1]) return buildTree(keys, ruleIndex, opts);
   const t0 = performance.now();
   const wild = (r: Range, inv: boolean): boolean => inv || r.lo > r.hi || r.hi - r.lo >= WILD_SPAN;
   const names = ['dst', 'src', 'wild'];
