@@ -556,23 +556,21 @@ class Builder {
     // the first rule matches every packet here: the core need not check it (NODE_LEAF_HIT)
     const kind = this.useHit && !it.leaf && r.length && this.exact[r[0]] && this.covers(it, r[0]) ? NODE_LEAF_HIT : NODE_LEAF;
     // identical leaves are stored once: a numeric digest of the list, then a word compare
-    let h1 = r.length, h2 = 0x9e3779b9;
-    for (let i = 0; i < r.length; i++) { h1 = Math.imul(h1 ^ r[i], 0x85ebca6b) + 1; h2 = Math.imul(h2 + r[i], 0xc2b2ae35) ^ (h2 >>> 15); }
-    const key = (h1 ^ Math.imul(h2, 31)) & 0x3fffffff; // small integer key; equal ones compared by words
+    // (the loops over the list are in helpers: a loop here made V8 compile leaf() on-stack during
+    // the first long leaf, before the code after the loop had run; that code then deoptimised at
+    // every later entry, ~370 times per ClassBench ACL 10,000-rule build)
+    const key = leafDigest(r);
     let off: number | undefined;
     const seen = it.leaf ? undefined : this.leafCache.get(key);
     if (seen) {
       for (const o of seen) {
         if (this.words[o + 1] !== r.length || this.words[o] !== kind) continue;
-        let same = true;
-        for (let i = 0; i < r.length && same; i++) same = this.words[o + 2 + i] === this.ruleIndex[r[i]];
-        if (same) { off = o; break; }
+        if (sameList(this.words, o + 2, this.ruleIndex, r)) { off = o; break; }
       }
     }
     if (off === undefined) {
       off = this.words.length;
-      this.words.push(kind, r.length);
-      for (let i = 0; i < r.length; i++) this.words.push(this.ruleIndex[r[i]]);
+      pushLeaf(this.words, kind, this.ruleIndex, r);
       if (kind === NODE_LEAF_HIT) this.stats.hitLeaves++;
       if (!it.leaf) { if (seen) seen.push(off); else this.leafCache.set(key, [off]); }
       if (it.leaf) return void (this.words[it.slot] = off); // the truncated-L4 leaf: not in the tree's stats
@@ -1018,6 +1016,22 @@ function relayout(w: number[]): number[] {
     for (let i = kids.length - 1; i >= 0; i--) stack.push(w[at + kids[i]], n + kids[i]);
   }
   return out;
+}
+
+/** Numeric digest of a leaf's rule list (small integer key; equal ones are compared by words). */
+function leafDigest(r: Int32Array): number {
+  let h1 = r.length, h2 = 0x9e3779b9;
+  for (let i = 0; i < r.length; i++) { h1 = Math.imul(h1 ^ r[i], 0x85ebca6b) + 1; h2 = Math.imul(h2 + r[i], 0xc2b2ae35) ^ (h2 >>> 15); }
+  return (h1 ^ Math.imul(h2, 31)) & 0x3fffffff;
+}
+/** words[at..] holds the image indices of the rules r? */
+function sameList(words: number[], at: number, ruleIndex: number[], r: Int32Array): boolean {
+  for (let i = 0; i < r.length; i++) if (words[at + i] !== ruleIndex[r[i]]) return false;
+  return true;
+}
+function pushLeaf(words: number[], kind: number, ruleIndex: number[], r: Int32Array): void {
+  words.push(kind, r.length);
+  for (let i = 0; i < r.length; i++) words.push(ruleIndex[r[i]]);
 }
 
 /** Max-heap of pending nodes by rule count; ties in insertion order (deterministic output). */
