@@ -346,6 +346,12 @@ export function linearTree(n: number, ruleIndex?: number[]): { words: number[]; 
 const NF = 5;
 const ROW = 16; // words per rule in Builder.row
 const FULL_HI = [0xffffffff, 0xffffffff, 255, 0xffff, 0xffff];
+/** A node's lower bounds at a root: all zeros, but held as doubles like every bound array below
+ * (addresses above 2^31 are not small integers): a root array of small integers changed its
+ * elements kind when a child's bound crossed 2^31, and the optimised builder code that had seen
+ * one kind deoptimised (and V8 recompiled tryHash/trySplit, 30-70 ms each) during the first build. */
+const ZERO_LO: number[] = [0.5, 0.5, 0.5, 0.5, 0.5].map(() => 0.5);
+for (let f = 0; f < NF; f++) ZERO_LO[f] = 0;
 const HASH_FIELDS = [0, 1, 3, 4]; // bit j of a tuple = HASH_FIELDS[j]
 const HASH_MIN_RULES = 16;
 const ZEROS: number[] = new Array<number>(1024).fill(0);
@@ -497,7 +503,7 @@ class Builder {
     this.budget += (this.opts.maxReplication ?? (this.n >= 50_000 ? 16 : 8)) * rules.length + 1024;
     this.frontier += rules.length;
     this.queue.push({
-      rules: Int32Array.from(rules), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES],
+      rules: Int32Array.from(rules), lo: ZERO_LO.slice(), hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES],
       depth: 0, slot, ports, leaf: false, hashFailedAt: undefined,
     });
   }
@@ -603,7 +609,11 @@ class Builder {
 
   /** Accept a cut that turns m rules into children totalling `sum`? (replication budget) */
   private afford(m: number, sum: number): boolean {
-    if (this.frontier + sum - m > this.budget) { this.stats.budgetHit = true; return false; }
+    // (the flag is stored at every call: a store first reached when the budget ran out, mid-build,
+    // had no type feedback and deoptimised trySplit, into which this is inlined)
+    const over = this.frontier + sum - m > this.budget;
+    this.stats.budgetHit = this.stats.budgetHit || over;
+    if (over) return false;
     this.frontier += sum - m;
     return true;
   }
@@ -611,7 +621,8 @@ class Builder {
   private tryHash(it: Item): boolean {
     const rules = it.rules, m = rules.length;
     // exactness of each rule on the hashable fields still open at this node
-    const open = HASH_FIELDS.map((f) => (f >= 3 && !it.ports ? false : it.lo[f] !== it.hi[f]));
+    // (an array literal: the same array map at every call, for the optimised code)
+    const open = [it.lo[0] !== it.hi[0], it.lo[1] !== it.hi[1], it.ports && it.lo[3] !== it.hi[3], it.ports && it.lo[4] !== it.hi[4]];
     // quick look at a sample: is some field exact in about half of the rules (a tuple needs half: see bestT below; 45% on the sample leaves room for sampling error)?
     {
       const st = m > 64 ? m / 64 : 1;
@@ -694,7 +705,12 @@ class Builder {
         k = (k as number) * (w === 16 ? 65536 : w === 2 ? 4 : 4294967296) + (f === 2 ? (v === 6 ? 0 : v === 17 ? 1 : 2) : v); bits += w;
       }
       let g = groups.get(k);
-      if (!g) { g = { v: kf.map((x) => this.lo[x][r]), rules: [] }; groups.set(k, g); }
+      if (!g) {
+        // values as doubles whatever their size (one elements kind: see ZERO_LO)
+        const v = ZERO_LO.slice(0, kf.length);
+        for (let j = 0; j < kf.length; j++) v[j] = this.lo[kf[j]][r];
+        g = { v, rules: [] }; groups.set(k, g);
+      }
       g.rules.push(r);
     }
     const D = groups.size;
@@ -788,7 +804,7 @@ class Builder {
   }
 
   /** Best range cut of the node by the score below, its counts taken over every st-th rule. */
-  cutF = -1; cutT = 0; cutScore = Infinity;
+  cutF = -1; cutT = 0.5; cutScore = Infinity; // (cutT a double from the start: see ZERO_LO)
   private rangeCut(it: Item, st: number): void {
     const rules = it.rules, m = rules.length;
     this.cutF = -1; this.cutT = 0; this.cutScore = Infinity;
@@ -838,17 +854,11 @@ class Builder {
     }
   }
 
-  private trySplit(it: Item): boolean {
-    const rules = it.rules, m = rules.length;
-    // Candidates: quartiles of a sample of the node's endpoints, per field. Above EXACT_M rules
-    // they are scored on a sample of EXACT_M rules and the winner is checked exactly by the
-    // partition itself (scoring three candidates per field exactly cost 3 passes over the node;
-    // the partition is one).
-    const st = m > EXACT_M ? m / EXACT_M : 1;
-    this.rangeCut(it, st);
-    let best = this.cutF, bestScore = this.cutScore, bestT = this.cutT;
+  /** The best interface cut of the node scoring below bestScore, or null. */
+  private ifaceCut(it: Item, st: number, bestScore: number): { g: number; classes: number[]; sum: number } | null {
     // interface dispatch: classes of interface bits that the node's rules cannot tell apart
     let ifBest: { g: number; classes: number[]; sum: number } | null = null;
+    const rules = it.rules, m = rules.length;
     for (let g = 0; g < 2; g++) {
       const R = it.ifr[g] >>> 0;
       if (!this.ifUsed[g] || popcount(R) <= 1) continue;
@@ -894,27 +904,45 @@ class Builder {
         const mx = Math.max(nL, nR), dup = nL + nR - m;
         if (mx >= m || dup > this.maxDup * m) continue;
         const score = mx + this.dupWeight * dup;
-        if (score < bestScore) { bestScore = score; best = -1; ifBest = { g, classes: [left >>> 0, right], sum: nL + nR }; }
+        if (score < bestScore) { bestScore = score; ifBest = { g, classes: [left >>> 0, right], sum: nL + nR }; }
       }
     }
-    if (ifBest && best === -1) {
-      if (!this.afford(m, ifBest.sum)) return false;
-      const M = this.ifm[ifBest.g];
-      const kids = ifBest.classes.map((cm) => { const out: number[] = []; for (let i = 0; i < m; i++) if (M[rules[i]] & cm) out.push(rules[i]); return this.copy(out); });
-      const at = this.words.length;
-      this.words[it.slot] = at;
-      this.words.push(NODE_IFACE, ifBest.g);
-      for (let b = 0; b < 32; b++) this.words.push(0);
-      this.stats.nodes++; this.stats.ifaceNodes++;
-      ifBest.classes.forEach((cm, c) => {
-        const slot = at + 2 + (31 - Math.clz32(cm));
-        const ifr = it.ifr.slice(); ifr[ifBest!.g] = cm;
-        this.child(it, kids[c], slot, it.lo, it.hi, ifr);
-        for (let b = 0; b < 32; b++) if ((cm >>> b) & 1) this.words[at + 2 + b] = -1 - slot; // alias, resolved below
-      });
-      this.aliases.push(at);
-      return true;
-    }
+    return ifBest;
+  }
+
+  private emitIface(it: Item, ifBest: { g: number; classes: number[]; sum: number }): boolean {
+    const rules = it.rules, m = rules.length;
+    if (!this.afford(m, ifBest.sum)) return false;
+    const M = this.ifm[ifBest.g];
+    const kids = ifBest.classes.map((cm) => { const out: number[] = []; for (let i = 0; i < m; i++) if (M[rules[i]] & cm) out.push(rules[i]); return this.copy(out); });
+    const at = this.words.length;
+    this.words[it.slot] = at;
+    this.words.push(NODE_IFACE, ifBest.g);
+    for (let b = 0; b < 32; b++) this.words.push(0);
+    this.stats.nodes++; this.stats.ifaceNodes++;
+    ifBest.classes.forEach((cm, c) => {
+      const slot = at + 2 + (31 - Math.clz32(cm));
+      const ifr = it.ifr.slice(); ifr[ifBest!.g] = cm;
+      this.child(it, kids[c], slot, it.lo, it.hi, ifr);
+      for (let b = 0; b < 32; b++) if ((cm >>> b) & 1) this.words[at + 2 + b] = -1 - slot; // alias, resolved below
+    });
+    this.aliases.push(at);
+    return true;
+  }
+
+  private trySplit(it: Item): boolean {
+    const rules = it.rules, m = rules.length;
+    // Candidates: quartiles of a sample of the node's endpoints, per field. Above EXACT_M rules
+    // they are scored on a sample of EXACT_M rules and the winner is checked exactly by the
+    // partition itself (scoring three candidates per field exactly cost 3 passes over the node;
+    // the partition is one).
+    const st = m > EXACT_M ? m / EXACT_M : 1;
+    this.rangeCut(it, st);
+    let best = this.cutF, bestScore = this.cutScore, bestT = this.cutT;
+    // interface dispatch (its own methods: a deoptimisation there, on firewall sets with -i/-o,
+    // made V8 throw away and recompile the whole of trySplit)
+    const ifBest = this.ifUsed[0] || this.ifUsed[1] ? this.ifaceCut(it, st, bestScore) : null;
+    if (ifBest) return this.emitIface(it, ifBest);
     if (best < 0) return false;
     const RW = this.row, fo = 2 * best;
     const sL = this.sL, sR = this.sR;
@@ -1127,7 +1155,7 @@ export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts =
   // fragment without its L4 header (tcp/udp/sctp matches hotdrop) and a TCP fragment at offset 1
   // (tcp_mt hotdrops it, "evil TCP offset=1 frag"). Truncated captures and attacks only.
   b.budget += n;
-  b.queue.push({ rules: Int32Array.from(all), lo: [0, 0, 0, 0, 0], hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES], depth: 0, slot: 3, ports: false, leaf: true, hashFailedAt: undefined });
+  b.queue.push({ rules: Int32Array.from(all), lo: ZERO_LO.slice(), hi: FULL_HI.slice(), ifr: [ALL_IFACES, ALL_IFACES], depth: 0, slot: 3, ports: false, leaf: true, hashFailedAt: undefined });
   b.run();
   b.resolveAliases();
   // (not for a lone hash node: its entries hold their leaves, nothing to bring closer)
