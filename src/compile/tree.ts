@@ -1010,16 +1010,19 @@ class Builder {
  * Shared leaves stay shared (stored where first reached).
  */
 function relayout(w: number[]): number[] {
-  const out: number[] = [];
-  const moved = new Map<number, number>(); // old offset -> new offset
+  // (sized once: the moved nodes never take more words than the block; pushes to a growing array
+  // and a Map of offsets were a tenth of the ACL 10,000-rule build)
+  const out: number[] = new Array<number>(w.length).fill(0);
+  let top = 0;
+  const moved = new Int32Array(w.length).fill(-1); // old offset -> new offset
   // explicit stack of [old node offset, new slot to patch]
   const stack: number[] = [0, -1];
   while (stack.length) {
     const slot = stack.pop()!, at = stack.pop()!;
-    const seen = moved.get(at);
-    if (seen !== undefined) { out[slot] = seen; continue; }
-    const k = w[at], n = out.length;
-    moved.set(at, n);
+    const seen = moved[at];
+    if (seen >= 0) { out[slot] = seen; continue; }
+    const k = w[at], n = top;
+    moved[at] = n;
     if (slot >= 0) out[slot] = n;
     let size: number;
     const kids: number[] = []; // word indices within the node holding child offsets
@@ -1038,7 +1041,7 @@ function relayout(w: number[]): number[] {
         kids.push(c);
       }
     } else throw new Error(`relayout: node kind ${k} at ${at}`);
-    for (let i = 0; i < size; i++) out.push(w[at + i]);
+    for (let i = 0; i < size; i++) out[top++] = w[at + i];
     if (k === NODE_HASH) {
       // inline leaves are inside the node: same relative place
       const tsize = w[at + 3], ncols = w[at + 5], stride = w[at + 6];
@@ -1050,6 +1053,7 @@ function relayout(w: number[]): number[] {
     // children pushed last-first so that the first child is laid out right after this node
     for (let i = kids.length - 1; i >= 0; i--) stack.push(w[at + kids[i]], n + kids[i]);
   }
+  out.length = top;
   return out;
 }
 
