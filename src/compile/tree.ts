@@ -891,7 +891,9 @@ class Builder {
       // signature of a bit = the partial rules accepting it (two 32-bit mixes in one exact double;
       // a collision would only merge two classes, which still yields correct supersets)
       const cls = new Map<number, number>();
-      for (let b = 0; b < 32; b++) if ((R >>> b) & 1) { const k = (sa[b] >>> 0) + (sb[b] & 0x1fffff) * 4294967296; cls.set(k, ((cls.get(k) ?? 0) | (1 << b)) >>> 0); }
+      for (let b = 0; b < 32; b++) if ((R >>> b) & 1) { const k = (sa[b] >>> 0) + (sb[b] & 0x1fffff) * 4294967296; cls.set(k, (cls.get(k) ?? 0) | (1 << b)); }
+      // (class masks as signed 32-bit integers: small integers for V8 whatever bit 31; the cut
+      // below makes them unsigned)
       if (cls.size < 2) continue;
       // binary cuts of the interface classes (as HyperSplit cuts a range): one class against the
       // rest, and a balanced half, scored like range splits
@@ -899,10 +901,18 @@ class Builder {
       const full = m - partial.length;
       const cnt = classes.map((cm) => { let c = 0; for (const r of partial) if (M[r] & cm) c++; return c; });
       const options: number[] = classes.slice();
-      const order = classes.map((_, i) => i).sort((a, b) => cnt[b] - cnt[a]);
+      // class indices by count, descending, ties in index order (a stable sort; by hand, ≤ 32
+      // classes: Array.prototype.sort with a comparator deoptimised this method)
+      const order: number[] = [];
+      for (let i = 0; i < classes.length; i++) {
+        let j = order.length;
+        order.push(i);
+        while (j > 0 && cnt[order[j - 1]] < cnt[i]) { order[j] = order[j - 1]; j--; }
+        order[j] = i;
+      }
       let half = 0, acc = 0;
       for (const i of order) { if (acc * 2 >= partial.length) break; half |= classes[i]; acc += cnt[i]; }
-      options.push(half >>> 0);
+      options.push(half | 0);
       for (const left of options) {
         const right = (R & ~left) >>> 0;
         if (!left || !right) continue;
@@ -1073,9 +1083,17 @@ function pushLeaf(words: number[], kind: number, ruleIndex: number[], r: Int32Ar
   for (let i = 0; i < r.length; i++) words.push(ruleIndex[r[i]]);
 }
 
+function objectArray<T>(): T[] {
+  const a = [null as unknown as T];
+  a.pop();
+  return a;
+}
+
 /** Max-heap of pending nodes by rule count; ties in insertion order (deterministic output). */
 class Heap {
-  private a: Item[] = [];
+  /** (starts as an array of objects: a fresh `[]` holds small integers until the first push, and
+   * that push deoptimised the builder code it was inlined into, once per build) */
+  private a: Item[] = objectArray<Item>();
   private seq: number[] = [];
   /** rules.length of a[i], kept beside it: comparing through the items was a pointer chase per
    * comparison (the heap's compare was the build's hottest line at 10,000 rules). */
