@@ -479,7 +479,7 @@ function report(rows, kernelWhy, meta) {
     })));
   o.push('(pps columns: wall-clock rate, with the rate per CPU-second in brackets)');
   o.push('');
-  o.push('Reports `nfreplay replay` writes, on the counters of the new-connection run (one repetition each; wall ms, CPU ms in brackets, output MB): text = formatTables + formatTotals; fairness = fairness() + formatFairness (part of the text report); --json = buildJson (which computes fairness() again) + JSON.stringify.');
+  o.push('Reports `nfreplay replay` writes, on the counters of the new-connection run (one repetition each; wall ms, CPU ms in brackets, output MB): text = formatTables + formatTotals; fairness = fairness() + formatFairness (part of the text report); --json = buildJson (here computing fairness() itself; the CLI hands it the one the text report computed) + JSON.stringify.');
   o.push(table(['services', 'text', 'fairness', '--save-counters', '--json', '--conntrack', 'all reports / parse+compile (cpu)'],
     ok.filter((r) => r.reports).map((r) => {
       const x = r.reports, c = (v) => `${f0(v.wall)} (${f0(v.cpu)})${v.bytes ? `, ${(v.bytes / 1e6).toFixed(1)}` : ''}`;
