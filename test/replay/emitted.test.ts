@@ -8,18 +8,12 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanup, cli, tmp, writeCapture, writeJson, type Pkt } from './helpers.js';
+import { cleanup, cli, tmp, writeCapture, writeJson, type Pkt, ROUTER } from './helpers.js';
 import { parseCaptureBuffer } from '../../src/pcap/reader.js';
-import type { HostModel } from '../../src/host/index.js';
 
 afterAll(cleanup);
 
-const router: HostModel = {
-  interfaces: [{ name: 'eth0', addresses: ['192.0.2.254/24'] }, { name: 'eth1', addresses: ['198.51.100.1/24'] }],
-  routes: [{ dst: 'default', via: '198.51.100.254', dev: 'eth1' }],
-  ingress: 'eth1',
-  sysctl: {},
-};
+const router = ROUTER;
 
 const RULES = `*nat
 :PREROUTING ACCEPT [0:0]

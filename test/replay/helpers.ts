@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { buildFrame, type FrameSpec } from '../../src/pcap/craft.js';
 import { PcapngWriter, PcapWriter } from '../../src/pcap/writer.js';
+import type { HostModel } from '../../src/host/index.js';
 
 export const CLI = new URL('../../bin/nfreplay.js', import.meta.url).pathname;
 const dirs: string[] = [];
@@ -54,3 +55,13 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The router most pool tests replay through: eth0 192.0.2.254/24 (servers), eth1 198.51.100.1/24
+ * (clients, the ingress), default route via eth1. */
+export const ROUTER: HostModel = {
+  interfaces: [{ name: 'eth0', addresses: ['192.0.2.254/24'] }, { name: 'eth1', addresses: ['198.51.100.1/24'] }],
+  routes: [{ dst: 'default', via: '198.51.100.254', dev: 'eth1' }],
+  ingress: 'eth1',
+  sysctl: {},
+};
+
