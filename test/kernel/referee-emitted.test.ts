@@ -2,14 +2,10 @@
 // id and header checksum masked (the kernel's id is a keyed hash: lib/harness.ts compareOutputs),
 // and only those two fields; RSTs (DF, id 0) are compared whole. Doctored nfreplay outputs made
 // from the kernel's own egress of the reject-replies case (3 ICMP errors, 2 RSTs, 1 forwarded).
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Lab, kernelAvailable, reportSkip } from './lib/netns.js';
-import { loadCase, runKernel, compareOutputs, type Case, type KernelResult, type NfreplayOutputs } from './lib/harness.js';
-import { writePcap, LINKTYPE_RAW } from './lib/pcapfile.js';
+import { describe, it, expect, beforeAll } from 'vitest';
+import { kernelAvailable, reportSkip } from './lib/netns.js';
+import { compareOutputs, type Case, type KernelResult } from './lib/harness.js';
+import { refereeFixture } from './lib/referee.js';
 
 const reason = kernelAvailable();
 if (reason) reportSkip(reason);
@@ -27,28 +23,11 @@ function withId(ip: Uint8Array, id: number): Uint8Array {
 }
 
 describe.skipIf(reason !== null)('the comparison of the router\'s own packets', () => {
-  const lab = new Lab('referee-em');
-  const dir = mkdtempSync(join(tmpdir(), 'nfr-referee-em-'));
+  const fx = refereeFixture('reject-replies', 'referee-em');
   let c: Case;
   let k: KernelResult;
-  beforeAll(async () => {
-    c = await loadCase(fileURLToPath(new URL('./cases/reject-replies/', import.meta.url)));
-    k = await runKernel(c, lab);
-  });
-  afterAll(async () => {
-    await lab.destroy();
-    rmSync(dir, { recursive: true, force: true });
-    if (k) rmSync(k.workdir, { recursive: true, force: true });
-  });
-
-  let n = 0;
-  function outputs(egress: Uint8Array[], linktype = LINKTYPE_RAW): NfreplayOutputs {
-    const o = { counters: join(dir, `c${++n}`), conntrack: join(dir, `t${n}`), egress: join(dir, `e${n}.pcap`) };
-    writeFileSync(o.counters, k.saveC);
-    writeFileSync(o.conntrack, k.conntrackText);
-    writeFileSync(o.egress, writePcap(egress.map((data, i) => ({ ts: 1.7e9 + i / 1000, data })), linktype));
-    return o;
-  }
+  beforeAll(() => { ({ c, k } = fx); });
+  const outputs = (egress: Uint8Array[], linktype?: number) => fx.outputs(k.saveC, k.conntrackText, egress, linktype);
 
   it('masks the IP id and checksum of the ICMP errors, and nothing else', () => {
     const kinds = k.egress.map((e) => [e.local, (e.ip[6] & 0x40) !== 0, e.ip[9]]);

@@ -1,41 +1,20 @@
 // The referee must not be vacuous: fed the kernel's own results as if nfreplay had written them, the
 // comparison agrees on everything; each kind of doctored output (a counter, a conntrack state or
 // timeout, an egress byte, a missing packet) is reported as exactly one difference.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Lab, kernelAvailable, reportSkip } from './lib/netns.js';
-import { loadCase, runKernel, compareOutputs, type Case, type KernelResult, type NfreplayOutputs } from './lib/harness.js';
-import { writePcap, LINKTYPE_RAW } from './lib/pcapfile.js';
+import { describe, it, expect, beforeAll } from 'vitest';
+import { kernelAvailable, reportSkip } from './lib/netns.js';
+import { compareOutputs, type Case, type KernelResult } from './lib/harness.js';
+import { refereeFixture } from './lib/referee.js';
 
 const reason = kernelAvailable();
 if (reason) reportSkip(reason);
 
 describe.skipIf(reason !== null)('the comparison catches disagreements', () => {
-  const lab = new Lab('referee');
-  const dir = mkdtempSync(join(tmpdir(), 'nfr-referee-'));
+  const fx = refereeFixture('nat-router', 'referee');
   let c: Case;
   let k: KernelResult;
-  beforeAll(async () => {
-    c = await loadCase(fileURLToPath(new URL('./cases/nat-router/', import.meta.url)));
-    k = await runKernel(c, lab);
-  });
-  afterAll(async () => {
-    await lab.destroy();
-    rmSync(dir, { recursive: true, force: true });
-    if (k) rmSync(k.workdir, { recursive: true, force: true });
-  });
-
-  let n = 0;
-  function outputs(counters: string, conntrack: string, egress: Uint8Array[]): NfreplayOutputs {
-    const o = { counters: join(dir, `c${++n}`), conntrack: join(dir, `t${n}`), egress: join(dir, `e${n}.pcap`) };
-    writeFileSync(o.counters, counters);
-    writeFileSync(o.conntrack, conntrack);
-    writeFileSync(o.egress, writePcap(egress.map((data, i) => ({ ts: 1.7e9 + i / 1000, data })), LINKTYPE_RAW));
-    return o;
-  }
+  beforeAll(() => { ({ c, k } = fx); });
+  const outputs = (counters: string, conntrack: string, egress: Uint8Array[]) => fx.outputs(counters, conntrack, egress);
   const kernelIps = () => k.egress.map((e) => Uint8Array.from(e.ip));
 
   it('agrees with the kernel itself', () => {
