@@ -78,6 +78,22 @@ export function buildDescs(descs: usize, n: u32, data: usize, offset: usize, cap
 let frameNext: usize = 0;
 let frameBad: u32 = 0;
 
+/** The descriptor `d` of the pcap record at `rec` (caplen `cl` already read): frame, lengths,
+ * timestamp (`mul` turns the file's unit into ns), `lw` = LINKTYPE | IFINDEX << 16, ordinal. */
+// @ts-ignore: decorator
+@inline export function recordDesc(d: usize, rec: usize, cl: u32, be: bool, mul: u32, lw: u32, ord: u32): void {
+  let sec = load<u32>(rec), frac = load<u32>(rec, 4), wl = load<u32>(rec, 12);
+  if (be) { sec = bswap<u32>(sec); frac = bswap<u32>(frac); wl = bswap<u32>(wl); }
+  store<u32>(d, <u32>rec + 16, DESC_FRAME);
+  store<u32>(d, cl, DESC_CAPLEN);
+  store<u32>(d, wl, DESC_WIRELEN);
+  store<u32>(d, sec, DESC_TS_SEC);
+  store<u32>(d, frac * mul, DESC_TS_NSEC);
+  store<u32>(d, lw, DESC_LINKTYPE);
+  store<u32>(d, ord, DESC_ORDINAL);
+  store<u32>(d, 0, DESC_RESULT);
+}
+
 /** Frame the classic pcap records in [pos, end) into descriptors at `descs`, at most `max`.
  * `flags`: bit 0 = big-endian file, bit 1 = nanosecond timestamps. Stops at the first record that
  * is incomplete, or whose caplen exceeds `maxCaplen` (then frameStatus() = 1). Returns the number
@@ -92,17 +108,7 @@ export function pcapFrame(pos: usize, end: usize, descs: usize, max: u32, flags:
     if (be) cl = bswap<u32>(cl);
     if (cl > maxCaplen) { frameBad = 1; break; }
     if (<u64>pos + 16 + <u64>cl > <u64>end) break;
-    let sec = load<u32>(pos), frac = load<u32>(pos, 4), wl = load<u32>(pos, 12);
-    if (be) { sec = bswap<u32>(sec); frac = bswap<u32>(frac); wl = bswap<u32>(wl); }
-    const d = descs + <usize>n * DESC_SIZE;
-    store<u32>(d, <u32>pos + 16, DESC_FRAME);
-    store<u32>(d, cl, DESC_CAPLEN);
-    store<u32>(d, wl, DESC_WIRELEN);
-    store<u32>(d, sec, DESC_TS_SEC);
-    store<u32>(d, frac * mul, DESC_TS_NSEC);
-    store<u32>(d, (linktype & 0xffff) | 0xffff0000, DESC_LINKTYPE); // LINKTYPE, IFINDEX = 0xFFFF
-    store<u32>(d, ordinal + n, DESC_ORDINAL);
-    store<u32>(d, 0, DESC_RESULT);
+    recordDesc(descs + <usize>n * DESC_SIZE, pos, cl, be, mul, (linktype & 0xffff) | 0xffff0000, ordinal + n);
     pos += 16 + <usize>cl;
     n++;
   }

@@ -23,7 +23,7 @@ import {
 import { CT_STATUS, CT_PROTO, CT_R_SRC, CT_R_DST, CT_R_SPORT, CT_R_DPORT, CT_O_SRC, CT_O_SPORT, CT_O_DST, CT_O_DPORT } from '../src/layout-ct';
 import { PKT } from './state';
 import { dissect } from './dissect';
-import { processBatch } from './api-engine';
+import { processBatch, recordDesc } from './api-engine';
 import { ctEntry } from './conntrack';
 import { reserve } from './mem';
 
@@ -189,13 +189,19 @@ export function poolSelect(descs: usize, n: u32, nShards: u32, me: u32, ovr: usi
     const o = out + <usize>j * DESC_SIZE;
     store<u64>(o, load<u64>(d)); store<u64>(o, load<u64>(d, 8), 8);
     store<u64>(o, load<u64>(d, 16), 16); store<u64>(o, load<u64>(d, 24), 24);
-    store<u32>(keys + (<usize>j << 2), kKey);
-    store<u32>(srcs + (<usize>j << 2), kSrc);
-    store<u32>(hashes + (<usize>j << 3), hLo);
-    store<u32>(hashes + (<usize>j << 3), hHi | (kFrag ? 0x80000000 : 0), 4);
+    storeKey(j, keys, srcs, hashes);
     j++;
   }
   return j;
+}
+
+/** Packet `j` of a shard's section: the key, source and tuple hash keyPacket just computed. */
+// @ts-ignore: decorator
+@inline function storeKey(j: u32, keys: usize, srcs: usize, hashes: usize): void {
+  store<u32>(keys + (<usize>j << 2), kKey);
+  store<u32>(srcs + (<usize>j << 2), kSrc);
+  store<u32>(hashes + (<usize>j << 3), hLo);
+  store<u32>(hashes + (<usize>j << 3), hHi | (kFrag ? 0x80000000 : 0), 4);
 }
 
 /** Worker, once per batch of classic pcap records (whole records, checked by the main thread:
@@ -216,25 +222,13 @@ export function poolFrameSelect(pos: usize, n: u32, flags: u32, linktype: u32, o
     // most packets are keyed from the frame alone: another shard's are skipped without a descriptor
     const fast = fastKey(rec + 16, cl, linktype & 0xffff, hash != 0);
     if (fast && keyShard(nShards, ovr, ovrMask) != me) continue;
-    let sec = load<u32>(rec), frac = load<u32>(rec, 4), wl = load<u32>(rec, 12);
-    if (be) { sec = bswap<u32>(sec); frac = bswap<u32>(frac); wl = bswap<u32>(wl); }
     const d = out + <usize>j * DESC_SIZE;
-    store<u32>(d, <u32>rec + 16, DESC_FRAME);
-    store<u32>(d, cl, DESC_CAPLEN);
-    store<u32>(d, wl, DESC_WIRELEN);
-    store<u32>(d, sec, DESC_TS_SEC);
-    store<u32>(d, frac * mul, DESC_TS_NSEC);
-    store<u32>(d, lw, DESC_LINKTYPE);
-    store<u32>(d, ordinal + i, DESC_ORDINAL);
-    store<u32>(d, 0, DESC_RESULT);
+    recordDesc(d, rec, cl, be, mul, lw, ordinal + i);
     if (!fast) {
       keyPacket(d, hash != 0);
       if (keyShard(nShards, ovr, ovrMask) != me) continue;
     }
-    store<u32>(keys + (<usize>j << 2), kKey);
-    store<u32>(srcs + (<usize>j << 2), kSrc);
-    store<u32>(hashes + (<usize>j << 3), hLo);
-    store<u32>(hashes + (<usize>j << 3), hHi | (kFrag ? 0x80000000 : 0), 4);
+    storeKey(j, keys, srcs, hashes);
     j++;
   }
   return j;
