@@ -4,18 +4,10 @@
 // iptables adds (negations, -i/-o with wildcards, -f), a kube-proxy KUBE-SERVICES shape, and
 // packets biased to rule boundaries. Deterministic from a seed.
 import { type RuleKey, type KeyPacket, type Range, wildKey } from './tree.js';
+import { mulberry32 } from '../util/random.js';
 
-/** mulberry32: small seeded generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (src/util/random.ts), under the name callers use. */
+export const rng = mulberry32;
 
 export type SetKind = 'acl' | 'fw' | 'ipc';
 

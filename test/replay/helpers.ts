@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { buildFrame, type FrameSpec } from '../../src/pcap/craft.js';
 import { PcapngWriter, PcapWriter } from '../../src/pcap/writer.js';
 import type { HostModel } from '../../src/host/index.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 export const CLI = new URL('../../bin/nfreplay.js', import.meta.url).pathname;
 const dirs: string[] = [];
@@ -44,17 +45,8 @@ export function cli(args: string[], timeout = 120000, env: Record<string, string
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** A tiny deterministic generator (mulberry32) for test traffic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded generator (src/util/random.ts), under the name callers use. */
+export const rng = mulberry32;
 
 /** The router most pool tests replay through: eth0 192.0.2.254/24 (servers), eth1 198.51.100.1/24
  * (clients, the ingress), default route via eth1. */

@@ -95,6 +95,19 @@ export function scenario(seed: number, nRules: number, nPkts: number): { rules: 
   return { rules: lines.join('\n'), pkts };
 }
 
+
+type Run = Awaited<ReturnType<typeof runScenario>>;
+/** The trees' run `a` and the --linear run `b` agree on counters, drops and forwarded frames;
+ * returns how many rules counted a packet. */
+function expectSameAsLinear(a: Run, b: Run, seed: number): number {
+  const ka = a.engine.counters(), kb = b.engine.counters();
+  expect(ka.packets, `seed ${seed} packet counters`).toEqual(kb.packets);
+  expect(ka.bytes, `seed ${seed} byte counters`).toEqual(kb.bytes);
+  expect([...a.drops.entries()].sort(), `seed ${seed} drops`).toEqual([...b.drops.entries()].sort());
+  expect(readFileSync(a.out).equals(readFileSync(b.out)), `seed ${seed} forwarded frames`).toBe(true);
+  return ka.packets.filter((x: bigint) => x > 0n).length;
+}
+
 describe('trees = --linear through the whole engine (random rulesets, boundary packets)', () => {
   const base = Number(process.env.TREE_SEED ?? 4004);
   let counted = 0;
@@ -110,12 +123,7 @@ describe('trees = --linear through the whole engine (random rulesets, boundary p
       const b = await runScenario(rules, host, pkts, { seed: 1, linear: true });
       // the tree really is a tree here (not one leaf per chain)
       expect(a.compiled.chains.find((ch) => ch.name === 'FORWARD')?.structure, `seed ${seed}`).not.toBe('leaf');
-      const ka = a.engine.counters(), kb = b.engine.counters();
-      expect(ka.packets, `seed ${seed} packet counters`).toEqual(kb.packets);
-      expect(ka.bytes, `seed ${seed} byte counters`).toEqual(kb.bytes);
-      expect([...a.drops.entries()].sort(), `seed ${seed} drops`).toEqual([...b.drops.entries()].sort());
-      expect(readFileSync(a.out).equals(readFileSync(b.out)), `seed ${seed} forwarded frames`).toBe(true);
-      counted += ka.packets.filter((x) => x > 0n).length;
+      counted += expectSameAsLinear(a, b, seed);
       for (const ch of a.compiled.chains) hitLeaves += ch.treeStats?.hitLeaves ?? 0;
     }, 60_000);
   }
@@ -136,12 +144,7 @@ describe('trees = --linear through the whole engine (random rulesets, boundary p
       try { a = await runScenario(rules, host, pkts, { seed: 1 }); } finally { delete process.env.NFREPLAY_TREE_MULTI; }
       const b = await runScenario(rules, host, pkts, { seed: 1, linear: true });
       expect(a.compiled.chains.find((ch) => ch.name === 'FORWARD')?.structure, `seed ${seed}`).toBe('multi');
-      const ka = a.engine.counters(), kb = b.engine.counters();
-      expect(ka.packets, `seed ${seed} packet counters`).toEqual(kb.packets);
-      expect(ka.bytes, `seed ${seed} byte counters`).toEqual(kb.bytes);
-      expect([...a.drops.entries()].sort(), `seed ${seed} drops`).toEqual([...b.drops.entries()].sort());
-      expect(readFileSync(a.out).equals(readFileSync(b.out)), `seed ${seed} forwarded frames`).toBe(true);
-      counted += ka.packets.filter((x) => x > 0n).length;
+      counted += expectSameAsLinear(a, b, seed);
       for (const ch of a.compiled.chains) for (const t of ch.treeStats?.trees ?? [ch.treeStats]) hitLeaves += t?.hitLeaves ?? 0;
     }, 60_000);
   }
