@@ -8,7 +8,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cleanup, cli, rng, tmp } from './helpers.js';
+import { cleanup, cli, rng, tmp, masqRules } from './helpers.js';
 import { PcapWriter } from '../../src/pcap/writer.js';
 import { buildFrame } from '../../src/pcap/craft.js';
 import { readAllPackets } from '../../src/pcap/reader.js';
@@ -17,22 +17,7 @@ afterAll(cleanup);
 
 const dist = (m: string) => import(new URL(`../../dist/${m}`, import.meta.url).href);
 
-const RULES = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
--A POSTROUTING -s 192.0.2.0/24 -o eth1 -j MASQUERADE
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
--A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -s 192.0.2.0/24 -p udp -j ACCEPT
--A FORWARD -p tcp -m tcp --dport 23 -j DROP
-COMMIT
-`;
+const RULES = masqRules('-p tcp -m tcp --dport 23 -j DROP');
 
 /** UDP flows out through MASQUERADE with replies, some telnet SYNs (dropped by rule 3), others
  * dropped by the policy; payloads of random length (so records straddle any chunk end), and one
@@ -56,14 +41,19 @@ function capture(path: string, opts: { nanosecond?: boolean; bigEndian?: boolean
   return k;
 }
 
-async function engineRun(path: string, feed: Record<string, unknown>) {
+/** RULES compiled for the default host, with the engine and the raw feed (from dist/). */
+async function compiledRules() {
   const { Engine } = await dist('replay/engine.js');
   const { replayCapture } = await dist('replay/feed.js');
   const { compile } = await dist('compile/image.js');
   const { lowerHost, defaultHost } = await dist('host/index.js');
   const { loadRulesApi } = await dist('replay/rules-adapter.js');
   const api = await loadRulesApi();
-  const compiled = compile(api.parseRuleset(RULES, 'rules'), { host: lowerHost(defaultHost()) });
+  return { Engine, replayCapture, compiled: compile(api.parseRuleset(RULES, 'rules'), { host: lowerHost(defaultHost()) }) };
+}
+
+async function engineRun(path: string, feed: Record<string, unknown>) {
+  const { Engine, replayCapture, compiled } = await compiledRules();
   const e = new Engine(compiled);
   const out: string[] = [];
   const r = await replayCapture(e, path, { hostNames: compiled.ifaceNames, sink: () => (s: number, ns: number, f: Uint8Array, wl: number) => out.push(`${s}.${ns} ${wl} ${Buffer.from(f).toString('hex')}`), ...feed });
@@ -179,13 +169,7 @@ describe('pool chunker', () => {
 describe('worker core reset', () => {
   it('a reset core set up and run again is byte for byte a fresh one that ran once', async () => {
     const { resettableCoreModule, instantiateCore, resetCore } = await dist('replay/core.js');
-    const { Engine } = await dist('replay/engine.js');
-    const { replayCapture } = await dist('replay/feed.js');
-    const { compile } = await dist('compile/image.js');
-    const { lowerHost, defaultHost } = await dist('host/index.js');
-    const { loadRulesApi } = await dist('replay/rules-adapter.js');
-    const api = await loadRulesApi();
-    const compiled = compile(api.parseRuleset(RULES, 'rules'), { host: lowerHost(defaultHost()) });
+    const { Engine, replayCapture, compiled } = await compiledRules();
     const d = tmp();
     capture(join(d, 'a.pcap'), {}, 400);
     capture(join(d, 'b.pcap'), { nanosecond: true }, 300);

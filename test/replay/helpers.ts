@@ -57,3 +57,22 @@ export const ROUTER: HostModel = {
   sysctl: {},
 };
 
+/** A masquerading router's rules: clients 192.0.2.0/24 out through eth1 (MASQUERADE), FORWARD
+ * DROP but for ESTABLISHED/RELATED and the clients' UDP; `extra` FORWARD rules appended. */
+export function masqRules(...extra: string[]): string {
+  return `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -s 192.0.2.0/24 -o eth1 -j MASQUERADE
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -s 192.0.2.0/24 -p udp -j ACCEPT
+${extra.map((r) => `-A FORWARD ${r}\n`).join('')}COMMIT
+`;
+}

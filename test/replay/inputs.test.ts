@@ -7,25 +7,11 @@ import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PcapWriter } from '../../src/pcap/writer.js';
 import { buildFrame } from '../../src/pcap/craft.js';
-import { CLI, cleanup, cli, tmp } from './helpers.js';
+import { CLI, cleanup, cli, tmp, masqRules } from './helpers.js';
 
 afterAll(cleanup);
 
-const RULES = `*nat
-:PREROUTING ACCEPT [0:0]
-:INPUT ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
-:POSTROUTING ACCEPT [0:0]
--A POSTROUTING -s 192.0.2.0/24 -o eth1 -j MASQUERADE
-COMMIT
-*filter
-:INPUT ACCEPT [0:0]
-:FORWARD DROP [0:0]
-:OUTPUT ACCEPT [0:0]
--A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
--A FORWARD -s 192.0.2.0/24 -p udp -j ACCEPT
-COMMIT
-`;
+const RULES = masqRules();
 
 /** 300 UDP flows out through MASQUERADE and their replies to 198.51.100.1 (default host). */
 function capture(path: string, n = 300): number {
