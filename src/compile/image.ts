@@ -26,7 +26,7 @@ import { TABLE_NAMES } from '../rules/model.js';
 import type { LowerCtx } from '../rules/modules/types.js';
 import { knownModuleId, lowerModule, moduleId, needsConntrack } from './lower.js';
 import { wireAddr, prefixMask } from './wire.js';
-import { buildChain, linearTree, ruleKey, type TreeStats } from './tree.js';
+import { buildChain, linearTree, ruleKey, DEFAULT_BINTH, type TreeStats } from './tree.js';
 
 /** The decision-structure builder (issue 4) over the chain's rules: one tree, or several over a
  * partition of the rules (NODE_MULTI); word offsets in its block are relative to the block
@@ -194,7 +194,7 @@ class Words {
 
 /** buildTree's default binth (src/compile/tree.ts): a chain of at most this many rules is one leaf of
  *  them all (linearTree), whatever its rules. */
-const SMALL_CHAIN = 8;
+const SMALL_CHAIN = DEFAULT_BINTH;
 
 /** defaultTree's result for a chain of at most SMALL_CHAIN rules, without computing their keys. */
 function smallChain(idx: number[]): { words: number[]; kind: string; stats: TreeStats } {

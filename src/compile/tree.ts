@@ -267,6 +267,9 @@ export function keyMatches(k: RuleKey, p: KeyPacket): boolean | 'hotdrop' {
   return true;
 }
 
+/** Rules a node may hold before it is cut (HiCuts' binth): a chain of at most this many rules is one leaf. */
+export const DEFAULT_BINTH = 8;
+
 export interface TreeOpts {
   /** Stop cutting at this many rules (default 8). */
   binth?: number;
@@ -444,7 +447,7 @@ class Builder {
   readonly maxDup = 0.5;
 
   constructor(keys: RuleKey[], readonly ruleIndex: number[], readonly n: number, readonly opts: TreeOpts, t0: number) {
-    this.binth = Math.max(1, opts.binth ?? 8);
+    this.binth = Math.max(1, opts.binth ?? DEFAULT_BINTH);
     this.maxDepth = opts.maxDepth ?? 48;
     this.useHash = opts.hash ?? true;
     this.useHit = opts.hit ?? (typeof process === 'undefined' || process.env.NFREPLAY_TREE_HIT !== 'off');
