@@ -28,15 +28,20 @@ import { knownModuleId, lowerModule, moduleId, needsConntrack } from './lower.js
 import { wireAddr, prefixMask } from './wire.js';
 import { buildChain, linearTree, ruleKey, DEFAULT_BINTH, type TreeStats } from './tree.js';
 
-/** The decision-structure builder (issue 4) over the chain's rules: one tree, or several over a
- * partition of the rules (NODE_MULTI); word offsets in its block are relative to the block
- * start, so it is appended as is. */
-function defaultTree(_ch: ChainInfo, rules: RuleInfo[], names: string[]) {
+/** The decision-structure builder (issue 4) over chain ch's rules (`rules`: the whole rule table): one tree,
+ * or several over a partition of the rules (NODE_MULTI); word offsets in its block are relative to the
+ * block start, so it is appended as is. */
+function defaultTree(ch: ChainInfo, all: RuleInfo[], names: string[]) {
+  // buildTree makes a chain of at most its default binth rules one leaf of them all (linearTree) whatever
+  // the rules: such chains (~60,000 of 61,000 in a kube-proxy dump) skip their rule keys.
+  if (ch.rules.length <= DEFAULT_BINTH) {
+    const t = linearTree(ch.rules.length, ch.rules);
+    return { words: t.words, kind: t.stats.kind, stats: t.stats };
+  }
   const mask = (m: IfaceMatch) => ifaceMask(m, names);
-  const keys = new Array<ReturnType<typeof ruleKey>>(rules.length);
-  const idx = new Array<number>(rules.length);
-  for (let i = 0; i < rules.length; i++) { keys[i] = ruleKey(rules[i].model, mask); idx[i] = rules[i].index; }
-  const t = buildChain(keys, idx);
+  const keys = new Array<ReturnType<typeof ruleKey>>(ch.rules.length);
+  for (let i = 0; i < ch.rules.length; i++) keys[i] = ruleKey(all[ch.rules[i]].model, mask);
+  const t = buildChain(keys, ch.rules);
   return { words: t.words, kind: t.stats.kind, stats: t.stats };
 }
 
@@ -192,16 +197,6 @@ class Words {
   get(i: number): number { return this.buf[i]; }
 }
 
-/** buildTree's default binth (src/compile/tree.ts): a chain of at most this many rules is one leaf of
- *  them all (linearTree), whatever its rules. */
-const SMALL_CHAIN = DEFAULT_BINTH;
-
-/** defaultTree's result for a chain of at most SMALL_CHAIN rules, without computing their keys. */
-function smallChain(idx: number[]): { words: number[]; kind: string; stats: TreeStats } {
-  const t = linearTree(idx.length, idx);
-  return { words: t.words, kind: t.stats.kind, stats: t.stats };
-}
-
 /** The RuleInfos of a chain's rule indices. */
 function ruleInfos(rules: RuleInfo[], idx: number[]): RuleInfo[] {
   const out = new Array<RuleInfo>(idx.length);
@@ -212,18 +207,15 @@ function ruleInfos(rules: RuleInfo[], idx: number[]): RuleInfo[] {
 type Builder = NonNullable<CompileOptions['buildTree']>;
 
 /** A chain's record in the chain table and its decision structure (appended to W). */
-function emitStructure(W: Words, chainAt: number, ch: ChainInfo, rules: RuleInfo[], builder: Builder | null, linear: boolean, ifaceNames: string[]): void {
+function emitStructure(W: Words, chainAt: number, ch: ChainInfo, rules: RuleInfo[], builder: Builder | null | undefined, linear: boolean, ifaceNames: string[]): void {
   const cb = chainAt + ch.id * CH_SIZE;
   W.set(cb + CH_FIRST_RULE, ch.rules.length ? ch.rules[0] : 0);
   W.set(cb + CH_NRULES, ch.rules.length);
   W.set(cb + CH_POLICY, ch.policy === 'ACCEPT' ? V_ACCEPT : ch.policy === 'DROP' ? V_DROP : -1);
   W.set(cb + CH_POLICY_COUNTER, ch.counter);
   W.set(cb + CH_TABLE, TABLE_ID[ch.table]);
-  // The default builder makes a chain of up to SMALL_CHAIN rules one leaf whatever the rules (buildTree's
-  // binth: linearTree); such chains (~60,000 of 61,000 in a kube-proxy dump) skip its rule keys.
-  const built = linear || !builder ? null
-    : builder === defaultTree && ch.rules.length <= SMALL_CHAIN ? smallChain(ch.rules)
-      : builder(ch, ruleInfos(rules, ch.rules), ifaceNames);
+  const built = linear || builder === null ? null
+    : builder === undefined ? defaultTree(ch, rules, ifaceNames) : builder(ch, ruleInfos(rules, ch.rules), ifaceNames);
   W.set(cb + CH_TREE, W.length);
   if (built) {
     ch.structure = built.kind;
@@ -516,7 +508,7 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   const { recentIds, recentStamps, nState } = low;
 
   // Chain blocks, in walk order: the chain's decision structure, then its rules' params.
-  const builder = opts.buildTree === undefined ? defaultTree : opts.buildTree;
+  const builder = opts.buildTree; // undefined: defaultTree
   for (let k = 0; k < order.length; k++) {
     const ch = chains[order[k]];
     emitStructure(W, chainAt, ch, rules, builder, !!opts.linear, ifaceNames);

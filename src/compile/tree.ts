@@ -1160,7 +1160,7 @@ function mergeSorted(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
 export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts = {}): { words: number[]; stats: TreeStats } {
   const t0 = performance.now();
   const n = keys.length;
-  const binth = Math.max(1, opts.binth ?? 8);
+  const binth = Math.max(1, opts.binth ?? DEFAULT_BINTH);
   if (n <= binth) {
     const lt = linearTree(n, ruleIndex);
     lt.stats.buildMs = performance.now() - t0;
@@ -1283,7 +1283,7 @@ export function buildChain(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts 
   const largest = used.reduce((a, x) => (x.p.length > a.p.length ? x : a), used[0]);
   for (let i = 0; i < K; i++) {
     const { p, g } = used[i];
-    const o = used[i] === largest ? opts : { ...opts, binth: Math.min(opts.binth ?? 8, MINOR_BINTH) };
+    const o = used[i] === largest ? opts : { ...opts, binth: Math.min(opts.binth ?? DEFAULT_BINTH, MINOR_BINTH) };
     const t = buildTree(p.map((j) => keys[j]), p.map((j) => ruleIndex[j]), o);
     words[2 + i] = words.length;
     for (let j = 0; j < t.words.length; j++) words.push(t.words[j]);
