@@ -35,9 +35,7 @@ export function openClassicPcap(path: string, name: string): RawPcap | null {
   try { fd = openSync(path, 'r'); } catch { return null; }
   try {
     const head = new Uint8Array(24);
-    let got = 0;
-    while (got < 24) { const n = readSync(fd, head, got, 24 - got, got); if (n === 0) break; got += n; }
-    const p = got === 24 ? classicPcapHeader(head, name) : null;
+    const p = readFull(fd, head, 0, 24, 0) === 24 ? classicPcapHeader(head, name) : null;
     if (!p) { closeSync(fd); return null; }
     return { ...p, fd, name, flags: (p.bigEndian ? 1 : 0) | (p.nanosecond ? 2 : 0) };
   } catch {
