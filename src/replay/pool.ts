@@ -291,7 +291,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
       plan: rc.plan,
       run: nextRun++,
       compiled: { image, nCounters: compiled.nCounters, nState: compiled.nState, recentBytes: compiled.recentBytes, conntrack: compiled.conntrack, ctMax: compiled.ctMax },
-      ifaceMtus: (compiled as { ifaceMtus?: number[] }).ifaceMtus ?? [],
+      ifaceMtus: compiled.ifaceMtus,
       rejectRules: Uint8Array.from(compiled.rules, (r) => (r.model.target?.kind === 'module' && r.model.target.module === 'REJECT' ? 1 : 0)),
     };
   } catch (e) {

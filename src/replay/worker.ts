@@ -67,10 +67,6 @@ class ShardRunner {
     }
   }
 
-  private outRecAddr(): number {
-    return ((this.engine as unknown as { outRecAddr?: number }).outRecAddr ?? 0) >>> 0;
-  }
-
   private ensure(n: number, bytes: number): void {
     const core = this.core;
     if (n > this.cap) {
@@ -146,7 +142,7 @@ class ShardRunner {
   private forwarded(buf: ArrayBuffer, sel: number): void {
     const parts: { ord: number; s: number; ns: number; wl: number; lt: number; f: Uint8Array }[] = [];
     let bytes = 0;
-    forEachLeavingFrame(buf, this.descSel, sel, this.outRecAddr(), this.mtus, (ord, s, ns, frame, wl, lt) => {
+    forEachLeavingFrame(buf, this.descSel, sel, this.engine.outRecAddr, this.mtus, (ord, s, ns, frame, wl, lt) => {
       // the sink's frame is valid during the call only
       const f = frame.slice();
       parts.push({ ord, s, ns, wl, lt, f });
