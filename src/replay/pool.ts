@@ -336,7 +336,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
       }
       // a bounded table that could have filled up in a single replay: early drop is ordered state
       const hwm = results.reduce((a, r) => a + r.ctHwm, 0);
-      if (!summary.sequentialReason && (hwm >= compiled.ctMax || results.some((r) => r.ctEarly || r.ctFull))) {
+      if (!summary.sequentialReason && (hwm >= compiled.ctMax || results.some((r) => r.ctStats && (r.ctStats.earlyDrops || r.ctStats.fullDrops)))) {
         summary.sequentialReason = `the conntrack table (${compiled.ctMax} entries) may fill up`;
       }
       if (summary.sequentialReason) {

@@ -69,10 +69,8 @@ export interface ShardResult {
   log: Uint32Array;
   /** Live confirmed conntrack entries, CT_SIZE bytes each (null without conntrack). */
   ct: ArrayBuffer | null;
+  /** High-water mark of the shard's conntrack table (entries ever in use). */
   ctHwm: number;
-  ctLive: number;
-  ctEarly: number;
-  ctFull: number;
   /** Forwarded packets (see worker.ts for the record layout), in ordinal order. */
   fwd: ArrayBuffer[];
 }

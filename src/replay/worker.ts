@@ -9,7 +9,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { MessagePort } from 'node:worker_threads';
 import { DESC_SIZE, DESC_RESULT, DESC_ORDINAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, ST_NRES } from '../layout.js';
-import { CTT_ENTRIES, CTT_HWM, CTT_EARLYDROPS, CTT_FULLDROPS, CT_SIZE, CT_INUSE, CT_STATUS } from '../layout-ct.js';
+import { CTT_ENTRIES, CTT_HWM, CT_SIZE, CT_INUSE, CT_STATUS } from '../layout-ct.js';
 import { IPS_CONFIRMED, IPS_DYING } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
 import { Engine } from './engine.js';
@@ -172,15 +172,13 @@ class ShardRunner {
     let o = 0;
     for (const l of this.logs) { log.set(l, o); o += l.length; }
     let ct: ArrayBuffer | null = null;
-    let ctHwm = 0, ctEarly = 0, ctFull = 0, ctLive = 0;
+    let ctHwm = 0;
     const tb = this.engine.ctAddr >>> 0;
     if (tb) {
       const buf = this.core.memory.buffer;
       const dv = new DataView(buf);
       const ent = dv.getUint32(tb + CTT_ENTRIES, true);
       ctHwm = dv.getUint32(tb + CTT_HWM, true);
-      ctEarly = dv.getUint32(tb + CTT_EARLYDROPS, true);
-      ctFull = dv.getUint32(tb + CTT_FULLDROPS, true);
       const keep: number[] = [];
       for (let i = 0; i < ctHwm; i++) {
         const e = ent + i * CT_SIZE;
@@ -188,7 +186,6 @@ class ShardRunner {
         if ((dv.getUint32(e + CT_STATUS, true) & (IPS_CONFIRMED | IPS_DYING)) !== IPS_CONFIRMED) continue;
         keep.push(e);
       }
-      ctLive = keep.length;
       const out = new Uint8Array(keep.length * CT_SIZE);
       const mem = new Uint8Array(buf);
       keep.forEach((e, j) => out.set(mem.subarray(e, e + CT_SIZE), j * CT_SIZE));
@@ -202,7 +199,7 @@ class ShardRunner {
       ctStats: this.engine.ctSummary() ?? null,
       drops: [...this.drops.entries()].map(([k, [c, f]]) => [k, c, f]),
       log,
-      ct, ctHwm, ctLive, ctEarly, ctFull,
+      ct, ctHwm,
       fwd: this.fwd,
     };
   }
