@@ -121,7 +121,7 @@ class PoolRun {
     let wake: (() => void) | null = null;
     // a buffer goes back to `free` when every shard has acknowledged every batch in it and the
     // reader is done with it (a chunk's incomplete last record is copied to the next chunk)
-    interface Buf { sab: SharedArrayBuffer; left: number; sealed: boolean; batches: number }
+    interface Buf { sab: SharedArrayBuffer; left: number; sealed: boolean }
     const bufs = new Map<number, Buf>();
     const free: SharedArrayBuffer[] = [];
     const release = (b: Buf) => { if (b.sealed && b.left === 0) free.push(b.sab); };
@@ -179,7 +179,7 @@ class PoolRun {
             const c = chunks.next(free.pop());
             if (prev) { prev.sealed = true; release(prev); prev = null; }
             if (!c) break;
-            const buf: Buf = { sab: c.sab, left: 0, sealed: false, batches: 0 };
+            const buf: Buf = { sab: c.sab, left: 0, sealed: false };
             prev = buf;
             for (const b of c.batches) {
               if (!(await room())) break outer;
@@ -200,7 +200,7 @@ class PoolRun {
           if (!(await room())) break;
           if (read.linktype === null) read.linktype = b.linktype[0] ?? 1;
           const { sab, bytes: nb } = descBatch(b, ifmap, free);
-          post({ t: 'descs', seq: read.batches, sab, n: b.count, bytes: nb }, { sab, left: 0, sealed: true, batches: 1 }, b.count, nb + 16 * b.count);
+          post({ t: 'descs', seq: read.batches, sab, n: b.count, bytes: nb }, { sab, left: 0, sealed: true }, b.count, nb + 16 * b.count);
           if (b.count) { read.lastTsSec = b.tsSec[b.count - 1]; read.lastTsNsec = b.tsNsec[b.count - 1]; }
           if (maxBatches === null && TEST_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
         }
