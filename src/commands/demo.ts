@@ -79,7 +79,7 @@ export const demoCommand: Command = {
         out.push(`  ${targetText(r.api, ri.model).trim().padEnd(36)} ${String(n).padStart(8)}  ${pct.toFixed(1).padStart(5)}%`);
       }
       const st = r.engine.stats();
-      out.push('', formatTotals({ packets: r.engine.packets, res: st.res, rejectReplies: st.rejectReplies, badChecksums: st.badChecksums, droppedInvalid: st.droppedInvalid, ct: st.ct }), '');
+      out.push('', formatTotals({ packets: r.engine.packets, ...st }), '');
       process.stdout.write(out.join('\n'));
       return 0;
     } catch (e) {

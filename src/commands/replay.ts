@@ -175,7 +175,7 @@ export const replayCommand: Command = {
     const mt = (x: Parameters<typeof matchText>[1]) => matchText(api, x);
     const tt = (x: Parameters<typeof matchText>[1]) => targetText(api, x);
     process.stdout.write(formatTables(compiled, k, { matchText: mt, targetText: tt }));
-    process.stdout.write(`\n${formatTotals({ packets: engine.packets, res: st.res, rejectReplies: st.rejectReplies, badChecksums: st.badChecksums, droppedInvalid: st.droppedInvalid, ct: st.ct })}\n`);
+    process.stdout.write(`\n${formatTotals({ packets: engine.packets, ...st })}\n`);
     const top = formatTopDrops(compiled, r.drops, (x) => api.printRule(x));
     if (top) process.stdout.write(`\n${top}\n`);
     const services = fairness(compiled, k);

@@ -5,6 +5,7 @@
 import type { Rule } from '../rules/model.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { CounterSet } from './counters.js';
+import type { CtSummary } from '../replay/engine.js';
 import { RES_LABELS } from './verdicts.js';
 import * as L from '../layout.js';
 
@@ -68,7 +69,7 @@ export function formatTables(c: CompiledImage, k: CounterSet, o: TextOptions): s
   return out.join('\n');
 }
 
-export interface Totals { packets: number; res: bigint[]; rejectReplies: bigint; badChecksums?: bigint; droppedInvalid?: bigint; ct?: { entries: number; bytesPerConn: number; earlyDrops: number; fullDrops: number; capacity: number } }
+export interface Totals { packets: number; res: bigint[]; rejectReplies: bigint; badChecksums?: bigint; droppedInvalid?: bigint; ct?: CtSummary }
 
 export function formatTotals(t: Totals): string {
   const lines = [`packets: ${t.packets}`];
