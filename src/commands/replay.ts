@@ -69,14 +69,20 @@ export function loadHost(o: { host?: string; ipAddr?: string; ipRoute?: string; 
   return defaultHost();
 }
 
-/** The whole single-worker replay; the CLI and tests call it. */
-export async function replay(o: ReplayOptions): Promise<ReplayOutcome> {
-  if (((o as { workers?: number }).workers ?? 1) > 1) return (await import('../replay/pool.js')).runReplay(o);
+/** The ruleset of a replay read, parsed and compiled for its host (the single worker and the pool). */
+export async function compileReplay(o: ReplayOptions): Promise<{ api: RulesApi; rs: Ruleset; compiled: CompiledImage }> {
   const api = await loadRulesApi();
   const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
   const rs = api.parseRuleset(text, o.rules === '-' ? 'stdin' : o.rules, o.unsupported ? { unsupported: o.unsupported } : undefined);
   const host = lowerHost(o.hostModel ?? loadHost(o));
   const compiled = compile(rs, { host, hz: o.hz, seed: o.seed, linear: o.linear, trustChecksums: o.trustChecksums });
+  return { api, rs, compiled };
+}
+
+/** The whole single-worker replay; the CLI and tests call it. */
+export async function replay(o: ReplayOptions): Promise<ReplayOutcome> {
+  if (((o as { workers?: number }).workers ?? 1) > 1) return (await import('../replay/pool.js')).runReplay(o);
+  const { api, rs, compiled } = await compileReplay(o);
   const engine = new Engine(compiled);
   let writer: PcapWriter | null = null;
   let fed: Awaited<ReturnType<typeof replayCapture>>;

@@ -18,20 +18,17 @@
 // the sequential path: one shard. Ctrl-C stops reading; the replayed part is reported, marked
 // partial (later passes replay exactly the same batches).
 import { availableParallelism, tmpdir } from 'node:os';
-import { readFileSync, statSync, createWriteStream, createReadStream, unlinkSync } from 'node:fs';
+import { statSync, createWriteStream, createReadStream, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { pipeline } from 'node:stream/promises';
 import { Piscina } from 'piscina';
-import { compile } from '../compile/image.js';
-import { lowerHost } from '../host/index.js';
 import { readCapture, CaptureError, type CaptureInfo, type PacketBatch } from '../pcap/reader.js';
 import { interfaceMap, statsFromSlots, type Engine } from './engine.js';
 import { ST_SIZE, DESC_SIZE, DESC_FRAME, DESC_CAPLEN, DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC, DESC_LINKTYPE, DESC_IFINDEX, DESC_ORDINAL, DESC_RESULT } from '../layout.js';
 import { resettableCoreModule } from './core.js';
-import { loadRulesApi } from './rules-adapter.js';
-import { loadHost, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
+import { compileReplay, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
 import type { Ruleset } from '../rules/model.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { RulesApi } from './rules-adapter.js';
@@ -267,11 +264,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   let seqReason: string | null, nShards: number;
   const fromStdin = needsSpool(o.pcap);
   try {
-    api = await loadRulesApi();
-    const text = readFileSync(o.rules === '-' ? 0 : o.rules, 'utf8');
-    rs = api.parseRuleset(text, o.rules === '-' ? 'stdin' : o.rules, o.unsupported ? { unsupported: o.unsupported } : undefined);
-    const host = lowerHost(o.hostModel ?? loadHost(o));
-    compiled = compile(rs, { host, hz: o.hz, seed: o.seed, linear: o.linear, trustChecksums: o.trustChecksums });
+    ({ api, rs, compiled } = await compileReplay(o));
 
     path = fromStdin ? await spool(o.pcap) : o.pcap;
     name = o.pcap === '-' ? 'stdin' : fromStdin ? o.pcap : undefined;
