@@ -317,11 +317,10 @@ class Lowering implements LowerCtx {
     ml.length = 0;
     let nm = 0;
     for (const m of r.matches) {
-      // comment/nfacct (MOD_COMMENT): their lowering is [] without side effects, and they are elided below
+      // comment/nfacct (MOD_COMMENT): always true, lowered to [] without side effects: not worth a call per packet
       if (knownModuleId(m.module, 'match') === MOD_COMMENT) continue;
       const words = lowerModule(m.module, 'match', m.params, this, m);
       const id = moduleId(m.module, 'match');
-      if (id === MOD_COMMENT) continue; // always true, no side effect: not worth a call per packet
       ml.push2(id, words.length);
       ml.pushAll(words);
       nm++;
