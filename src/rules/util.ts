@@ -105,12 +105,8 @@ function dotted4(s: string): number {
 
 /** inet_pton: exactly four decimal parts 0..255 without leading zeros (NAT --to-destination/--to-source). */
 export function inetPton(s: string): number | undefined {
-  const q = dotted4(s);
-  if (q >= 0) return q;
-  if (!/^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){3}$/.test(s)) return undefined;
-  const b = s.split('.').map(Number);
-  if (b.some((x) => x > 255)) return undefined;
-  return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  const q = dotted4(s); // exactly inet_pton's accepted forms
+  return q >= 0 ? q : undefined;
 }
 
 export function ipv4ToString(v: number): string {
