@@ -85,14 +85,8 @@ export class Engine {
     const start = b.offset[0];
     const end = b.offset[n - 1] + b.caplen[n - 1];
     this.ensure(n, end - start);
-    const core = this.core;
-    loadBatch(core, b, ifmap, this.descAddr, this.colAddr, this.descCap, this.dataAddr);
-    core.processBatch(this.descAddr, n);
-    this.packets += n;
-    this.lastTsSec = b.tsSec[n - 1];
-    this.lastTsNsec = b.tsNsec[n - 1];
-    if (sink) forEachLeavingFrame(core.memory.buffer, this.descAddr, n, this.outRecAddr, this.compiled.ifaceMtus,
-      (_ord, s, ns, frame, wl, lt) => sink(s, ns, frame, wl, lt), emitAreaOf(core));
+    loadBatch(this.core, b, ifmap, this.descAddr, this.colAddr, this.descCap, this.dataAddr);
+    this.runDescs(n, sink);
   }
 
   /** The descriptor and data areas, large enough for `n` packets and `bytes` bytes of records
