@@ -89,7 +89,7 @@ export function processPacket(desc: usize): u32 {
     if (v != V_ACCEPT) return fail(v, track);
     if (track && ctConfirm() != V_ACCEPT) return RES_DROP_INVALID;
     // the host's ICMP stack answers an echo request (icmp_echo): the reply walks OUTPUT/POSTROUTING
-    if (buildEchoReply()) localReply(track);
+    if (buildEchoReply()) hostReply(track, true);
     return RES_LOCAL;
   }
   // ip_forward(): only PACKET_HOST frames, TTL check, then decrement (checksum as ip_decrease_ttl).
@@ -97,7 +97,7 @@ export function processPacket(desc: usize): u32 {
   const ttl = <u32>load<u8>(PKT, P_TTL);
   if (ttl <= 1) {
     // icmp_send(ICMP_TIME_EXCEEDED) from ip_forward: the error walks OUTPUT/POSTROUTING like a REJECT's
-    if (buildReject(ICMP_TIME_EXCEEDED, false, track)) rejectReply(track);
+    if (buildReject(ICMP_TIME_EXCEEDED, false, track)) hostReply(track, false);
     if (track) ctAbort();
     return RES_DROP_TTL;
   }
@@ -106,7 +106,7 @@ export function processPacket(desc: usize): u32 {
   const mtu = <u32>ifMtu(<i32>load<u8>(PKT, P_OIF));
   if (load<u32>(PKT, P_IPLEN) > mtu && (load<u8>(l3 + 6) & 0x40) != 0) {
     setIcmpError(3, 4, mtu);
-    if (buildReject(ICMP_OWN, false, track)) rejectReply(track);
+    if (buildReject(ICMP_OWN, false, track)) hostReply(track, false);
     if (track) ctAbort();
     return RES_DROP_MTU;
   }
@@ -162,30 +162,13 @@ function fail(v: i32, track: bool): u32 {
   if (v == V_REJECT) {
     const res = dropRes();
     const local = load<u8>(PKT, P_OIF) == IF_NONE;
-    if (buildReject(lastRejectWith, local, track)) rejectReply(track);
+    if (buildReject(lastRejectWith, local, track)) hostReply(track, false);
     if (track) ctAbort();
     return res;
   }
   if (track) ctAbort();
   if (v == V_DROP) return dropRes();
   return RES_DROP_NAT;
-}
-
-/** A packet the host generates (PKT, P_LOCALGEN): OUTPUT (raw, conntrack, mangle, nat DST,
- *  filter, security) and POSTROUTING (mangle, nat SRC, confirm). */
-function localReply(track: bool): void {
-  let v = tbl(HOOK_OUTPUT, TABLE_RAW);
-  if (v == V_ACCEPT && track && ctIn() != V_ACCEPT) { ctAbort(); return; }
-  if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_MANGLE);
-  if (v == V_ACCEPT && track) v = natHook(HOOK_OUTPUT, MANIP_DST);
-  if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_FILTER);
-  if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_SECURITY);
-  if (v == V_ACCEPT) v = tbl(HOOK_POSTROUTING, TABLE_MANGLE);
-  if (v == V_ACCEPT && track) v = natHook(HOOK_POSTROUTING, MANIP_SRC);
-  if (v != V_ACCEPT) { if (track) ctAbort(); return; }
-  if (track && ctConfirm() != V_ACCEPT) return;
-  rejectSent++;
-  emitReply(batchIndex);
 }
 
 /** The out device's MTU (IF_MTU), 65535 when unknown. */
@@ -209,21 +192,28 @@ function routeError(track: bool): void {
   else return;                         // blackhole (EINVAL) or anything else: silent
   if (!ipErrorAllow(load<u32>(PKT, P_SADDR))) return;
   setIcmpError(3, code, 0);
-  if (buildReject(ICMP_OWN, false, track)) rejectReply(track);
+  if (buildReject(ICMP_OWN, false, track)) hostReply(track, false);
 }
 
 /** Replies the host sent (REJECT, ICMP time exceeded) that left it (after OUTPUT and POSTROUTING). */
 export let rejectSent: u64 = 0;
 
-/** The REJECT reply in PKT through OUTPUT and POSTROUTING (no conntrack lookup: it carries the
- *  rejected packet's ct; NAT per natNeeded; never confirmed). */
-function rejectReply(track: bool): void {
+/** A packet the host sends (PKT) through OUTPUT (raw, [conntrack], mangle, nat DST, filter,
+ *  security) and POSTROUTING (mangle, nat SRC, [confirm]). `own`: a packet of its own (echo reply,
+ *  P_LOCALGEN), looked up and confirmed by conntrack; otherwise a REJECT/ICMP error, which carries
+ *  the offending packet's ct (no lookup; NAT per natNeeded; never confirmed). */
+function hostReply(track: bool, own: bool): void {
+  const ct = track && own;
   let v = tbl(HOOK_OUTPUT, TABLE_RAW);
+  if (v == V_ACCEPT && ct && ctIn() != V_ACCEPT) { ctAbort(); return; }
   if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_MANGLE);
   if (v == V_ACCEPT && track) v = natHook(HOOK_OUTPUT, MANIP_DST);
   if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_FILTER);
   if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_SECURITY);
   if (v == V_ACCEPT) v = tbl(HOOK_POSTROUTING, TABLE_MANGLE);
   if (v == V_ACCEPT && track) v = natHook(HOOK_POSTROUTING, MANIP_SRC);
-  if (v == V_ACCEPT) { rejectSent++; emitReply(batchIndex); }
+  if (v != V_ACCEPT) { if (ct) ctAbort(); return; }
+  if (ct && ctConfirm() != V_ACCEPT) return;
+  rejectSent++;
+  emitReply(batchIndex);
 }
