@@ -9,26 +9,19 @@ import { findChain, firstReference, removeChain } from './chains.js';
 
 /** For each chain, the builtin hooks (chain names) from which it is reached. Throws on a reachable loop. */
 export function reachingHooks(table: Table): Map<string, Set<string>> {
-  const masks = reachingHookMasks(table);
+  const bits = hookBits(table);
   const roots = table.chains.filter((c) => c.builtin).map((c) => c.name);
   const out = new Map<string, Set<string>>();
-  for (const [name, m] of masks) out.set(name, new Set(roots.filter((_, i) => m & (1 << i))));
+  for (let i = 0; i < bits.length; i++) out.set(table.chains[i].name, new Set(roots.filter((_, b) => bits[i] & (1 << b))));
   return out;
 }
 
-/** Bit i set = reached from the i-th builtin chain of `table.chains`. One traversal for the whole table:
- *  iterative DFS from each builtin chain in turn with colours shared between them (an edge to a chain on the
- *  current path closes a loop: mark_source_chains). A chain finished from an earlier builtin chain has a
- *  loop-free subgraph, so it is not re-walked: the loop found, and the path printed, are those of a fresh walk
- *  per builtin chain. The reached graph is then a DAG: masks flow down it in reverse post-order. */
-function reachingHookMasks(table: Table): Map<string, number> {
-  const bits = hookBits(table);
-  const mask = new Map<string, number>();
-  for (let i = 0; i < bits.length; i++) mask.set(table.chains[i].name, bits[i]);
-  return mask;
-}
-
-/** reachingHookMasks by position in `table.chains`. The jump edges are first read in one sequential pass
+/** Bit i set = reached from the i-th builtin chain of `table.chains`, by position in `table.chains`. One
+ *  traversal for the whole table: iterative DFS from each builtin chain in turn with colours shared between
+ *  them (an edge to a chain on the current path closes a loop: mark_source_chains). A chain finished from an
+ *  earlier builtin chain has a loop-free subgraph, so it is not re-walked: the loop found, and the path
+ *  printed, are those of a fresh walk per builtin chain. The reached graph is then a DAG: masks flow down it
+ *  in reverse post-order. The jump edges are first read in one sequential pass
  *  over the model (chain order, rule order) into flat arrays; the walks then touch only those. */
 function hookBits(table: Table): Int32Array {
   const chains = table.chains;
