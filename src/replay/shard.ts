@@ -17,6 +17,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Ruleset } from '../rules/model.js';
 import { NAT_PERSISTENT } from '../layout.js';
 import type { CtSummary } from './engine.js';
+import { wireAddr } from '../compile/wire.js';
 import type { ResetPlan } from './core.js';
 
 export interface WorkerData {
@@ -136,7 +137,7 @@ export function recentMask(rs: Ruleset): number | null {
   }
   if (mask === null) return null;
   // host-order u32 -> the 4 wire bytes loaded as a little-endian u32
-  return (((mask & 0xff) << 24) | ((mask & 0xff00) << 8) | ((mask >>> 8) & 0xff00) | (mask >>> 24)) >>> 0;
+  return wireAddr(mask) >>> 0;
 }
 
 /** Can flows meet at all? Only through NAT (a reply tuple that is not the original inverted, so a
