@@ -40,24 +40,30 @@ function csum(a: usize, n: u32): u16 {
   return <u16>(~s & 0xffff);
 }
 
-function xrlimAllow(dst: u32): bool {
-  const hz = <u64><u32>imgw(H_HZ);
-  const timeout = hz; // icmp_ratelimit 1000 ms
+/** The inet_peer token bucket on `addr`'s record (rate_tokens/rate_last, shared by icmp_send's
+ *  inet_peer_xrlim_allow and ip_error): add the jiffies since the last call, cap at `burst`, take
+ *  `cost` if there. A new peer starts 60 s back, i.e. full. */
+function peerAllow(addr: u32, cost: u64, burst: u64): bool {
   const now = load<u64>(PKT, P_JIFFIES);
-  const h = ((dst * 0x9e3779b1) >> 20) & (PEERS - 1);
+  const h = ((addr * 0x9e3779b1) >> 20) & (PEERS - 1);
   const p = PEER + <usize>h * 24;
-  let token: u64;
-  let last: u64;
-  if (load<u32>(p, 4) == 0 || load<u32>(p) != dst) {
-    store<u32>(p, dst); store<u32>(p, 1, 4);
-    token = 0; last = now - 60 * hz;
+  let token: u64, last: u64;
+  if (load<u32>(p, 4) == 0 || load<u32>(p) != addr) {
+    store<u32>(p, addr); store<u32>(p, 1, 4);
+    token = 0; last = now - 60 * <u64><u32>imgw(H_HZ);
   } else { token = load<u64>(p, 8); last = load<u64>(p, 16); }
   token += now - last;
-  if (token > 6 * timeout) token = 6 * timeout;
+  if (token > burst) token = burst;
   let ok = false;
-  if (token >= timeout) { token -= timeout; ok = true; }
+  if (token >= cost) { token -= cost; ok = true; }
   store<u64>(p, token, 8); store<u64>(p, now, 16);
   return ok;
+}
+
+/** inet_peer_xrlim_allow: icmp_ratelimit 1000 ms (HZ), burst 6 of it. */
+function xrlimAllow(dst: u32): bool {
+  const hz = <u64><u32>imgw(H_HZ);
+  return peerAllow(dst, hz, 6 * hz);
 }
 
 /** Output device towards `dst` (main table, longest prefix first), IF_NONE when no route. */
@@ -88,20 +94,7 @@ export function setIcmpError(type: u32, code: u32, info: u32): void { errType = 
 /** ip_error's limiter on the same per-source peer record (ip_rt_error_cost HZ, burst 5 HZ). */
 export function ipErrorAllow(src: u32): bool {
   const hz = <u64><u32>imgw(H_HZ);
-  const now = load<u64>(PKT, P_JIFFIES);
-  const h = ((src * 0x9e3779b1) >> 20) & (PEERS - 1);
-  const p = PEER + <usize>h * 24;
-  let token: u64, last: u64;
-  if (load<u32>(p, 4) == 0 || load<u32>(p) != src) {
-    store<u32>(p, src); store<u32>(p, 1, 4);
-    token = 0; last = now - 60 * hz;
-  } else { token = load<u64>(p, 8); last = load<u64>(p, 16); }
-  token += now - last;
-  if (token > 5 * hz) token = 5 * hz;
-  let ok = false;
-  if (token >= hz) { token -= hz; ok = true; }
-  store<u64>(p, token, 8); store<u64>(p, now, 16);
-  return ok;
+  return peerAllow(src, hz, 5 * hz);
 }
 
 /** Route type towards `dst` for ip_error: -1 no route, else RT_TYPE. */
