@@ -19,6 +19,7 @@ import { PKT } from './common';
 import { imgw } from '../state';
 import { ifAddr } from '../engine-deps';
 import { reserve } from '../mem';
+import { csumCompute } from '../csum';
 
 export const REJECT_TCP_RESET = 7;
 /** Scratch frame for the reply: 20 IP + 8 ICMP + up to 548 quoted bytes. */
@@ -30,15 +31,6 @@ const PEER: usize = memory.data(PEERS * 24, 16);
 
 // @ts-ignore: decorator
 @inline function sw16(v: u32): u16 { return <u16>(((v & 0xff) << 8) | ((v >> 8) & 0xff)); }
-
-function csum(a: usize, n: u32): u16 {
-  let s: u32 = 0;
-  let i: u32 = 0;
-  for (; i + 1 < n; i += 2) s += <u32>load<u16>(a + i);
-  if (i < n) s += <u32>load<u8>(a + i);
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  return <u16>(~s & 0xffff);
-}
 
 /** The inet_peer token bucket on `addr`'s record (rate_tokens/rate_last, shared by icmp_send's
  *  inet_peer_xrlim_allow and ip_error): add the jiffies since the last call, cap at `burst`, take
@@ -139,7 +131,7 @@ export function buildEchoReply(): bool {
   memory.copy(r + 20, l4, dlen);
   store<u8>(r + 20, 0); store<u8>(r + 21, 0);
   store<u16>(r + 22, 0);
-  store<u16>(r + 22, csum(r + 20, dlen));
+  store<u16>(r + 22, csumCompute(r + 20, dlen, 0));
   const len = 20 + dlen;
   store<u8>(r, 0x45);
   store<u8>(r + 1, load<u8>(PKT, P_TOS));
@@ -147,7 +139,7 @@ export function buildEchoReply(): bool {
   store<u8>(r + 8, 64);
   store<u8>(r + 9, 1);
   store<u32>(r + 12, d); store<u32>(r + 16, osrc);
-  store<u16>(r + 10, csum(r, 20));
+  store<u16>(r + 10, csumCompute(r, 20, 0));
   store<u32>(PKT, <u32>r, P_L3);
   store<u32>(PKT, len, P_IPLEN);
   store<u32>(PKT, d, P_SADDR);
@@ -220,7 +212,7 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
     const code: u32 = kind == ICMP_OWN ? errCode : kind == ICMP_TIME_EXCEEDED ? 0 : kind == 5 ? 9 : kind == 6 ? 10 : kind == 8 ? 13 : <u32>kind;
     store<u8>(r + 20, <u8>(kind == ICMP_OWN ? errType : kind == ICMP_TIME_EXCEEDED ? 11 : 3)); store<u8>(r + 21, <u8>code);
     if (kind == ICMP_OWN) store<u32>(r + 24, bswap<u32>(errInfo));
-    store<u16>(r + 22, csum(r + 20, 8 + q));
+    store<u16>(r + 22, csumCompute(r + 20, 8 + q, 0));
     store<u8>(r + 1, <u8>((load<u8>(PKT, P_TOS) & 0x1e) | 0xc0));
     const saddr = wasLocal ? odst : ifAddr(oif, osrc);
     store<u32>(r + 12, saddr); store<u32>(r + 16, osrc);
@@ -229,7 +221,7 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
   store<u8>(r, 0x45);
   store<u16>(r + 2, sw16(len));
   store<u8>(r + 8, 64);
-  store<u16>(r + 10, csum(r, 20));
+  store<u16>(r + 10, csumCompute(r, 20, 0));
   if (kind == REJECT_TCP_RESET) {
     // TCP checksum over the pseudo header
     let s: u32 = 0;
