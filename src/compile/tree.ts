@@ -1206,7 +1206,7 @@ export function buildTree(keys: RuleKey[], ruleIndex: number[], opts: TreeOpts =
  * ACL, where 1.3 % of the rules are wild in daddr: 10,000 rules 11.5 -> 9.3 checks for 1.3 more
  * nodes, no gain; 30,000 32 -> 9.2; 100,000 41 -> 7.6). */
 export const MULTI_MIN_RULES = 1000;
-export const MULTI_MIN_RULES_FEW = 16384;
+const MULTI_MIN_RULES_FEW = 16384;
 const MINOR_BINTH = 2;
 /** An address field is "wild" for the partition when it spans at least 2^24 addresses (a prefix
  * shorter than /8, or negated). Measured on ClassBench ACL 100,000 (JS walk, bench packets): a
