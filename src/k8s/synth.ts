@@ -33,8 +33,6 @@ export const SYNTH_CLUSTER = {
   nodeIP: '192.0.2.10',
 };
 
-export { mulberry32 };
-
 export function synthObjects(o: SynthOptions): SourcedObject[] {
   const N = o.services;
   const M = o.endpoints;
