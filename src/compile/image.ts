@@ -166,10 +166,6 @@ class Words {
     this.length += n;
     return at;
   }
-  push1(a: number): void {
-    if (this.length + 1 > this.buf.length) this.grow(1);
-    this.buf[this.length++] = a | 0;
-  }
   push2(a: number, b: number): void {
     if (this.length + 2 > this.buf.length) this.grow(2);
     this.buf[this.length++] = a | 0;
@@ -333,7 +329,7 @@ class Lowering implements LowerCtx {
     if (r.approximation) {
       f |= RF_APPROX;
       // skip-rule: the rule is never evaluated (never matches, never counts)
-      if (r.approximation.mode === 'skip-rule') { ml.push2(MOD_UNSUPPORTED, 1); ml.push1(0); nm++; }
+      if (r.approximation.mode === 'skip-rule') { ml.pushAll([MOD_UNSUPPORTED, 1, 0]); nm++; }
     }
     W.set(rb + R_FLAGS, f);
     W.set(rb + R_NMATCH, nm);
