@@ -11,12 +11,12 @@ import {
   TABLE_RAW, TABLE_MANGLE, TABLE_NAT, TABLE_FILTER, TABLE_SECURITY, MANIP_SRC, MANIP_DST,
   P_HOOK, P_CT, P_TTL, P_L3, P_OIF, P_PKTTYPE, V_ACCEPT, V_DROP, V_REJECT,
   RES_NONE, RES_LOCAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RES_DROP_TTL, RES_DROP_NOROUTE,
-  RES_DROP_NAT, RES_DROP_INVALID, RES_DROP_MTU, H_HOST, H_SYSCTL, HOST_NIFS, HOST_IFS, IF_SIZE, IF_MTU,
+  RES_DROP_NAT, RES_DROP_INVALID, RES_DROP_MTU, H_SYSCTL, IF_MTU,
   SYS_IP_FORWARD, P_DADDR, P_SADDR, P_IPLEN, RES_FRAG_QUEUED, RES_DROP_FRAG, RESF_REASSEMBLED, P_CTINFO, CTINFO_INVALID,
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
-import { buildReject, buildEchoReply, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow, routeTypeTo } from './modules/reject';
+import { buildReject, buildEchoReply, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow } from './modules/reject';
 import { emitReply, resetEmit } from './modules/reject'; // --out: the packets the host emits
 import { lastRejectWith } from './modules/targets';
 import {
@@ -24,6 +24,7 @@ import {
 } from './engine-deps';
 import { DEFRAG_HELD, DEFRAG_DROP, DEFRAG_DONE } from './dissect';
 import { ctPrefetch } from './conntrack';
+import { ifMtu, mainRouteType } from './host';
 import { DESC_SIZE } from '../src/layout';
 
 /** Result word for a drop by the interpreter: RES_DROP_RULE (extra = rule + 1) or RES_DROP_POLICY. */
@@ -171,20 +172,12 @@ function fail(v: i32, track: bool): u32 {
   return RES_DROP_NAT;
 }
 
-/** The out device's MTU (IF_MTU), 65535 when unknown. */
-function ifMtu(dev: i32): i32 {
-  const host = imgw(H_HOST);
-  if (dev < 0 || dev >= imgw(host + HOST_NIFS)) return 65535;
-  const m = imgw(host + imgw(host + HOST_IFS) + dev * IF_SIZE + IF_MTU);
-  return m > 0 ? m : 65535;
-}
-
 /** ip_error for a packet routing could not deliver (forwarding on): ICMP net unreachable (no
  *  route), host unreachable (unreachable route), filtered (prohibit); none for blackhole routes or
  *  when forwarding is off. Rate limited per source by ip_error's limiter and icmp_send's. */
 function routeError(track: bool): void {
   if (imgw(imgw(H_SYSCTL) + SYS_IP_FORWARD) == 0) return;
-  const t = routeTypeTo(load<u32>(PKT, P_DADDR));
+  const t = mainRouteType(load<u32>(PKT, P_DADDR));
   let code: u32 = 0;
   if (t < 0) code = 0;                 // ENETUNREACH
   else if (t == 7) code = 1;           // RTN_UNREACHABLE: EHOSTUNREACH

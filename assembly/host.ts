@@ -3,7 +3,7 @@
 // drops), addrtype, MASQUERADE and REDIRECT.
 import {
   H_HOST, H_SYSCTL, HOST_NIFS, HOST_IFS, HOST_NADDRS, HOST_ADDRS, HOST_NROUTES, HOST_ROUTES,
-  IF_SIZE, IF_FLAGS, IF_ROUTE_LOCALNET, IF_RP_FILTER, AD_ADDR, AD_MASK, AD_BCAST, AD_IF, AD_SIZE,
+  IF_SIZE, IF_FLAGS, IF_MTU, IF_ROUTE_LOCALNET, IF_RP_FILTER, AD_ADDR, AD_MASK, AD_BCAST, AD_IF, AD_SIZE,
   RT_DST, RT_MASK, RT_GW, RT_IF, RT_TYPE, RT_SIZE, SYS_IP_FORWARD,
   P_SADDR, P_DADDR, P_IIF, P_OIF, IF_NONE, HOOK_INPUT, HOOK_FORWARD,
   RES_DROP_MARTIAN, RES_DROP_NOROUTE,
@@ -85,8 +85,15 @@ function refresh(): void {
 // @ts-ignore: decorator
 @inline export function isLoopback(a: u32): bool { return (a & 0xff) == 127; }
 
-function isLoopbackDev(dev: i32): bool {
+export function isLoopbackDev(dev: i32): bool {
   return dev >= 0 && dev < nIfs() && (ifWord(dev, IF_FLAGS) & IFF_LOOPBACK) != 0;
+}
+
+/** The device's MTU (IF_MTU), 65535 when unknown. */
+export function ifMtu(dev: i32): i32 {
+  if (dev < 0 || dev >= nIfs()) return 65535;
+  const m = ifWord(dev, IF_MTU);
+  return m > 0 ? m : 65535;
 }
 
 /** Lookup in the kernel's *local* table (host addresses, subnet broadcasts, loopback prefixes):
@@ -140,6 +147,19 @@ function mainLookup(addr: u32): i32 {
     if ((addr & rtWord(i, RT_MASK)) == rtWord(i, RT_DST)) return i;
   }
   return -1;
+}
+
+/** The main-table route towards `addr` (for the host's own replies and errors): its RT_TYPE, or -1
+ *  with none. */
+export function mainRouteType(addr: u32): i32 {
+  const r = mainLookup(addr);
+  return r < 0 ? -1 : <i32>rtWord(r, RT_TYPE);
+}
+
+/** The main-table route's out device towards `addr`, IF_NONE with none. */
+export function mainRouteDev(addr: u32): i32 {
+  const r = mainLookup(addr);
+  return r < 0 ? IF_NONE : <i32>rtWord(r, RT_IF);
 }
 
 /** fib_validate_source: 0 ok, else a RES_DROP_* code (martian). */

@@ -11,13 +11,14 @@ import {
   P_L3, P_IPLEN, P_SADDR, P_DADDR, P_PROTO, P_TOS, P_TTL, P_IHL, P_FRAGOFF, P_MF, P_L4, P_L4LEN, P_L4OK,
   P_SPORT, P_DPORT, P_ICMP_TYPE, P_ICMP_CODE, P_TCPFLAGS, P_PKTTYPE, P_IIF, P_OIF, P_MARK, P_CT,
   P_CTINFO, P_CTDIR, P_LOCALGEN, P_IN_L3, P_CSUM_OK, P_JIFFIES, IF_NONE, CTINFO_NONE, CTINFO_INVALID,
-  CTINFO_RELATED, CTINFO_RELATED_REPLY, H_HOST, H_HZ, HOST_NROUTES, HOST_ROUTES, HOST_NIFS, HOST_IFS,
-  RT_SIZE, RT_DST, RT_MASK, RT_IF, RT_TYPE, IF_SIZE, IF_FLAGS,
+  CTINFO_RELATED, CTINFO_RELATED_REPLY, H_HZ, HOST_IFS,
+  IF_FLAGS,
   EM_COUNT, EM_USED, EM_CAP, EM_DATA, EMR_INDEX, EMR_LEN, EMR_OIF, EMR_SIZE,
 } from '../../src/layout';
 import { PKT } from './common';
 import { imgw } from '../state';
 import { ifAddr } from '../engine-deps';
+import { mainRouteType, mainRouteDev, isLoopbackDev } from '../host';
 import { reserve } from '../mem';
 import { csumCompute } from '../csum';
 
@@ -58,24 +59,6 @@ function xrlimAllow(dst: u32): bool {
   return peerAllow(dst, hz, 6 * hz);
 }
 
-/** Output device towards `dst` (main table, longest prefix first), IF_NONE when no route. */
-function outDev(dst: u32): i32 {
-  const host = imgw(H_HOST);
-  const n = imgw(host + HOST_NROUTES);
-  const rb = host + imgw(host + HOST_ROUTES);
-  for (let i = 0; i < n; i++) {
-    const r = rb + i * RT_SIZE;
-    if ((dst & <u32>imgw(r + RT_MASK)) == <u32>imgw(r + RT_DST)) return imgw(r + RT_IF);
-  }
-  return IF_NONE;
-}
-
-function isLoopbackDev(dev: i32): bool {
-  const host = imgw(H_HOST);
-  if (dev < 0 || dev >= imgw(host + HOST_NIFS)) return false;
-  return (imgw(host + imgw(host + HOST_IFS) + dev * IF_SIZE + IF_FLAGS) & 8) != 0;
-}
-
 /** ICMP error kinds beyond ipt_REJECT's: the kernel's own errors (icmp_send from ip_forward,
  *  ip_error): type, code and the 32-bit "rest" word come from errType/errCode/errInfo. */
 export const ICMP_TIME_EXCEEDED = 100;
@@ -89,23 +72,11 @@ export function ipErrorAllow(src: u32): bool {
   return peerAllow(src, hz, 5 * hz);
 }
 
-/** Route type towards `dst` for ip_error: -1 no route, else RT_TYPE. */
-export function routeTypeTo(dst: u32): i32 {
-  const host = imgw(H_HOST);
-  const n = imgw(host + HOST_NROUTES);
-  const rb = host + imgw(host + HOST_ROUTES);
-  for (let i = 0; i < n; i++) {
-    const r = rb + i * RT_SIZE;
-    if ((dst & <u32>imgw(r + RT_MASK)) == <u32>imgw(r + RT_DST)) return imgw(r + RT_TYPE);
-  }
-  return -1;
-}
-
 /** The host can route a reply to `dst`: a unicast (or local) route. With none, or a blackhole,
  * unreachable or prohibit route, the reply's route lookup fails (icmp_route_lookup in icmp_send and
  * icmp_reply, ip_route_me_harder in nf_send_reset) and nothing is sent. */
 function routable(dst: u32): bool {
-  const t = routeTypeTo(dst);
+  const t = mainRouteType(dst);
   return t == 1 || t == 2;
 }
 
@@ -152,7 +123,7 @@ export function buildEchoReply(): bool {
   store<u16>(PKT, 0, P_DPORT);              // ICMP tuple "dst port": type << 8 | code
   store<u8>(PKT, 0, P_CSUM_OK);
   store<u8>(PKT, IF_NONE, P_IIF);
-  store<u8>(PKT, <u8>outDev(osrc), P_OIF);
+  store<u8>(PKT, <u8>mainRouteDev(osrc), P_OIF);
   store<u32>(PKT, 0, P_MARK);
   store<u32>(PKT, 0, P_CT);
   store<u8>(PKT, CTINFO_NONE, P_CTINFO);
@@ -168,7 +139,7 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
   const oproto = <u32>load<u8>(PKT, P_PROTO);
   if (load<u16>(PKT, P_FRAGOFF) != 0) return false;
   if (!routable(osrc)) return false;
-  const oif = outDev(osrc);
+  const oif = mainRouteDev(osrc);
   const r = REPLY;
   let len: u32;
   if (kind == REJECT_TCP_RESET) {
