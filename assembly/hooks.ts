@@ -11,21 +11,22 @@ import {
   TABLE_RAW, TABLE_MANGLE, TABLE_NAT, TABLE_FILTER, TABLE_SECURITY, MANIP_SRC, MANIP_DST,
   P_HOOK, P_CT, P_TTL, P_L3, P_OIF, P_PKTTYPE, V_ACCEPT, V_DROP, V_REJECT,
   RES_NONE, RES_LOCAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RES_DROP_TTL, RES_DROP_NOROUTE,
-  RES_DROP_NAT, RES_DROP_INVALID, RES_DROP_MTU, H_SYSCTL, IF_MTU,
+  RES_DROP_NAT, RES_DROP_INVALID, RES_DROP_MTU, DESC_SIZE,
   SYS_IP_FORWARD, P_DADDR, P_SADDR, P_IPLEN, RES_FRAG_QUEUED, RES_DROP_FRAG, RESF_REASSEMBLED, P_CTINFO, CTINFO_INVALID,
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
-import { buildReject, buildEchoReply, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow } from './modules/reject';
-import { emitReply, resetEmit } from './modules/reject'; // --out: the packets the host emits
+import {
+  buildReject, buildEchoReply, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow,
+  emitReply, resetEmit, // --out: the packets the host emits
+} from './modules/reject';
 import { lastRejectWith } from './modules/targets';
 import {
   dissect, defrag, defragMaxSize, defragDf, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
 } from './engine-deps';
 import { DEFRAG_HELD, DEFRAG_DROP, DEFRAG_DONE } from './dissect';
 import { ctPrefetch } from './conntrack';
-import { ifMtu, mainRouteType } from './host';
-import { DESC_SIZE } from '../src/layout';
+import { ifMtu, mainRouteType, sysctl } from './host';
 
 /** Result word for a drop by the interpreter: RES_DROP_RULE (extra = rule + 1) or RES_DROP_POLICY. */
 function dropRes(): u32 {
@@ -176,7 +177,7 @@ function fail(v: i32, track: bool): u32 {
  *  route), host unreachable (unreachable route), filtered (prohibit); none for blackhole routes or
  *  when forwarding is off. Rate limited per source by ip_error's limiter and icmp_send's. */
 function routeError(track: bool): void {
-  if (imgw(imgw(H_SYSCTL) + SYS_IP_FORWARD) == 0) return;
+  if (sysctl(SYS_IP_FORWARD) == 0) return;
   const t = mainRouteType(load<u32>(PKT, P_DADDR));
   let code: u32 = 0;
   if (t < 0) code = 0;                 // ENETUNREACH
