@@ -56,6 +56,7 @@ import {
   NODE_LEAF, NODE_ROOT, NODE_HASH, NODE_IFACE, NODE_SPLIT_SADDR, HASH_COL_SADDR, HASH_COL_DADDR,
   HASH_COL_PORTS, HASH_HDR, IFBIT_NONE, IF_NONE, NODE_MULTI, MULTI_MAX, NODE_LEAF_HIT, HASH_COL_PROTO,
 } from '../layout.js';
+import { wireAddr } from './wire.js';
 
 /** Inclusive unsigned range (addresses in host order, i.e. 10.0.0.1 = 0x0a000001). */
 export interface Range { lo: number; hi: number }
@@ -1328,9 +1329,10 @@ export function candidatesJs(words: ArrayLike<number>, base: number, p: KeyPacke
   return out.sort((a, b) => a - b);
 }
 
-/** Host-order u32 of a P_SADDR-encoded address (wire bytes loaded little-endian). */
+/** Host-order u32 of a P_SADDR-encoded address (wire bytes loaded little-endian): the byte swap
+ * is its own inverse, so this is wire.ts's wireAddr, unsigned. */
 export function wireToHost(w: number): number {
-  return (((w & 0xff) << 24) | ((w & 0xff00) << 8) | ((w >>> 8) & 0xff00) | (w >>> 24)) >>> 0;
+  return wireAddr(w) >>> 0;
 }
 
 /**
