@@ -207,7 +207,7 @@ async function child(n) {
     const r = { rs, compiled: tree, engine: e, drops: new Map(), captureError: null, info: null, api };
     const one = (fn) => { const b = best(1, fn); return { wall: b.wall, cpu: b.cpu, bytes: typeof b.res === 'string' ? b.res.length : 0 }; };
     out.reports = {
-      tables: one(() => formatTables(tree, k, { matchText: (x) => matchText(api, x), targetText: (x) => targetText(api, x) }) + formatTotals({ packets: e.packets, res: st.res, rejectReplies: st.rejectReplies, badChecksums: st.badChecksums })),
+      tables: one(() => formatTables(tree, k, { matchText: (x) => matchText(api, x), targetText: (x) => targetText(api, x) }) + formatTotals({ packets: e.packets, ...st })),
       fairness: one(() => formatFairness(fairness(tree, k))),
       saveCounters: one(() => api.printRuleset(withCounters(rs, tree, k), { counters: true })),
       json: one(() => JSON.stringify(buildJson(r, k, st), null, 1)),
