@@ -11,7 +11,7 @@ const reason = kernelAvailable();
 if (reason) reportSkip(reason);
 
 /** Set the IP id and recompute the header checksum (a routine of its own, RFC 1071). */
-function withId(ip: Uint8Array, id: number): Uint8Array {
+function withId(ip: Uint8Array, id: number): Uint8Array<ArrayBuffer> {
   const p = Uint8Array.from(ip);
   p[4] = id >> 8; p[5] = id & 0xff;
   p[10] = p[11] = 0;

@@ -523,8 +523,9 @@ export function compareOutputs(_c: Case, k: KernelResult, out: NfreplayOutputs):
   const random = dep.size > 0;
   const nOut = existsSync(egressOut) ? readCapture(readFileSync(egressOut)) : { linktype: 1, packets: [] };
   // nfreplay's packets; with pcapng interface names their interface is compared too.
-  const nPk = nOut.packets.map((p) => ({ ip: ipDatagram(p.data, nOut.linktype), iface: p.iface, macs: nOut.linktype === 1 ? p.data.slice(0, 12) : undefined }))
-    .filter((x): x is { ip: Uint8Array; iface: string | undefined; macs: Uint8Array | undefined } => x.ip !== null);
+  type Pk = { ip: Uint8Array | null; iface: string | undefined; macs: Uint8Array | undefined };
+  const nPk = nOut.packets.map((p): Pk => ({ ip: ipDatagram(p.data, nOut.linktype), iface: p.iface, macs: nOut.linktype === 1 ? p.data.slice(0, 12) : undefined }))
+    .filter((x): x is Pk & { ip: Uint8Array } => x.ip !== null);
   const nIps = nPk.map((x) => hex(x.ip));
   let j = 0;
   let localOnly = 0;
