@@ -2,7 +2,7 @@
 // (pcaps/k8s/service3/rules.txt on node-0), for (a) established traffic and (b) new connections,
 // beside the rate of reading the same capture alone (ratio = replay time / read time).
 // BENCH_CASE=a|b runs one case; BENCH_REPEAT (default 3) timed runs, the best is shown;
-// BENCH_CTMAX sets the conntrack table size; BENCH_PREFAULT=1 faults the core's memory in before timing.
+// BENCH_CTMAX sets the conntrack table size (default: the tool's, as `nfreplay replay`); BENCH_PREFAULT=1 faults the core's memory in before timing.
 // Not a test. Needs `npm run build`. Captures are written to a temp dir and removed.
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +28,10 @@ const dir = mkdtempSync(join(tmpdir(), 'nfr-bench-'));
 
 function client(i) { return `203.0.113.${1 + (i % 50)}`; }
 function engine(linear = false) {
-  const e = new Engine(compile(rs, { host: lowerHost(demoHost()), seed: 1, linear, ctMax: Number(process.env.BENCH_CTMAX ?? (1 << 20)) }));
+  // conntrack capacity: the tool's default (compile's ctMax: the host's nf_conntrack_max, else the
+  // kernel's 262,144), as `nfreplay replay` sizes it; BENCH_CTMAX overrides
+  const ctMax = process.env.BENCH_CTMAX ? Number(process.env.BENCH_CTMAX) : undefined;
+  const e = new Engine(compile(rs, { host: lowerHost(demoHost()), seed: 1, linear, ctMax }));
   if (process.env.BENCH_PREFAULT) {
     // diagnosis only: write every page of the core's memory before the timed run, so that first
     // touches of the conntrack table (page faults) are not counted in the core's time
