@@ -8,7 +8,8 @@ import type { Command } from '../commands.js';
 import { compile, type CompiledImage } from '../compile/image.js';
 import { lowerHost, defaultHost, loadHostFile, loadIpJson, type HostModel } from '../host/index.js';
 import { Engine } from '../replay/engine.js';
-import { replayCapture } from '../replay/feed.js';
+import { replayCapture, TEST_DELAY_MS, TRACE } from '../replay/feed.js';
+import { DropsWriter, dropsSideFile, outputFormat } from '../replay/drops.js';
 import { CaptureError, type CaptureInfo } from '../pcap/reader.js';
 import { PcapWriter } from '../pcap/writer.js';
 import { loadRulesApi, matchText, targetText, type RulesApi } from '../replay/rules-adapter.js';
@@ -33,6 +34,8 @@ export interface ReplayOptions {
   trustChecksums?: boolean;
   unsupported?: string;
   out?: string;
+  /** --drops: F.pcapng (comments), else classic pcap + F.jsonl (replay/drops.ts). */
+  drops?: string;
 }
 
 export interface ReplayOutcome {
@@ -43,6 +46,13 @@ export interface ReplayOutcome {
   captureError: CaptureError | null;
   info: CaptureInfo | null;
   api: RulesApi;
+  /** Interrupted (Ctrl-C): the outcome covers the packets replayed before it. */
+  partial?: boolean;
+}
+
+/** The line on stdout after the report of an interrupted replay (single worker and pool). */
+export function partialNote(packets: number): string {
+  return `\nPARTIAL: interrupted by Ctrl-C after ${packets} packets; the report covers only those\n`;
 }
 
 /** An error for the user: input errors (ParseError, HostError, CaptureError: `file:line:col: msg`
@@ -85,24 +95,42 @@ export async function replay(o: ReplayOptions): Promise<ReplayOutcome> {
   const { api, rs, compiled } = await compileReplay(o);
   const engine = new Engine(compiled);
   let writer: PcapWriter | null = null;
+  let dropsOut: DropsWriter | null = null;
   let fed: Awaited<ReturnType<typeof replayCapture>>;
+  // first Ctrl-C: stop after the batch in flight and report what was replayed; a second: leave now
+  let stop = false;
+  const onSigint = () => { if (stop) process.exit(130); stop = true; };
+  process.on('SIGINT', onSigint);
   try {
     // a classic pcap file is read straight into the core and framed there (replay/feed.ts)
     fed = await replayCapture(engine, o.pcap, {
       hostNames: compiled.ifaceNames,
-      sink: o.out ? (linktype) => {
-        writer = new PcapWriter(o.out!, { linktype, nanosecond: true });
+      sink: o.out ? (linktype, fmt) => {
+        writer = new PcapWriter(o.out!, { linktype, nanosecond: fmt.nanosecond });
         const w = writer;
         return (s, ns, frame, wl) => w.writePacket(s, ns, frame, wl);
       } : undefined,
+      drops: o.drops ? (fmt) => (dropsOut = new DropsWriter(o.drops!, { compiled, api }, fmt)).write : undefined,
+      stop: () => stop,
+      onBatch: TRACE || TEST_DELAY_MS ? async (b, packets) => {
+        if (TRACE) process.stderr.write(`nfreplay: batch ${b} done (${packets} packets)\n`);
+        if (TEST_DELAY_MS) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
+      } : undefined,
     });
+    // nothing read: the files are still written (empty), in the capture's format when known
+    if (o.out) writer ??= new PcapWriter(o.out, { ...outputFormat(fed.info) });
+    if (o.drops) dropsOut ??= new DropsWriter(o.drops, { compiled, api }, outputFormat(fed.info));
+    (writer as PcapWriter | null)?.close();
+    (dropsOut as DropsWriter | null)?.close();
   } catch (e) {
     (writer as PcapWriter | null)?.abort();
+    (dropsOut as DropsWriter | null)?.abort();
     throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
   }
-  const { drops, captureError, info } = fed;
-  if (o.out) ((writer as PcapWriter | null) ?? new PcapWriter(o.out, { linktype: 1, nanosecond: true })).close();
-  return { rs, compiled, engine, drops, captureError, info, api };
+  const { drops, captureError, info, partial } = fed;
+  return { rs, compiled, engine, drops, captureError, info, api, ...(partial ? { partial: true } : {}) };
 }
 
 const HELP = `nfreplay replay --rules R --pcap P [options]
@@ -119,13 +147,23 @@ Replay a capture (pcap/pcapng, '-' = stdin) through an iptables-save ruleset, as
   --hz N                jiffies per second for recent/limit/conntrack timeouts (default 250)
   --save-counters F     the ruleset with our counters, as iptables-save -c prints it
   --json F              everything as one JSON object (schema: src/report/SCHEMA.md)
-  --out F.pcap          forwarded packets as they leave (NAT applied, TTL decremented)
+  --out F.pcap          forwarded packets as they leave (NAT applied, TTL decremented), with the
+                        input's link type and timestamp precision (µs or ns)
+  --drops F             every dropped packet, in capture order, with what dropped it:
+                        F.pcapng: each packet's comment names it (Wireshark: frame.comment), e.g.
+                          'frame 17: filter FORWARD rule 3: -A FORWARD -s 203.0.113.0/24 -j DROP';
+                        any other name: classic pcap F plus F.jsonl, one JSON object per packet
+                          {"frame":17,"time":"…","verdict":"droppedByRule","code":4,"table":…,
+                           "chain":…,"rule":3,"text":"-A …"} (a policy: "policy":"DROP")
+                        frames as the core held them when dropped (NAT/TTL applied up to there)
   --conntrack F         the conntrack table at the end, as conntrack -L prints it
   --linear              one leaf per chain (no decision trees): the reference walk
   --trust-checksums     do not verify L4 checksums (captures taken on the sending host)
   --unsupported MODE    error (default) | assume-match | assume-nomatch | skip-rule
   --workers N           worker threads (default: the number of cores); any N prints the same report
   --quiet               no progress bar, no pool summary on stderr
+Ctrl-C stops after the batch in flight: the report and files cover the packets replayed, the
+report says PARTIAL (JSON "partial": true), exit code 130; a second Ctrl-C exits at once.
 
 Example:
   nfreplay replay --rules pcaps/rulesets/nat-router.rules --pcap traffic.pcap --save-counters counters.txt
@@ -144,7 +182,7 @@ export const replayCommand: Command = {
           rules: { type: 'string' }, pcap: { type: 'string' }, host: { type: 'string' },
           'ip-addr': { type: 'string' }, 'ip-route': { type: 'string' }, ingress: { type: 'string' },
           seed: { type: 'string' }, hz: { type: 'string' }, 'save-counters': { type: 'string' },
-          json: { type: 'string' }, out: { type: 'string' }, conntrack: { type: 'string' },
+          json: { type: 'string' }, out: { type: 'string' }, conntrack: { type: 'string' }, drops: { type: 'string' },
           linear: { type: 'boolean' }, 'trust-checksums': { type: 'boolean' }, unsupported: { type: 'string' },
           workers: { type: 'string' }, quiet: { type: 'boolean' },
         },
@@ -169,7 +207,7 @@ export const replayCommand: Command = {
       r = await replay({
         ...{ workers: v.workers === undefined ? availableParallelism() : Math.max(1, num(v.workers, '--workers')!), quiet: v.quiet },
         rules: v.rules, pcap: v.pcap, host: v.host, ipAddr: v['ip-addr'], ipRoute: v['ip-route'], ingress: v.ingress, seed: num(v.seed, '--seed'), hz: num(v.hz, '--hz'),
-        linear: v.linear, trustChecksums: v['trust-checksums'], unsupported: v.unsupported, out: v.out,
+        linear: v.linear, trustChecksums: v['trust-checksums'], unsupported: v.unsupported, out: v.out, drops: v.drops,
       });
     } catch (e) {
       process.stderr.write(`${errorText(e, 'replay')}\n`);
@@ -188,6 +226,10 @@ export const replayCommand: Command = {
     const fair = formatFairness(services);
     if (fair) process.stdout.write(`\n${fair}\n`);
     if ('pool' in r) (await import('../replay/pool.js')).writePoolNotes(r as never, !!v.quiet);
+    else if (r.partial) {
+      process.stdout.write(partialNote(engine.packets));
+      if (!v.quiet) process.stderr.write(`replay: 1 worker, PARTIAL (interrupted)\n`);
+    }
     if (v['save-counters']) writeAtomic(v['save-counters'], api.printRuleset(withCounters(r.rs, compiled, k), { counters: true }));
     if (v.json) writeAtomic(v.json, `${JSON.stringify(buildJson(r, k, st, services), null, 1)}\n`);
     if (v.conntrack) {

@@ -50,6 +50,12 @@ class AtomicFile {
     return at;
   }
 
+  /** Give back the last `n` bytes of the last reserve(). */
+  unreserve(n: number): void {
+    this.used -= n;
+    this.bytesWritten -= n;
+  }
+
   get buffer(): Uint8Array {
     return this.buf;
   }
@@ -83,6 +89,31 @@ class AtomicFile {
         /* already gone */
       }
     }
+  }
+}
+
+/** A text file written in pieces, whole or not at all (temporary name, renamed by close()). */
+export class AtomicTextWriter {
+  private readonly f: AtomicFile;
+  private static readonly enc = new TextEncoder();
+
+  constructor(readonly path: string, bufferBytes = 1 << 20) {
+    this.f = new AtomicFile(path, bufferBytes);
+  }
+
+  write(text: string): void {
+    // at most 3 bytes per UTF-16 unit
+    const at = this.f.reserve(text.length * 3);
+    const { written } = AtomicTextWriter.enc.encodeInto(text, this.f.buffer.subarray(at));
+    this.f.unreserve(text.length * 3 - written);
+  }
+
+  close(): void {
+    this.f.close();
+  }
+
+  abort(): void {
+    this.f.abort();
   }
 }
 

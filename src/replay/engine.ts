@@ -8,6 +8,7 @@ import type { CompiledImage } from '../compile/image.js';
 import type { PacketBatch, CaptureInfo } from '../pcap/reader.js';
 import { instantiateCore, loadBatch, batchColumnBytes, type CoreExports } from './core.js';
 import { forEachLeavingFrame, emitAreaOf } from './outframes.js';
+import { DropScanner, type DropSink } from './drops.js';
 
 export interface EngineStats {
   /** Packets per RES_* code (index = code). */
@@ -43,6 +44,8 @@ export class Engine {
   packets = 0;
   /** Drops counted by the stats slots when countDrops last looked. */
   private dropsSeen = 0n;
+  /** --drops: finds the dropped packets of a batch (only of batches that dropped some). */
+  private dropScan: DropScanner | null = null;
   lastTsSec = 0;
   lastTsNsec = 0;
 
@@ -125,6 +128,13 @@ export class Engine {
       if (code === RES_DROP_RULE) { const k = (r >>> 16) - 1; drops.set(k, (drops.get(k) ?? 0) + 1); }
       else if (code === RES_DROP_POLICY) { const k = -(r >>> 16); drops.set(k, (drops.get(k) ?? 0) + 1); }
     }
+  }
+
+  /** Every packet of the last batch (`n` packets) that was dropped, to `sink`, in descriptor
+   *  order (the descriptors are read only when the stats slots say the batch dropped some). */
+  scanDrops(n: number, sink: DropSink): number {
+    this.dropScan ??= new DropScanner();
+    return this.dropScan.scan(this.core.memory.buffer, this.core.statsAddr() >>> 0, this.descAddr, n, sink);
   }
 
   /** The capture's last timestamp in jiffies (as dissect computes P_JIFFIES). */

@@ -9,6 +9,7 @@
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { classicPcapHeader, pcapRecordError, pcapTruncatedError, readCapture, CaptureError, type ClassicPcap, type CaptureInfo } from '../pcap/reader.js';
 import { interfaceMap, type Engine, type ForwardedSink } from './engine.js';
+import { outputFormat, type DropSink, type OutputFormat } from './drops.js';
 
 /** Packets per batch the core frames and runs at a time (single worker). */
 export const ENGINE_BATCH = 65536;
@@ -17,6 +18,11 @@ export const CHUNK_BYTES = 8 << 20;
 /** Tests of the chunk seams (records cut by a chunk's end, records larger than a chunk):
  * NFREPLAY_TEST_CHUNK_BYTES makes the pool's chunks that small. */
 export const POOL_CHUNK_BYTES = Number(process.env.NFREPLAY_TEST_CHUNK_BYTES ?? 0) || CHUNK_BYTES;
+/** Tests of the Ctrl-C path (the single worker and the pool): NFREPLAY_TEST_BATCH_DELAY_MS waits
+ * that long after each batch; NFREPLAY_TRACE=1 prints 'nfreplay: batch N done' on stderr when
+ * batch N has run (the single worker adds its packet count: its batches end at chunk seams). */
+export const TEST_DELAY_MS = Number(process.env.NFREPLAY_TEST_BATCH_DELAY_MS ?? 0) || 0;
+export const TRACE = process.env.NFREPLAY_TRACE === '1';
 
 export interface RawPcap extends ClassicPcap {
   fd: number;
@@ -150,9 +156,15 @@ export interface FeedOptions {
   /** Name in error messages (default: the path). */
   name?: string;
   onInfo?: (info: CaptureInfo) => void;
-  /** Called once, before the first batch, with the first packet's link type: the sink for
-   *  forwarded packets (--out), or undefined. */
-  sink?: (linktype: number) => ForwardedSink | undefined;
+  /** Called once, before the first batch, with the first packet's link type and the output format
+   *  (drops.ts outputFormat): the sink for forwarded packets (--out), or undefined. */
+  sink?: (linktype: number, format: OutputFormat) => ForwardedSink | undefined;
+  /** Called once, before the first batch (after `sink`): the sink for dropped packets (--drops). */
+  drops?: (format: OutputFormat) => DropSink | undefined;
+  /** Asked before each batch: true stops the replay there (Ctrl-C); the result says `partial`. */
+  stop?: () => boolean;
+  /** Awaited after each batch with the batches and packets run so far (tests, tracing). */
+  onBatch?: (batches: number, packets: number) => unknown;
   /** Host interface names (pcapng interface names map to them). */
   hostNames: string[];
   /** Use the general reader even for classic pcap (tests compare the two feeds). */
@@ -165,6 +177,8 @@ export interface FeedOptions {
 
 export interface FeedResult {
   drops: Map<number, number>;
+  /** Stopped by `stop` before the end of the capture. */
+  partial?: boolean;
   captureError: CaptureError | null;
   info: CaptureInfo | null;
 }
@@ -178,15 +192,33 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
   const raw = o.general ? null : openClassicPcap(path, name);
   let info: CaptureInfo | null = null;
   let sink: ForwardedSink | undefined;
+  let dsink: DropSink | undefined;
   let first = true;
+  // the output files' format is decided by the first batch (the pool decides it the same way)
+  const begin = (linktype: number) => {
+    first = false;
+    const fmt = outputFormat(info, linktype);
+    sink = o.sink?.(linktype, fmt);
+    dsink = o.drops?.(fmt);
+  };
+  let batches = 0;
+  const after = async (n: number) => {
+    engine.countDrops(n, drops);
+    if (dsink) engine.scanDrops(n, dsink);
+    batches++;
+    if (o.onBatch) await o.onBatch(batches, engine.packets);
+    // let a signal handler run between batches
+    else if (o.stop) await new Promise((r) => setImmediate(r));
+  };
   if (!raw) {
     let ifmap: Uint16Array | null = null;
     try {
       const gen = readCapture(path, { name, reuseBuffers: true, onInfo: (i) => { info = i; ifmap = interfaceMap(i, o.hostNames); o.onInfo?.(i); } });
       for await (const b of gen) {
-        if (first && b.count) { first = false; sink = o.sink?.(b.linktype[0]); }
+        if (o.stop?.()) return { drops, captureError: null, info, partial: true };
+        if (first && b.count) begin(b.linktype[0]);
         engine.runBatch(b, ifmap, sink);
-        engine.countDrops(b.count, drops);
+        await after(b.count);
       }
     } catch (e) {
       if (e instanceof CaptureError) return { drops, captureError: e, info };
@@ -215,15 +247,17 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
       const end = a.data + filled;
       let p = a.data;
       for (;;) {
+        if (o.stop?.()) return { drops, captureError: null, info, partial: true };
         const n = frame(p, end, a.descs, per, raw.flags, raw.linktype, raw.maxCaplen, ord) >>> 0;
-        if (n) {
-          if (first) { first = false; sink = o.sink?.(raw.linktype); }
-          engine.runDescs(n, sink);
-          engine.countDrops(n, drops);
-          ord += n;
-        }
         p = nextAddr() >>> 0;
-        if (status()) {
+        const bad = status();
+        if (n) {
+          if (first) begin(raw.linktype);
+          engine.runDescs(n, sink);
+          ord += n;
+          await after(n);
+        }
+        if (bad) {
           const cl = new DataView(core.memory.buffer).getUint32(p + 8, !raw.bigEndian);
           return { drops, captureError: pcapRecordError(name, base + (p - a.data), ord + 1, cl, raw.maxCaplen), info };
         }

@@ -8,6 +8,7 @@ import type { CounterSet } from '../report/counters.js';
 import type { ShardResult } from './shard.js';
 import { PcapWriter } from '../pcap/writer.js';
 import { CT_SUMMARY_PER_TABLE, type CtSummary } from './engine.js';
+import type { OutputFormat } from './drops.js';
 
 export interface Merged {
   counters: CounterSet;
@@ -78,7 +79,7 @@ export function mergeConntrack(rs: ShardResult[]): ArrayBuffer {
  * of the captured packet it belongs to (outframes.ts forEachLeavingFrame); the stable sort keeps a
  * packet's frames (fragments, then what the host sent because of it) in the order the single
  * worker writes them. */
-export function writeForwarded(rs: ShardResult[], path: string, linktype: number): void {
+export function writeForwarded(rs: ShardResult[], path: string, fmt: OutputFormat): void {
   const recs: { ord: number; buf: ArrayBuffer; at: number }[] = [];
   for (const r of rs) {
     for (const b of r.fwd) {
@@ -91,7 +92,7 @@ export function writeForwarded(rs: ShardResult[], path: string, linktype: number
   }
   // stable: the frames a packet leaves as (fragments) keep their order
   recs.sort((a, b) => a.ord - b.ord);
-  const w = new PcapWriter(path, { linktype, nanosecond: true });
+  const w = new PcapWriter(path, { linktype: fmt.linktype, nanosecond: fmt.nanosecond });
   try {
     for (const { buf, at } of recs) {
       const dv = new DataView(buf);

@@ -28,11 +28,12 @@ import { readCapture, CaptureError, type CaptureInfo, type PacketBatch } from '.
 import { interfaceMap, statsFromSlots, type Engine } from './engine.js';
 import { ST_SIZE, DESC_SIZE, DESC_FRAME, DESC_CAPLEN, DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC, DESC_LINKTYPE, DESC_IFINDEX, DESC_ORDINAL, DESC_RESULT } from '../layout.js';
 import { resettableCoreModule } from './core.js';
-import { compileReplay, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
+import { compileReplay, partialNote, type ReplayOptions, type ReplayOutcome } from '../commands/replay.js';
 import type { Ruleset } from '../rules/model.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { RulesApi } from './rules-adapter.js';
-import { openClassicPcap, PcapChunks, POOL_CHUNK_BYTES } from './feed.js';
+import { openClassicPcap, PcapChunks, POOL_CHUNK_BYTES, TEST_DELAY_MS, TRACE } from './feed.js';
+import { DropsWriter, outputFormat, replayDropRecords, type OutputFormat } from './drops.js';
 import { Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, DEFRAG_QUEUES, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
 import { Progress } from './progress.js';
@@ -60,10 +61,9 @@ export interface PoolSummary {
 export type PoolOutcome = ReplayOutcome & { partial: boolean; pool: PoolSummary };
 
 const MAX_PASSES = 16;
-/** Tests of the Ctrl-C path: NFREPLAY_TEST_BATCH_DELAY_MS slows pass 1 down between batches and
- * NFREPLAY_TRACE=1 prints 'nfreplay: batch N done' on stderr when every shard has run batch N. */
-const TEST_DELAY_MS = Number(process.env.NFREPLAY_TEST_BATCH_DELAY_MS ?? 0) || 0;
-const TRACE = process.env.NFREPLAY_TRACE === '1';
+// Tests of the Ctrl-C path (feed.ts TEST_DELAY_MS, TRACE): NFREPLAY_TEST_BATCH_DELAY_MS slows
+// pass 1 down between batches and NFREPLAY_TRACE=1 prints 'nfreplay: batch N done' on stderr when
+// every shard has run batch N.
 const IN_FLIGHT = 4;
 let nextRun = (process.pid * 1000003) >>> 0;
 /** Packets per batch (the unit of Ctrl-C and of the dependency passes; fewer, larger messages:
@@ -80,6 +80,8 @@ interface PassRead {
   packets: number;
   batches: number;
   linktype: number | null;
+  /** The output files' format, decided by the first batch as the single worker decides it. */
+  format: OutputFormat | null;
   lastTsSec: number;
   lastTsNsec: number;
   captureError: CaptureError | null;
@@ -110,7 +112,7 @@ class PoolRun {
   log = true;
 
   async pass(path: string, name: string | undefined, hostNames: string[], shards: number[], nShards: number,
-    override: Uint32Array, wantOut: boolean, maxBatches: number | null,
+    override: Uint32Array, wantOut: boolean, wantDrops: boolean, maxBatches: number | null,
     progress: Progress | null, onBatch?: (b: number, p: number) => void): Promise<{ read: PassRead; results: ShardResult[] }> {
     const ports: MessagePort[] = [];
     const tasks: Promise<ShardResult>[] = [];
@@ -126,7 +128,7 @@ class PoolRun {
     let acked = 0;
     shards.forEach((s, i) => {
       const ch = new MessageChannel();
-      const t: ShardTask = { port: ch.port2, data: this.data, shard: s, nShards, wantOut, recentMask: this.recentMask, log: this.log, override };
+      const t: ShardTask = { port: ch.port2, data: this.data, shard: s, nShards, wantOut, wantDrops, recentMask: this.recentMask, log: this.log, override };
       tasks.push(this.pool.run(t, { transferList: [ch.port2] }) as Promise<ShardResult>);
       ch.port1.on('message', (m: { t: 'ack'; seq: number }) => {
         inflight[i]--;
@@ -143,7 +145,7 @@ class PoolRun {
     let failed: unknown = null;
     tasks.forEach((p) => p.catch((e) => { failed ??= e; const w = wake; wake = null; w?.(); }));
 
-    const read: PassRead = { info: null, packets: 0, batches: 0, linktype: null, lastTsSec: 0, lastTsNsec: 0, captureError: null };
+    const read: PassRead = { info: null, packets: 0, batches: 0, linktype: null, format: null, lastTsSec: 0, lastTsNsec: 0, captureError: null };
     let bytes = 24;
     /** May batch number read.batches go out? Waits for room in every shard's queue. */
     const room = async (): Promise<boolean> => {
@@ -168,6 +170,7 @@ class PoolRun {
         // classic pcap: the file's bytes in shared buffers, framed by the workers' cores
         read.info = raw.info;
         read.linktype = raw.linktype;
+        read.format = outputFormat(raw.info, raw.linktype);
         const chunks = new PcapChunks(raw, POOL_BATCH, POOL_CHUNK_BYTES);
         let prev: Buf | null = null;
         try {
@@ -196,6 +199,7 @@ class PoolRun {
         for await (const b of gen) {
           if (!(await room())) break;
           if (read.linktype === null) read.linktype = b.linktype[0] ?? 1;
+          if (read.format === null && b.count) read.format = outputFormat(read.info, b.linktype[0]);
           const { sab, bytes: nb } = descBatch(b, ifmap, free);
           post({ t: 'descs', seq: read.batches, sab, n: b.count, bytes: nb }, { sab, left: 0, sealed: true }, b.count, nb + 16 * b.count);
           if (b.count) { read.lastTsSec = b.tsSec[b.count - 1]; read.lastTsNsec = b.tsNsec[b.count - 1]; }
@@ -300,7 +304,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
   try {
     const all = Array.from({ length: nShards }, (_, i) => i);
     const onBatch = TRACE ? (b: number, p: number) => { process.stderr.write(`nfreplay: batch ${b} done\n`); o.onBatch?.(b, p); } : o.onBatch;
-    const first = await run.pass(path, name, compiled.ifaceNames, all, nShards, new Uint32Array(0), !!o.out, null, progress, onBatch);
+    const first = await run.pass(path, name, compiled.ifaceNames, all, nShards, new Uint32Array(0), !!o.out, !!o.drops, null, progress, onBatch);
     progress.done();
     summary.passes = 1;
     const read = first.read;
@@ -317,7 +321,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
         if (changed.size === 0) break;
         if (summary.passes >= MAX_PASSES) { summary.sequentialReason = `flows still moving after ${MAX_PASSES} passes`; break; }
         const again = [...changed].sort((a, b) => a - b);
-        const p = await run.pass(path, name, compiled.ifaceNames, again, nShards, overrideTable(ovr), !!o.out, maxBatches, null);
+        const p = await run.pass(path, name, compiled.ifaceNames, again, nShards, overrideTable(ovr), !!o.out, !!o.drops, maxBatches, null);
         summary.passes++;
         for (const r of p.results) { results[r.shard] = r; summary.rereplayed += r.packets; dep.add(r.log); }
       }
@@ -334,7 +338,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
       }
       if (summary.sequentialReason) {
         nShards = 1;
-        const p = await run.pass(path, name, compiled.ifaceNames, [0], 1, new Uint32Array(0), !!o.out, maxBatches, null);
+        const p = await run.pass(path, name, compiled.ifaceNames, [0], 1, new Uint32Array(0), !!o.out, !!o.drops, maxBatches, null);
         summary.passes++;
         results.length = 0;
         results.push(p.results[0]);
@@ -343,7 +347,14 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
     if (summary.sequentialReason) summary.sequential = read.packets;
     const m = mergeResults(results, compiled.nCounters);
     const ctBuf = compiled.conntrack ? mergeConntrack(results) : new ArrayBuffer(0);
-    if (o.out) writeForwarded(results, o.out, read.linktype ?? 1);
+    // the output files in the format of the capture (outputFormat: decided by its first batch)
+    const fmt = read.format ?? outputFormat(read.info);
+    if (o.out) writeForwarded(results, o.out, fmt);
+    if (o.drops) {
+      const dw = new DropsWriter(o.drops, { compiled, api }, fmt);
+      try { replayDropRecords(results.map((r) => r.drec), dw.write); } catch (e) { dw.abort(); throw e; }
+      dw.close();
+    }
     const slots = Array.from({ length: ST_SIZE }, (_, i) => m.stats[i] ?? 0n);
     const engine = {
       compiled,
@@ -368,7 +379,7 @@ export async function runReplay(o: PoolOptions): Promise<PoolOutcome> {
 
 /** After the report: the partial marker on stdout, the pool summary on stderr (unless quiet). */
 export function writePoolNotes(r: PoolOutcome, quiet: boolean): void {
-  if (r.partial) process.stdout.write(`\nPARTIAL: interrupted by Ctrl-C after ${r.engine.packets} packets; the report covers only those\n`);
+  if (r.partial) process.stdout.write(partialNote(r.engine.packets));
   if (!quiet) process.stderr.write(`${formatPoolSummary(r.pool)}\n`);
 }
 

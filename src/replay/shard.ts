@@ -40,6 +40,8 @@ export interface ShardTask {
   shard: number;
   nShards: number;
   wantOut: boolean;
+  /** Collect the dropped packets (--drops: drops.ts DropRecords). */
+  wantDrops: boolean;
   /** Log the masked source address of NEW packets (P_SADDR encoding), or null. */
   recentMask: number | null;
   /** Log dependencies at all (see needsDependencyLog); also: compute tuple hashes. */
@@ -74,6 +76,8 @@ export interface ShardResult {
   ctHwm: number;
   /** Forwarded packets (see worker.ts for the record layout), in ordinal order. */
   fwd: ArrayBuffer[];
+  /** Dropped packets (drops.ts DropRecords layout), in ordinal order; empty without --drops. */
+  drec: ArrayBuffer[];
 }
 
 /** Why a ruleset needs the sequential path (null: flows can be sharded). */

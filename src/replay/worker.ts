@@ -16,6 +16,7 @@ import { Engine } from './engine.js';
 import { instantiateCore, resetCore, type CoreExports } from './core.js';
 import { forEachLeavingFrame, emitAreaOf, emittedCount } from './outframes.js';
 import { type BatchMsg, type ShardTask, type ShardResult, type WorkerData } from './shard.js';
+import { DropRecords, DropScanner } from './drops.js';
 
 const LOG_REC = 12;
 type Fn = (...a: number[]) => number;
@@ -43,6 +44,9 @@ class ShardRunner {
   private logWords = 0;
   drops = new Map<number, [number, number]>(); // key -> [count, first ordinal]
   fwd: ArrayBuffer[] = [];
+  /** --drops: this shard's dropped packets. */
+  private readonly dropRecs: DropRecords | null;
+  private readonly dropScan = new DropScanner();
   private readonly mtus: number[];
 
   constructor(wd: WorkerData, private t: ShardTask) {
@@ -53,6 +57,7 @@ class ShardRunner {
     this.engine = new Engine(wd.compiled as CompiledImage, this.core);
     if (typeof this.core.poolHookInstalled !== 'function') throw new Error('core.wasm without the pool hook in processBatch: rebuild (npm run build)');
     this.mtus = wd.ifaceMtus;
+    this.dropRecs = t.wantDrops ? new DropRecords() : null;
     (this.core.poolSetRecent as (on: number, mask: number) => void)(t.recentMask === null ? 0 : 1, t.recentMask ?? 0);
     (this.core.poolSetLog as (flags: number) => void)((t.log ? 1 : 0) | (wd.compiled.conntrack ? 2 : 0));
     if (wd.rejectRules.length) {
@@ -110,6 +115,7 @@ class ShardRunner {
     const nlog = (core.poolRun as Fn)(this.descSel, sel, this.keys, this.hashes, this.srcs, this.log) >>> 0;
     this.packets += sel;
     const buf = core.memory.buffer;
+    if (this.dropRecs && this.dropScan.scan(buf, core.statsAddr() >>> 0, this.descSel, sel, this.dropRecs.sink)) this.dropRecs.flush();
     if (nlog) {
       this.logs.push(new Uint32Array(buf.slice(this.log, this.log + nlog * LOG_REC)));
       this.logWords += nlog * 3;
@@ -201,6 +207,7 @@ class ShardRunner {
       log,
       ct, ctHwm,
       fwd: this.fwd,
+      drec: this.dropRecs?.buffers ?? [],
     };
   }
 }
@@ -217,7 +224,7 @@ export default function runShard(t: ShardTask): Promise<ShardResult> {
           port.close();
           const r = runner.finish();
           // the result's buffers (conntrack entries, log, --out frames) are moved, not cloned
-          const list: ArrayBuffer[] = [r.log.buffer as ArrayBuffer, ...r.fwd];
+          const list: ArrayBuffer[] = [r.log.buffer as ArrayBuffer, ...r.fwd, ...r.drec];
           if (r.ct) list.push(r.ct);
           resolve(move({ [transferableSymbol]: list, [valueSymbol]: r } as never) as unknown as ShardResult);
           return;
