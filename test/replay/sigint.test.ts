@@ -5,7 +5,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { PcapWriter } from '../../src/pcap/writer.js';
+import { PcapWriter, PcapngWriter } from '../../src/pcap/writer.js';
+import { readAllPackets } from '../../src/pcap/reader.js';
 import { buildFrame } from '../../src/pcap/craft.js';
 import { CLI, cleanup, tmp } from './helpers.js';
 import { Progress } from '../../src/replay/progress.js';
@@ -61,6 +62,56 @@ describe('Ctrl-C', () => {
     expect(j.totals.packets).toBe(n);
     expect(j.partial).toBe(true);
   }, 120000);
+
+  // --workers 1: the single-worker engine (commands/replay.ts replay, feed.ts replayCapture) stops
+  // at a batch boundary the same way: classic pcap (framed in the core, batches of up to
+  // ENGINE_BATCH cut at the 8 MiB chunk seams) and pcapng (the general reader's batches)
+  for (const kind of ['pcap', 'pcapng'] as const) {
+    it(`--workers 1 (${kind}): stops after a batch, the report, --out and --json cover it, PARTIAL, exit 130`, async () => {
+      const d = tmp();
+      const total = 16384 * 8;
+      const cap = join(d, `in.${kind}`);
+      const frame = (i: number) => buildFrame({ src: '192.0.2.7', dst: '198.51.100.9', proto: 'udp', sport: 1024 + (i % 5000), dport: 53, payload: 8 });
+      if (kind === 'pcap') {
+        const w = new PcapWriter(cap, { linktype: 1 });
+        for (let i = 0; i < total; i++) w.writePacket(1700000000, i * 1000, frame(i));
+        w.close();
+      } else {
+        const w = new PcapngWriter(cap, { interfaces: [{ linktype: 1, name: 'eth0' }] });
+        for (let i = 0; i < total; i++) w.writePacket(0, 1700000000, i * 1000, frame(i));
+        w.close();
+      }
+      writeFileSync(join(d, 'rules'), RULES);
+      const child = spawn(process.execPath, [CLI, 'replay', '--rules', join(d, 'rules'), '--pcap', cap, '--workers', '1',
+        '--save-counters', join(d, 'save'), '--json', join(d, 'json'), '--out', join(d, 'out.pcap')], {
+        env: { ...process.env, NFREPLAY_TRACE: '1', NFREPLAY_TEST_BATCH_DELAY_MS: '300' },
+      });
+      let out = '', err = '';
+      let sent = false;
+      child.stdout.on('data', (b) => { out += b; });
+      child.stderr.on('data', (b) => {
+        err += b;
+        if (!sent && err.includes('batch 1 done')) { sent = true; child.kill('SIGINT'); }
+      });
+      const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+      expect(sent, err).toBe(true);
+      expect(code, err).toBe(130);
+      const n = Number(/^packets: (\d+)$/m.exec(out)![1]);
+      // exactly the batches that had run when the signal was seen (the trace's last count), not all
+      const done = [...err.matchAll(/nfreplay: batch (\d+) done \((\d+) packets\)/g)].map((m) => Number(m[2]));
+      expect(done.length).toBeGreaterThanOrEqual(1);
+      expect(n).toBe(done[done.length - 1]);
+      expect(n).toBeLessThan(total);
+      expect(out).toContain(`PARTIAL: interrupted by Ctrl-C after ${n} packets`);
+      expect(err).toMatch(/PARTIAL \(interrupted\)/);
+      // every packet is forwarded by rule 1 (36 bytes of IP each): the files cover the same n
+      expect(readFileSync(join(d, 'save'), 'utf8')).toContain(`[${n}:${n * 36}] -A FORWARD -p udp -j ACCEPT`);
+      const j = JSON.parse(readFileSync(join(d, 'json'), 'utf8'));
+      expect(j.totals.packets).toBe(n);
+      expect(j.partial).toBe(true);
+      expect((await readAllPackets(join(d, 'out.pcap'))).packets.length).toBe(n);
+    }, 120000);
+  }
 });
 
 describe('progress line', () => {
