@@ -12,6 +12,7 @@ import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, cli, rng, tmp, writeCapture, writePcap, writeJson, type Pkt, ROUTER } from './helpers.js';
 import { buildIPv4, icmpQuote, fragmentIPv4, wrapL2 } from '../../src/pcap/craft.js';
+import { parsePcapng } from './drops-helpers.js';
 import type { HostModel } from '../../src/host/index.js';
 
 afterAll(cleanup);
@@ -86,29 +87,46 @@ function natTraffic(conns: number): Pkt[] {
 /** pcapng (each packet on its interface; the pool's main thread reads it with readCapture), or
  * with `classic` a classic pcap (every packet on the host's ingress; the workers frame its raw
  * records themselves: src/replay/feed.ts). */
+/** --drops in both formats, alternating by call: pcapng (comments), classic pcap + .jsonl. */
+let dropsCalls = 0;
+const FILES = ['save', 'ct', 'out', 'json', 'drops', 'drops.jsonl'];
+
 function runAll(rules: string, host: HostModel, pkts: Pkt[], workers: number[], extra: string[] = [], classic = false) {
   const d = tmp();
+  const ng = dropsCalls++ % 2 === 0;
   const cap = join(d, classic ? 'in.pcap' : 'in.pcapng');
   if (classic) writePcap(cap, pkts); else writeCapture(cap, host.interfaces.map((i) => i.name), pkts);
   writeJson(join(d, 'host.json'), host);
   writeFileSync(join(d, 'rules'), rules);
   return workers.map((w) => {
     const o = (f: string) => join(d, `${f}.${w}`);
+    // the drops file: d.W.pcapng, or d.W.pcap with d.W.pcap.jsonl beside it
+    const drops = join(d, `d.${w}.${ng ? 'pcapng' : 'pcap'}`);
     const r = cli(['replay', '--rules', join(d, 'rules'), '--pcap', cap, '--host', join(d, 'host.json'),
-      '--workers', String(w), '--save-counters', o('save'), '--conntrack', o('ct'), '--out', o('out'), '--json', o('json'), ...extra]);
+      '--workers', String(w), '--save-counters', o('save'), '--conntrack', o('ct'), '--out', o('out'), '--json', o('json'), '--drops', drops, ...extra]);
     expect(r.status, r.stderr).toBe(0);
+    const path = (f: string) => (f === 'drops' ? drops : f === 'drops.jsonl' ? (ng ? null : `${drops}.jsonl`) : o(f));
     return {
-      w, stdout: r.stdout, stderr: r.stderr,
-      files: Object.fromEntries(['save', 'ct', 'out', 'json'].map((f) => [f, existsSync(o(f)) ? readFileSync(o(f)) : null])),
+      w, stdout: r.stdout, stderr: r.stderr, drops,
+      files: Object.fromEntries(FILES.map((f) => { const p = path(f); return [f, p && existsSync(p) ? readFileSync(p) : null]; })),
     };
   });
 }
 
+/** The verdict totals that are drops (SCHEMA.md keys; replay/drops.ts DROP_CODES). */
+const DROP_KEYS = ['droppedByRule', 'droppedByPolicy', 'droppedByConntrack', 'martian', 'noRoute', 'malformed', 'natFailed', 'ttlExceeded', 'fragmentsDropped', 'otherHost', 'mtuExceeded'];
+
 function expectSame(runs: ReturnType<typeof runAll>): void {
   const [base, ...rest] = runs;
+  // the drops file lists as many packets as the report's totals count as drops
+  const totals = JSON.parse(base.files.json!.toString()).totals;
+  const dropped = DROP_KEYS.reduce((a, k) => a + (totals[k] ?? 0), 0);
+  const listed = base.files['drops.jsonl'] ? base.files['drops.jsonl'].toString().split('\n').filter(Boolean).length : parsePcapng(base.drops).epbs.length;
+  expect(listed, 'packets in the drops file').toBe(dropped);
   for (const r of rest) {
     expect(r.stdout, `stdout of ${r.w} workers`).toBe(base.stdout);
-    for (const f of ['save', 'ct', 'out', 'json']) {
+    for (const f of FILES) {
+      if (f === 'drops.jsonl' && base.files.drops![0] === 0x0a) continue; // pcapng: no side file
       expect(base.files[f], `${f} written`).not.toBeNull();
       expect(Buffer.compare(r.files[f]!, base.files[f]!), `${f} of ${r.w} workers vs 1`).toBe(0);
     }
@@ -216,9 +234,13 @@ describe('1, 2, 4, 8 workers: byte-identical outputs', () => {
     const runs = [1, 2, 4].map((w) => {
       const o = (f: string) => join(d, `${f}.${w}`);
       const r = cli(['replay', '--rules', join(dir, 'rules.txt'), '--pcap', join(dir, 'service3.pcap'), '--host', join(dir, 'host.json'),
-        '--seed', '1', '--workers', String(w), '--save-counters', o('save'), '--conntrack', o('ct'), '--out', o('out'), '--json', o('json')]);
+        '--seed', '1', '--workers', String(w), '--save-counters', o('save'), '--conntrack', o('ct'), '--out', o('out'), '--json', o('json'),
+        '--drops', o('drops')]);
       expect(r.status, r.stderr).toBe(0);
-      return { w, stdout: r.stdout, stderr: r.stderr, files: Object.fromEntries(['save', 'ct', 'out', 'json'].map((f) => [f, readFileSync(o(f))])) };
+      return {
+        w, stdout: r.stdout, stderr: r.stderr, drops: o('drops'),
+        files: Object.fromEntries(FILES.map((f) => [f, readFileSync(f === 'drops.jsonl' ? `${o('drops')}.jsonl` : o(f))])),
+      };
     });
     expectSame(runs);
     // every packet forwarded: the replies (pod -> node address) found their DNAT+MASQUERADE entries
