@@ -152,7 +152,8 @@ Replay a capture (pcap/pcapng, '-' = stdin) through an iptables-save ruleset, as
   --drops F             every dropped packet, in capture order, with what dropped it:
                         F.pcapng: each packet's comment names it (Wireshark: frame.comment), e.g.
                           'frame 17: filter FORWARD rule 3: -A FORWARD -s 203.0.113.0/24 -j DROP';
-                        any other name: classic pcap F plus F.jsonl, one JSON object per packet
+                        any other name: classic pcap F plus F.jsonl (F + '.jsonl', e.g.
+                          drops.pcap.jsonl), one JSON object per packet
                           {"frame":17,"time":"…","verdict":"droppedByRule","code":4,"table":…,
                            "chain":…,"rule":3,"text":"-A …"} (a policy: "policy":"DROP")
                         frames as the core held them when dropped (NAT/TTL applied up to there)
@@ -162,6 +163,7 @@ Replay a capture (pcap/pcapng, '-' = stdin) through an iptables-save ruleset, as
   --unsupported MODE    error (default) | assume-match | assume-nomatch | skip-rule
   --workers N           worker threads (default: the number of cores); any N prints the same report
   --quiet               no progress bar, no pool summary on stderr
+
 Ctrl-C stops after the batch in flight: the report and files cover the packets replayed, the
 report says PARTIAL (JSON "partial": true), exit code 130; a second Ctrl-C exits at once.
 
