@@ -93,3 +93,43 @@ export function splitWords(line: string, file: string, lineNo: number): Word[] {
   if (inWord) out.push({ text: buf, col: start + 1, quoted });
   return out;
 }
+
+/** The words of one line as splitWords gives them, in arrays reused from line to line (no object per word;
+ *  the parser reads word i as text[i], col[i], quoted[i] for i < n). */
+export class LineWords {
+  n = 0;
+  text: string[] = [];
+  col = new Int32Array(64);
+  quoted = new Uint8Array(64);
+
+  push(text: string, col: number, quoted: boolean): void {
+    const k = this.n;
+    if (k === this.col.length) {
+      const c = new Int32Array(k * 2); c.set(this.col); this.col = c;
+      const q = new Uint8Array(k * 2); q.set(this.quoted); this.quoted = q;
+    }
+    this.text[k] = text;
+    this.col[k] = col;
+    this.quoted[k] = quoted ? 1 : 0;
+    this.n = k + 1;
+  }
+}
+
+/** splitWords into `out` (its words replaced): the same words, texts, columns and errors. */
+export function lexLine(line: string, file: string, lineNo: number, out: LineWords): void {
+  out.n = 0;
+  if (!line.includes('"')) {
+    const n = line.length;
+    let i = 0;
+    while (i < n) {
+      let c = line.charCodeAt(i);
+      if (c === 32 || c === 9 || c === 13 || c === 10) { i++; continue; }
+      const start = i;
+      do { i++; c = i < n ? line.charCodeAt(i) : 32; } while (c !== 32 && c !== 9 && c !== 13 && c !== 10);
+      out.push(line.slice(start, i), start + 1, false);
+    }
+    return;
+  }
+  const words = splitWords(line, file, lineNo);
+  for (let i = 0; i < words.length; i++) out.push(words[i].text, words[i].col, words[i].quoted);
+}

@@ -5,14 +5,14 @@
 import type { AddrMatch, Chain, Counters, IfaceMatch, Match, ProtoMatch, Rule, Ruleset, SourcePos, Table, TableName, Target } from './model.js';
 import { TABLE_BUILTINS, TABLE_NAMES } from './model.js';
 import { ParseError } from './errors.js';
-import { splitWords, type Word } from './lex.js';
+import { lexLine, LineWords } from './lex.js';
 import { parseAddrMask, maskToPrefix } from './util.js';
 import { parseProto, protoName } from './protocols.js';
 import { findMatch, findTarget, KNOWN_UNSUPPORTED_TARGETS, MATCHES, TARGETS, unsupportedMatch, unsupportedTarget } from './modules/index.js';
 import type { ArgReader, MatchModule, ModuleBase, ModuleOption, OptSpec, TargetModule } from './modules/types.js';
 import type { UnsupportedParams } from './modules/unsupported.js';
 import { validateTable, deleteChain } from './validate.js';
-import { findChain, findJumpChain, addNewChain, resetIndex } from './chains.js';
+import { findChain, findAppendChain, findJumpChain, addNewChain, resetIndex } from './chains.js';
 
 /** iptables refuses -j DROP and -P X DROP in nat (a `:CHAIN DROP` line is accepted: it bypasses the check). */
 const NAT_DROP = 'the "nat" table is not intended for filtering, the use of DROP is therefore inhibited';
@@ -89,6 +89,7 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
   let table: Table | null = null;
   let tableWord: { pos: SourcePos; text: string } | null = null;
   const at = (line: number, col: number): SourcePos => ({ file, line, column: col });
+  const L = new LineWords(); // the line's words, reused
 
   while (from < text.length) {
     const nl = text.indexOf('\n', from);
@@ -100,37 +101,37 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
     const cr = raw.indexOf('\r');
     if (cr >= 0) throw new ParseError(at(lineNo, cr + 1), '\r', 'carriage return in the line (CRLF line endings?): iptables-restore would refuse it');
     if (raw.trim() === '') throw new ParseError(at(lineNo, 1), raw, 'line of only blanks: iptables-restore refuses it (no command specified)');
-    const words = splitWords(raw, file, lineNo);
-    const w0 = words[0];
-    const p0 = at(lineNo, w0.col);
+    lexLine(raw, file, lineNo, L);
+    const w0 = L.text[0];
     if (raw[0] === '*') {
-      if (table) throw new ParseError(p0, w0.text, `COMMIT expected before '${w0.text}' (table '${table.name}' opened at line ${table.pos.line} is not committed)`);
+      const p0 = at(lineNo, L.col[0]);
+      if (table) throw new ParseError(p0, w0, `COMMIT expected before '${w0}' (table '${table.name}' opened at line ${table.pos.line} is not committed)`);
       const name = raw.slice(1).trim();
-      if (words.length > 1) throw new ParseError(at(lineNo, words[1].col), words[1].text, `unexpected '${words[1].text}' after table name`);
+      if (L.n > 1) throw new ParseError(at(lineNo, L.col[1]), L.text[1], `unexpected '${L.text[1]}' after table name`);
       if (!(TABLE_NAMES as readonly string[]).includes(name)) {
-        throw new ParseError(p0, w0.text, `unknown table '${name}' (raw, mangle, nat, filter or security)`);
+        throw new ParseError(p0, w0, `unknown table '${name}' (raw, mangle, nat, filter or security)`);
       }
       table = openTable(ctx, name as TableName, p0);
-      tableWord = { pos: p0, text: w0.text };
+      tableWord = { pos: p0, text: w0 };
       continue;
     }
     if (raw === 'COMMIT' && nl < 0) { // the last line, and the text does not end with a newline
-      throw new ParseError(p0, 'COMMIT', "'COMMIT' at the end of the file needs a newline after it (iptables-restore reads it as a rule)");
+      throw new ParseError(at(lineNo, L.col[0]), 'COMMIT', "'COMMIT' at the end of the file needs a newline after it (iptables-restore reads it as a rule)");
     }
     if (raw === 'COMMIT') {
-      if (!table) throw new ParseError(p0, w0.text, "'COMMIT' outside a table (no '*table' line before it)");
+      if (!table) throw new ParseError(at(lineNo, L.col[0]), w0, "'COMMIT' outside a table (no '*table' line before it)");
       validateTable(table, file);
       table = null;
       continue;
     }
     if (!table) {
-      throw new ParseError(p0, w0.text, `'${w0.text}' outside a table: expected '*raw', '*mangle', '*nat', '*filter' or '*security'`);
+      throw new ParseError(at(lineNo, L.col[0]), w0, `'${w0}' outside a table: expected '*raw', '*mangle', '*nat', '*filter' or '*security'`);
     }
     if (raw[0] === ':') {
-      parseChainLine(ctx, table, words, lineNo);
+      parseChainLine(ctx, table, L, lineNo);
       continue;
     }
-    parseCommandLine(ctx, table, words, lineNo);
+    parseCommandLine(ctx, table, L, lineNo);
   }
   if (table && tableWord) {
     throw new ParseError(at(nLines + 1, 1), '', `COMMIT expected at end of file: table '${table.name}' (opened at line ${tableWord.pos.line}) is not committed`);
@@ -164,74 +165,79 @@ export function scanU64(s: string): bigint | undefined {
   return m[1] === '-' ? (U64_MAX + 1n - v) & U64_MAX : v;
 }
 
-function parseCounters(w: Word, pos: SourcePos): Counters {
+function parseCounters(text: string, pos: SourcePos): Counters {
   // `[0:0]` (every chain line of a dump without -c): one shared 0n (a bigint is immutable), no regex.
-  if (w.text === '[0:0]') return { packets: 0n, bytes: 0n };
-  const m = /^\[([^:\]]*):([^\]]*)\]$/.exec(w.text);
+  if (text === '[0:0]') return { packets: 0n, bytes: 0n };
+  const m = /^\[([^:\]]*):([^\]]*)\]$/.exec(text);
   const packets = m ? scanU64(m[1]) : undefined;
   const bytes = m ? scanU64(m[2]) : undefined;
-  if (packets === undefined || bytes === undefined) throw new ParseError(pos, w.text, `bad counters '${w.text}' (expected [packets:bytes])`);
+  if (packets === undefined || bytes === undefined) throw new ParseError(pos, text, `bad counters '${text}' (expected [packets:bytes])`);
   return { packets, bytes };
 }
 
 /** `:CHAIN POLICY [p:b]` */
-function parseChainLine(ctx: Ctx, table: Table, words: Word[], lineNo: number): void {
-  const at = (w: Word): SourcePos => ({ file: ctx.file, line: lineNo, column: w.col });
-  const w0 = words[0];
-  const name = w0.text.slice(1);
-  if (name === '') throw new ParseError(at(w0), w0.text, "chain declaration without a chain name");
-  if (name.length > MAX_CHAIN_NAME) throw new ParseError(at(w0), name, `invalid chain name '${name}' (${MAX_CHAIN_NAME} chars max)`);
-  const pw = words[1];
-  if (!pw) throw new ParseError({ file: ctx.file, line: lineNo, column: w0.col + w0.text.length }, w0.text, `chain '${name}' has no policy (ACCEPT, DROP or - for a user chain)`);
+function parseChainLine(ctx: Ctx, table: Table, L: LineWords, lineNo: number): void {
+  const file = ctx.file;
+  const at = (w: number): SourcePos => ({ file, line: lineNo, column: L.col[w] });
+  const w0 = L.text[0];
+  const name = w0.slice(1);
+  if (name === '') throw new ParseError(at(0), w0, "chain declaration without a chain name");
+  if (name.length > MAX_CHAIN_NAME) throw new ParseError(at(0), name, `invalid chain name '${name}' (${MAX_CHAIN_NAME} chars max)`);
+  if (L.n < 2) throw new ParseError({ file, line: lineNo, column: L.col[0] + w0.length }, w0, `chain '${name}' has no policy (ACCEPT, DROP or - for a user chain)`);
   let counters: Counters | null = null;
-  if (words[2]) counters = parseCounters(words[2], at(words[2]));
-  if (words[3]) throw new ParseError(at(words[3]), words[3].text, `unexpected '${words[3].text}' after chain counters`);
+  if (L.n > 2) counters = parseCounters(L.text[2], at(2));
+  if (L.n > 3) throw new ParseError(at(3), L.text[3], `unexpected '${L.text[3]}' after chain counters`);
   const builtin = (TABLE_BUILTINS[table.name] as readonly string[]).includes(name);
-  const policy = pw.text;
+  const policy = L.text[1];
   if (policy !== '-' && policy !== 'ACCEPT' && policy !== 'DROP') {
-    throw new ParseError(at(pw), policy, `bad policy '${policy}' for chain '${name}' (ACCEPT, DROP or -)`);
+    throw new ParseError(at(1), policy, `bad policy '${policy}' for chain '${name}' (ACCEPT, DROP or -)`);
   }
   if (builtin) {
     const c = findChain(table, name)!;
     if (policy !== '-') c.policy = policy;
     c.counters = counters;
-    c.pos = at(w0);
+    c.pos = at(0);
     return;
   }
   if (policy !== '-') {
     const other = TABLE_NAMES.filter((t) => (TABLE_BUILTINS[t] as readonly string[]).includes(name));
     const why = other.length ? `'${name}' is a builtin chain of ${other.join('/')}, not of table '${table.name}'` : `'${name}' is not a builtin chain of table '${table.name}'`;
-    throw new ParseError(at(pw), policy, `can't set policy '${policy}' on chain '${name}': ${why} (user chains take '-')`);
+    throw new ParseError(at(1), policy, `can't set policy '${policy}' on chain '${name}': ${why} (user chains take '-')`);
   }
-  if (['ACCEPT', 'DROP', 'RETURN', 'QUEUE'].includes(name)) throw new ParseError(at(w0), name, `invalid chain name '${name}' (a builtin target)`);
-  if (name.startsWith('-') || name.startsWith('!')) throw new ParseError(at(w0), name, `invalid chain name '${name}'`);
-  if (!addNewChain(table, { name, builtin: false, policy: null, counters, rules: [], pos: at(w0) })) {
-    throw new ParseError(at(w0), name, `chain '${name}' declared twice in table '${table.name}'`);
+  if (name === 'ACCEPT' || name === 'DROP' || name === 'RETURN' || name === 'QUEUE') throw new ParseError(at(0), name, `invalid chain name '${name}' (a builtin target)`);
+  if (name.startsWith('-') || name.startsWith('!')) throw new ParseError(at(0), name, `invalid chain name '${name}'`);
+  if (!addNewChain(table, { name, builtin: false, policy: null, counters, rules: [], pos: at(0) })) {
+    throw new ParseError(at(0), name, `chain '${name}' declared twice in table '${table.name}'`);
   }
 }
 
+/** The two words `-N NAME` stands for (`:NAME -`), reused. */
+const NEW_CHAIN_WORDS = new LineWords();
+
 /** A rule line (`[p:b] -A CHAIN ...`) or another iptables command allowed in restore input. */
-function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number): void {
-  const at = (w: Word): SourcePos => ({ file: ctx.file, line: lineNo, column: w.col });
+function parseCommandLine(ctx: Ctx, table: Table, L: LineWords, lineNo: number): void {
+  const file = ctx.file;
+  const at = (w: number): SourcePos => ({ file, line: lineNo, column: L.col[w] });
+  const T = L.text;
   let k = 0;
   let counters: Counters | null = null;
-  if (words[0].text.startsWith('[')) {
-    counters = parseCounters(words[0], at(words[0]));
+  if (T[0].startsWith('[')) {
+    counters = parseCounters(T[0], at(0));
     k = 1;
   }
-  const cmd = words[k];
-  if (!cmd) throw new ParseError(at(words[0]), words[0].text, 'counters without a rule (expected -A CHAIN after them)');
-  const c = cmd.text;
-  const chainWord = words[k + 1];
-  const needChain = (): Word => {
-    if (!chainWord) throw new ParseError({ file: ctx.file, line: lineNo, column: cmd.col + c.length }, c, `'${c}' needs a chain name`);
+  if (k >= L.n) throw new ParseError(at(0), T[0], 'counters without a rule (expected -A CHAIN after them)');
+  const cmd = k;
+  const c = T[cmd];
+  const chainWord = k + 1 < L.n ? k + 1 : -1;
+  const needChain = (): number => {
+    if (chainWord < 0) throw new ParseError({ file, line: lineNo, column: L.col[cmd] + c.length }, c, `'${c}' needs a chain name`);
     return chainWord;
   };
   if (c === '-A' || c === '--append') {
     const cw = needChain();
-    const chain = findChain(table, cw.text);
-    if (!chain) throw new ParseError(at(cw), cw.text, `rule for undeclared chain '${cw.text}' in table '${table.name}' (declare it with ':${cw.text} - [0:0]')`);
-    const rules = parseRule(ctx, table, chain, words, k + 2, lineNo, counters, at(words[0]));
+    const chain = findAppendChain(table, T[cw]);
+    if (!chain) throw new ParseError(at(cw), T[cw], `rule for undeclared chain '${T[cw]}' in table '${table.name}' (declare it with ':${T[cw]} - [0:0]')`);
+    const rules = parseRule(ctx, table, chain, L, k + 2, lineNo, counters, at(0));
     for (const r of rules) {
       r.num = chain.rules.length + 1;
       chain.rules.push(r);
@@ -241,37 +247,41 @@ function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number)
   }
   if (counters) throw new ParseError(at(cmd), c, `counters are only allowed before -A, not before '${c}'`);
   if (c === '-X' || c === '--delete-chain') {
-    if (!chainWord) {
-      for (const ch of table.chains.filter((x) => !x.builtin)) deleteChain(table, ch.name, at(cmd), ctx.file);
+    if (chainWord < 0) {
+      for (const ch of table.chains.filter((x) => !x.builtin)) deleteChain(table, ch.name, at(cmd), file);
       return;
     }
-    if (words[k + 2]) throw new ParseError(at(words[k + 2]), words[k + 2].text, `unexpected '${words[k + 2].text}' after '${c} ${chainWord.text}'`);
-    deleteChain(table, chainWord.text, at(chainWord), ctx.file);
+    if (k + 2 < L.n) throw new ParseError(at(k + 2), T[k + 2], `unexpected '${T[k + 2]}' after '${c} ${T[chainWord]}'`);
+    deleteChain(table, T[chainWord], at(chainWord), file);
     return;
   }
   if (c === '-N' || c === '--new-chain') {
     const cw = needChain();
-    if (words[k + 2]) throw new ParseError(at(words[k + 2]), words[k + 2].text, `unexpected '${words[k + 2].text}' after '${c} ${cw.text}'`);
-    parseChainLine(ctx, table, [{ text: `:${cw.text}`, col: cw.col - 1, quoted: false }, { text: '-', col: cw.col, quoted: false }], lineNo);
+    if (k + 2 < L.n) throw new ParseError(at(k + 2), T[k + 2], `unexpected '${T[k + 2]}' after '${c} ${T[cw]}'`);
+    const N = NEW_CHAIN_WORDS;
+    N.n = 0;
+    N.push(`:${T[cw]}`, L.col[cw] - 1, false);
+    N.push('-', L.col[cw], false);
+    parseChainLine(ctx, table, N, lineNo);
     return;
   }
   if (c === '-P' || c === '--policy') {
     const cw = needChain();
-    const pw = words[k + 2];
-    if (!pw) throw new ParseError(at(cw), cw.text, `'${c} ${cw.text}' needs a policy (ACCEPT or DROP)`);
-    const ch = findChain(table, cw.text);
-    if (!ch || !ch.builtin) throw new ParseError(at(cw), cw.text, `can't set policy on '${cw.text}': not a builtin chain of table '${table.name}'`);
-    if (pw.text !== 'ACCEPT' && pw.text !== 'DROP') throw new ParseError(at(pw), pw.text, `bad policy '${pw.text}' (ACCEPT or DROP)`);
-    if (pw.text === 'DROP' && table.name === 'nat') throw new ParseError(at(pw), pw.text, NAT_DROP);
-    ch.policy = pw.text;
+    if (k + 2 >= L.n) throw new ParseError(at(cw), T[cw], `'${c} ${T[cw]}' needs a policy (ACCEPT or DROP)`);
+    const pw = k + 2;
+    const ch = findChain(table, T[cw]);
+    if (!ch || !ch.builtin) throw new ParseError(at(cw), T[cw], `can't set policy on '${T[cw]}': not a builtin chain of table '${table.name}'`);
+    if (T[pw] !== 'ACCEPT' && T[pw] !== 'DROP') throw new ParseError(at(pw), T[pw], `bad policy '${T[pw]}' (ACCEPT or DROP)`);
+    if (T[pw] === 'DROP' && table.name === 'nat') throw new ParseError(at(pw), T[pw], NAT_DROP);
+    ch.policy = T[pw] as 'ACCEPT' | 'DROP';
     ch.counters = null; // iptables -P without -c sets the policy with zero counters (measured)
     return;
   }
   if (c === '-F' || c === '--flush') {
     // Flush one chain, or every chain of the table; the rules' jump references go with them.
-    if (words[k + 2]) throw new ParseError(at(words[k + 2]), words[k + 2].text, `unexpected '${words[k + 2].text}' after '${c} ${chainWord!.text}'`);
-    const chains = chainWord ? [findChain(table, chainWord.text)] : table.chains;
-    if (chainWord && !chains[0]) throw new ParseError(at(chainWord), chainWord.text, `${c}: no chain '${chainWord.text}' in table '${table.name}'`);
+    if (k + 2 < L.n) throw new ParseError(at(k + 2), T[k + 2], `unexpected '${T[k + 2]}' after '${c} ${T[chainWord]}'`);
+    const chains = chainWord >= 0 ? [findChain(table, T[chainWord])] : table.chains;
+    if (chainWord >= 0 && !chains[0]) throw new ParseError(at(chainWord), T[chainWord], `${c}: no chain '${T[chainWord]}' in table '${table.name}'`);
     for (const ch of chains) ch!.rules = [];
     ctx.rs.approximated = ctx.rs.approximated.filter((r) => r.table !== table.name || findChain(table, r.chain)!.rules.includes(r));
     resetIndex(table);
@@ -288,8 +298,10 @@ function parseCommandLine(ctx: Ctx, table: Table, words: Word[], lineNo: number)
 interface Loaded {
   mod: ModuleBase<unknown>;
   params: unknown;
-  /** Options of this instance already given (a rule has a few: a short array, not a Set). */
-  seen: string[];
+  /** Options of this instance already given: the first, then the others (most modules get one or two options:
+   *  no array for the first). */
+  seen1: string | null;
+  seen: string[] | null;
   kind: 'match' | 'target';
 }
 
@@ -304,7 +316,8 @@ class Opt implements ModuleOption {
  *  (One object per rule instead of a closure per helper.) */
 class RuleParse implements ArgReader {
   idx: number;
-  lastWord: Word;
+  /** Index of the last word consumed. */
+  lastWord: number;
   readonly rule: Rule;
   srcs: AddrMatch[] | null = null;
   dsts: AddrMatch[] | null = null;
@@ -317,45 +330,52 @@ class RuleParse implements ArgReader {
   rMod: Loaded | null = null;
   rSpec: OptSpec | null = null;
 
-  constructor(readonly ctx: Ctx, readonly table: Table, readonly chain: Chain, readonly words: Word[], start: number,
+  constructor(readonly ctx: Ctx, readonly table: Table, readonly chain: Chain, readonly words: LineWords, start: number,
     readonly lineNo: number, counters: Counters | null, rulePos: SourcePos) {
     this.idx = start;
-    this.lastWord = words[start - 1];
+    this.lastWord = start - 1;
     this.rule = {
       table: table.name, chain: chain.name, num: 0, counters, src: null, dst: null, inIface: null, outIface: null,
       proto: null, frag: null, matches: [], target: null, pos: rulePos,
     };
   }
 
-  at(w: Word): SourcePos {
-    return { file: this.ctx.file, line: this.lineNo, column: w.col };
+  at(w: number): SourcePos {
+    return { file: this.ctx.file, line: this.lineNo, column: this.words.col[w] };
   }
 
   // ---- ArgReader ----
   peek(): string | undefined {
-    const w = this.words[this.idx];
-    return w === undefined ? undefined : w.text;
+    const i = this.idx;
+    return i < this.words.n ? this.words.text[i] : undefined;
   }
   next(what: string): string {
-    const w = this.words[this.idx];
-    if (!w) throw new ParseError(this.at(this.lastWord), this.lastWord.text, `option '${what}' requires an argument`);
-    this.idx++;
-    this.lastWord = w;
-    return w.text;
+    const i = this.idx;
+    const L = this.words;
+    if (i >= L.n) throw new ParseError(this.at(this.lastWord), L.text[this.lastWord], `option '${what}' requires an argument`);
+    this.idx = i + 1;
+    this.lastWord = i;
+    return L.text[i];
   }
   pos(): SourcePos {
-    const w = this.words[this.idx];
-    if (w) return this.at(w);
-    const last = this.words[this.words.length - 1];
-    return { file: this.ctx.file, line: this.lineNo, column: last.col + last.text.length };
+    const L = this.words;
+    if (this.idx < L.n) return this.at(this.idx);
+    const last = L.n - 1;
+    return { file: this.ctx.file, line: this.lineNo, column: L.col[last] + L.text[last].length };
   }
   fail(message: string, pos?: SourcePos): never {
+    const L = this.words;
     const p = pos ?? this.at(this.lastWord);
-    const tok = pos ? (this.words.find((w) => w.col === pos.column)?.text ?? this.lastWord.text) : this.lastWord.text;
+    let tok = L.text[this.lastWord];
+    if (pos) {
+      for (let i = 0; i < L.n; i++) {
+        if (L.col[i] === pos.column) { tok = L.text[i]; break; }
+      }
+    }
     throw new ParseError(p, tok, message);
   }
 
-  approximate(name: string, w: Word, kind: 'match' | 'target'): void {
+  approximate(name: string, w: number, kind: 'match' | 'target'): void {
     if (this.ctx.mode === 'error') {
       throw new ParseError(this.at(w), name, `unsupported ${kind} '${name}' (use --unsupported=assume-match|assume-nomatch|skip-rule to approximate it)`);
     }
@@ -364,25 +384,25 @@ class RuleParse implements ArgReader {
 
   /** Words of an unsupported module: up to the next rule option or an option a loaded module knows exactly. */
   swallow(): string[] {
-    const words = this.words;
+    const L = this.words;
     const rule = this.rule;
     const out: string[] = [];
-    while (this.idx < words.length) {
-      const t = words[this.idx].text;
-      const t2 = t === '!' ? words[this.idx + 1]?.text : t;
+    while (this.idx < L.n) {
+      const t = L.text[this.idx];
+      const t2 = t === '!' ? (this.idx + 1 < L.n ? L.text[this.idx + 1] : undefined) : t;
       if (t2 !== undefined && (BASE_SHORT.has(t2) || BASE.some((b) => b.long === t2))) break;
       const implicitMod = rule.proto && !this.implicitLoaded ? findMatch(protoName(rule.proto.proto)) : undefined;
       const knows = (m: { options: OptSpec[] }) => m.options.some((o) => o.name === t2);
       if (t2 !== undefined && t2.startsWith('--') && (this.loaded.some((l) => knows(l.mod)) || (implicitMod && knows(implicitMod)))) break;
       out.push(t);
-      this.lastWord = words[this.idx];
+      this.lastWord = this.idx;
       this.idx++;
     }
     return out;
   }
 
   /** getopt_long's resolution of an option word; the answer in rBase or rMod/rSpec. False when unknown. */
-  resolve(name: string, w: Word): boolean {
+  resolve(name: string, w: number): boolean {
     this.rBase = null;
     this.rMod = null;
     this.rSpec = null;
@@ -427,7 +447,7 @@ class RuleParse implements ArgReader {
     return true;
   }
 
-  loadMatch(name: string, w: Word, implicit: boolean): void {
+  loadMatch(name: string, w: number, implicit: boolean): void {
     const m = findMatch(name);
     if (!m) {
       this.approximate(name, w, 'match');
@@ -435,7 +455,7 @@ class RuleParse implements ArgReader {
       this.rule.matches.push({ module: unsupportedMatch.name, params, pos: this.at(w) });
       return;
     }
-    const l: Loaded = { mod: m as ModuleBase<unknown>, params: m.init(), seen: [], kind: 'match' };
+    const l: Loaded = { mod: m as ModuleBase<unknown>, params: m.init(), seen1: null, seen: null, kind: 'match' };
     this.loaded.unshift(l);
     const match: Match = { module: m.name, params: l.params, pos: this.at(w) };
     if (implicit) match.implicit = true;
@@ -443,24 +463,25 @@ class RuleParse implements ArgReader {
   }
 }
 
-function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: number, lineNo: number,
+function parseRule(ctx: Ctx, table: Table, chain: Chain, words: LineWords, start: number, lineNo: number,
   counters: Counters | null, rulePos: SourcePos): Rule[] {
   const S = new RuleParse(ctx, table, chain, words, start, lineNo, counters, rulePos);
   const rule = S.rule;
-  let invert: Word | null = null;
+  let invert = -1; // index of a pending `!`, or -1
   let seenBase = 0; // BaseOpt.bit of the rule options given
 
-  while (S.idx < words.length) {
-    const w = words[S.idx];
+  while (S.idx < words.n) {
+    const w = S.idx;
     S.idx++;
     S.lastWord = w;
-    const text = w.text;
-    if (text === '!' && !w.quoted) {
-      if (invert) throw new ParseError(S.at(w), '!', "multiple '!' flags not allowed");
+    const text = words.text[w];
+    const quoted = words.quoted[w] !== 0;
+    if (text === '!' && !quoted) {
+      if (invert >= 0) throw new ParseError(S.at(w), '!', "multiple '!' flags not allowed");
       invert = w;
       continue;
     }
-    if (text.charCodeAt(0) !== 45 || text === '-' || w.quoted) { // not starting with '-'
+    if (text.charCodeAt(0) !== 45 || text === '-' || quoted) { // not starting with '-'
       throw new ParseError(S.at(w), text, `bad argument '${text}' (expected an option)`);
     }
     if (NOT_IN_RULE.has(text)) {
@@ -479,19 +500,19 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
     }
     if (!r) throw new ParseError(S.at(w), text, `unknown option '${text}'${ownerHint(text)}`);
     const inv = invert;
-    invert = null;
+    invert = -1;
     const b = S.rBase;
     if (b) {
-      if (inv && !b.invert) throw new ParseError(S.at(inv), '!', `'!' is not allowed before '${text}'`);
+      if (inv >= 0 && !b.invert) throw new ParseError(S.at(inv), '!', `'!' is not allowed before '${text}'`);
       if ((seenBase & b.bit) !== 0 && b.short !== '-m') {
         throw new ParseError(S.at(w), text, `multiple ${b.short} flags not allowed`);
       }
       seenBase |= b.bit;
-      const invb = inv !== null;
+      const invb = inv >= 0;
       switch (b.short) {
         case '-s': case '-d': {
           const list = parseAddrList(S, text, invb);
-          if (list && list.length > 1 && inv) throw new ParseError(S.at(inv), '!', '! not allowed with multiple source or destination IP addresses');
+          if (list && list.length > 1 && inv >= 0) throw new ParseError(S.at(inv), '!', '! not allowed with multiple source or destination IP addresses');
           if (b.short === '-s') S.srcs = list; else S.dsts = list;
           break;
         }
@@ -526,19 +547,19 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
           // sscanf("%llu"): leading digits count, the rest is ignored ("-c 10 192.0.2.1" is 10 packets, 192 bytes).
           const pc = scanU64(pk);
           const bc = scanU64(by);
-          if (pc === undefined) throw new ParseError(S.at(words[S.idx - 2]), pk, `-c packet counter '${pk}' not numeric`);
+          if (pc === undefined) throw new ParseError(S.at(S.idx - 2), pk, `-c packet counter '${pk}' not numeric`);
           if (bc === undefined) S.fail(`-c byte counter '${by}' not numeric`);
           rule.counters = { packets: pc, bytes: bc! };
           break;
         }
         case '-m': {
-          const nw = words[S.idx];
+          const nw = S.idx;
           const name = S.next(text);
           S.loadMatch(name, nw, false);
           break;
         }
         case '-j': case '-g': {
-          const nw = words[S.idx];
+          const nw = S.idx;
           const name = S.next(text);
           const goto = b.short === '-g';
           if ((seenBase & (goto ? BIT_J : BIT_G)) !== 0) throw new ParseError(S.at(w), text, 'cannot use both -j and -g');
@@ -557,7 +578,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
           }
           const t = findTarget(name);
           if (t && !goto) {
-            S.target = { mod: t as ModuleBase<unknown>, params: t.init(), seen: [], kind: 'target' };
+            S.target = { mod: t as ModuleBase<unknown>, params: t.init(), seen1: null, seen: null, kind: 'target' };
             rule.target = { kind: 'module', module: t.name, params: S.target.params, pos: S.at(nw) };
             break;
           }
@@ -575,13 +596,17 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
     // A module option.
     const l = S.rMod!;
     const spec = S.rSpec!;
-    if (inv && !spec.invert) throw new ParseError(S.at(inv), '!', `'!' is not allowed before '${spec.name}'`);
-    if (l.seen.includes(spec.name)) throw new ParseError(S.at(w), text, `${l.mod.name}: option '${spec.name}' given twice`);
-    l.seen.push(spec.name);
-    const handled = l.mod.parse(l.params, new Opt(spec.name, inv !== null, ctx.file, lineNo, w.col), S);
+    if (inv >= 0 && !spec.invert) throw new ParseError(S.at(inv), '!', `'!' is not allowed before '${spec.name}'`);
+    if (l.seen1 === spec.name || (l.seen !== null && l.seen.includes(spec.name))) {
+      throw new ParseError(S.at(w), text, `${l.mod.name}: option '${spec.name}' given twice`);
+    }
+    if (l.seen1 === null) l.seen1 = spec.name;
+    else if (l.seen === null) l.seen = [spec.name];
+    else l.seen.push(spec.name);
+    const handled = l.mod.parse(l.params, new Opt(spec.name, inv >= 0, ctx.file, lineNo, words.col[w]), S);
     if (!handled) throw new ParseError(S.at(w), text, `${l.mod.name}: option '${spec.name}' is not supported`);
   }
-  if (invert) throw new ParseError(S.at(invert), '!', "'!' at the end of the rule (it must come before an option)");
+  if (invert >= 0) throw new ParseError(S.at(invert), '!', "'!' at the end of the rule (it must come before an option)");
 
   // Checks after all options (iptables final checks and the kernel's checkentry).
   const matches = rule.matches;
@@ -627,8 +652,10 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: Word[], start: n
 
 /** The token a match's final-check error names: the module name, or for an implicit match the option word that
  *  loaded it. */
-function matchToken(m: Match, words: Word[]): string {
-  return m.implicit ? words.find((x) => x.col === m.pos.column)?.text ?? m.module : m.module;
+function matchToken(m: Match, words: LineWords): string {
+  if (!m.implicit) return m.module;
+  for (let i = 0; i < words.n; i++) if (words.col[i] === m.pos.column) return words.text[i];
+  return m.module;
 }
 
 /** A `fail` for a final check: throws at `pos`, naming `tok` (a closure made only for modules that check). */

@@ -5,7 +5,7 @@
 import type { Chain, Rule, SourcePos, Table } from './model.js';
 import { ParseError } from './errors.js';
 import { findMatch, findTarget, unsupportedMatch, unsupportedTarget } from './modules/index.js';
-import { findChain, firstReference, removeChain } from './chains.js';
+import { chainPositions, findChain, firstReference, removeChain } from './chains.js';
 
 /** For each chain, the builtin hooks (chain names) from which it is reached. Throws on a reachable loop. */
 export function reachingHooks(table: Table): Map<string, Set<string>> {
@@ -26,8 +26,12 @@ export function reachingHooks(table: Table): Map<string, Set<string>> {
 function hookBits(table: Table): Int32Array {
   const chains = table.chains;
   const n = chains.length;
-  const idOf = new Map<string, number>();
-  for (let i = 0; i < n; i++) idOf.set(chains[i].name, i);
+  // name -> position: the parser's index of the table when it is current (no second map of 61,000 names)
+  let idOf = chainPositions(table);
+  if (!idOf) {
+    idOf = new Map<string, number>();
+    for (let i = 0; i < n; i++) idOf.set(chains[i].name, i);
+  }
   // edges of chain c: edgeTo[edgeAt[c] .. edgeAt[c+1]), in rule order; edgeRule = the rule's index in c
   const edgeAt = new Int32Array(n + 1);
   let edgeTo = new Int32Array(1024);
