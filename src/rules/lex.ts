@@ -12,86 +12,11 @@ export interface Word {
 }
 
 export function splitWords(line: string, file: string, lineNo: number): Word[] {
-  if (!line.includes('"')) {
-    // No quotes: words are the runs of non-blanks (backslashes are ordinary characters outside quotes).
-    // A scan by char code (no regex match array per word).
-    const words: Word[] = [];
-    const n = line.length;
-    let i = 0;
-    while (i < n) {
-      let c = line.charCodeAt(i);
-      if (c === 32 || c === 9 || c === 13 || c === 10) { i++; continue; }
-      const start = i;
-      do { i++; c = i < n ? line.charCodeAt(i) : 32; } while (c !== 32 && c !== 9 && c !== 13 && c !== 10);
-      words.push({ text: line.slice(start, i), col: start + 1, quoted: false });
-    }
-    return words;
-  }
-  // With quotes: a word's text is built from slices of the line (runs of ordinary characters), not one
-  // character at a time (a comment of 40 characters was a chain of 40 concatenations kept in the model).
-  const out: Word[] = [];
-  let buf = '';
-  let inWord = false;
-  let start = 0;
-  let quoted = false;
-  let quoteOpen = false;
-  let quoteCol = 0;
-  let seg = -1; // start of the current run of literal characters in the line, or -1
-  const n = line.length;
-  for (let i = 0; i < n; i++) {
-    const c = line.charCodeAt(i);
-    if (quoteOpen) {
-      if (c === 92) { // backslash: the next character is taken literally
-        if (seg >= 0) buf += line.slice(seg, i);
-        seg = i + 1; // the escaped character starts the next run (even when it is a quote or a backslash)
-        i++;
-      } else if (c === 34) {
-        // Closing quote ends the word (add_param_to_argv emits it, even when empty).
-        if (seg >= 0) buf += line.slice(seg, i);
-        seg = -1;
-        quoteOpen = false;
-        out.push({ text: buf, col: start + 1, quoted: true });
-        buf = '';
-        inWord = false;
-        quoted = false;
-      } else if (seg < 0) {
-        seg = i;
-      }
-      continue;
-    }
-    if (c === 34) {
-      if (seg >= 0) { buf += line.slice(seg, i); seg = -1; }
-      if (!inWord) {
-        inWord = true;
-        start = i;
-      }
-      quoteOpen = true;
-      quoted = true;
-      quoteCol = i + 1;
-      continue;
-    }
-    if (c === 32 || c === 9 || c === 13 || c === 10) {
-      if (seg >= 0) { buf += line.slice(seg, i); seg = -1; }
-      if (inWord) {
-        out.push({ text: buf, col: start + 1, quoted });
-        buf = '';
-        inWord = false;
-        quoted = false;
-      }
-      continue;
-    }
-    if (!inWord) {
-      inWord = true;
-      start = i;
-    }
-    if (seg < 0) seg = i;
-  }
-  if (seg >= 0) buf += line.slice(seg, n);
-  if (quoteOpen) {
-    throw new ParseError({ file, line: lineNo, column: quoteCol }, '"', 'unterminated quote');
-  }
-  if (inWord) out.push({ text: buf, col: start + 1, quoted });
-  return out;
+  const L = new LineWords();
+  lexLine(line, file, lineNo, L);
+  const words: Word[] = [];
+  for (let i = 0; i < L.n; i++) words.push({ text: L.text[i], col: L.col[i], quoted: L.quoted[i] !== 0 });
+  return words;
 }
 
 /** The words of one line as splitWords gives them, in arrays reused from line to line (no object per word;
@@ -115,10 +40,12 @@ export class LineWords {
   }
 }
 
-/** splitWords into `out` (its words replaced): the same words, texts, columns and errors. */
+/** The words of `line` into `out` (its words replaced); splitWords returns them as Word objects. */
 export function lexLine(line: string, file: string, lineNo: number, out: LineWords): void {
   out.n = 0;
   if (!line.includes('"')) {
+    // No quotes: words are the runs of non-blanks (backslashes are ordinary characters outside quotes).
+    // A scan by char code (no regex match array per word).
     const n = line.length;
     let i = 0;
     while (i < n) {
@@ -130,6 +57,67 @@ export function lexLine(line: string, file: string, lineNo: number, out: LineWor
     }
     return;
   }
-  const words = splitWords(line, file, lineNo);
-  for (let i = 0; i < words.length; i++) out.push(words[i].text, words[i].col, words[i].quoted);
+  // With quotes: a word's text is built from slices of the line (runs of ordinary characters), not one
+  // character at a time (a comment of 40 characters was a chain of 40 concatenations kept in the model).
+  let buf = '';
+  let inWord = false;
+  let start = 0;
+  let quoted = false;
+  let quoteOpen = false;
+  let quoteCol = 0;
+  let seg = -1; // start of the current run of literal characters in the line, or -1
+  const n = line.length;
+  for (let i = 0; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if (quoteOpen) {
+      if (c === 92) { // backslash: the next character is taken literally
+        if (seg >= 0) buf += line.slice(seg, i);
+        seg = i + 1; // the escaped character starts the next run (even when it is a quote or a backslash)
+        i++;
+      } else if (c === 34) {
+        // Closing quote ends the word (add_param_to_argv emits it, even when empty).
+        if (seg >= 0) buf += line.slice(seg, i);
+        seg = -1;
+        quoteOpen = false;
+        out.push(buf, start + 1, true);
+        buf = '';
+        inWord = false;
+        quoted = false;
+      } else if (seg < 0) {
+        seg = i;
+      }
+      continue;
+    }
+    if (c === 34) {
+      if (seg >= 0) { buf += line.slice(seg, i); seg = -1; }
+      if (!inWord) {
+        inWord = true;
+        start = i;
+      }
+      quoteOpen = true;
+      quoted = true;
+      quoteCol = i + 1;
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 13 || c === 10) {
+      if (seg >= 0) { buf += line.slice(seg, i); seg = -1; }
+      if (inWord) {
+        out.push(buf, start + 1, quoted);
+        buf = '';
+        inWord = false;
+        quoted = false;
+      }
+      continue;
+    }
+    if (!inWord) {
+      inWord = true;
+      start = i;
+    }
+    if (seg < 0) seg = i;
+  }
+  if (seg >= 0) buf += line.slice(seg, n);
+  if (quoteOpen) {
+    throw new ParseError({ file, line: lineNo, column: quoteCol }, '"', 'unterminated quote');
+  }
+  if (inWord) out.push(buf, start + 1, quoted);
 }

@@ -78,10 +78,14 @@ interface Ctx {
   file: string;
   mode: UnsupportedMode;
   rs: Ruleset;
+  /** parseRule's rules when it returns null (-s/-d with several addresses: one rule per pair). */
+  multi: Rule[];
+  /** parseRule's state, reused from rule to rule (made at the first rule). */
+  rp?: RuleParse;
 }
 
 export function parseRuleset(text: string, file: string, opts: ParseOptions = {}): Ruleset {
-  const ctx: Ctx = { file, mode: opts.unsupported ?? 'error', rs: { file, tables: [], approximated: [] } };
+  const ctx: Ctx = { file, mode: opts.unsupported ?? 'error', rs: { file, tables: [], approximated: [] }, multi: [] };
   // Lines are read one at a time (no array of all 200,000+ line strings that would outlive several
   // scavenges): the same lines as text.split('\n') without a trailing empty one.
   let nLines = 0;
@@ -165,49 +169,48 @@ export function scanU64(s: string): bigint | undefined {
   return m[1] === '-' ? (U64_MAX + 1n - v) & U64_MAX : v;
 }
 
-function parseCounters(text: string, pos: SourcePos): Counters {
+function parseCounters(text: string, file: string, lineNo: number, col: number): Counters {
   // `[0:0]` (every chain line of a dump without -c): one shared 0n (a bigint is immutable), no regex.
   if (text === '[0:0]') return { packets: 0n, bytes: 0n };
   const m = /^\[([^:\]]*):([^\]]*)\]$/.exec(text);
   const packets = m ? scanU64(m[1]) : undefined;
   const bytes = m ? scanU64(m[2]) : undefined;
-  if (packets === undefined || bytes === undefined) throw new ParseError(pos, text, `bad counters '${text}' (expected [packets:bytes])`);
+  if (packets === undefined || bytes === undefined) throw new ParseError({ file, line: lineNo, column: col }, text, `bad counters '${text}' (expected [packets:bytes])`);
   return { packets, bytes };
 }
 
 /** `:CHAIN POLICY [p:b]` */
 function parseChainLine(ctx: Ctx, table: Table, L: LineWords, lineNo: number): void {
   const file = ctx.file;
-  const at = (w: number): SourcePos => ({ file, line: lineNo, column: L.col[w] });
   const w0 = L.text[0];
   const name = w0.slice(1);
-  if (name === '') throw new ParseError(at(0), w0, "chain declaration without a chain name");
-  if (name.length > MAX_CHAIN_NAME) throw new ParseError(at(0), name, `invalid chain name '${name}' (${MAX_CHAIN_NAME} chars max)`);
+  if (name === '') throw new ParseError(wordPos(file, lineNo, L, 0), w0, "chain declaration without a chain name");
+  if (name.length > MAX_CHAIN_NAME) throw new ParseError(wordPos(file, lineNo, L, 0), name, `invalid chain name '${name}' (${MAX_CHAIN_NAME} chars max)`);
   if (L.n < 2) throw new ParseError({ file, line: lineNo, column: L.col[0] + w0.length }, w0, `chain '${name}' has no policy (ACCEPT, DROP or - for a user chain)`);
   let counters: Counters | null = null;
-  if (L.n > 2) counters = parseCounters(L.text[2], at(2));
-  if (L.n > 3) throw new ParseError(at(3), L.text[3], `unexpected '${L.text[3]}' after chain counters`);
+  if (L.n > 2) counters = parseCounters(L.text[2], file, lineNo, L.col[2]);
+  if (L.n > 3) throw new ParseError(wordPos(file, lineNo, L, 3), L.text[3], `unexpected '${L.text[3]}' after chain counters`);
   const builtin = (TABLE_BUILTINS[table.name] as readonly string[]).includes(name);
   const policy = L.text[1];
   if (policy !== '-' && policy !== 'ACCEPT' && policy !== 'DROP') {
-    throw new ParseError(at(1), policy, `bad policy '${policy}' for chain '${name}' (ACCEPT, DROP or -)`);
+    throw new ParseError(wordPos(file, lineNo, L, 1), policy, `bad policy '${policy}' for chain '${name}' (ACCEPT, DROP or -)`);
   }
   if (builtin) {
     const c = findChain(table, name)!;
     if (policy !== '-') c.policy = policy;
     c.counters = counters;
-    c.pos = at(0);
+    c.pos = wordPos(file, lineNo, L, 0);
     return;
   }
   if (policy !== '-') {
     const other = TABLE_NAMES.filter((t) => (TABLE_BUILTINS[t] as readonly string[]).includes(name));
     const why = other.length ? `'${name}' is a builtin chain of ${other.join('/')}, not of table '${table.name}'` : `'${name}' is not a builtin chain of table '${table.name}'`;
-    throw new ParseError(at(1), policy, `can't set policy '${policy}' on chain '${name}': ${why} (user chains take '-')`);
+    throw new ParseError(wordPos(file, lineNo, L, 1), policy, `can't set policy '${policy}' on chain '${name}': ${why} (user chains take '-')`);
   }
-  if (name === 'ACCEPT' || name === 'DROP' || name === 'RETURN' || name === 'QUEUE') throw new ParseError(at(0), name, `invalid chain name '${name}' (a builtin target)`);
-  if (name.startsWith('-') || name.startsWith('!')) throw new ParseError(at(0), name, `invalid chain name '${name}'`);
-  if (!addNewChain(table, { name, builtin: false, policy: null, counters, rules: [], pos: at(0) })) {
-    throw new ParseError(at(0), name, `chain '${name}' declared twice in table '${table.name}'`);
+  if (name === 'ACCEPT' || name === 'DROP' || name === 'RETURN' || name === 'QUEUE') throw new ParseError(wordPos(file, lineNo, L, 0), name, `invalid chain name '${name}' (a builtin target)`);
+  if (name.startsWith('-') || name.startsWith('!')) throw new ParseError(wordPos(file, lineNo, L, 0), name, `invalid chain name '${name}'`);
+  if (!addNewChain(table, { name, builtin: false, policy: null, counters, rules: [], pos: wordPos(file, lineNo, L, 0) })) {
+    throw new ParseError(wordPos(file, lineNo, L, 0), name, `chain '${name}' declared twice in table '${table.name}'`);
   }
 }
 
@@ -217,47 +220,42 @@ const NEW_CHAIN_WORDS = new LineWords();
 /** A rule line (`[p:b] -A CHAIN ...`) or another iptables command allowed in restore input. */
 function parseCommandLine(ctx: Ctx, table: Table, L: LineWords, lineNo: number): void {
   const file = ctx.file;
-  const at = (w: number): SourcePos => ({ file, line: lineNo, column: L.col[w] });
   const T = L.text;
   let k = 0;
   let counters: Counters | null = null;
   if (T[0].startsWith('[')) {
-    counters = parseCounters(T[0], at(0));
+    counters = parseCounters(T[0], file, lineNo, L.col[0]);
     k = 1;
   }
-  if (k >= L.n) throw new ParseError(at(0), T[0], 'counters without a rule (expected -A CHAIN after them)');
+  if (k >= L.n) throw new ParseError(wordPos(file, lineNo, L, 0), T[0], 'counters without a rule (expected -A CHAIN after them)');
   const cmd = k;
   const c = T[cmd];
   const chainWord = k + 1 < L.n ? k + 1 : -1;
-  const needChain = (): number => {
-    if (chainWord < 0) throw new ParseError({ file, line: lineNo, column: L.col[cmd] + c.length }, c, `'${c}' needs a chain name`);
-    return chainWord;
-  };
   if (c === '-A' || c === '--append') {
-    const cw = needChain();
+    const cw = needChain(file, lineNo, L, cmd, chainWord);
     const chain = findAppendChain(table, T[cw]);
-    if (!chain) throw new ParseError(at(cw), T[cw], `rule for undeclared chain '${T[cw]}' in table '${table.name}' (declare it with ':${T[cw]} - [0:0]')`);
-    const rules = parseRule(ctx, table, chain, L, k + 2, lineNo, counters, at(0));
-    for (const r of rules) {
-      r.num = chain.rules.length + 1;
-      chain.rules.push(r);
-      if (r.approximation) ctx.rs.approximated.push(r);
-    }
-    return;
-  }
-  if (counters) throw new ParseError(at(cmd), c, `counters are only allowed before -A, not before '${c}'`);
-  if (c === '-X' || c === '--delete-chain') {
-    if (chainWord < 0) {
-      for (const ch of table.chains.filter((x) => !x.builtin)) deleteChain(table, ch.name, at(cmd), file);
+    if (!chain) throw new ParseError(wordPos(file, lineNo, L, cw), T[cw], `rule for undeclared chain '${T[cw]}' in table '${table.name}' (declare it with ':${T[cw]} - [0:0]')`);
+    const rule = parseRule(ctx, table, chain, L, k + 2, lineNo, counters, wordPos(file, lineNo, L, 0));
+    if (rule !== null) {
+      appendRule(ctx, chain, rule);
       return;
     }
-    if (k + 2 < L.n) throw new ParseError(at(k + 2), T[k + 2], `unexpected '${T[k + 2]}' after '${c} ${T[chainWord]}'`);
-    deleteChain(table, T[chainWord], at(chainWord), file);
+    for (const r of ctx.multi) appendRule(ctx, chain, r);
+    return;
+  }
+  if (counters) throw new ParseError(wordPos(file, lineNo, L, cmd), c, `counters are only allowed before -A, not before '${c}'`);
+  if (c === '-X' || c === '--delete-chain') {
+    if (chainWord < 0) {
+      for (const ch of table.chains.filter((x) => !x.builtin)) deleteChain(table, ch.name, wordPos(file, lineNo, L, cmd), file);
+      return;
+    }
+    if (k + 2 < L.n) throw new ParseError(wordPos(file, lineNo, L, k + 2), T[k + 2], `unexpected '${T[k + 2]}' after '${c} ${T[chainWord]}'`);
+    deleteChain(table, T[chainWord], wordPos(file, lineNo, L, chainWord), file);
     return;
   }
   if (c === '-N' || c === '--new-chain') {
-    const cw = needChain();
-    if (k + 2 < L.n) throw new ParseError(at(k + 2), T[k + 2], `unexpected '${T[k + 2]}' after '${c} ${T[cw]}'`);
+    const cw = needChain(file, lineNo, L, cmd, chainWord);
+    if (k + 2 < L.n) throw new ParseError(wordPos(file, lineNo, L, k + 2), T[k + 2], `unexpected '${T[k + 2]}' after '${c} ${T[cw]}'`);
     const N = NEW_CHAIN_WORDS;
     N.n = 0;
     N.push(`:${T[cw]}`, L.col[cw] - 1, false);
@@ -266,22 +264,22 @@ function parseCommandLine(ctx: Ctx, table: Table, L: LineWords, lineNo: number):
     return;
   }
   if (c === '-P' || c === '--policy') {
-    const cw = needChain();
-    if (k + 2 >= L.n) throw new ParseError(at(cw), T[cw], `'${c} ${T[cw]}' needs a policy (ACCEPT or DROP)`);
+    const cw = needChain(file, lineNo, L, cmd, chainWord);
+    if (k + 2 >= L.n) throw new ParseError(wordPos(file, lineNo, L, cw), T[cw], `'${c} ${T[cw]}' needs a policy (ACCEPT or DROP)`);
     const pw = k + 2;
     const ch = findChain(table, T[cw]);
-    if (!ch || !ch.builtin) throw new ParseError(at(cw), T[cw], `can't set policy on '${T[cw]}': not a builtin chain of table '${table.name}'`);
-    if (T[pw] !== 'ACCEPT' && T[pw] !== 'DROP') throw new ParseError(at(pw), T[pw], `bad policy '${T[pw]}' (ACCEPT or DROP)`);
-    if (T[pw] === 'DROP' && table.name === 'nat') throw new ParseError(at(pw), T[pw], NAT_DROP);
+    if (!ch || !ch.builtin) throw new ParseError(wordPos(file, lineNo, L, cw), T[cw], `can't set policy on '${T[cw]}': not a builtin chain of table '${table.name}'`);
+    if (T[pw] !== 'ACCEPT' && T[pw] !== 'DROP') throw new ParseError(wordPos(file, lineNo, L, pw), T[pw], `bad policy '${T[pw]}' (ACCEPT or DROP)`);
+    if (T[pw] === 'DROP' && table.name === 'nat') throw new ParseError(wordPos(file, lineNo, L, pw), T[pw], NAT_DROP);
     ch.policy = T[pw] as 'ACCEPT' | 'DROP';
     ch.counters = null; // iptables -P without -c sets the policy with zero counters (measured)
     return;
   }
   if (c === '-F' || c === '--flush') {
     // Flush one chain, or every chain of the table; the rules' jump references go with them.
-    if (k + 2 < L.n) throw new ParseError(at(k + 2), T[k + 2], `unexpected '${T[k + 2]}' after '${c} ${T[chainWord]}'`);
+    if (k + 2 < L.n) throw new ParseError(wordPos(file, lineNo, L, k + 2), T[k + 2], `unexpected '${T[k + 2]}' after '${c} ${T[chainWord]}'`);
     const chains = chainWord >= 0 ? [findChain(table, T[chainWord])] : table.chains;
-    if (chainWord >= 0 && !chains[0]) throw new ParseError(at(chainWord), T[chainWord], `${c}: no chain '${T[chainWord]}' in table '${table.name}'`);
+    if (chainWord >= 0 && !chains[0]) throw new ParseError(wordPos(file, lineNo, L, chainWord), T[chainWord], `${c}: no chain '${T[chainWord]}' in table '${table.name}'`);
     for (const ch of chains) ch!.rules = [];
     ctx.rs.approximated = ctx.rs.approximated.filter((r) => r.table !== table.name || findChain(table, r.chain)!.rules.includes(r));
     resetIndex(table);
@@ -289,9 +287,29 @@ function parseCommandLine(ctx: Ctx, table: Table, L: LineWords, lineNo: number):
   }
   if (c === '-Z' || c === '--zero') return; // accepted by iptables-restore and without effect on what it loads (measured)
   if (c.startsWith('-')) {
-    throw new ParseError(at(cmd), c, `command '${c}' is not supported in a ruleset (only -A, -X, -N, -P, -F, -Z)`);
+    throw new ParseError(wordPos(file, lineNo, L, cmd), c, `command '${c}' is not supported in a ruleset (only -A, -X, -N, -P, -F, -Z)`);
   }
-  throw new ParseError(at(cmd), c, `bad line: expected '-A CHAIN ...', ':CHAIN POLICY', '*table' or 'COMMIT', found '${c}'`);
+  throw new ParseError(wordPos(file, lineNo, L, cmd), c, `bad line: expected '-A CHAIN ...', ':CHAIN POLICY', '*table' or 'COMMIT', found '${c}'`);
+}
+
+function appendRule(ctx: Ctx, chain: Chain, r: Rule): void {
+  r.num = chain.rules.length + 1;
+  chain.rules.push(r);
+  if (r.approximation) ctx.rs.approximated.push(r);
+}
+
+/** The position of word w of the line. */
+function wordPos(file: string, line: number, L: LineWords, w: number): SourcePos {
+  return { file, line, column: L.col[w] };
+}
+
+/** The chain word after command word `cmd` (-A, -N, -P), or the error that it is missing. */
+function needChain(file: string, lineNo: number, L: LineWords, cmd: number, chainWord: number): number {
+  if (chainWord < 0) {
+    const c = L.text[cmd];
+    throw new ParseError({ file, line: lineNo, column: L.col[cmd] + c.length }, c, `'${c}' needs a chain name`);
+  }
+  return chainWord;
 }
 
 /** One loaded match or target instance while a rule is parsed. */
@@ -307,21 +325,39 @@ interface Loaded {
 
 /** The option a module's `parse` is handed: its position is made only when asked for (errors). */
 class Opt implements ModuleOption {
-  constructor(readonly name: string, readonly invert: boolean, private readonly file: string,
-    private readonly line: number, private readonly col: number) {}
+  name = '';
+  invert = false;
+  private file = '';
+  private line = 0;
+  private col = 0;
+  /** This object, as the option `name` at (file, line, col): one Opt per parse, set for each module option (a
+   *  module's parse reads it during the call only). */
+  set(name: string, invert: boolean, file: string, line: number, col: number): Opt {
+    this.name = name;
+    this.invert = invert;
+    this.file = file;
+    this.line = line;
+    this.col = col;
+    return this;
+  }
   get pos(): SourcePos { return { file: this.file, line: this.line, column: this.col }; }
 }
 
 /** The state of one rule being parsed; it is also the ArgReader the modules read their arguments through.
- *  (One object per rule instead of a closure per helper.) */
+ *  (One object per parse, reset for each rule, instead of a closure per helper or an object per rule.) */
 class RuleParse implements ArgReader {
-  idx: number;
+  idx = 0;
   /** Index of the last word consumed. */
-  lastWord: number;
-  readonly rule: Rule;
+  lastWord = 0;
+  rule!: Rule;
+  table!: Table;
+  chain!: Chain;
+  lineNo = 0;
   srcs: AddrMatch[] | null = null;
   dsts: AddrMatch[] | null = null;
-  readonly loaded: Loaded[] = []; // newest first
+  /** The matches loaded so far: loaded[0 .. nLoaded), oldest first (the objects are reused from rule to rule). */
+  readonly loaded: Loaded[] = [];
+  nLoaded = 0;
   target: Loaded | null = null;
   implicitLoaded = false;
   approx: Rule['approximation'] = undefined;
@@ -329,15 +365,51 @@ class RuleParse implements ArgReader {
   rBase: BaseOpt | null = null;
   rMod: Loaded | null = null;
   rSpec: OptSpec | null = null;
+  /** The option handed to the modules' parse. */
+  readonly opt = new Opt();
+  /** The target's Loaded (reused). */
+  private readonly targetLoaded: Loaded = { mod: null!, params: null, seen1: null, seen: null, kind: 'target' };
 
-  constructor(readonly ctx: Ctx, readonly table: Table, readonly chain: Chain, readonly words: LineWords, start: number,
-    readonly lineNo: number, counters: Counters | null, rulePos: SourcePos) {
+  constructor(readonly ctx: Ctx, readonly words: LineWords) {}
+
+  /** Start the rule of `chain` whose options are words[start..] of line lineNo. */
+  reset(table: Table, chain: Chain, start: number, lineNo: number, counters: Counters | null, rulePos: SourcePos): void {
+    this.table = table;
+    this.chain = chain;
+    this.lineNo = lineNo;
     this.idx = start;
     this.lastWord = start - 1;
+    this.srcs = null;
+    this.dsts = null;
+    this.nLoaded = 0;
+    this.target = null;
+    this.implicitLoaded = false;
+    this.approx = undefined;
+    this.rBase = null;
+    this.rMod = null;
+    this.rSpec = null;
     this.rule = {
       table: table.name, chain: chain.name, num: 0, counters, src: null, dst: null, inIface: null, outIface: null,
       proto: null, frag: null, matches: [], target: null, pos: rulePos,
     };
+  }
+
+  /** The loaded matches, newest first (for the rare paths that want a list). */
+  loadedList(): Loaded[] {
+    const out: Loaded[] = [];
+    for (let i = this.nLoaded - 1; i >= 0; i--) out.push(this.loaded[i]);
+    return out;
+  }
+
+  /** The target module's Loaded, fresh. */
+  loadTarget(t: TargetModule): Loaded {
+    const l = this.targetLoaded;
+    l.mod = t as ModuleBase<unknown>;
+    l.params = t.init();
+    l.seen1 = null;
+    l.seen = null;
+    this.target = l;
+    return l;
   }
 
   at(w: number): SourcePos {
@@ -393,7 +465,7 @@ class RuleParse implements ArgReader {
       if (t2 !== undefined && (BASE_SHORT.has(t2) || BASE.some((b) => b.long === t2))) break;
       const implicitMod = rule.proto && !this.implicitLoaded ? findMatch(protoName(rule.proto.proto)) : undefined;
       const knows = (m: { options: OptSpec[] }) => m.options.some((o) => o.name === t2);
-      if (t2 !== undefined && t2.startsWith('--') && (this.loaded.some((l) => knows(l.mod)) || (implicitMod && knows(implicitMod)))) break;
+      if (t2 !== undefined && t2.startsWith('--') && (this.loadedList().some((l) => knows(l.mod)) || (implicitMod && knows(implicitMod)))) break;
       out.push(t);
       this.lastWord = this.idx;
       this.idx++;
@@ -415,11 +487,12 @@ class RuleParse implements ArgReader {
     // getopt_long: an exact name wins (the newest module first, then the rule options); else a unique prefix.
     const target = this.target;
     const loaded = this.loaded;
+    const nLoaded = this.nLoaded;
     if (target) {
       const s = optNamed(target.mod.options, name);
       if (s) { this.rMod = target; this.rSpec = s; return true; }
     }
-    for (let i = 0; i < loaded.length; i++) {
+    for (let i = nLoaded - 1; i >= 0; i--) { // newest first
       const s = optNamed(loaded[i].mod.options, name);
       if (s) { this.rMod = loaded[i]; this.rSpec = s; return true; }
     }
@@ -429,11 +502,12 @@ class RuleParse implements ArgReader {
     const cands: { base?: BaseOpt; mod?: Loaded; spec?: OptSpec }[] = [];
     for (const x of BASE) if (x.long.startsWith(name)) cands.push({ base: x });
     const cmds = COMMANDS.filter((c) => c.startsWith(name));
-    for (const l of [...(target ? [target] : []), ...loaded]) {
+    const newest = this.loadedList();
+    for (const l of [...(target ? [target] : []), ...newest]) {
       for (const s of l.mod.options) if (s.name.startsWith(name)) cands.push({ mod: l, spec: s });
     }
     // Options getopt sees as one (same short letter, or synonyms of one module option) are not ambiguous.
-    const distinct = new Set([...cands.map((c) => (c.base ? c.base.short : `${c.spec!.alias ?? c.spec!.name}@${loaded.indexOf(c.mod!)}`)), ...cmds]);
+    const distinct = new Set([...cands.map((c) => (c.base ? c.base.short : `${c.spec!.alias ?? c.spec!.name}@${newest.indexOf(c.mod!)}`)), ...cmds]);
     if (distinct.size > 1) {
       const names = [...new Set([...cands.map((c) => c.base?.long ?? c.spec!.name), ...cmds])].join(', ');
       throw new ParseError(this.at(w), name, `option '${name}' is ambiguous (${names})`);
@@ -455,8 +529,17 @@ class RuleParse implements ArgReader {
       this.rule.matches.push({ module: unsupportedMatch.name, params, pos: this.at(w) });
       return;
     }
-    const l: Loaded = { mod: m as ModuleBase<unknown>, params: m.init(), seen1: null, seen: null, kind: 'match' };
-    this.loaded.unshift(l);
+    let l = this.loaded[this.nLoaded];
+    if (l === undefined) {
+      l = { mod: m as ModuleBase<unknown>, params: m.init(), seen1: null, seen: null, kind: 'match' };
+      this.loaded.push(l);
+    } else {
+      l.mod = m as ModuleBase<unknown>;
+      l.params = m.init();
+      l.seen1 = null;
+      l.seen = null;
+    }
+    this.nLoaded++;
     const match: Match = { module: m.name, params: l.params, pos: this.at(w) };
     if (implicit) match.implicit = true;
     this.rule.matches.push(match);
@@ -464,8 +547,9 @@ class RuleParse implements ArgReader {
 }
 
 function parseRule(ctx: Ctx, table: Table, chain: Chain, words: LineWords, start: number, lineNo: number,
-  counters: Counters | null, rulePos: SourcePos): Rule[] {
-  const S = new RuleParse(ctx, table, chain, words, start, lineNo, counters, rulePos);
+  counters: Counters | null, rulePos: SourcePos): Rule | null {
+  const S = ctx.rp ??= new RuleParse(ctx, words);
+  S.reset(table, chain, start, lineNo, counters, rulePos);
   const rule = S.rule;
   let invert = -1; // index of a pending `!`, or -1
   let seenBase = 0; // BaseOpt.bit of the rule options given
@@ -578,8 +662,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: LineWords, start
           }
           const t = findTarget(name);
           if (t && !goto) {
-            S.target = { mod: t as ModuleBase<unknown>, params: t.init(), seen1: null, seen: null, kind: 'target' };
-            rule.target = { kind: 'module', module: t.name, params: S.target.params, pos: S.at(nw) };
+            rule.target = { kind: 'module', module: t.name, params: S.loadTarget(t).params, pos: S.at(nw) };
             break;
           }
           if (!goto && (KNOWN_UNSUPPORTED_TARGETS.has(name))) {
@@ -603,7 +686,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: LineWords, start
     if (l.seen1 === null) l.seen1 = spec.name;
     else if (l.seen === null) l.seen = [spec.name];
     else l.seen.push(spec.name);
-    const handled = l.mod.parse(l.params, new Opt(spec.name, inv >= 0, ctx.file, lineNo, words.col[w]), S);
+    const handled = l.mod.parse(l.params, S.opt.set(spec.name, inv >= 0, ctx.file, lineNo, words.col[w]), S);
     if (!handled) throw new ParseError(S.at(w), text, `${l.mod.name}: option '${spec.name}' is not supported`);
   }
   if (invert >= 0) throw new ParseError(S.at(invert), '!', "'!' at the end of the rule (it must come before an option)");
@@ -639,15 +722,15 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: LineWords, start
   if ((!srcs || srcs.length === 1) && (!dsts || dsts.length === 1)) {
     rule.src = srcs ? srcs[0] : null;
     rule.dst = dsts ? dsts[0] : null;
-    return [rule];
+    return rule;
   }
-  const out: Rule[] = [];
+  const out: Rule[] = ctx.multi = [];
   for (const s of srcs ?? [null]) {
     for (const d of dsts ?? [null]) {
       out.push({ ...rule, src: s, dst: d, matches: rule.matches, target: rule.target as Target | null });
     }
   }
-  return out;
+  return null;
 }
 
 /** The token a match's final-check error names: the module name, or for an implicit match the option word that
@@ -673,6 +756,14 @@ function ownerHint(opt: string): string {
 /** -s/-d value: `addr[/mask][,addr[/mask]...]`; 0.0.0.0/0 without `!` is no test at all (kept as null). */
 function parseAddrList(args: ArgReader, opt: string, invert: boolean): AddrMatch[] | null {
   const v = args.next(opt);
+  if (v.indexOf(',') < 0) { // one address (no array from split)
+    const r = parseAddrMask(v);
+    if (typeof r === 'string') args.fail(r);
+    const prefix = maskToPrefix(r.mask);
+    if (prefix < 0) args.fail(`non-contiguous mask in '${v}' is not supported`);
+    if (prefix === 0 && !invert) return null;
+    return [{ addr: r.addr, prefix, invert }];
+  }
   const out: AddrMatch[] = [];
   for (const part of v.split(',')) {
     const r = parseAddrMask(part);

@@ -33,6 +33,13 @@ export const IPPROTO_SCTP = 132;
 
 /** -p NAME|NUMBER (iptables lowercases the name first). Undefined when unknown. */
 export function parseProto(s: string): number | undefined {
+  // the common names first: the same answers as the lookup below (checked when the module loads)
+  if (s === 'tcp') return IPPROTO_TCP;
+  if (s === 'udp') return IPPROTO_UDP;
+  return parseProtoSlow(s);
+}
+
+function parseProtoSlow(s: string): number | undefined {
   const n = /^[0-9]+$/.test(s) || /^0[xX]/.test(s) ? parseNum(s) : undefined;
   if (n !== undefined) return n <= 255 ? n : undefined;
   const low = s.toLowerCase();
@@ -56,3 +63,5 @@ export function protoName(n: number): string {
   for (const [name, num] of BUILTIN) if (num === n) return name;
   return String(n);
 }
+
+if (parseProtoSlow('tcp') !== IPPROTO_TCP || parseProtoSlow('udp') !== IPPROTO_UDP) throw new Error('protocols: tcp/udp fast path out of step');

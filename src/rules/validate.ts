@@ -127,12 +127,17 @@ export function validateTable(table: Table, _file: string): void {
 function via(c: Chain, from: string[]): string {
   return c.builtin ? '' : ` (chain '${c.name}' is reached from ${from.join('/')})`;
 }
+/** Every element of `a` is in `b` (the hooks check, without an array per rule when it passes). */
+function allIn(a: string[], b: string[]): boolean {
+  for (let i = 0; i < a.length; i++) if (!b.includes(a[i])) return false;
+  return true;
+}
 function checkRuleHooks(r: Rule, c: Chain, from: string[]): void {
   for (const m of r.matches) {
     if (m.module === unsupportedMatch.name) continue;
     const mod = findMatch(m.module);
     const ok = mod?.hooks?.(m.params);
-    if (!ok) continue;
+    if (!ok || allIn(from, ok)) continue;
     const bad = from.filter((h) => !ok.includes(h));
     if (bad.length) throw new ParseError(m.pos, m.module, `match '${m.module}' with these options is not usable from ${bad.join('/')}, only from ${ok.join('/')}${via(c, from)}`);
   }
@@ -140,7 +145,7 @@ function checkRuleHooks(r: Rule, c: Chain, from: string[]): void {
   if (t?.kind === 'module' && t.module !== unsupportedTarget.name) {
     const mod = findTarget(t.module);
     const ok = mod?.chains;
-    if (!ok) return;
+    if (!ok || allIn(from, ok)) return;
     const bad = from.filter((h) => !ok.includes(h));
     if (bad.length) throw new ParseError(t.pos, t.module, `target '${t.module}' used from ${bad.join('/')}, but only usable from ${ok.join('/')}${via(c, from)}`);
   }
