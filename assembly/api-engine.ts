@@ -22,6 +22,10 @@ export function engineSetup(image: usize, counters: usize, state: usize, recent:
   setRecentBase(recent);
 }
 
+/** The walk cache of established packets (walkcache.ts): 1 on (the default), 0 off. Outputs are
+ *  the same either way; tests compare them. */
+export { setWalkCache, walkCacheHits } from './walkcache';
+
 /** Address of the stats region: u64 per RES_* code, then ST_* extras. */
 export function statsAddr(): usize { return STATS; }
 

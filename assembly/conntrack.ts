@@ -7,6 +7,7 @@
 // deleted when a lookup meets it, and when the table is full by a sweep (at most once per second of
 // capture time, the stand-in for the kernel's gc worker), then by early drop (the kernel's: the
 // non-ASSURED connections of the first of 8 buckets from the new tuple's that has any).
+import { walkCacheSetup, walkCacheClear } from './walkcache';
 import {
   P_ORDINAL, P_L3, P_L4, P_L4LEN, P_IPLEN, P_IHL, P_SADDR, P_DADDR, P_PROTO, P_FRAGOFF, P_L4OK, P_SPORT,
   P_DPORT, P_ICMP_TYPE, P_CTINFO, P_CT, P_CTDIR, P_LOCALGEN, P_JIFFIES, P_IN_L3, P_IN_SADDR,
@@ -70,6 +71,7 @@ export function ctSetup(capacity: u32): usize {
   store<u32>(TB, <u32>BUCKETS, CTT_BUCKETS);
   unconf = 0; pendingFree = 0; seqNo = 0; swept = false;
   defragSetup();
+  walkCacheSetup();
   return TB;
 }
 
@@ -442,6 +444,7 @@ function allocCt(h: u32): u32 {
   for (let o: usize = 0; o < <usize>CT_SIZE; o += 16) v128.store(e + o, z);
   store<u8>(e, 1, CT_INUSE);
   store<u32>(e, seqNo++, CT_SEQ);
+  if (seqNo == 0) walkCacheClear(); // (index, seq) pairs repeat from here: the cache keys on them
   return idx + 1;
 }
 

@@ -14,11 +14,18 @@ import {
   T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_JUMP, T_GOTO, T_MODULE,
   P_SADDR, P_DADDR, P_PROTO, P_FRAGOFF, P_IIF, P_OIF, P_IPLEN, IF_NONE,
   V_ACCEPT, V_DROP, V_CONTINUE, V_REJECT,
+  P_CT, P_CTDIR, P_CTINFO, P_LOCALGEN, P_MARK, P_L4OK, CTINFO_ESTABLISHED, CTINFO_ESTABLISHED_REPLY,
 } from '../src/layout';
+import { CT_SEQ, CT_STATUS, CT_MARK } from '../src/layout-ct';
 import { PKT, IMG, imgw } from './state';
 import { count } from './counters';
 import { classify, leavesMulti } from './classify';
 import { matchOne, targetOne, clearHotdrop, hotdrop } from './modules/index';
+import { entryAddr } from './conntrack';
+import {
+  wcActive, wcHit, ruleFirstBadMatch, ruleTargetOk, slotOf, WC_MAXC, WS_CT, WS_SEQ, WS_KEY, WS_STATUS, WS_CTMARK, WS_MARK, WS_DEV,
+  WS_MARK_OUT, WS_N, WS_CNT,
+} from './walkcache';
 
 /** Maximum jump depth. The kernel sizes its stack by the number of user chains and rejects loops
  * at load time; we keep a fixed stack and DROP on overflow (the kernel's behaviour when full). */
@@ -120,11 +127,33 @@ function enterMulti(node: i32, after: i32): i32 {
   return true;
 }
 
+// The walk cache's recording (walkcache.ts): the slot being filled, counters ticked so far, and
+// whether every rule whose base match passed was flow-invariant.
+let recAt: usize = 0;
+let recN: u32 = 0;
+let recOk = true;
+
+/** count(), and in a recording walk (R = u16) the counter's index appended to the slot. */
+// @ts-ignore: decorator
+@inline function tick<R>(idx: i32, bytes: u32): void {
+  count(idx, bytes);
+  if (sizeof<R>() == 2) {
+    if (recN < WC_MAXC) store<i32>(recAt + (<usize>recN << 2), idx, WS_CNT);
+    recN++;
+  }
+}
+
 /** Walk the table's builtin chain for `hook` (chain id `entry`). Returns V_ACCEPT, V_DROP or
- * V_REJECT (a drop with a reply); dropBy says which rule or policy.
+ * V_REJECT (a drop with a reply); dropBy says which rule or policy. */
+export function runChain(entry: i32): i32 {
+  return walk<u8>(entry);
+}
+
+/** runChain's walk; R = u16: the walk cache's recording walk (tick() records counters, and a rule
+ * that is not flow-invariant clears recOk once its base match passed), R = u8: a plain walk.
  * Image words are read through byte addresses hoisted into locals (image base, rule table, the
  * current leaf) so that every field is a load with a constant offset. */
-export function runChain(entry: i32): i32 {
+function walk<R>(entry: i32): i32 {
   const img = IMG;
   const chainsA = img + (<usize>imgw(H_CHAINS) << 2);
   const rulesA = img + (<usize>imgw(H_RULES) << 2);
@@ -170,13 +199,13 @@ export function runChain(entry: i32): i32 {
     if (r < 0) {
       // End of the chain: builtin -> policy; user -> implicit RETURN (its counter ticks).
       const cba = chainsA + <usize>chain * (CH_SIZE << 2);
-      count(load<i32>(cba, CH_POLICY_COUNTER << 2), bytes);
+      tick<R>(load<i32>(cba, CH_POLICY_COUNTER << 2), bytes);
       const pol = load<i32>(cba, CH_POLICY << 2);
       if (pol >= 0) {
         if (pol == V_DROP) dropBy = -1 - chain;
         return pol;
       }
-      if (sp == 0) return underflow(entry, bytes);
+      if (sp == 0) return underflow<R>(entry, bytes);
       sp--;
       const s = STACK + <usize>sp * 12;
       chain = load<i32>(s); leaf = load<i32>(s, 4);
@@ -193,18 +222,22 @@ export function runChain(entry: i32): i32 {
     if (nm != 0) {
       let m = load<i32>(ra, R_MATCHES << 2);
       let ok = true;
-      for (let i = 0; i < nm; i++) {
+      let i = 0;
+      for (; i < nm; i++) {
         const ma = img + (<usize>m << 2);
         const n = load<i32>(ma, 4);
         if (!matchOne(load<i32>(ma), m + 2, n, r)) { ok = false; break; }
         m += 2 + n;
       }
+      // recording: matches 0..i were evaluated (all nm when they matched)
+      if (sizeof<R>() == 2) { if (ruleFirstBadMatch(r) <= (ok ? nm - 1 : i)) recOk = false; }
       if (!ok) {
         if (hotdrop) { dropBy = r; return V_DROP; }
         continue;
       }
     }
-    count(load<i32>(ra, R_COUNTER << 2), bytes);
+    tick<R>(load<i32>(ra, R_COUNTER << 2), bytes);
+    if (sizeof<R>() == 2) { if (!ruleTargetOk(r)) recOk = false; }
     const t = load<i32>(ra, R_TARGET << 2);
     if (t == T_NONE) continue;
     if (t == T_ACCEPT) return V_ACCEPT;
@@ -222,7 +255,7 @@ export function runChain(entry: i32): i32 {
       continue;
     }
     if (t == T_RETURN) {
-      if (sp == 0) return underflow(entry, bytes);
+      if (sp == 0) return underflow<R>(entry, bytes);
       sp--;
       const s = STACK + <usize>sp * 12;
       chain = load<i32>(s); leaf = load<i32>(s, 4);
@@ -245,9 +278,9 @@ export function runChain(entry: i32): i32 {
 }
 
 /** RETURN with an empty stack: the builtin chain's underflow (policy) entry, counted. */
-function underflow(entry: i32, bytes: u32): i32 {
+function underflow<R>(entry: i32, bytes: u32): i32 {
   const cb = imgw(H_CHAINS) + entry * CH_SIZE;
-  count(imgw(cb + CH_POLICY_COUNTER), bytes);
+  tick<R>(imgw(cb + CH_POLICY_COUNTER), bytes);
   const pol = imgw(cb + CH_POLICY);
   if (pol == V_DROP) dropBy = -1 - entry;
   return pol;
@@ -258,5 +291,52 @@ function underflow(entry: i32, bytes: u32): i32 {
 @inline export function runTable(hook: i32, table: i32): i32 {
   const c = imgw(imgw(H_HOOKS) + hook * NUM_TABLES + table);
   if (c < 0) return V_ACCEPT;
-  return runChain(c);
+  if (wcActive) {
+    const ci = <i32>load<u8>(PKT, P_CTINFO);
+    if (ci == CTINFO_ESTABLISHED || ci == CTINFO_ESTABLISHED_REPLY) return runCached(c);
+  }
+  return walk<u8>(c);
+}
+
+/** runChain through the walk cache (walkcache.ts) for an ESTABLISHED packet: when its (ct,
+ * direction, chain) slot holds a walk with the same snapshot, its counters and skb mark are
+ * replayed and the packet accepted; otherwise the chain is walked, recording, and an ACCEPT of
+ * flow-invariant rules is kept in the slot. Packets the host emits walk as usual. */
+function runCached(entry: i32): i32 {
+  const ct = load<u32>(PKT, P_CT);
+  if (ct == 0 || load<u8>(PKT, P_LOCALGEN) != 0) return walk<u8>(entry);
+  const dev = load<u32>(PKT, P_IIF); // iif, oif, hook, ctinfo (P_IIF + 0..3)
+  const dir = <u32>load<u8>(PKT, P_CTDIR);
+  const e = entryAddr(ct);
+  const s = slotOf(ct, dir, entry);
+  const key = (<u32>entry << 2) | (dir << 1) | <u32>load<u8>(PKT, P_L4OK);
+  const seq = load<u32>(e, CT_SEQ);
+  const st = load<u32>(e, CT_STATUS);
+  const cm = load<u32>(e, CT_MARK);
+  const mark = load<u32>(PKT, P_MARK);
+  if (load<u32>(s, WS_CT) == ct && load<u32>(s, WS_SEQ) == seq && load<u32>(s, WS_KEY) == key &&
+    load<u32>(s, WS_STATUS) == st && load<u32>(s, WS_CTMARK) == cm && load<u32>(s, WS_MARK) == mark &&
+    load<u32>(s, WS_DEV) == dev) {
+    const bytes = load<u32>(PKT, P_IPLEN);
+    const n = load<u32>(s, WS_N);
+    for (let k: u32 = 0; k < n; k++) count(load<i32>(s + (<usize>k << 2), WS_CNT), bytes);
+    store<u32>(PKT, load<u32>(s, WS_MARK_OUT), P_MARK);
+    wcHit();
+    return V_ACCEPT;
+  }
+  store<u32>(s, 0, WS_CT); // the recording overwrites the slot's counters
+  recAt = s; recN = 0; recOk = true;
+  const v = walk<u16>(entry);
+  if (v == V_ACCEPT && recOk && recN <= WC_MAXC) {
+    store<u32>(s, seq, WS_SEQ);
+    store<u32>(s, key, WS_KEY);
+    store<u32>(s, st, WS_STATUS);
+    store<u32>(s, cm, WS_CTMARK);
+    store<u32>(s, mark, WS_MARK);
+    store<u32>(s, dev, WS_DEV);
+    store<u32>(s, load<u32>(PKT, P_MARK), WS_MARK_OUT);
+    store<u32>(s, recN, WS_N);
+    store<u32>(s, ct, WS_CT);
+  }
+  return v;
 }

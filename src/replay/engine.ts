@@ -60,6 +60,7 @@ export class Engine {
     const recentAddr = core.reserve(Math.max(16, compiled.recentBytes));
     core.engineSetup(imgAddr, this.countersAddr, stateAddr, recentAddr);
     if (compiled.conntrack && typeof core.ctSetup === 'function') this.ctAddr = core.ctSetup(compiled.ctMax) >>> 0;
+    if (process.env.NFREPLAY_TEST_NO_WALK_CACHE === '1') (core as { setWalkCache?(on: number): void }).setWalkCache?.(0); // tests: outputs without the core's walk cache
     const setOut = (core as { setOutRecords?(a: number, n: number): void }).setOutRecords;
     if (compiled.conntrack && setOut) {
       const bytes = 4 << 20;
