@@ -10,3 +10,4 @@ export function version(): i32 {
 }
 export * from './api-pool';    // worker pool: shard selection, dependency log
 export * from './api-emit';    // packets the host emits (--out)
+export * from './api-pcapng'; // pcapng framing (replay raw feed)

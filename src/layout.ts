@@ -410,3 +410,22 @@ export const NODE_LEAF_HIT = 5;
 // Rules exact on a port are exact on a port protocol, so tcp and udp rules of one port are
 // different keys.
 export const HASH_COL_PROTO = 8;
+
+// ---- pcapng raw feed (assembly/api-pcapng.ts, src/replay/feed.ts) ----
+// The current section's interface table in core memory, written by the host when an IDB or SHB
+// is read: one NGI_SIZE-byte entry per interface id of the section. The timestamp of an EPB
+// (t units since 1970, 64 bits) is split as the reader does (src/pcap/reader.ts setTime):
+// NGI_MODE 0: U = 10^k, k <= 9 (sec = t / U, nsec = (t % U) * NGI_A, NGI_A = 10^(9-k));
+// 1: U = 10^k, 10 <= k <= 28 (nsec = (t % U) / NGI_A, NGI_A = 10^(k-9); NGI_UNITS 0 when U >= 2^64:
+// sec = 0, t % U = t); 2: U = 2^k (NGI_K = k; nsec = ((t % U) * 10^9) >> k); 3: sec = nsec = 0
+// (10^k with k >= 29: every t < 2^64 is below one ns). Then sec + NGI_OFFSET (if_tsoffset), low 32 bits.
+export const NGI_LW = 0;        // u32 LINKTYPE | host IFINDEX << 16 (as DESC_LINKTYPE/DESC_IFINDEX)
+export const NGI_SNAPLEN = 4;   // u32 the IDB's snaplen
+export const NGI_MODE = 8;      // u32 0..3 (above)
+export const NGI_K = 12;        // u32 the resolution's exponent
+export const NGI_UNITS = 16;    // u64 units per second (0: 2^64 or more)
+export const NGI_A = 24;        // u64 multiplier or divisor (modes 0, 1)
+export const NGI_OFFSET = 32;   // i64 if_tsoffset, seconds
+export const NGI_SIZE = 40;
+export const PCAPNG_MAX_BLOCK = 16 * 1024 * 1024; // as the reader: a longer block is corrupt
+export const PCAPNG_MAX_CAPLEN = 262144; // the reader's MAX_CAPLEN (an EPB caplen over it and over the snaplen is corrupt)

@@ -144,6 +144,8 @@ interface NgIface {
   /** Nanoseconds per unit when that is a whole number (10^(9-k), k <= 9), else 0. */
   nsPerUnit: number;
   tsOffset: number; // seconds
+  /** The if_tsresol byte (default 6). */
+  resol: number;
 }
 
 class Batch {
@@ -203,7 +205,7 @@ class Parser {
   private maxCaplen = MAX_CAPLEN;
   private linktype = 0;
   // pcapng
-  private ifaces: NgIface[] = [];
+  ifaces: NgIface[] = [];
 
   constructor(readonly name: string) {}
 
@@ -297,11 +299,22 @@ class Parser {
     return pos;
   }
 
-  private sectionLE = true;
+  sectionLE = true;
   private sectionBase = 0; // global id of the current section's first interface
 
   private parseNg(buf: Uint8Array, dv: DataView, pos: number, end: number, eof: boolean, b: Batch): number {
     while (b.count < b.cap) {
+      const next = this.ngBlock(buf, dv, pos, end, eof, b);
+      if (next === pos) return pos;
+      pos = next;
+    }
+    return pos;
+  }
+
+  /** One pcapng block at `pos`: the position after it, or `pos` when it is incomplete (`need`
+   * set) or the input ended there. Throws the CaptureError of a bad block. */
+  ngBlock(buf: Uint8Array, dv: DataView, pos: number, end: number, eof: boolean, b: Batch): number {
+    {
       if (end - pos < 12) return this.incomplete(pos, end, eof, 12, 'block');
       let le = this.sectionLE;
       const typeBE = dv.getUint32(pos, false);
@@ -321,9 +334,8 @@ class Parser {
       else if (type === BT_SPB) this.spb(dv, pos, len, le, b);
       else if (type === BT_IDB) this.idb(buf, dv, pos, len, le);
       // other blocks (OPB 2, NRB 4, ISB 5, DSB 10, custom, unknown): skipped
-      pos += len;
+      return pos + len;
     }
-    return pos;
   }
 
   private shb(_buf: Uint8Array, dv: DataView, pos: number, len: number, le: boolean): void {
@@ -365,7 +377,7 @@ class Parser {
     const binary = (resol & 0x80) !== 0;
     const k = resol & 0x7f;
     const unitsPerSec = binary ? 2 ** k : 10 ** k;
-    const ng: NgIface = { globalId: this.info.interfaces.length, linktype, snaplen, unitsPerSec, decimalExp: binary ? -1 : k, nsPerUnit: !binary && k <= 9 ? 10 ** (9 - k) : 0, tsOffset };
+    const ng: NgIface = { globalId: this.info.interfaces.length, linktype, snaplen, unitsPerSec, decimalExp: binary ? -1 : k, nsPerUnit: !binary && k <= 9 ? 10 ** (9 - k) : 0, tsOffset, resol };
     if (ng.globalId > 0xffff) this.fail('too many pcapng interfaces', pos);
     this.ifaces.push(ng);
     const info = this.info;
@@ -382,7 +394,7 @@ class Parser {
     if (len < 32) this.fail(`pcapng enhanced packet block too short (${len} bytes)`, pos);
     const ifid = dv.getUint32(pos + 8, le);
     const caplen = dv.getUint32(pos + 20, le);
-    if (32 + ((caplen + 3) & ~3) > len) this.fail(`pcapng packet caplen ${caplen} exceeds its block (${len} bytes)`, pos);
+    if (32 + caplen + ((4 - (caplen & 3)) & 3) > len) this.fail(`pcapng packet caplen ${caplen} exceeds its block (${len} bytes)`, pos);
     if (caplen > MAX_CAPLEN && caplen > (this.ifaces[ifid]?.snaplen ?? 0)) this.fail(`packet caplen ${caplen} exceeds the ${MAX_CAPLEN}-byte limit (corrupt file)`, pos);
     const ifc = this.ifaces[ifid];
     if (!ifc) this.fail(`packet on undefined pcapng interface ${ifid}`, pos);
@@ -417,7 +429,7 @@ class Parser {
   }
 
   /** Split a 64-bit timestamp (hi:lo units) into seconds and nanoseconds, exactly. */
-  private setTime(b: Batch, n: number, ifc: NgIface, hi: number, lo: number): void {
+  setTime(b: Batch, n: number, ifc: NgIface, hi: number, lo: number): void {
     const U = ifc.unitsPerSec;
     let sec: number;
     let rem: number;
@@ -624,6 +636,67 @@ export function pcapRecordError(name: string, at: number, packet: number, caplen
 /** The reader's error for a classic pcap record cut by the end of the file. */
 export function pcapTruncatedError(name: string, at: number, packet: number): CaptureError {
   return new CaptureError(name, 'truncated packet record', at, packet);
+}
+
+// ---------------------------------------------------------------- pcapng, raw
+
+/** An interface of the current pcapng section, as a raw framer needs it. */
+export interface PcapngIface {
+  /** Index into CaptureInfo.interfaces (numbered across sections). */
+  globalId: number;
+  linktype: number;
+  snaplen: number;
+  /** The if_tsresol byte: bit 7 clear = 10^-k s units, set = 2^-k (k = bits 0..6). */
+  resol: number;
+  /** if_tsoffset, seconds (as the reader adds it). */
+  tsOffset: number;
+}
+
+/** The reader's pcapng state machine, one block at a time, for callers that walk the packet
+ * blocks themselves (src/replay/feed.ts: the core frames EPB/SPB and stops at any other block
+ * it does not skip, at damage and at the end of its bytes; this parses that block, so the section
+ * state, the interfaces and every error message and offset are the reader's own). */
+export class PcapngBlocks {
+  private readonly p: Parser;
+  private readonly scratch = new Batch(1);
+  constructor(name: string) {
+    this.p = new Parser(name);
+    this.p.kind = 'pcapng';
+    this.p.info.format = 'pcapng';
+  }
+  get info(): CaptureInfo { return this.p.info; }
+  /** Bytes needed from the position block() returned (0: the input ended there). */
+  get need(): number { return this.p.need; }
+  /** The current section's byte order. */
+  get bigEndian(): boolean { return !this.p.sectionLE; }
+  /** The current section's interfaces (index = the interface id in its packet blocks). */
+  get interfaces(): readonly PcapngIface[] { return this.p.ifaces; }
+  /** Did the last block() add an interface or a section (and clear the flag)? */
+  takeChange(): boolean { const c = this.p.infoChanged; this.p.infoChanged = false; return c; }
+
+  /** Parse the block at buf[pos] (file offset `base + pos`; `packets` packets came before it).
+   * Returns the position after it, or `pos` when it is incomplete (`need` > 0) or the input ended
+   * there (`eof`, need 0). Throws the reader's CaptureError for a bad or truncated block. A packet
+   * block that is whole and sound is parsed too (its packet in `packet()`). */
+  block(buf: Uint8Array, pos: number, end: number, eof: boolean, base: number, packets: number): number {
+    const p = this.p;
+    p.base = base;
+    p.packets = packets;
+    this.scratch.count = 0;
+    return p.ngBlock(buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), pos, end, eof, this.scratch);
+  }
+
+  /** Did the last block() read a packet? */
+  get gotPacket(): boolean { return this.scratch.count > 0; }
+
+  /** The timestamp the reader gives a packet of interface `ifid` (current section) whose EPB
+   * timestamp words are `hi`, `lo`. */
+  time(ifid: number, hi: number, lo: number): { tsSec: number; tsNsec: number } {
+    const b = this.scratch;
+    b.count = 0;
+    this.p.setTime(b, 0, this.p.ifaces[ifid], hi, lo);
+    return { tsSec: b.tsSec[0], tsNsec: b.tsNsec[0] };
+  }
 }
 
 // ---------------------------------------------------------------- whole-buffer variant

@@ -7,7 +7,8 @@
 // Errors are the reader's (same messages, byte offsets and packet numbers): a record with a
 // caplen over the limit or cut by the end of the file ends the replay after every packet before it.
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
-import { classicPcapHeader, pcapRecordError, pcapTruncatedError, readCapture, CaptureError, type ClassicPcap, type CaptureInfo } from '../pcap/reader.js';
+import { classicPcapHeader, pcapRecordError, pcapTruncatedError, readCapture, CaptureError, PcapngBlocks, type ClassicPcap, type CaptureInfo, type PcapngIface } from '../pcap/reader.js';
+import { DESC_LINKTYPE, NGI_LW, NGI_SNAPLEN, NGI_MODE, NGI_K, NGI_UNITS, NGI_A, NGI_OFFSET, NGI_SIZE } from '../layout.js';
 import { interfaceMap, type Engine, type ForwardedSink } from './engine.js';
 import { outputFormat, type DropSink, type OutputFormat } from './drops.js';
 
@@ -190,6 +191,7 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
   const name = o.name ?? (path === '-' ? 'stdin' : path);
   const drops = new Map<number, number>();
   const raw = o.general ? null : openClassicPcap(path, name);
+  const ng = raw || o.general ? null : openPcapng(path);
   let info: CaptureInfo | null = null;
   let sink: ForwardedSink | undefined;
   let dsink: DropSink | undefined;
@@ -210,6 +212,13 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
     // let a signal handler run between batches
     else if (o.stop) await new Promise((r) => setImmediate(r));
   };
+  if (ng !== null) {
+    try {
+      return await replayPcapng(engine, ng, name, o, drops, (i) => { info = i; }, (lt) => { if (first) begin(lt); return sink; }, after);
+    } finally {
+      closeSync(ng);
+    }
+  }
   if (!raw) {
     let ifmap: Uint16Array | null = null;
     try {
@@ -279,5 +288,121 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
     }
   } finally {
     closeSync(raw.fd);
+  }
+}
+
+// ---------------------------------------------------------------- pcapng, raw
+
+/** Open `path` for the raw pcapng feed when it is a regular file starting with a section header
+ * block's type (an fd; null: not pcapng, or not a regular file: use readCapture, which reports
+ * any error). */
+export function openPcapng(path: string): number | null {
+  if (path === '-') return null;
+  try { if (!statSync(path).isFile()) return null; } catch { return null; }
+  let fd: number;
+  try { fd = openSync(path, 'r'); } catch { return null; }
+  const head = new Uint8Array(4);
+  if (readFull(fd, head, 0, 4, 0) === 4 && head[0] === 0x0a && head[1] === 0x0d && head[2] === 0x0d && head[3] === 0x0a) return fd;
+  closeSync(fd);
+  return null;
+}
+
+const pow10 = (k: number): bigint => 10n ** BigInt(k);
+
+/** Write the current section's interfaces into the core's table at `addr` (NGI_* entries):
+ * link type, host interface (the interface name among `hostNames`, else 0xFFFF: interfaceMap),
+ * snaplen and the timestamp split of its if_tsresol / if_tsoffset. */
+export function writeIfaceTable(mem: ArrayBuffer, addr: number, ifaces: readonly PcapngIface[], info: CaptureInfo, hostNames: string[]): void {
+  const dv = new DataView(mem, addr, ifaces.length * NGI_SIZE);
+  ifaces.forEach((f, i) => {
+    const e = i * NGI_SIZE;
+    const nm = info.interfaces[f.globalId]?.name;
+    const h = nm ? hostNames.indexOf(nm) : -1;
+    dv.setUint32(e + NGI_LW, (f.linktype & 0xffff) | ((h >= 0 ? h : 0xffff) << 16) >>> 0, true);
+    dv.setUint32(e + NGI_SNAPLEN, f.snaplen >>> 0, true);
+    const k = f.resol & 0x7f;
+    let mode: number, units = 0n, a = 0n;
+    if (f.resol & 0x80) mode = 2;
+    else if (k <= 9) { mode = 0; units = pow10(k); a = pow10(9 - k); }
+    else if (k <= 28) { mode = 1; units = k <= 19 ? pow10(k) : 0n; a = pow10(k - 9); }
+    else mode = 3;
+    dv.setUint32(e + NGI_MODE, mode, true);
+    dv.setUint32(e + NGI_K, k, true);
+    dv.setBigUint64(e + NGI_UNITS, units, true);
+    dv.setBigUint64(e + NGI_A, a, true);
+    dv.setBigInt64(e + NGI_OFFSET, BigInt.asIntN(64, BigInt(f.tsOffset)), true);
+  });
+}
+
+/** The single worker's raw pcapng feed: the file read in chunks into the core's data area, the
+ * packet blocks framed by the core (pcapngFrame), every other block it stops at read by the
+ * reader's code (PcapngBlocks), which updates the core's interface table. */
+async function replayPcapng(engine: Engine, fd: number, name: string, o: FeedOptions, drops: Map<number, number>,
+  setInfo: (i: CaptureInfo) => void, begin: (linktype: number) => ForwardedSink | undefined, after: (n: number) => Promise<void>): Promise<FeedResult> {
+  const core = engine.core;
+  const frame = core.pcapngFrame as Fn, nextAddr = core.pcapngNextAddr as Fn;
+  const blocks = new PcapngBlocks(name);
+  let info: CaptureInfo | null = null;
+  const per = o.batch ?? ENGINE_BATCH;
+  let a = engine.areas(per, o.chunkBytes ?? CHUNK_BYTES);
+  a.dataCap = o.chunkBytes ?? a.dataCap;
+  let tabCap = 16;
+  let tab = core.reserve(tabCap * NGI_SIZE) >>> 0;
+  let nIf = 0, be = 0;
+  let filled = 0;          // bytes in the data area
+  let base = 0;            // file offset of the data area's first byte
+  let eof = false;
+  let ord = 0;
+  try {
+    for (;;) {
+      if (!eof) {
+        const got = readFull(fd, new Uint8Array(core.memory.buffer), a.data + filled, a.dataCap - filled, base + filled);
+        if (got < a.dataCap - filled) eof = true;
+        filled += got;
+      }
+      const end = a.data + filled;
+      let p = a.data;
+      let need = 0;
+      for (;;) {
+        if (o.stop?.()) return { drops, captureError: null, info, partial: true };
+        const n = frame(p, end, a.descs, per, be, tab, nIf, ord) >>> 0;
+        p = nextAddr() >>> 0;
+        if (n) {
+          const sink = begin(new DataView(core.memory.buffer).getUint16(a.descs + DESC_LINKTYPE, true));
+          engine.runDescs(n, sink);
+          ord += n;
+          await after(n);
+          if (n === per) continue;
+        }
+        // the core stopped at p: the end of its bytes, or a block for the reader's code
+        const at = p - a.data;
+        const q = blocks.block(new Uint8Array(core.memory.buffer, a.data, filled), at, filled, eof, base, ord);
+        if (blocks.gotPacket) throw new Error(`internal: the core stopped at a packet block the reader takes (byte ${base + at})`);
+        if (blocks.takeChange()) {
+          const ifs = blocks.interfaces;
+          if (ifs.length > tabCap) { tabCap = Math.max(ifs.length, tabCap * 2); tab = core.reserve(tabCap * NGI_SIZE) >>> 0; }
+          info = blocks.info;
+          setInfo(info);
+          o.onInfo?.(info);
+        }
+        be = blocks.bigEndian ? 1 : 0;
+        nIf = blocks.interfaces.length;
+        if (nIf) writeIfaceTable(core.memory.buffer, tab, blocks.interfaces, blocks.info, o.hostNames);
+        if (q === at) { need = blocks.need; break; }
+        p = a.data + q;
+      }
+      if (eof) return { drops, captureError: null, info };
+      // the incomplete block to the front; a block larger than the area gets a larger one
+      const carry = end - p;
+      const blockAt = base + (p - a.data);
+      const want = Math.max(a.dataCap, need);
+      if (want > a.dataCap) { const na = engine.areas(per, want); a = { ...na, dataCap: Math.max(Math.min(o.chunkBytes ?? na.dataCap, na.dataCap), want) }; }
+      new Uint8Array(core.memory.buffer).copyWithin(a.data, p, end);
+      base = blockAt;
+      filled = carry;
+    }
+  } catch (e) {
+    if (e instanceof CaptureError) return { drops, captureError: e, info };
+    throw e;
   }
 }
