@@ -23,6 +23,7 @@ import {
 } from '../layout.js';
 import type { Ruleset, Rule, Chain, TableName, IfaceMatch, Match } from '../rules/model.js';
 import { TABLE_NAMES } from '../rules/model.js';
+import { chainPositionsChecked } from '../rules/chains.js';
 import type { LowerCtx } from '../rules/modules/types.js';
 import { knownModuleId, lowerModule, moduleId, needsConntrack } from './lower.js';
 import { wireAddr, prefixMask } from './wire.js';
@@ -202,6 +203,12 @@ function ruleInfos(rules: RuleInfo[], idx: number[]): RuleInfo[] {
 
 type Builder = NonNullable<CompileOptions['buildTree']>;
 
+/** A table's chain ids by name: id = base + byName.get(name). */
+interface ChainIds {
+  byName: Map<string, number>;
+  base: number;
+}
+
 /** linearTree(n).stats for the chains of at most DEFAULT_BINTH rules (~60,000 of 61,000 in a kube-proxy dump):
  *  one frozen object per n, shared, instead of a words array and a stats object per chain. */
 const LINEAR_STATS: TreeStats[] = [];
@@ -209,12 +216,7 @@ for (let n = 0; n <= DEFAULT_BINTH; n++) LINEAR_STATS.push(Object.freeze(linearT
 
 /** A chain's record in the chain table and its decision structure (appended to W). */
 function emitStructure(W: Words, chainAt: number, ch: ChainInfo, rules: RuleInfo[], builder: Builder | null | undefined, linear: boolean, ifaceNames: string[]): void {
-  const cb = chainAt + ch.id * CH_SIZE;
-  W.set(cb + CH_FIRST_RULE, ch.rules.length ? ch.rules[0] : 0);
-  W.set(cb + CH_NRULES, ch.rules.length);
-  W.set(cb + CH_POLICY, ch.policy === 'ACCEPT' ? V_ACCEPT : ch.policy === 'DROP' ? V_DROP : -1);
-  W.set(cb + CH_POLICY_COUNTER, ch.counter);
-  W.set(cb + CH_TABLE, TABLE_ID[ch.table]);
+  const cb = chainAt + ch.id * CH_SIZE; // (the record's other words: chainRecord)
   const n = ch.rules.length;
   if (builder === undefined && !linear && n <= DEFAULT_BINTH) {
     // defaultTree's linearTree (one leaf of all the rules), written in place
@@ -241,6 +243,16 @@ function emitStructure(W: Words, chainAt: number, ch: ChainInfo, rules: RuleInfo
   }
 }
 
+/** A chain's record in the chain table but for CH_TREE (emitStructure's): in chain id order, one pass. */
+function chainRecord(W: Words, chainAt: number, ch: ChainInfo): void {
+  const cb = chainAt + ch.id * CH_SIZE;
+  W.set(cb + CH_FIRST_RULE, ch.rules.length ? ch.rules[0] : 0);
+  W.set(cb + CH_NRULES, ch.rules.length);
+  W.set(cb + CH_POLICY, ch.policy === 'ACCEPT' ? V_ACCEPT : ch.policy === 'DROP' ? V_DROP : -1);
+  W.set(cb + CH_POLICY_COUNTER, ch.counter);
+  W.set(cb + CH_TABLE, TABLE_ID[ch.table]);
+}
+
 /** Lowers rules into the image: the LowerCtx the modules see (`rule` = the rule being lowered) and the
  *  per-rule step. */
 class Lowering implements LowerCtx {
@@ -248,7 +260,7 @@ class Lowering implements LowerCtx {
   readonly recentIds = new Map<string, number>();
   readonly recentStamps: number[] = [];
   private cur: Rule | null = null;
-  private curChains: Map<string, number> | undefined = undefined;
+  private curChains: ChainIds | undefined = undefined;
   /** A rule's match words, reused. */
   private readonly ml = new Words(256);
   /** Params of all rules, in the order they were lowered: rule i's are P[pAt[i] .. pEnd[i]). */
@@ -257,7 +269,7 @@ class Lowering implements LowerCtx {
   readonly pEnd: Int32Array;
 
   constructor(private readonly W: Words, private readonly ruleAt: number, private readonly ifaceNames: string[],
-    private readonly chainIdx: Map<TableName, Map<string, number>>, nRules: number,
+    private readonly chainIdx: Map<TableName, ChainIds>, nRules: number,
     /** By rule index: the chain id a jump/goto rule targets (resolved beforehand), else -1. */
     private readonly jumpOf: Int32Array,
     /** By rule index: its index in model order (R_ID). */
@@ -279,9 +291,10 @@ class Lowering implements LowerCtx {
   }
   stateSlot(): number { return this.nState++; }
   chainId(name: string): number {
-    const id = this.curChains?.get(name);
-    if (id === undefined) throw new Error(`unknown chain '${name}'`);
-    return id;
+    const ids = this.curChains;
+    const p = ids?.byName.get(name);
+    if (p === undefined) throw new Error(`unknown chain '${name}'`);
+    return ids!.base + p;
   }
   get rule(): Rule { return this.cur!; }
 
@@ -431,14 +444,18 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   const ifaceNames = ifaceNamesFromHost(opts.host.host);
   const chains: ChainInfo[] = [];
   const rules: RuleInfo[] = [];
-  // chain ids by name, one map per table (a jump resolves without building a `table/name` key)
-  const chainIdx = new Map<TableName, Map<string, number>>();
+  // chain ids by name, one map per table (a jump resolves without building a `table/name` key): id = base +
+  // byName.get(name). The parser's name -> position map of a table when the model still has exactly the chains
+  // it indexed (src/rules/chains.ts chainPositionsChecked; base = the table's first id), else one built here.
+  const chainIdx = new Map<TableName, ChainIds>();
+  const distinctTables = new Set(rs.tables.map((t) => t.name)).size === rs.tables.length;
   for (const t of rs.tables) {
-    let byName = chainIdx.get(t.name);
-    if (!byName) chainIdx.set(t.name, (byName = new Map()));
+    const parsed = distinctTables ? chainPositionsChecked(t) : undefined;
+    let ids = chainIdx.get(t.name);
+    if (!ids) chainIdx.set(t.name, (ids = parsed ? { byName: parsed, base: chains.length } : { byName: new Map(), base: 0 }));
     for (const c of t.chains) {
       const id = chains.length;
-      byName.set(c.name, id);
+      if (!parsed) ids.byName.set(c.name, id);
       chains.push({ id, table: t.name, name: c.name, builtin: c.builtin, policy: c.policy, counter: 0, rules: [], model: c, structure: 'leaf', structureWords: 0 });
     }
   }
@@ -453,13 +470,13 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   let prevTo = -1;
   for (let c = 0, m = 0; c < chains.length; c++) {
     firstAt[c] = m;
-    const byName = chainIdx.get(chains[c].table)!;
+    const { byName, base } = chainIdx.get(chains[c].table)!;
     const rs = chains[c].model.rules;
     if (c > 0 && chains[c].table !== chains[c - 1].table) prevName = '';
     for (let i = 0; i < rs.length; i++, m++) {
       const t = rs[i].target;
       if (t === null || t.kind !== 'jump') { jumpTo[m] = -1; continue; }
-      if (t.chain !== prevName) { prevName = t.chain; prevTo = byName.get(t.chain) ?? -1; }
+      if (t.chain !== prevName) { prevName = t.chain; const p = byName.get(t.chain); prevTo = p === undefined ? -1 : base + p; }
       jumpTo[m] = prevTo;
     }
   }
@@ -518,6 +535,7 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   }
   const { recentIds, recentStamps, nState } = low;
 
+  for (let c = 0; c < chains.length; c++) chainRecord(W, chainAt, chains[c]);
   // Chain blocks, in walk order: the chain's decision structure, then its rules' params.
   const builder = opts.buildTree; // undefined: defaultTree
   for (let k = 0; k < order.length; k++) {

@@ -13,6 +13,8 @@ interface TableIndex {
   byName: Map<string, number>;
   /** Chains by serial; null = removed (-X). Serials are not reused, so removing a chain moves no other. */
   bySerial: (Chain | null)[];
+  /** By serial: the name the chain was indexed under. */
+  keys: string[];
   /** The chains findChain returned last and the one before (both still in byName). */
   last: Chain | null;
   last2: Chain | null;
@@ -36,7 +38,7 @@ function index(t: Table): TableIndex {
   if (!ix) {
     const byName = new Map<string, number>();
     for (let i = 0; i < t.chains.length; i++) byName.set(t.chains[i].name, i);
-    ix = { byName, bySerial: t.chains.slice(), last: null, last2: null, cursor: 0, shadow: new Set() };
+    ix = { byName, bySerial: t.chains.slice(), keys: t.chains.map((c) => c.name), last: null, last2: null, cursor: 0, shadow: new Set() };
     for (const c of t.chains) if (isTargetName(c.name)) ix.shadow.add(c.name);
     indexes.set(t, ix);
   }
@@ -107,6 +109,7 @@ export function addChain(t: Table, c: Chain): void {
   t.chains.push(c);
   ix.byName.set(c.name, ix.bySerial.length);
   ix.bySerial.push(c);
+  ix.keys.push(c.name);
   if (isTargetName(c.name)) ix.shadow.add(c.name);
 }
 
@@ -123,6 +126,7 @@ export function addNewChain(t: Table, c: Chain): boolean {
   }
   t.chains.push(c);
   ix.bySerial.push(c);
+  ix.keys.push(c.name);
   if (isTargetName(c.name)) ix.shadow.add(c.name);
   return true;
 }
@@ -145,6 +149,22 @@ export function removeChain(t: Table, c: Chain): void {
 export function chainPositions(t: Table): Map<string, number> | undefined {
   const ix = indexes.get(t);
   if (!ix || ix.bySerial.length !== t.chains.length || ix.byName.size !== t.chains.length) return undefined;
+  return ix.byName;
+}
+
+/** chainPositions for a model that may have been changed since it was parsed (the compiler): also checks that
+ *  t.chains holds the very chains the index has, in its order, under the names they had (one pass, pointer
+ *  compares), else undefined. */
+export function chainPositionsChecked(t: Table): Map<string, number> | undefined {
+  const ix = indexes.get(t);
+  const cs = t.chains;
+  if (!ix || ix.bySerial.length !== cs.length || ix.byName.size !== cs.length) return undefined;
+  const bs = ix.bySerial;
+  const keys = ix.keys;
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i];
+    if (bs[i] !== c || keys[i] !== c.name) return undefined;
+  }
   return ix.byName;
 }
 

@@ -40,23 +40,56 @@ export class LineWords {
   }
 }
 
+// Known tokens (option and module names, common values): an unquoted word with the text of one is that string
+// rather than a new slice of the line (no allocation; maps keyed by it find it by its cached hash). Same text,
+// so no one can tell. One token per slot, the first registered wins.
+const INTERN_MAX_LEN = 24;
+const TOKENS: (string | undefined)[] = new Array(2048);
+function internSlot(s: string, start: number, len: number): number {
+  return (len * 131 + s.charCodeAt(start) * 31 + s.charCodeAt(start + len - 1) * 7 + s.charCodeAt(start + (len >> 1)) * 3 + s.charCodeAt(start + (len >> 2))) & 2047;
+}
+function sameText(line: string, start: number, k: string): boolean {
+  for (let j = 0; j < k.length; j++) if (line.charCodeAt(start + j) !== k.charCodeAt(j)) return false;
+  return true;
+}
+/** Register tokens the lexer returns as these strings (words of at most INTERN_MAX_LEN characters). */
+export function internTokens(words: Iterable<string>): void {
+  for (const w of words) {
+    if (w.length === 0 || w.length > INTERN_MAX_LEN) continue;
+    const k = internSlot(w, 0, w.length);
+    if (TOKENS[k] === undefined) TOKENS[k] = w;
+  }
+}
+
+/** The words of a line without quotes, s[from, to), into `out` (its words replaced; columns from `from`): words
+ *  are the runs of non-blanks (backslashes are ordinary characters outside quotes), found by a char-code scan.
+ *  The parser hands it the whole text and the line's range: reading a flat string is quicker than reading a
+ *  slice of it character by character. */
+export function lexPlain(s: string, from: number, to: number, out: LineWords): void {
+  out.n = 0;
+  let i = from;
+  while (i < to) {
+    let c = s.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13 || c === 10) { i++; continue; }
+    const start = i;
+    do { i++; c = i < to ? s.charCodeAt(i) : 32; } while (c !== 32 && c !== 9 && c !== 13 && c !== 10);
+    const len = i - start;
+    let w: string | undefined;
+    if (len <= INTERN_MAX_LEN) {
+      const k = TOKENS[internSlot(s, start, len)];
+      if (k !== undefined && k.length === len && sameText(s, start, k)) w = k;
+    }
+    out.push(w ?? s.slice(start, i), start - from + 1, false);
+  }
+}
+
 /** The words of `line` into `out` (its words replaced); splitWords returns them as Word objects. */
 export function lexLine(line: string, file: string, lineNo: number, out: LineWords): void {
-  out.n = 0;
   if (!line.includes('"')) {
-    // No quotes: words are the runs of non-blanks (backslashes are ordinary characters outside quotes).
-    // A scan by char code (no regex match array per word).
-    const n = line.length;
-    let i = 0;
-    while (i < n) {
-      let c = line.charCodeAt(i);
-      if (c === 32 || c === 9 || c === 13 || c === 10) { i++; continue; }
-      const start = i;
-      do { i++; c = i < n ? line.charCodeAt(i) : 32; } while (c !== 32 && c !== 9 && c !== 13 && c !== 10);
-      out.push(line.slice(start, i), start + 1, false);
-    }
+    lexPlain(line, 0, line.length, out);
     return;
   }
+  out.n = 0;
   // With quotes: a word's text is built from slices of the line (runs of ordinary characters), not one
   // character at a time (a comment of 40 characters was a chain of 40 concatenations kept in the model).
   let buf = '';

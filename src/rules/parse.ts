@@ -5,7 +5,7 @@
 import type { AddrMatch, Chain, Counters, IfaceMatch, Match, ProtoMatch, Rule, Ruleset, SourcePos, Table, TableName, Target } from './model.js';
 import { TABLE_BUILTINS, TABLE_NAMES } from './model.js';
 import { ParseError } from './errors.js';
-import { lexLine, LineWords } from './lex.js';
+import { internTokens, lexLine, lexPlain, LineWords } from './lex.js';
 import { parseAddrMask, maskToPrefix } from './util.js';
 import { parseProto, protoName } from './protocols.js';
 import { findMatch, findTarget, KNOWN_UNSUPPORTED_TARGETS, MATCHES, TARGETS, unsupportedMatch, unsupportedTarget } from './modules/index.js';
@@ -74,6 +74,19 @@ const COMMANDS = ['--append', '--delete', '--insert', '--replace', '--list', '--
 /** Command options (long and short) refused inside a rule. */
 const NOT_IN_RULE = new Set([...COMMANDS, '-A', '-D', '-I', '-R', '-L', '-F', '-Z', '-N', '-X', '-P', '-E', '-t', '-C', '-S']);
 
+// The words the lexer returns as these very strings (src/rules/lex.ts internTokens): the rule syntax's options,
+// the modules' names and options, and values every kube-proxy dump repeats.
+internTokens(['-A', '!', '-j', '-m', '-p', '-s', '-d', '-i', '-o', '-g', '-c', '-f', 'COMMIT', '-', '[0:0]', 'ACCEPT', 'DROP', 'RETURN',
+  'tcp', 'udp', 'icmp', 'sctp', 'all', 'random', 'nth', 'NEW', 'INVALID', 'RELATED,ESTABLISHED', 'LOCAL', 'KUBE-MARK-MASQ', 'KUBE-SERVICES',
+  '0x4000/0x4000', '0x00004000/0x00004000', '0x4000', '0x00004000', '80', '443', '53']);
+internTokens(BASE.map((b) => b.long));
+internTokens(COMMANDS);
+internTokens(NOT_IN_RULE);
+for (const m of [...MATCHES, ...TARGETS]) {
+  internTokens([m.name, ...(m.aliases ?? [])]);
+  internTokens(m.options.map((o) => o.name));
+}
+
 interface Ctx {
   file: string;
   mode: UnsupportedMode;
@@ -97,7 +110,9 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
 
   while (from < text.length) {
     const nl = text.indexOf('\n', from);
-    const raw = text.slice(from, nl < 0 ? text.length : nl);
+    const lineAt = from;
+    const lineEnd = nl < 0 ? text.length : nl;
+    const raw = text.slice(from, lineEnd);
     from = nl < 0 ? text.length : nl + 1;
     const lineNo = ++nLines;
     if (raw.startsWith('#')) continue;
@@ -105,7 +120,8 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
     const cr = raw.indexOf('\r');
     if (cr >= 0) throw new ParseError(at(lineNo, cr + 1), '\r', 'carriage return in the line (CRLF line endings?): iptables-restore would refuse it');
     if (raw.trim() === '') throw new ParseError(at(lineNo, 1), raw, 'line of only blanks: iptables-restore refuses it (no command specified)');
-    lexLine(raw, file, lineNo, L);
+    if (raw.includes('"')) lexLine(raw, file, lineNo, L);
+    else lexPlain(text, lineAt, lineEnd, L);
     const w0 = L.text[0];
     if (raw[0] === '*') {
       const p0 = at(lineNo, L.col[0]);

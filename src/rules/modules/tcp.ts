@@ -104,7 +104,8 @@ export const tcp: MatchModule<TcpParams> = {
 };
 
 // ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
-tcp.lower = (p) => [
-  ...(p.sport ?? [0, 65535]), ...(p.dport ?? [0, 65535]), p.flagsMask, p.flagsCmp, p.option,
+tcp.lower = (p) => [ // (no spreads: an iterator per port range was most of the compile's garbage)
+  p.sport ? p.sport[0] : 0, p.sport ? p.sport[1] : 65535, p.dport ? p.dport[0] : 0, p.dport ? p.dport[1] : 65535,
+  p.flagsMask, p.flagsCmp, p.option,
   (p.sportInv ? 1 : 0) | (p.dportInv ? 2 : 0) | (p.flagsInv ? 4 : 0) | (p.optionInv ? 8 : 0),
 ]; // assembly/modules/tcpudp.ts tcpMatch

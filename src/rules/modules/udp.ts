@@ -49,6 +49,7 @@ export const udp = portsModule('udp', MOD_UDP, IPPROTO_UDP, true);
 // ---- lowering (added by the ENGINE work): params -> the image words its twin in assembly/modules/ reads
 /** udp / sctp: [spmin, spmax, dpmin, dpmax, invflags] (assembly/modules/tcpudp.ts udpMatch) */
 export function lowerPorts(p: PortsParams): number[] {
-  return [...(p.sport ?? [0, 65535]), ...(p.dport ?? [0, 65535]), (p.sportInv ? 1 : 0) | (p.dportInv ? 2 : 0)];
+  return [p.sport ? p.sport[0] : 0, p.sport ? p.sport[1] : 65535, p.dport ? p.dport[0] : 0, p.dport ? p.dport[1] : 65535,
+    (p.sportInv ? 1 : 0) | (p.dportInv ? 2 : 0)];
 }
 udp.lower = lowerPorts;
