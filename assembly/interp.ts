@@ -6,7 +6,7 @@
 // chain policy (the underflow entry), whose counter ticks.
 // Counters tick after the base match and all matches matched, before the target runs.
 import {
-  H_CHAINS, H_RULES, H_HOOKS, NUM_TABLES, CH_SIZE, CH_POLICY, CH_POLICY_COUNTER, CH_TREE, NODE_LEAF,
+  H_CHAINS, H_RULES, H_HOOKS, NUM_TABLES, CH_SIZE, CH_POLICY, CH_POLICY_COUNTER, CH_TREE, CH_NRULES, NODE_LEAF,
   NODE_MULTI, MULTI_MAX, NODE_LEAF_HIT,
   R_SIZE, R_FLAGS, R_SRC, R_SMSK, R_DST, R_DMSK, R_PROTO, R_IIF, R_OIF, R_TARGET, R_TARGET_ARG,
   R_TPARAMS, R_NMATCH, R_MATCHES, R_COUNTER, RF_SRC, RF_SRC_INV, RF_DST, RF_DST_INV, RF_PROTO,
@@ -243,14 +243,22 @@ function walk<R>(entry: i32): i32 {
     if (t == T_ACCEPT) return V_ACCEPT;
     if (t == T_DROP) { dropBy = r; return V_DROP; }
     if (t == T_JUMP || t == T_GOTO) {
+      const to = load<i32>(ra, R_TARGET_ARG << 2);
       if (t == T_JUMP) {
         if (sp >= STACK_MAX) { dropBy = r; return V_DROP; }
+        const ta = chainsA + <usize>to * (CH_SIZE << 2);
+        if (load<i32>(ta, CH_NRULES << 2) == 0) {
+          // an empty user chain (kube-proxy has several): its end, an implicit RETURN, is counted
+          // and the walk goes on after the jump, as the push, enter and pop would
+          tick<R>(load<i32>(ta, CH_POLICY_COUNTER << 2), bytes);
+          continue;
+        }
         // resume point: the next leaf position, or for a partitioned chain the rule's index
         const s = STACK + <usize>sp * 12;
         store<i32>(s, chain); store<i32>(s, multi ? -1 : leaf, 4); store<i32>(s, multi ? r : pos, 8);
         sp++;
       }
-      chain = load<i32>(ra, R_TARGET_ARG << 2);
+      chain = to;
       after = -1; enter = true;
       continue;
     }

@@ -52,6 +52,37 @@ describe('interpreter', () => {
     expect(r.results[2] >>> 16).toBe(a2 + 1);
   });
 
+  it('jumps to empty user chains: the implicit RETURN counted, the walk goes on after the jump', () => {
+    // E is empty; G holds only a jump to E. The jumps from FORWARD, from G and from the goto'd
+    // chain H (whose end returns to FORWARD's caller: none, so the policy) all come back.
+    const rs = ruleset({
+      filter: {
+        FORWARD: { policy: 'DROP', rules: [{ j: 'E' }, { j: 'G' }, { s: '192.0.2.20/32', j: 'ACCEPT' }, { g: 'H' }] },
+        E: {},
+        G: { rules: [{ j: 'E' }] },
+        H: { rules: [{ j: 'E' }, { s: '192.0.2.30/32', j: 'ACCEPT' }] },
+      },
+    });
+    const r = run(rs, [
+      { src: '192.0.2.20', dst: FAR },  // P1: F1 → E ret, F2 → G1 → E ret, G ret, F3 ACCEPT
+      { src: '192.0.2.30', dst: FAR },  // P2: F1, F2 as P1; F3 no; F4 goto H: H1 → E ret, H2 ACCEPT
+      { src: '192.0.2.40', dst: FAR },  // P3: as P2 up to H2 no, H ends: stack empty → policy DROP
+    ]);
+    expect(r.cnt('filter/FORWARD#1')).toEqual([3, 120]);
+    expect(r.cnt('filter/FORWARD#2')).toEqual([3, 120]);
+    expect(r.cnt('filter/FORWARD#3')).toEqual([1, 40]);
+    expect(r.cnt('filter/FORWARD#4')).toEqual([2, 80]);
+    expect(r.cnt('filter/G#1')).toEqual([3, 120]);
+    expect(r.cnt('filter/G')).toEqual([3, 120]);
+    expect(r.cnt('filter/H#1')).toEqual([2, 80]);
+    expect(r.cnt('filter/H#2')).toEqual([1, 40]);
+    expect(r.cnt('filter/H')).toEqual([1, 40]);
+    // E's end ticks once per jump to it: 3 from FORWARD#1, 3 from G#1, 2 from H#1
+    expect(r.cnt('filter/E')).toEqual([8, 320]);
+    expect(r.cnt('filter/FORWARD')).toEqual([1, 40]);
+    expect(Array.from(r.results, (x) => x & 0xff)).toEqual([RES_FORWARDED, RES_FORWARDED, RES_DROP_POLICY]);
+  });
+
   it('ACCEPT ends only its table; DROP ends the packet', () => {
     const rs = ruleset({
       mangle: { PREROUTING: { rules: [{ j: 'ACCEPT' }, { j: 'DROP' }] } },
