@@ -23,7 +23,7 @@ import {
 } from '../layout.js';
 import type { Ruleset, Rule, Chain, TableName, IfaceMatch, Match } from '../rules/model.js';
 import { TABLE_NAMES } from '../rules/model.js';
-import { chainPositionsChecked } from '../rules/chains.js';
+import { chainPositionsChecked, JumpTarget } from '../rules/chains.js';
 import type { LowerCtx } from '../rules/modules/types.js';
 import { knownModuleId, lowerModule, moduleId, needsConntrack } from './lower.js';
 import { wireAddr, prefixMask } from './wire.js';
@@ -203,10 +203,12 @@ function ruleInfos(rules: RuleInfo[], idx: number[]): RuleInfo[] {
 
 type Builder = NonNullable<CompileOptions['buildTree']>;
 
-/** A table's chain ids by name: id = base + byName.get(name). */
+/** A table's chain ids by name: id = base + byName.get(name). `chains`: the table's chains when byName is the
+ *  parser's (checked) map: a parsed jump's target is then found by its reference (JumpTarget.position). */
 interface ChainIds {
   byName: Map<string, number>;
   base: number;
+  chains: Chain[] | null;
 }
 
 /** linearTree(n).stats for the chains of at most DEFAULT_BINTH rules (~60,000 of 61,000 in a kube-proxy dump):
@@ -452,7 +454,7 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   for (const t of rs.tables) {
     const parsed = distinctTables ? chainPositionsChecked(t) : undefined;
     let ids = chainIdx.get(t.name);
-    if (!ids) chainIdx.set(t.name, (ids = parsed ? { byName: parsed, base: chains.length } : { byName: new Map(), base: 0 }));
+    if (!ids) chainIdx.set(t.name, (ids = parsed ? { byName: parsed, base: chains.length, chains: t.chains } : { byName: new Map(), base: 0, chains: null }));
     for (const c of t.chains) {
       const id = chains.length;
       if (!parsed) ids.byName.set(c.name, id);
@@ -470,12 +472,16 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
   let prevTo = -1;
   for (let c = 0, m = 0; c < chains.length; c++) {
     firstAt[c] = m;
-    const { byName, base } = chainIdx.get(chains[c].table)!;
+    const { byName, base, chains: tableChains } = chainIdx.get(chains[c].table)!;
     const rs = chains[c].model.rules;
     if (c > 0 && chains[c].table !== chains[c - 1].table) prevName = '';
     for (let i = 0; i < rs.length; i++, m++) {
       const t = rs[i].target;
       if (t === null || t.kind !== 'jump') { jumpTo[m] = -1; continue; }
+      if (tableChains !== null) {
+        const p = JumpTarget.position(t, tableChains);
+        if (p >= 0) { jumpTo[m] = base + p; continue; }
+      }
       if (t.chain !== prevName) { prevName = t.chain; const p = byName.get(t.chain); prevTo = p === undefined ? -1 : base + p; }
       jumpTo[m] = prevTo;
     }

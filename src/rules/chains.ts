@@ -1,6 +1,6 @@
 // Per-table lookup structures the parser keeps while reading (chains by name), so that kube-proxy-sized
 // dumps (100k chains, 300k rules) parse in linear time. Not part of the model.
-import type { Chain, Rule, Table } from './model.js';
+import type { Chain, Rule, SourcePos, Table, Target } from './model.js';
 import { findTarget, KNOWN_UNSUPPORTED_TARGETS } from './modules/index.js';
 
 /** A name -j may mean as a verdict or a target extension (ACCEPT, DNAT, ...). */
@@ -15,9 +15,11 @@ interface TableIndex {
   bySerial: (Chain | null)[];
   /** By serial: the name the chain was indexed under. */
   keys: string[];
-  /** The chains findChain returned last and the one before (both still in byName). */
+  /** The chains findChain returned last and the one before (both still in byName), and their serials. */
   last: Chain | null;
   last2: Chain | null;
+  lastS: number;
+  last2S: number;
   /** The serial after the chain findAppendChain found last: iptables-save prints the rules chain by chain in
    *  the order the chains are declared, so the next `-A` chain is most often that one. */
   cursor: number;
@@ -38,7 +40,7 @@ function index(t: Table): TableIndex {
   if (!ix) {
     const byName = new Map<string, number>();
     for (let i = 0; i < t.chains.length; i++) byName.set(t.chains[i].name, i);
-    ix = { byName, bySerial: t.chains.slice(), keys: t.chains.map((c) => c.name), last: null, last2: null, cursor: 0, shadow: new Set() };
+    ix = { byName, bySerial: t.chains.slice(), keys: t.chains.map((c) => c.name), last: null, last2: null, lastS: -1, last2S: -1, cursor: 0, shadow: new Set() };
     for (const c of t.chains) if (isTargetName(c.name)) ix.shadow.add(c.name);
     indexes.set(t, ix);
   }
@@ -47,11 +49,29 @@ function index(t: Table): TableIndex {
   return ix;
 }
 
-/** Remember c as the chain found last (the one found before it becomes the one before). */
-function found(ix: TableIndex, c: Chain): Chain {
+/** The serial (in the table's index) of the chain findChain / findAppendChain / findJumpChain returned last. */
+let foundSerial = -1;
+
+/** Remember c (serial s) as the chain found last (the one found before it becomes the one before). */
+function found(ix: TableIndex, c: Chain, s: number): Chain {
   ix.last2 = ix.last;
+  ix.last2S = ix.lastS;
   ix.last = c;
+  ix.lastS = s;
+  foundSerial = s;
   return c;
+}
+
+/** Swap the last two (findChain found the one before again). */
+function foundAgain(ix: TableIndex): Chain {
+  const b = ix.last2!;
+  const bs = ix.last2S;
+  ix.last2 = ix.last;
+  ix.last2S = ix.lastS;
+  ix.last = b;
+  ix.lastS = bs;
+  foundSerial = bs;
+  return b;
 }
 
 export function findChain(t: Table, name: string): Chain | undefined {
@@ -59,16 +79,12 @@ export function findChain(t: Table, name: string): Chain | undefined {
   // Rules come grouped by chain: the chain found last is most often the one asked for again; the one before
   // is the jump target of the previous rule (kube-proxy: -A KUBE-SEP-X ... -j KUBE-MARK-MASQ, line after line).
   const a = ix.last;
-  if (a !== null && a.name === name) return a;
+  if (a !== null && a.name === name) { foundSerial = ix.lastS; return a; }
   const b = ix.last2;
-  if (b !== null && b.name === name) {
-    ix.last = b;
-    ix.last2 = a;
-    return b;
-  }
+  if (b !== null && b.name === name) return foundAgain(ix);
   const s = ix.byName.get(name);
   if (s === undefined) return undefined;
-  return found(ix, ix.bySerial[s]!);
+  return found(ix, ix.bySerial[s]!, s);
 }
 
 /** `-A name`: findChain, but a chain that is neither of the last two is first looked for right after the
@@ -77,24 +93,20 @@ export function findChain(t: Table, name: string): Chain | undefined {
 export function findAppendChain(t: Table, name: string): Chain | undefined {
   const ix = index(t);
   const a = ix.last;
-  if (a !== null && a.name === name) return a;
+  if (a !== null && a.name === name) { foundSerial = ix.lastS; return a; }
   const b = ix.last2;
-  if (b !== null && b.name === name) {
-    ix.last = b;
-    ix.last2 = a;
-    return b;
-  }
+  if (b !== null && b.name === name) return foundAgain(ix);
   const bs = ix.bySerial;
   let k = ix.cursor;
   while (k < bs.length && bs[k] === null) k++;
   if (k < bs.length && bs[k]!.name === name) {
     ix.cursor = k + 1;
-    return found(ix, bs[k]!);
+    return found(ix, bs[k]!, k);
   }
   const s = ix.byName.get(name);
   if (s === undefined) return undefined;
   ix.cursor = s + 1;
-  return found(ix, bs[s]!);
+  return found(ix, bs[s]!, s);
 }
 
 /** `-j name`: the chain `name` of `t`, as findChain; a target name (-j DNAT, -j ACCEPT) no chain of the table
@@ -141,6 +153,35 @@ export function removeChain(t: Table, c: Chain): void {
   ix.shadow.delete(c.name);
   if (ix.last === c) ix.last = null;
   if (ix.last2 === c) ix.last2 = null;
+}
+
+/** A jump/goto target as the parser makes it: the model's { kind: 'jump', chain, goto, pos } (the same own
+ *  properties in the same order: JSON, spreads, Object.keys and toEqual see a plain target), and, in private
+ *  fields nothing but jumpPosition reads, the chain it resolved to and that chain's serial in the parser's
+ *  index. Validate and compile then find the target chain's position without a lookup among the table's names
+ *  (kube-proxy: 61,000), after checking the reference still holds. */
+export class JumpTarget {
+  readonly kind = 'jump' as const;
+  chain: string;
+  goto: boolean;
+  pos: SourcePos;
+  readonly #ref: Chain;
+  readonly #serial: number;
+  constructor(chain: Chain, goto: boolean, pos: SourcePos) {
+    this.chain = chain.name; // the declared name's string: equal text, and lookups by it compare pointers
+    this.goto = goto;
+    this.pos = pos;
+    this.#ref = chain;
+    this.#serial = foundSerial;
+  }
+  /** The position in `chains` of the chain this target names, when the chain it resolved to is at its serial
+   *  there under that name; else -1 (look it up by name). */
+  static position(t: Target, chains: Chain[]): number {
+    if (!(t instanceof JumpTarget)) return -1;
+    const c = t.#ref;
+    const s = t.#serial;
+    return s >= 0 && s < chains.length && chains[s] === c && c.name === t.chain ? s : -1;
+  }
 }
 
 /** name -> position in t.chains for every chain of `t`, when the parser's index of `t` has it (no chain was

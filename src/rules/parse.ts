@@ -12,7 +12,7 @@ import { findMatch, findTarget, KNOWN_UNSUPPORTED_TARGETS, MATCHES, TARGETS, uns
 import type { ArgReader, MatchModule, ModuleBase, ModuleOption, OptSpec, TargetModule } from './modules/types.js';
 import type { UnsupportedParams } from './modules/unsupported.js';
 import { validateTable, deleteChain } from './validate.js';
-import { findChain, findAppendChain, findJumpChain, addNewChain, resetIndex } from './chains.js';
+import { findChain, findAppendChain, findJumpChain, addNewChain, resetIndex, JumpTarget } from './chains.js';
 
 /** iptables refuses -j DROP and -P X DROP in nat (a `:CHAIN DROP` line is accepted: it bypasses the check). */
 const NAT_DROP = 'the "nat" table is not intended for filtering, the use of DROP is therefore inhibited';
@@ -667,7 +667,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: LineWords, start
           const isChain = findJumpChain(table, name);
           if (isChain) {
             if (isChain.builtin) throw new ParseError(S.at(nw), name, `cannot jump to builtin chain '${name}'`);
-            rule.target = { kind: 'jump', chain: isChain.name, goto, pos: S.at(nw) }; // the declared name's string: equal text, and lookups by it compare pointers
+            rule.target = new JumpTarget(isChain, goto, S.at(nw)); // (chain: the declared name's string)
             break;
           }
           if (name === 'ACCEPT' || name === 'DROP' || name === 'RETURN') {

@@ -5,7 +5,7 @@
 import type { Chain, Rule, SourcePos, Table } from './model.js';
 import { ParseError } from './errors.js';
 import { findMatch, findTarget, unsupportedMatch, unsupportedTarget } from './modules/index.js';
-import { chainPositions, findChain, firstReference, removeChain } from './chains.js';
+import { chainPositions, findChain, firstReference, JumpTarget, removeChain } from './chains.js';
 
 /** For each chain, the builtin hooks (chain names) from which it is reached. Throws on a reachable loop. */
 export function reachingHooks(table: Table): Map<string, Set<string>> {
@@ -26,12 +26,9 @@ export function reachingHooks(table: Table): Map<string, Set<string>> {
 function hookBits(table: Table): Int32Array {
   const chains = table.chains;
   const n = chains.length;
-  // name -> position: the parser's index of the table when it is current (no second map of 61,000 names)
+  // name -> position: the parser's index of the table when it is current (no second map of 61,000 names), made
+  // only if a jump's target is not found by its reference (JumpTarget.position)
   let idOf = chainPositions(table);
-  if (!idOf) {
-    idOf = new Map<string, number>();
-    for (let i = 0; i < n; i++) idOf.set(chains[i].name, i);
-  }
   // edges of chain c: edgeTo[edgeAt[c] .. edgeAt[c+1]), in rule order; edgeRule = the rule's index in c
   const edgeAt = new Int32Array(n + 1);
   let edgeTo = new Int32Array(1024);
@@ -46,9 +43,17 @@ function hookBits(table: Table): Int32Array {
     for (let i = 0; i < rules.length; i++) {
       const t = rules[i].target;
       if (t?.kind !== 'jump') continue;
-      let ni: number | undefined;
-      if (t.chain === prevName) ni = prevId;
-      else { ni = idOf.get(t.chain); prevName = t.chain; prevId = ni; }
+      let ni: number | undefined = JumpTarget.position(t, chains);
+      if (ni < 0) {
+        if (t.chain === prevName) ni = prevId;
+        else {
+          if (!idOf) {
+            idOf = new Map<string, number>();
+            for (let k = 0; k < n; k++) idOf.set(chains[k].name, k);
+          }
+          ni = idOf.get(t.chain); prevName = t.chain; prevId = ni;
+        }
+      }
       if (ni === undefined) continue;
       if (ne === edgeTo.length) {
         const a = new Int32Array(ne * 2); a.set(edgeTo); edgeTo = a;
