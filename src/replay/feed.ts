@@ -8,7 +8,7 @@
 // caplen over the limit or cut by the end of the file ends the replay after every packet before it.
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { classicPcapHeader, pcapRecordError, pcapTruncatedError, readCapture, CaptureError, PcapngBlocks, type ClassicPcap, type CaptureInfo, type PcapngIface } from '../pcap/reader.js';
-import { DESC_LINKTYPE, NGI_LW, NGI_SNAPLEN, NGI_MODE, NGI_K, NGI_UNITS, NGI_A, NGI_OFFSET, NGI_SIZE } from '../layout.js';
+import { DESC_LINKTYPE, PCAPNG_MAX_BLOCK, PCAPNG_MAX_CAPLEN, NGI_LW, NGI_SNAPLEN, NGI_MODE, NGI_K, NGI_UNITS, NGI_A, NGI_OFFSET, NGI_SIZE } from '../layout.js';
 import { interfaceMap, type Engine, type ForwardedSink } from './engine.js';
 import { outputFormat, type DropSink, type OutputFormat } from './drops.js';
 
@@ -404,5 +404,168 @@ async function replayPcapng(engine: Engine, fd: number, name: string, o: FeedOpt
   } catch (e) {
     if (e instanceof CaptureError) return { drops, captureError: e, info };
     throw e;
+  }
+}
+
+/** A batch of the pool's pcapng chunks: whole blocks at `off` (`len` bytes) of the chunk, `n`
+ * packets from ordinal `ord`, of one section (`be`: big-endian) whose interface table is `table`
+ * (`nIf` NGI_* entries); the workers' cores frame it with pcapngFrame (which skips the blocks the
+ * reader skips between its packets). */
+export interface NgBatch extends RawBatch { be: number; table: Uint8Array; nIf: number }
+
+/** The worker's message for an NgBatch. */
+export type NgBatchMsg = { t: 'ng'; seq: number; sab: SharedArrayBuffer; off: number; len: number; n: number; ord: number; be: number; table: Uint8Array; nIf: number };
+
+/** The pool's main thread: a pcapng file in chunks of whole blocks, each in a SharedArrayBuffer,
+ * cut into batches of at most `batch` packets and at every block the core does not frame (SHB,
+ * IDB: read here by the reader's code, which updates the interface table the next batches carry).
+ * The only per-packet work is the block walk (type, lengths and, for packet blocks, the checks
+ * pcapngFrame makes, so that a worker's core frames exactly the batch's packets); the workers'
+ * cores build the descriptors. Damage: the reader's CaptureError, thrown by the next `next()`
+ * after the packets before it. */
+export class PcapngChunks {
+  private filePos = 0;
+  private carry = 0;
+  private carrySab: SharedArrayBuffer | null = null;
+  private carryOff = 0;
+  private need = 0;
+  private eof = false;
+  private pending: CaptureError | null = null;
+  readonly blocks: PcapngBlocks;
+  /** Packets framed so far (the next ordinal). */
+  packets = 0;
+  /** Bytes of the file consumed (whole blocks). */
+  bytes = 0;
+  /** The output format (drops.ts outputFormat), decided at the first packet as replayCapture does. */
+  format: OutputFormat | null = null;
+  /** The first packet's link type. */
+  linktype: number | null = null;
+  private table = new Uint8Array(0);
+  private nIf = 0;
+  private be = 0;
+  /** Interfaces changed since the last `takeInfo()`. */
+  private changed = false;
+
+  constructor(private readonly fd: number, name: string, private readonly hostNames: string[], private readonly batch: number, private readonly chunkBytes = CHUNK_BYTES) {
+    this.blocks = new PcapngBlocks(name);
+  }
+
+  /** The capture's info once an interface was read (null before), as readCapture's onInfo gives it. */
+  info(): CaptureInfo | null { return this.changed || this.blocks.info.interfaces.length ? this.blocks.info : null; }
+
+  close(): void {
+    try { closeSync(this.fd); } catch { /* closed */ }
+  }
+
+  next(reuse: SharedArrayBuffer | undefined): { sab: SharedArrayBuffer; batches: NgBatch[] } | null {
+    if (this.pending) { const e = this.pending; this.pending = null; this.eof = true; this.carry = 0; throw e; }
+    if (this.eof && this.carry === 0) return null;
+    const need = Math.max(this.chunkBytes, this.need, this.carry);
+    const sab = reuse && reuse.byteLength >= need ? reuse : new SharedArrayBuffer(need);
+    const u8 = new Uint8Array(sab);
+    if (this.carry) u8.set(new Uint8Array(this.carrySab!, this.carryOff, this.carry), 0);
+    let filled = this.carry;
+    if (!this.eof) {
+      const got = readFull(this.fd, u8, filled, sab.byteLength - filled, this.filePos);
+      this.filePos += got;
+      filled += got;
+      if (filled < sab.byteLength) this.eof = true;
+    }
+    const base = this.bytes;
+    const dv = new DataView(sab);
+    const per = this.batch, blocks = this.blocks;
+    const batches: NgBatch[] = [];
+    let pos = 0, start = 0, n = 0;
+    let lastIf = -1, lastHi = 0, lastLo = 0; // the batch's last packet (-1: an SPB)
+    const cut = () => {
+      if (n) {
+        const ts = lastIf < 0 ? { tsSec: 0, tsNsec: 0 } : blocks.time(lastIf, lastHi, lastLo);
+        if (this.linktype === null) {
+          // the first packet's link type: its interface's entry in the table
+          this.linktype = this.firstLinktype(dv, start);
+          this.format = outputFormat(blocks.info, this.linktype);
+        }
+        batches.push({ off: start, len: pos - start, n, ord: this.packets, be: this.be, table: this.table, nIf: this.nIf, ...ts });
+        this.packets += n;
+      }
+      start = pos; n = 0;
+    };
+    this.need = 0;
+    for (;;) {
+      // the checks of pcapngFrame: a block it frames or skips stays in the batch
+      if (filled - pos >= 12) {
+        const le = this.be === 0;
+        const len = dv.getUint32(pos + 4, le);
+        if (dv.getUint32(pos, true) !== 0x0a0d0d0a && len >= 12 && (len & 3) === 0 && len <= PCAPNG_MAX_BLOCK && pos + len <= filled && dv.getUint32(pos + len - 4, le) === len) {
+          const type = dv.getUint32(pos, le);
+          if (type === 6) {
+            if (len >= 32) {
+              const ifid = dv.getUint32(pos + 8, le);
+              const cl = dv.getUint32(pos + 20, le);
+              if (ifid < this.nIf && 32 + cl + ((4 - (cl & 3)) & 3) <= len && (cl <= PCAPNG_MAX_CAPLEN || cl <= this.snaplen(ifid))) {
+                lastIf = ifid; lastHi = dv.getUint32(pos + 12, le); lastLo = dv.getUint32(pos + 16, le);
+                pos += len;
+                if (++n === per) cut();
+                continue;
+              }
+            }
+          } else if (type === 3) {
+            if (len >= 16 && this.nIf > 0) {
+              lastIf = -1;
+              pos += len;
+              if (++n === per) cut();
+              continue;
+            }
+          } else if (type !== 1) { pos += len; continue; }
+        }
+      }
+      // a block for the reader's code (or the end of the bytes)
+      cut();
+      let q: number;
+      try {
+        q = blocks.block(u8, pos, filled, this.eof, base, this.packets);
+      } catch (e) {
+        if (!(e instanceof CaptureError)) throw e;
+        this.pending = e;
+        break;
+      }
+      if (blocks.gotPacket) throw new Error(`internal: the pcapng walk stopped at a packet block the reader takes (byte ${base + pos})`);
+      if (blocks.takeChange()) this.changed = true;
+      this.setTable();
+      if (q === pos) { this.need = blocks.need; break; }
+      pos = start = q;
+    }
+    this.bytes = base + pos;
+    this.carry = this.pending ? 0 : filled - pos;
+    this.carrySab = sab;
+    this.carryOff = pos;
+    return { sab, batches };
+  }
+
+  private snaplen(ifid: number): number {
+    return new DataView(this.table.buffer).getUint32(ifid * NGI_SIZE + NGI_SNAPLEN, true);
+  }
+
+  private firstLinktype(dv: DataView, at: number): number {
+    // the batch's first packet block (blocks the reader skips may come before it)
+    const le = this.be === 0;
+    for (;;) {
+      const type = dv.getUint32(at, le);
+      if (type === 6 || type === 3) {
+        const ifid = type === 6 ? dv.getUint32(at + 8, le) : 0;
+        return new DataView(this.table.buffer).getUint32(ifid * NGI_SIZE + NGI_LW, true) & 0xffff;
+      }
+      at += dv.getUint32(at + 4, le);
+    }
+  }
+
+  /** The current section's interface table, as the core reads it (a new array when it changes). */
+  private setTable(): void {
+    const ifs = this.blocks.interfaces;
+    this.be = this.blocks.bigEndian ? 1 : 0;
+    const t = new Uint8Array(ifs.length * NGI_SIZE);
+    if (ifs.length) writeIfaceTable(t.buffer, 0, ifs, this.blocks.info, this.hostNames);
+    this.table = t;
+    this.nIf = ifs.length;
   }
 }

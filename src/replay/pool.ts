@@ -32,7 +32,7 @@ import { compileReplay, partialNote, type ReplayOptions, type ReplayOutcome } fr
 import type { Ruleset } from '../rules/model.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { RulesApi } from './rules-adapter.js';
-import { openClassicPcap, PcapChunks, POOL_CHUNK_BYTES, TEST_DELAY_MS, TRACE } from './feed.js';
+import { openClassicPcap, openPcapng, PcapChunks, PcapngChunks, POOL_CHUNK_BYTES, TEST_DELAY_MS, TRACE, type NgBatchMsg } from './feed.js';
 import { DropsWriter, outputFormat, replayDropRecords, type OutputFormat } from './drops.js';
 import { Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, DEFRAG_QUEUES, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
@@ -154,7 +154,7 @@ class PoolRun {
       while (!failed && inflight.some((x) => x >= IN_FLIGHT)) await new Promise<void>((r) => { wake = r; });
       return !failed;
     };
-    const post = (m: BatchMsg, buf: Buf, packets: number, batchBytes: number) => {
+    const post = (m: BatchMsg | NgBatchMsg, buf: Buf, packets: number, batchBytes: number) => {
       bufs.set(m.seq, buf);
       acks.set(m.seq, ports.length);
       buf.left += ports.length;
@@ -165,8 +165,37 @@ class PoolRun {
       progress?.update(read.packets, bytes);
     };
     const raw = openClassicPcap(path, name ?? path);
+    const ngFd = raw ? null : openPcapng(path);
     try {
-      if (raw) {
+      if (ngFd !== null) {
+        // pcapng: the file's bytes in shared buffers, the packet blocks framed by the workers' cores
+        const chunks = new PcapngChunks(ngFd, name ?? path, hostNames, POOL_BATCH, POOL_CHUNK_BYTES);
+        let prev: Buf | null = null;
+        try {
+          outer: for (;;) {
+            if (!(await room())) break;
+            let c: ReturnType<PcapngChunks['next']>;
+            try {
+              c = chunks.next(free.pop());
+            } finally {
+              read.info = chunks.info();
+            }
+            if (prev) { prev.sealed = true; release(prev); prev = null; }
+            if (!c) break;
+            const buf: Buf = { sab: c.sab, left: 0, sealed: false };
+            prev = buf;
+            for (const b of c.batches) {
+              if (!(await room())) break outer;
+              if (read.linktype === null) { read.linktype = chunks.linktype; read.format = chunks.format; }
+              post({ t: 'ng', seq: read.batches, sab: c.sab, off: b.off, len: b.len, n: b.n, ord: b.ord, be: b.be, table: b.table, nIf: b.nIf }, buf, b.n, b.len);
+              read.lastTsSec = b.tsSec; read.lastTsNsec = b.tsNsec;
+              if (maxBatches === null && TEST_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
+            }
+          }
+        } finally {
+          chunks.close();
+        }
+      } else if (raw) {
         // classic pcap: the file's bytes in shared buffers, framed by the workers' cores
         read.info = raw.info;
         read.linktype = raw.linktype;

@@ -8,7 +8,7 @@
 // log and (when asked) the forwarded packets with their ordinals.
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { MessagePort } from 'node:worker_threads';
-import { DESC_SIZE, DESC_RESULT, DESC_ORDINAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, ST_NRES } from '../layout.js';
+import { NGI_SIZE, DESC_SIZE, DESC_RESULT, DESC_ORDINAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, ST_NRES } from '../layout.js';
 import { CTT_ENTRIES, CTT_HWM, CT_SIZE, CT_INUSE, CT_STATUS } from '../layout-ct.js';
 import { IPS_CONFIRMED, IPS_DYING } from '../layout.js';
 import type { CompiledImage } from '../compile/image.js';
@@ -17,6 +17,7 @@ import { instantiateCore, resetCore, type CoreExports } from './core.js';
 import { forEachLeavingFrame, emitAreaOf, emittedCount } from './outframes.js';
 import { type BatchMsg, type ShardTask, type ShardResult, type WorkerData } from './shard.js';
 import { DropRecords, DropScanner } from './drops.js';
+import type { NgBatchMsg } from './feed.js';
 
 const LOG_REC = 12;
 type Fn = (...a: number[]) => number;
@@ -28,6 +29,8 @@ class ShardRunner {
   readonly engine: Engine;
   readonly core: CoreExports;
   private cap = 0;
+  private tab = 0;
+  private tabCap = 0;
   private dataCap = 0;
   private descAll = 0;
   private descSel = 0;
@@ -92,7 +95,7 @@ class ShardRunner {
   /** A batch: the whole batch is copied into the core (one memcpy of the capture's bytes, framed
    * here: pcapFrame; or, for inputs the main thread read with readCapture, descriptors and frames),
    * every packet keyed, this shard's packets kept (poolSelect) and run in one processBatch. */
-  batch(m: BatchMsg): void {
+  batch(m: BatchMsg | NgBatchMsg): void {
     const n = m.n;
     if (n === 0) return;
     const core = this.core;
@@ -101,6 +104,17 @@ class ShardRunner {
       this.ensure(n, m.len);
       new Uint8Array(core.memory.buffer).set(new Uint8Array(m.sab, m.off, m.len), this.data);
       sel = (core.poolFrameSelect as Fn)(this.data, n, m.flags, m.linktype, m.ord, this.t.nShards, this.t.shard, this.ovr, this.ovrMask,
+        this.descSel, this.keys, this.hashes, this.srcs, this.t.log ? 1 : 0) >>> 0;
+    } else if (m.t === 'ng') {
+      // pcapng blocks: the section's interface table, then the blocks, framed here (pcapngFrame)
+      this.ensure(n, m.len);
+      if (m.table.length > this.tabCap) { this.tabCap = Math.max(m.table.length, 16 * NGI_SIZE); this.tab = core.reserve(this.tabCap) >>> 0; }
+      const mem = new Uint8Array(core.memory.buffer);
+      mem.set(m.table, this.tab);
+      mem.set(new Uint8Array(m.sab, m.off, m.len), this.data);
+      const framed = (core.pcapngFrame as Fn)(this.data, this.data + m.len, this.descAll, n, m.be, this.tab, m.nIf, m.ord) >>> 0;
+      if (framed !== n) throw new Error(`internal: a pcapng batch of ${n} packets framed as ${framed}`);
+      sel = (core.poolSelect as Fn)(this.descAll, n, this.t.nShards, this.t.shard, this.ovr, this.ovrMask,
         this.descSel, this.keys, this.hashes, this.srcs, this.t.log ? 1 : 0) >>> 0;
     } else {
       this.ensure(n, m.bytes);
@@ -218,7 +232,7 @@ export default function runShard(t: ShardTask): Promise<ShardResult> {
   return new Promise<ShardResult>((resolve, reject) => {
     let runner: ShardRunner;
     try { runner = new ShardRunner(wd, t); } catch (e) { reject(e); return; }
-    port.on('message', (m: BatchMsg | { t: 'end' }) => {
+    port.on('message', (m: BatchMsg | NgBatchMsg | { t: 'end' }) => {
       try {
         if (m.t === 'end') {
           port.close();
