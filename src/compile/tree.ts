@@ -235,7 +235,9 @@ function isExact(rule: Rule, sp: PortAcc, dp: PortAcc): boolean {
     if (m.module === 'comment') continue;
     if (m.module !== 'tcp' && m.module !== 'udp') return false;
     const p = (m.params ?? {}) as Record<string, unknown>;
-    for (const [name, v] of Object.entries(p)) {
+    for (const name in p) { // (Object.entries' own enumerable keys, without an array per rule)
+      if (!Object.prototype.hasOwnProperty.call(p, name)) continue;
+      const v = p[name];
       if (name === 'sport' || name === 'dport' || name === 'sportInv' || name === 'dportInv') continue;
       if (v === 0 || v === false || v === null || v === undefined) continue; // tcp flags/option unset
       return false;

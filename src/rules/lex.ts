@@ -64,15 +64,20 @@ export function internTokens(words: Iterable<string>): void {
 /** The words of a line without quotes, s[from, to), into `out` (its words replaced; columns from `from`): words
  *  are the runs of non-blanks (backslashes are ordinary characters outside quotes), found by a char-code scan.
  *  The parser hands it the whole text and the line's range: reading a flat string is quicker than reading a
- *  slice of it character by character. */
-export function lexPlain(s: string, from: number, to: number, out: LineWords): void {
+ *  slice of it character by character. spacesOnly: the caller knows s[from, to) has no tab, CR or LF. */
+export function lexPlain(s: string, from: number, to: number, out: LineWords, spacesOnly = false): void {
   out.n = 0;
   let i = from;
   while (i < to) {
     let c = s.charCodeAt(i);
     if (c === 32 || c === 9 || c === 13 || c === 10) { i++; continue; }
     const start = i;
-    do { i++; c = i < to ? s.charCodeAt(i) : 32; } while (c !== 32 && c !== 9 && c !== 13 && c !== 10);
+    if (spacesOnly) { // the only blank is a space: the word ends at the next one (a native search)
+      i = s.indexOf(' ', i);
+      if (i < 0 || i > to) i = to;
+    } else {
+      do { i++; c = i < to ? s.charCodeAt(i) : 32; } while (c !== 32 && c !== 9 && c !== 13 && c !== 10);
+    }
     const len = i - start;
     let w: string | undefined;
     if (len <= INTERN_MAX_LEN) {

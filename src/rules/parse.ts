@@ -107,6 +107,7 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
   let tableWord: { pos: SourcePos; text: string } | null = null;
   const at = (line: number, col: number): SourcePos => ({ file, line, column: col });
   const L = new LineWords(); // the line's words, reused
+  const noTabs = text.indexOf('\t') < 0;
 
   while (from < text.length) {
     const nl = text.indexOf('\n', from);
@@ -121,7 +122,7 @@ export function parseRuleset(text: string, file: string, opts: ParseOptions = {}
     if (cr >= 0) throw new ParseError(at(lineNo, cr + 1), '\r', 'carriage return in the line (CRLF line endings?): iptables-restore would refuse it');
     if (raw.trim() === '') throw new ParseError(at(lineNo, 1), raw, 'line of only blanks: iptables-restore refuses it (no command specified)');
     if (raw.includes('"')) lexLine(raw, file, lineNo, L);
-    else lexPlain(text, lineAt, lineEnd, L);
+    else lexPlain(text, lineAt, lineEnd, L, noTabs); // (a line with a CR was refused above)
     const w0 = L.text[0];
     if (raw[0] === '*') {
       const p0 = at(lineNo, L.col[0]);
