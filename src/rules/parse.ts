@@ -399,6 +399,7 @@ class RuleParse implements ArgReader {
     this.srcs = null;
     this.dsts = null;
     this.nLoaded = 0;
+    this.nm = 0;
     this.target = null;
     this.implicitLoaded = false;
     this.approx = undefined;
@@ -409,6 +410,26 @@ class RuleParse implements ArgReader {
       table: table.name, chain: chain.name, num: 0, counters, src: null, dst: null, inIface: null, outIface: null,
       proto: null, frag: null, matches: [], target: null, pos: rulePos,
     };
+  }
+
+  /** The rule's matches so far: ms[0 .. nm) (rule.matches is set from them when the options are read). */
+  readonly ms: Match[] = [];
+  nm = 0;
+  addMatch(m: Match): void {
+    this.ms[this.nm++] = m;
+  }
+  /** The matches as the model keeps them: an array of exactly their number (an array grown by push from []
+   *  holds 17 slots for 2 or 3 matches: ~120 bytes a rule for the young generation to copy). */
+  takeMatches(): Match[] {
+    const ms = this.ms;
+    switch (this.nm) {
+      case 0: return [];
+      case 1: return [ms[0]];
+      case 2: return [ms[0], ms[1]];
+      case 3: return [ms[0], ms[1], ms[2]];
+      case 4: return [ms[0], ms[1], ms[2], ms[3]];
+      default: return ms.slice(0, this.nm);
+    }
   }
 
   /** The loaded matches, newest first (for the rare paths that want a list). */
@@ -543,7 +564,7 @@ class RuleParse implements ArgReader {
     if (!m) {
       this.approximate(name, w, 'match');
       const params: UnsupportedParams = { name, words: this.swallow(), result: this.ctx.mode === 'assume-match' };
-      this.rule.matches.push({ module: unsupportedMatch.name, params, pos: this.at(w) });
+      this.addMatch({ module: unsupportedMatch.name, params, pos: this.at(w) });
       return;
     }
     let l = this.loaded[this.nLoaded];
@@ -559,7 +580,7 @@ class RuleParse implements ArgReader {
     this.nLoaded++;
     const match: Match = { module: m.name, params: l.params, pos: this.at(w) };
     if (implicit) match.implicit = true;
-    this.rule.matches.push(match);
+    this.addMatch(match);
   }
 }
 
@@ -595,7 +616,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: LineWords, start
       if (findMatch(pn) && ['tcp', 'udp', 'icmp', 'sctp'].includes(pn)) {
         S.implicitLoaded = true;
         S.loadMatch(pn, w, true);
-        rule.matches[rule.matches.length - 1].pos = S.at(w);
+        S.ms[S.nm - 1].pos = S.at(w);
         r = S.resolve(text, w);
       }
     }
@@ -709,7 +730,7 @@ function parseRule(ctx: Ctx, table: Table, chain: Chain, words: LineWords, start
   if (invert >= 0) throw new ParseError(S.at(invert), '!', "'!' at the end of the rule (it must come before an option)");
 
   // Checks after all options (iptables final checks and the kernel's checkentry).
-  const matches = rule.matches;
+  const matches = rule.matches = S.takeMatches();
   for (let i = 0; i < matches.length; i++) {
     const m = matches[i];
     if (m.module === unsupportedMatch.name) continue;
