@@ -8,6 +8,7 @@
 import { DESC_SIZE, DESC_RESULT, DESC_FRAME, DESC_CAPLEN, DESC_WIRELEN, DESC_TS_SEC, DESC_TS_NSEC,
   DESC_LINKTYPE, DESC_ORDINAL, NGI_LW, NGI_SNAPLEN, NGI_MODE, NGI_K, NGI_UNITS, NGI_A, NGI_OFFSET, NGI_SIZE,
   PCAPNG_MAX_BLOCK, PCAPNG_MAX_CAPLEN } from '../src/layout';
+import { poolSelect } from './api-pool';
 
 let ngNext: usize = 0;
 let ngSec: u32 = 0;
@@ -55,7 +56,29 @@ let ngNsec: u32 = 0;
  * pcapngNextAddr() is the first block not consumed: the end, or where `max` was reached, or a
  * block the host must read (see the header). */
 export function pcapngFrame(pos: usize, end: usize, descs: usize, max: u32, be: u32, table: usize, nIf: u32, ordinal: u32): u32 {
-  const b = be != 0;
+  return walk(pos, end, descs, max, be != 0, table, nIf, ordinal, false, 0, 0, 0, 0, 0, 0, 0, 0, false);
+}
+
+const SCRATCH: usize = memory.data(DESC_SIZE, 16);
+let ngKept: u32 = 0;
+
+/** The pool's worker (src/replay/worker.ts): frame the `n` packets of a batch (whole blocks
+ * checked by the main thread: src/replay/feed.ts PcapngChunks) as pcapngFrame does, and keep this
+ * shard's as api-pool.ts poolSelect does, packet by packet (each descriptor is written once, to
+ * a scratch slot, and copied out when kept). Returns the packets framed (= `n`); pcapngKept() is
+ * the number kept at `out`. */
+export function pcapngFrameSelect(pos: usize, end: usize, n: u32, be: u32, table: usize, nIf: u32, ordinal: u32,
+  nShards: u32, me: u32, ovr: usize, ovrMask: u32, out: usize, keys: usize, hashes: usize, srcs: usize, hash: u32): u32 {
+  ngKept = 0;
+  return walk(pos, end, SCRATCH, n, be != 0, table, nIf, ordinal, true, nShards, me, ovr, ovrMask, out, keys, hashes, srcs, hash != 0);
+}
+
+/** After pcapngFrameSelect: the packets kept. */
+export function pcapngKept(): u32 { return ngKept; }
+
+// @ts-ignore: decorator
+@inline function walk(pos: usize, end: usize, descs: usize, max: u32, b: bool, table: usize, nIf: u32, ordinal: u32,
+  select: bool, nShards: u32, me: u32, ovr: usize, ovrMask: u32, out: usize, keys: usize, hashes: usize, srcs: usize, hash: bool): u32 {
   let n: u32 = 0;
   while (n < max && <u64>pos + 12 <= <u64>end) {
     const raw = load<u32>(pos);
@@ -75,7 +98,7 @@ export function pcapngFrame(pos: usize, end: usize, descs: usize, max: u32, be: 
       const e = table + <usize>ifid * NGI_SIZE;
       if (cl > <u32>PCAPNG_MAX_CAPLEN && cl > load<u32>(e, NGI_SNAPLEN)) break;
       ngTime(e, (<u64>rd(pos, 12, b) << 32) | <u64>rd(pos, 16, b));
-      const d = descs + <usize>n * DESC_SIZE;
+      const d = select ? descs : descs + <usize>n * DESC_SIZE;
       store<u32>(d, <u32>pos + 28, DESC_FRAME);
       store<u32>(d, cl, DESC_CAPLEN);
       store<u32>(d, rd(pos, 24, b), DESC_WIRELEN);
@@ -84,6 +107,7 @@ export function pcapngFrame(pos: usize, end: usize, descs: usize, max: u32, be: 
       store<u32>(d, load<u32>(e, NGI_LW), DESC_LINKTYPE);   // LINKTYPE and IFINDEX
       store<u32>(d, ordinal + n, DESC_ORDINAL);
       store<u32>(d, 0, DESC_RESULT);
+      if (select) keep(d, nShards, me, ovr, ovrMask, out, keys, hashes, srcs, hash);
       n++;
     } else if (type == 3) {
       // SPB: original length, frame; interface 0, no timestamp; caplen = min(wirelen, the
@@ -93,7 +117,7 @@ export function pcapngFrame(pos: usize, end: usize, descs: usize, max: u32, be: 
       let cl = wl < len - 16 ? wl : len - 16;
       const snap = load<u32>(table, NGI_SNAPLEN);
       if (snap > 0 && cl > snap) cl = snap;
-      const d = descs + <usize>n * DESC_SIZE;
+      const d = select ? descs : descs + <usize>n * DESC_SIZE;
       store<u32>(d, <u32>pos + 12, DESC_FRAME);
       store<u32>(d, cl, DESC_CAPLEN);
       store<u32>(d, wl, DESC_WIRELEN);
@@ -102,12 +126,20 @@ export function pcapngFrame(pos: usize, end: usize, descs: usize, max: u32, be: 
       store<u32>(d, load<u32>(table, NGI_LW), DESC_LINKTYPE);
       store<u32>(d, ordinal + n, DESC_ORDINAL);
       store<u32>(d, 0, DESC_RESULT);
+      if (select) keep(d, nShards, me, ovr, ovrMask, out, keys, hashes, srcs, hash);
       n++;
     } else if (type == 1) break;                       // IDB: the host reads it
     pos += <usize>len;                                 // EPB, SPB, or a block the reader skips
   }
   ngNext = pos;
   return n;
+}
+
+/** poolSelect of the one descriptor at `d`: kept at the next slot of `out` when it is this shard's. */
+// @ts-ignore: decorator
+@inline function keep(d: usize, nShards: u32, me: u32, ovr: usize, ovrMask: u32, out: usize, keys: usize, hashes: usize, srcs: usize, hash: bool): void {
+  const j = ngKept;
+  ngKept = j + poolSelect(d, 1, nShards, me, ovr, ovrMask, out + <usize>j * DESC_SIZE, keys + (<usize>j << 2), hashes + (<usize>j << 3), srcs + (<usize>j << 2), hash ? 1 : 0);
 }
 
 /** After pcapngFrame: the address of the first block not consumed. */

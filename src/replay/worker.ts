@@ -106,16 +106,16 @@ class ShardRunner {
       sel = (core.poolFrameSelect as Fn)(this.data, n, m.flags, m.linktype, m.ord, this.t.nShards, this.t.shard, this.ovr, this.ovrMask,
         this.descSel, this.keys, this.hashes, this.srcs, this.t.log ? 1 : 0) >>> 0;
     } else if (m.t === 'ng') {
-      // pcapng blocks: the section's interface table, then the blocks, framed here (pcapngFrame)
+      // pcapng blocks: the section's interface table, then the blocks, framed and selected here (pcapngFrameSelect)
       this.ensure(n, m.len);
       if (m.table.length > this.tabCap) { this.tabCap = Math.max(m.table.length, 16 * NGI_SIZE); this.tab = core.reserve(this.tabCap) >>> 0; }
       const mem = new Uint8Array(core.memory.buffer);
       mem.set(m.table, this.tab);
       mem.set(new Uint8Array(m.sab, m.off, m.len), this.data);
-      const framed = (core.pcapngFrame as Fn)(this.data, this.data + m.len, this.descAll, n, m.be, this.tab, m.nIf, m.ord) >>> 0;
-      if (framed !== n) throw new Error(`internal: a pcapng batch of ${n} packets framed as ${framed}`);
-      sel = (core.poolSelect as Fn)(this.descAll, n, this.t.nShards, this.t.shard, this.ovr, this.ovrMask,
+      const framed = (core.pcapngFrameSelect as Fn)(this.data, this.data + m.len, n, m.be, this.tab, m.nIf, m.ord, this.t.nShards, this.t.shard, this.ovr, this.ovrMask,
         this.descSel, this.keys, this.hashes, this.srcs, this.t.log ? 1 : 0) >>> 0;
+      if (framed !== n) throw new Error(`internal: a pcapng batch of ${n} packets framed as ${framed}`);
+      sel = (core.pcapngKept as Fn)() >>> 0;
     } else {
       this.ensure(n, m.bytes);
       const mem = new Uint8Array(core.memory.buffer);
