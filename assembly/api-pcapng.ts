@@ -97,17 +97,25 @@ export function pcapngKept(): u32 { return ngKept; }
       if (<u64>32 + ((<u64>cl + 3) & ~(<u64>3)) > <u64>len) break;
       const e = table + <usize>ifid * NGI_SIZE;
       if (cl > <u32>PCAPNG_MAX_CAPLEN && cl > load<u32>(e, NGI_SNAPLEN)) break;
-      ngTime(e, (<u64>rd(pos, 12, b) << 32) | <u64>rd(pos, 16, b));
       const d = select ? descs : descs + <usize>n * DESC_SIZE;
       store<u32>(d, <u32>pos + 28, DESC_FRAME);
       store<u32>(d, cl, DESC_CAPLEN);
       store<u32>(d, rd(pos, 24, b), DESC_WIRELEN);
-      store<u32>(d, ngSec, DESC_TS_SEC);
-      store<u32>(d, ngNsec, DESC_TS_NSEC);
       store<u32>(d, load<u32>(e, NGI_LW), DESC_LINKTYPE);   // LINKTYPE and IFINDEX
       store<u32>(d, ordinal + n, DESC_ORDINAL);
       store<u32>(d, 0, DESC_RESULT);
-      if (select) keep(d, nShards, me, ovr, ovrMask, out, keys, hashes, srcs, hash);
+      // the timestamp (a 64-bit division) only for the packets this core runs: keying does not read it
+      let td = d;
+      if (select) {
+        const j = ngKept;
+        keep(d, nShards, me, ovr, ovrMask, out, keys, hashes, srcs, hash);
+        td = ngKept != j ? out + <usize>j * DESC_SIZE : 0;
+      }
+      if (td) {
+        ngTime(e, (<u64>rd(pos, 12, b) << 32) | <u64>rd(pos, 16, b));
+        store<u32>(td, ngSec, DESC_TS_SEC);
+        store<u32>(td, ngNsec, DESC_TS_NSEC);
+      }
       n++;
     } else if (type == 3) {
       // SPB: original length, frame; interface 0, no timestamp; caplen = min(wirelen, the
