@@ -85,18 +85,22 @@ export function pcapngKept(): u32 { return ngKept; }
     if (raw == 0x0a0d0d0a) break;                     // SHB (the same bytes in either order)
     const type = b ? bswap<u32>(raw) : raw;
     const len = rd(pos, 4, b);
-    if (len < 12 || (len & 3) != 0 || len > <u32>PCAPNG_MAX_BLOCK) break;
-    if (<u64>pos + <u64>len > <u64>end) break;
-    if (rd(pos, <usize>len - 4, b) != len) break;
+    // (the pool's batches were checked block by block by the main thread: select skips the checks)
+    if (!select) {
+      if (len < 12 || (len & 3) != 0 || len > <u32>PCAPNG_MAX_BLOCK) break;
+      if (<u64>pos + <u64>len > <u64>end) break;
+      if (rd(pos, <usize>len - 4, b) != len) break;
+    }
     if (type == 6) {
       // EPB: interface id, ts high, ts low, caplen, wirelen, frame
-      if (len < 32) break;
       const ifid = rd(pos, 8, b);
-      if (ifid >= nIf) break;
       const cl = rd(pos, 20, b);
-      if (<u64>32 + ((<u64>cl + 3) & ~(<u64>3)) > <u64>len) break;
       const e = table + <usize>ifid * NGI_SIZE;
-      if (cl > <u32>PCAPNG_MAX_CAPLEN && cl > load<u32>(e, NGI_SNAPLEN)) break;
+      if (!select) {
+        if (len < 32 || ifid >= nIf) break;
+        if (<u64>32 + ((<u64>cl + 3) & ~(<u64>3)) > <u64>len) break;
+        if (cl > <u32>PCAPNG_MAX_CAPLEN && cl > load<u32>(e, NGI_SNAPLEN)) break;
+      }
       const d = select ? descs : descs + <usize>n * DESC_SIZE;
       store<u32>(d, <u32>pos + 28, DESC_FRAME);
       store<u32>(d, cl, DESC_CAPLEN);
