@@ -84,9 +84,9 @@ function natTraffic(conns: number): Pkt[] {
   return pk;
 }
 
-/** pcapng (each packet on its interface; the pool's main thread reads it with readCapture), or
- * with `classic` a classic pcap (every packet on the host's ingress; the workers frame its raw
- * records themselves: src/replay/feed.ts). */
+/** pcapng (each packet on its interface), or with `classic` a classic pcap (every packet on the
+ * host's ingress); either way the workers frame the file's raw bytes themselves (src/replay/feed.ts
+ * PcapChunks / PcapngChunks). */
 /** --drops in both formats, alternating by call: pcapng (comments), classic pcap + .jsonl. */
 let dropsCalls = 0;
 const FILES = ['save', 'ct', 'out', 'json', 'drops', 'drops.jsonl'];

@@ -386,3 +386,49 @@ describe('raw pcapng feed: the pool', () => {
     expect(two.stderr).toBe(one.stderr);
   }, 120000);
 });
+
+describe('raw pcapng feed: output precision', () => {
+  it('--out precision from the interfaces defined before the first packet, 1 and 2 workers alike', () => {
+    // IDB 0 (µs, eth1), an EPB on it, then IDB 1 (ns, eth0) and an EPB on that: when the first
+    // packet is read only the µs interface exists, so --out is a microsecond pcap (magic
+    // a1b2c3d4, written little-endian: d4 c3 b2 a1) and the ns packet's time is cut to µs.
+    const g = new NgBuilder();
+    const head = new Uint8Array(16);
+    new DataView(head.buffer).setUint32(0, 0x1a2b3c4d, true);
+    new DataView(head.buffer).setUint16(4, 1, true);
+    g.block(0x0a0d0d0a, head);
+    const idb = (name: string, resol: number) => {
+      const body = new Uint8Array(8);
+      new DataView(body.buffer).setUint16(0, 1, true);
+      g.block(1, cat(body, g.options([[2, te.encode(name)], [9, Uint8Array.of(resol)]], true)));
+    };
+    const epb = (ifid: number, t: bigint) => {
+      const frame = buildFrame({ src: '192.0.2.10', dst: '203.0.113.5', proto: 'udp', sport: 1000 + ifid, dport: 53, payload: 8 });
+      const body = new Uint8Array(20);
+      const bv = new DataView(body.buffer);
+      bv.setUint32(0, ifid, true); bv.setUint32(4, Number(t >> 32n), true); bv.setUint32(8, Number(t & 0xffffffffn), true);
+      bv.setUint32(12, frame.length, true); bv.setUint32(16, frame.length, true);
+      const padded = new Uint8Array((frame.length + 3) & ~3);
+      padded.set(frame);
+      g.block(6, cat(body, padded));
+    };
+    idb('eth0', 6);
+    epb(0, 1700000000_000001n);
+    idb('eth0', 9);
+    epb(1, 1700000000_000002345n);
+    const d = tmp();
+    writeFileSync(join(d, 'p.pcapng'), g.bytes());
+    writeFileSync(join(d, 'rules'), RULES);
+    for (const w of [1, 2]) {
+      const r = cli(['replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'p.pcapng'), '--workers', String(w), '--quiet', '--out', join(d, `o${w}.pcap`)]);
+      expect(r.status, r.stderr).toBe(0);
+      const o = readFileSync(join(d, `o${w}.pcap`));
+      expect(o.readUInt32LE(0)).toBe(0xa1b2c3d4);
+      // two records: 1700000000.000001 and 1700000000.000002 (2345 ns cut to 2 µs)
+      expect(o.length).toBeGreaterThan(24 + 32);
+      expect([o.readUInt32LE(24), o.readUInt32LE(28)]).toStrictEqual([1700000000, 1]);
+      const second = 24 + 16 + o.readUInt32LE(32);
+      expect([o.readUInt32LE(second), o.readUInt32LE(second + 4)]).toStrictEqual([1700000000, 2]);
+    }
+  }, 60000);
+});
