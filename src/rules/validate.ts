@@ -4,7 +4,7 @@
 // POSTROUTING, ...). A user chain no builtin chain reaches is not checked, as in the kernel.
 import type { Chain, Rule, SourcePos, Table } from './model.js';
 import { ParseError } from './errors.js';
-import { findMatch, findTarget, unsupportedMatch, unsupportedTarget } from './modules/index.js';
+import { findMatch, findTarget, MATCHES, TARGETS, unsupportedMatch, unsupportedTarget } from './modules/index.js';
 import { chainPositions, findChain, firstReference, JumpTarget, removeChain } from './chains.js';
 
 /** For each chain, the builtin hooks (chain names) from which it is reached. Throws on a reachable loop. */
@@ -23,7 +23,7 @@ export function reachingHooks(table: Table): Map<string, Set<string>> {
  *  printed, are those of a fresh walk per builtin chain. The reached graph is then a DAG: masks flow down it
  *  in reverse post-order. The jump edges are first read in one sequential pass
  *  over the model (chain order, rule order) into flat arrays; the walks then touch only those. */
-function hookBits(table: Table): Int32Array {
+function hookBits(table: Table, restricted?: number[]): Int32Array {
   const chains = table.chains;
   const n = chains.length;
   // name -> position: the parser's index of the table when it is current (no second map of 61,000 names), made
@@ -41,7 +41,9 @@ function hookBits(table: Table): Int32Array {
     edgeAt[ci] = ne;
     const rules = chains[ci].rules;
     for (let i = 0; i < rules.length; i++) {
-      const t = rules[i].target;
+      const r = rules[i];
+      const t = r.target;
+      if (restricted !== undefined && hookLimited(r)) restricted.push(ci, i);
       if (t?.kind !== 'jump') continue;
       let ni: number | undefined = JumpTarget.position(t, chains);
       if (ni < 0) {
@@ -115,17 +117,33 @@ function hookBits(table: Table): Int32Array {
   return bits;
 }
 
+/** Match and target modules whose use depends on the hooks (a `hooks` function, a `chains` list): only rules
+ *  with one of them can fail checkRuleHooks. */
+const HOOK_MATCHES = new Set(MATCHES.filter((m) => m.hooks).map((m) => m.name));
+const HOOK_TARGETS = new Set(TARGETS.filter((t) => t.chains).map((t) => t.name));
+function hookLimited(r: Rule): boolean {
+  const t = r.target;
+  if (t !== null && t.kind === 'module' && HOOK_TARGETS.has(t.module)) return true;
+  const ms = r.matches;
+  for (let k = 0; k < ms.length; k++) if (HOOK_MATCHES.has(ms[k].module)) return true;
+  return false;
+}
+
 export function validateTable(table: Table, _file: string): void {
-  const masks = hookBits(table);
+  // hookBits also lists the rules checkRuleHooks could refuse (chain, rule index; in table order), read in the
+  // same pass over the rules: the check then reads only those (kube-proxy: the DNAT rules) a second time.
+  const restricted: number[] = [];
+  const masks = hookBits(table, restricted);
   const roots = table.chains.filter((c) => c.builtin).map((c) => c.name);
   const cache = new Map<number, string[]>();
-  for (let ci = 0; ci < table.chains.length; ci++) {
+  for (let k = 0; k < restricted.length; k += 2) {
+    const ci = restricted[k];
     const c = table.chains[ci];
     const m = masks[ci];
     if (m === 0) continue;
     let from = cache.get(m);
     if (!from) cache.set(m, (from = roots.filter((_, i) => m & (1 << i))));
-    for (const r of c.rules) checkRuleHooks(r, c, from);
+    checkRuleHooks(c.rules[restricted[k + 1]], c, from);
   }
 }
 /** The error message's tail naming the hooks a user chain is reached from (built only for an error). */
