@@ -28,9 +28,17 @@ export function portProtoOk(rule: Rule): boolean {
   return !!rule.proto && PORT_PROTOS.includes(rule.proto.proto);
 }
 
+/** s.split('-') for the first three parts; a word without '-' (nearly all) is [s] without a new array. */
+const ONE: [string, string | undefined, string | undefined] = ['', undefined, undefined];
+function splitDash(s: string): [string, string | undefined, string | undefined] {
+  if (s.indexOf('-') < 0) { ONE[0] = s; return ONE; }
+  const p = s.split('-');
+  return [p[0], p[1], p[2]];
+}
+
 /** `p[-p]` into r.minPort/maxPort. */
 export function readPorts(r: NatRange, s: string, args: ArgReader, what: string): void {
-  const [a, b, extra] = s.split('-');
+  const [a, b, extra] = splitDash(s);
   const lo = parsePort(a);
   const hi = b === undefined ? lo : parsePort(b);
   if (lo === undefined || hi === undefined || extra !== undefined || lo > hi) return args.fail(`${what}: bad port range '${s}'`);
@@ -46,7 +54,7 @@ export function readNatSpec(r: NatRange, args: ArgReader, what: string): void {
   const ips = colon < 0 ? w : w.slice(0, colon);
   if (colon >= 0) readPorts(r, w.slice(colon + 1), args, what);
   if (ips !== '') {
-    const [a, b, extra] = ips.split('-');
+    const [a, b, extra] = splitDash(ips);
     const lo = inetPton(a);
     const hi = b === undefined ? lo : inetPton(b);
     if (lo === undefined || hi === undefined || extra !== undefined) {
