@@ -7,6 +7,8 @@
 // Errors are the reader's (same messages, byte offsets and packet numbers): a record with a
 // caplen over the limit or cut by the end of the file ends the replay after every packet before it.
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { classicPcapHeader, pcapRecordError, pcapTruncatedError, readCapture, CaptureError, PcapngBlocks, type ClassicPcap, type CaptureInfo, type PcapngIface } from '../pcap/reader.js';
 import { DESC_LINKTYPE, PCAPNG_MAX_BLOCK, PCAPNG_MAX_CAPLEN, NGI_LW, NGI_SNAPLEN, NGI_MODE, NGI_K, NGI_UNITS, NGI_A, NGI_OFFSET, NGI_SIZE } from '../layout.js';
 import { interfaceMap, type Engine, type ForwardedSink } from './engine.js';
@@ -212,17 +214,30 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
     // let a signal handler run between batches
     else if (o.stop) await new Promise((r) => setImmediate(r));
   };
+  const ngRun = (read: SeqRead) => replayPcapng(engine, read, name, o, drops, (i) => { info = i; }, (lt) => { if (first) begin(lt); return sink; }, after);
   if (ng !== null) {
     try {
-      return await replayPcapng(engine, ng, name, o, drops, (i) => { info = i; }, (lt) => { if (first) begin(lt); return sink; }, after);
+      const mem = () => new Uint8Array(engine.core.memory.buffer);
+      return await ngRun((at, len, pos) => readFull(ng, mem(), at, len, pos));
     } finally {
       closeSync(ng);
+    }
+  }
+  // stdin or a pipe: a pcapng stream is read into the core too (the pool spools it to a file and
+  // reads that raw: both decide the same things the same way); anything else goes to readCapture
+  const stream = raw || o.general ? null : await openStream(path);
+  if (stream && isShb(stream.head)) {
+    try {
+      const mem = () => new Uint8Array(engine.core.memory.buffer);
+      return await ngRun((at, len) => stream.fill(mem, at, len));
+    } finally {
+      await stream.close();
     }
   }
   if (!raw) {
     let ifmap: Uint16Array | null = null;
     try {
-      const gen = readCapture(path, { name, reuseBuffers: true, onInfo: (i) => { info = i; ifmap = interfaceMap(i, o.hostNames); o.onInfo?.(i); } });
+      const gen = readCapture(stream ? stream.rest() : path, { name, reuseBuffers: true, onInfo: (i) => { info = i; ifmap = interfaceMap(i, o.hostNames); o.onInfo?.(i); } });
       for await (const b of gen) {
         if (o.stop?.()) return { drops, captureError: null, info, partial: true };
         if (first && b.count) begin(b.linktype[0]);
@@ -232,6 +247,8 @@ export async function replayCapture(engine: Engine, path: string, o: FeedOptions
     } catch (e) {
       if (e instanceof CaptureError) return { drops, captureError: e, info };
       throw e;
+    } finally {
+      await stream?.close();
     }
     return { drops, captureError: null, info };
   }
@@ -309,6 +326,78 @@ export function openPcapng(path: string): number | null {
 
 const pow10 = (k: number): bigint => 10n ** BigInt(k);
 
+/** Reads `len` bytes into core memory at `at` (file offset `pos`): fewer only at the end. */
+type SeqRead = (at: number, len: number, pos: number) => number | Promise<number>;
+
+const isShb = (h: Uint8Array) => h.length >= 4 && h[0] === 0x0a && h[1] === 0x0d && h[2] === 0x0d && h[3] === 0x0a;
+
+interface OpenStream {
+  /** The first bytes (up to 4; fewer at the end of the input). */
+  head: Uint8Array;
+  /** Fill [at, at + len) of `mem()` from the input (the head first): fewer bytes only at the end. */
+  fill(mem: () => Uint8Array, at: number, len: number): Promise<number>;
+  /** The whole input (the head first) as a stream, for readCapture. */
+  rest(): NodeJS.ReadableStream;
+  close(): Promise<void>;
+}
+
+/** stdin ('-') or a FIFO/device opened once for sequential reads, its first 4 bytes read; null for
+ * a regular file or anything that cannot be opened (readCapture reports that). */
+async function openStream(path: string): Promise<OpenStream | null> {
+  let next: () => Promise<Uint8Array | null>;
+  let close: () => Promise<void>;
+  if (path === '-') {
+    const it = (process.stdin as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+    next = async () => { const r = await it.next(); return r.done ? null : typeof r.value === 'string' ? Buffer.from(r.value, 'latin1') : r.value; };
+    close = async () => { await it.return?.(); };
+  } else {
+    try { if (statSync(path).isFile()) return null; } catch { return null; }
+    let fh: Awaited<ReturnType<typeof openFile>>;
+    try { fh = await openFile(path, 'r'); } catch { return null; }
+    next = async () => {
+      const b = new Uint8Array(1 << 16);
+      const { bytesRead } = await fh.read(b, 0, b.length, null);
+      return bytesRead ? b.subarray(0, bytesRead) : null;
+    };
+    close = () => fh.close();
+  }
+  let pending: Uint8Array | null = null;
+  let ended = false;
+  const more = async (): Promise<boolean> => {
+    while (!ended && (!pending || pending.length === 0)) {
+      const c = await next();
+      if (!c) ended = true; else pending = c;
+    }
+    return !ended || (pending !== null && pending.length > 0);
+  };
+  // the head: up to 4 bytes, kept in `pending` for the reads that follow
+  const parts: Uint8Array[] = [];
+  let have = 0;
+  while (have < 4 && await more()) { parts.push(pending!); have += pending!.length; pending = null; }
+  pending = Buffer.concat(parts);
+  const head = pending.subarray(0, 4);
+  let closed = false;
+  return {
+    head,
+    async fill(mem, at, len) {
+      let got = 0;
+      while (got < len && await more()) {
+        const n = Math.min(len - got, pending!.length);
+        mem().set(pending!.subarray(0, n), at + got);
+        pending = pending!.subarray(n);
+        got += n;
+      }
+      return got;
+    },
+    rest() {
+      return Readable.from((async function* () {
+        while (await more()) { const c = pending!; pending = null; yield c; }
+      })(), { objectMode: false });
+    },
+    async close() { if (!closed) { closed = true; await close(); } },
+  };
+}
+
 /** Write the current section's interfaces into the core's table at `addr` (NGI_* entries):
  * link type, host interface (the interface name among `hostNames`, else 0xFFFF: interfaceMap),
  * snaplen and the timestamp split of its if_tsresol / if_tsoffset. */
@@ -337,7 +426,7 @@ export function writeIfaceTable(mem: ArrayBuffer, addr: number, ifaces: readonly
 /** The single worker's raw pcapng feed: the file read in chunks into the core's data area, the
  * packet blocks framed by the core (pcapngFrame), every other block it stops at read by the
  * reader's code (PcapngBlocks), which updates the core's interface table. */
-async function replayPcapng(engine: Engine, fd: number, name: string, o: FeedOptions, drops: Map<number, number>,
+async function replayPcapng(engine: Engine, read: SeqRead, name: string, o: FeedOptions, drops: Map<number, number>,
   setInfo: (i: CaptureInfo) => void, begin: (linktype: number) => ForwardedSink | undefined, after: (n: number) => Promise<void>): Promise<FeedResult> {
   const core = engine.core;
   const frame = core.pcapngFrame as Fn, nextAddr = core.pcapngNextAddr as Fn;
@@ -356,8 +445,9 @@ async function replayPcapng(engine: Engine, fd: number, name: string, o: FeedOpt
   try {
     for (;;) {
       if (!eof) {
-        const got = readFull(fd, new Uint8Array(core.memory.buffer), a.data + filled, a.dataCap - filled, base + filled);
-        if (got < a.dataCap - filled) eof = true;
+        const want = a.dataCap - filled;
+        const got = await read(a.data + filled, want, base + filled);
+        if (got < want) eof = true;
         filled += got;
       }
       const end = a.data + filled;

@@ -13,7 +13,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { cleanup, cli, rng, tmp, masqRules } from './helpers.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { cleanup, cli, rng, tmp, masqRules, CLI } from './helpers.js';
 import { buildFrame, LINKTYPE_OF, type LinkKind } from '../../src/pcap/craft.js';
 
 afterAll(cleanup);
@@ -389,7 +390,7 @@ describe('raw pcapng feed: the pool', () => {
 });
 
 describe('raw pcapng feed: output precision', () => {
-  it('--out precision from the interfaces defined before the first packet, 1 and 2 workers alike', () => {
+  it('--out precision from the interfaces defined before the first packet, 1 and 2 workers, file and stdin alike', () => {
     // IDB 0 (µs, eth1), an EPB on it, then IDB 1 (ns, eth0) and an EPB on that: when the first
     // packet is read only the µs interface exists, so --out is a microsecond pcap (magic
     // a1b2c3d4, written little-endian: d4 c3 b2 a1) and the ns packet's time is cut to µs.
@@ -420,8 +421,9 @@ describe('raw pcapng feed: output precision', () => {
     const d = tmp();
     writeFileSync(join(d, 'p.pcapng'), g.bytes());
     writeFileSync(join(d, 'rules'), RULES);
-    for (const w of [1, 2]) {
-      const r = cli(['replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'p.pcapng'), '--workers', String(w), '--quiet', '--out', join(d, `o${w}.pcap`)]);
+    for (const [w, stdin] of [[1, false], [2, false], [1, true], [2, true]] as const) {
+      const args = [CLI, 'replay', '--rules', join(d, 'rules'), '--pcap', stdin ? '-' : join(d, 'p.pcapng'), '--workers', String(w), '--quiet', '--out', join(d, `o${w}.pcap`)];
+      const r = spawnSync(process.execPath, args, { input: stdin ? readFileSync(join(d, 'p.pcapng')) : undefined, encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       const o = readFileSync(join(d, `o${w}.pcap`));
       expect(o.readUInt32LE(0)).toBe(0xa1b2c3d4);
@@ -432,4 +434,33 @@ describe('raw pcapng feed: output precision', () => {
       expect([o.readUInt32LE(second), o.readUInt32LE(second + 4)]).toStrictEqual([1700000000, 2]);
     }
   }, 60000);
+});
+
+describe('raw pcapng feed: stdin and named pipes', () => {
+  it('stdin and a FIFO (1 worker reads them into the core, the pool spools them) = the file', () => {
+    const d = tmp();
+    const { bytes, blocks } = randomPcapng(9, true);
+    writeFileSync(join(d, 'in.pcapng'), bytes);
+    const epb = blocks.filter((b) => b.type === 6)[10];
+    writeFileSync(join(d, 'cut.pcapng'), bytes.subarray(0, epb.off + epb.len - 3));
+    writeFileSync(join(d, 'rules'), RULES);
+    expect(spawnSync('mkfifo', [join(d, 'fifo')]).status).toBe(0);
+    for (const f of ['in.pcapng', 'cut.pcapng']) {
+      const args = (pcap: string, w: number) => [CLI, 'replay', '--rules', join(d, 'rules'), '--pcap', pcap, '--workers', String(w), '--quiet', '--out', join(d, `out-${w}`)];
+      const file = cli(args(join(d, f), 1).slice(1));
+      const fileOut = readFileSync(join(d, 'out-1'));
+      expect(file.status, file.stderr).toBe(f === 'cut.pcapng' ? 1 : 0);
+      for (const w of [1, 2]) {
+        const s = spawnSync(process.execPath, args('-', w), { input: readFileSync(join(d, f)), encoding: 'utf8' });
+        expect(s.stdout, `stdin ${f} ${w}`).toBe(file.stdout);
+        expect(s.stderr.replaceAll('stdin', 'F')).toBe(file.stderr.replaceAll(join(d, f), 'F'));
+        expect(Buffer.compare(readFileSync(join(d, `out-${w}`)), fileOut)).toBe(0);
+        const writer = spawn('sh', ['-c', `cat "${join(d, f)}" > "${join(d, 'fifo')}"`], { stdio: 'ignore' });
+        const p = spawnSync(process.execPath, args(join(d, 'fifo'), w), { encoding: 'utf8', timeout: 60000 });
+        writer.kill();
+        expect(p.stdout, `fifo ${f} ${w}`).toBe(file.stdout);
+        expect(Buffer.compare(readFileSync(join(d, `out-${w}`)), fileOut)).toBe(0);
+      }
+    }
+  }, 120000);
 });
