@@ -1,11 +1,16 @@
-// Feeding a classic pcap file to the replay without per-packet JS: the file's bytes are read
-// straight into the core (single worker) or into SharedArrayBuffers (the pool), and the record
-// headers are walked by the core (assembly/api-engine.ts pcapFrame: record header -> descriptor,
-// one pass). pcapng, stdin and anything else go through the general reader (src/pcap/reader.ts
-// readCapture) and loadBatch; both give the same descriptors (test/replay/feed.test.ts).
+// Feeding a capture to the replay without per-packet JS: the file's bytes are read straight into
+// the core (single worker) or into SharedArrayBuffers (the pool) and framed by the core. Classic
+// pcap: the core walks the record headers (assembly/api-engine.ts pcapFrame: record header ->
+// descriptor, one pass). pcapng (files; for the single worker also stdin and pipes, the pool
+// spools those to a file): the core walks the blocks (assembly/api-pcapng.ts pcapngFrame: EPB/SPB
+// -> descriptor through the section's interface table, NGI_* in src/layout.ts) and stops at every
+// block it does not frame or skip (SHB, IDB, damage, the end of its bytes), which the reader's own
+// block code reads (src/pcap/reader.ts PcapngBlocks) before the walk resumes. A classic pcap on
+// stdin or a pipe, and tests' `general`, go through the general reader (readCapture) and
+// loadBatch; every way gives the same descriptors (test/replay/feed.test.ts, pcapng-feed.test.ts).
 //
-// Errors are the reader's (same messages, byte offsets and packet numbers): a record with a
-// caplen over the limit or cut by the end of the file ends the replay after every packet before it.
+// Errors are the reader's (same messages, byte offsets and packet numbers): a record or block that
+// is corrupt or cut by the end of the file ends the replay after every packet before it.
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';

@@ -5,8 +5,10 @@
 //
 // Batches: the main thread reads the capture once per pass. A classic pcap file's bytes go into
 // SharedArrayBuffers as they are (8 MiB chunks of whole records, cut into batches of POOL_BATCH
-// packets; the only per-packet work here is the caplen walk: feed.ts PcapChunks); other inputs
-// are read with readCapture and sent as descriptors and frames. Every batch goes to every shard:
+// packets; the only per-packet work here is the caplen walk: feed.ts PcapChunks); so do a pcapng
+// file's (the block walk with pcapngFrame's checks, batches cut at SHB/IDB, each with its section's
+// interface table: feed.ts PcapngChunks); other inputs are read with readCapture and sent as
+// descriptors and frames. Every batch goes to every shard:
 // each worker copies it into its core in one memcpy, frames and keys all of its packets and runs
 // only its own (keying is repeated per worker, in parallel, instead of serially here). A buffer
 // is reused when all shards have acknowledged every batch in it. At most IN_FLIGHT batches are
