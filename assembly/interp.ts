@@ -23,7 +23,7 @@ import { classify, leavesMulti } from './classify';
 import { matchOne, targetOne, clearHotdrop, hotdrop } from './modules/index';
 import { entryAddr } from './conntrack';
 import {
-  wcActive, wcHit, ruleFirstBadMatch, ruleTargetOk, slotOf, WC_MAXC, WS_CT, WS_SEQ, WS_KEY, WS_STATUS, WS_CTMARK, WS_MARK, WS_DEV,
+  wcActive, wcHit, ruleFirstBadMatch, ruleTargetOk, ruleFirstHdrMatch, failsAt, globalSlotOf, WC_FAIL_SKIP, slotOf, WC_MAXC, WS_CT, WS_SEQ, WS_KEY, WS_STATUS, WS_CTMARK, WS_MARK, WS_DEV,
   WS_MARK_OUT, WS_N, WS_CNT,
 } from './walkcache';
 
@@ -127,18 +127,20 @@ function enterMulti(node: i32, after: i32): i32 {
   return true;
 }
 
-// The walk cache's recording (walkcache.ts): the slot being filled, counters ticked so far, and
-// whether every rule whose base match passed was flow-invariant.
-let recAt: usize = 0;
+// The walk cache's recording (walkcache.ts): the counters ticked so far, whether every match
+// evaluated and target run was flow-invariant, and whether the walk read no header field (nor
+// of the ct more than a global slot keys on).
+const REC: usize = memory.data(WC_MAXC * 4, 16);
 let recN: u32 = 0;
 let recOk = true;
+let recGlobal = true;
 
-/** count(), and in a recording walk (R = u16) the counter's index appended to the slot. */
+/** count(), and in a recording walk (R = u16) the counter's index recorded. */
 // @ts-ignore: decorator
 @inline function tick<R>(idx: i32, bytes: u32): void {
   count(idx, bytes);
   if (sizeof<R>() == 2) {
-    if (recN < WC_MAXC) store<i32>(recAt + (<usize>recN << 2), idx, WS_CNT);
+    if (recN < WC_MAXC) store<i32>(REC + (<usize>recN << 2), idx);
     recN++;
   }
 }
@@ -178,6 +180,7 @@ function walk<R>(entry: i32): i32 {
       enter = false;
       const node = load<i32>(chainsA + <usize>chain * (CH_SIZE << 2), CH_TREE << 2);
       const kind = imgw(node);
+      if (sizeof<R>() == 2) { if (kind != NODE_LEAF) recGlobal = false; } // a tree reads header fields
       if (kind == NODE_MULTI) {
         multi = enterMulti(node, after);
       } else {
@@ -217,6 +220,7 @@ function walk<R>(entry: i32): i32 {
       continue;
     }
     const ra = rulesA + <usize>r * (R_SIZE << 2);
+    if (sizeof<R>() == 2) { if (!decided && load<i32>(ra, R_FLAGS << 2) != 0) recGlobal = false; }
     if (!decided && !baseMatch(ra)) continue;
     const nm = decided ? 0 : load<i32>(ra, R_NMATCH << 2);
     if (nm != 0) {
@@ -230,7 +234,11 @@ function walk<R>(entry: i32): i32 {
         m += 2 + n;
       }
       // recording: matches 0..i were evaluated (all nm when they matched)
-      if (sizeof<R>() == 2) { if (ruleFirstBadMatch(r) <= (ok ? nm - 1 : i)) recOk = false; }
+      if (sizeof<R>() == 2) {
+        const last = ok ? nm - 1 : i;
+        if (ruleFirstBadMatch(r) <= last) recOk = false;
+        if (ruleFirstHdrMatch(r) <= last) recGlobal = false;
+      }
       if (!ok) {
         if (hotdrop) { dropBy = r; return V_DROP; }
         continue;
@@ -299,52 +307,99 @@ function underflow<R>(entry: i32, bytes: u32): i32 {
 @inline export function runTable(hook: i32, table: i32): i32 {
   const c = imgw(imgw(H_HOOKS) + hook * NUM_TABLES + table);
   if (c < 0) return V_ACCEPT;
-  if (wcActive) {
-    const ci = <i32>load<u8>(PKT, P_CTINFO);
-    if (ci == CTINFO_ESTABLISHED || ci == CTINFO_ESTABLISHED_REPLY) return runCached(c);
-  }
+  if (wcActive) return runCached(c);
   return walk<u8>(c);
 }
 
-/** runChain through the walk cache (walkcache.ts) for an ESTABLISHED packet: when its (ct,
- * direction, chain) slot holds a walk with the same snapshot, its counters and skb mark are
- * replayed and the packet accepted; otherwise the chain is walked, recording, and an ACCEPT of
- * flow-invariant rules is kept in the slot. Packets the host emits walk as usual. */
+/** Replay slot `s`: its counters (+1 packet, + this packet's bytes), its skb mark; ACCEPT. */
+function replay(s: usize): i32 {
+  const bytes = load<u32>(PKT, P_IPLEN);
+  const n = load<u32>(s, WS_N);
+  for (let k: u32 = 0; k < n; k++) count(load<i32>(s + (<usize>k << 2), WS_CNT), bytes);
+  store<u32>(PKT, load<u32>(s, WS_MARK_OUT), P_MARK);
+  wcHit();
+  return V_ACCEPT;
+}
+
+/** Slot `s` takes the recorded walk's effects: counters and the skb mark it left. */
+function fillEffects(s: usize): void {
+  for (let k: u32 = 0; k < recN; k++) store<i32>(s + (<usize>k << 2), load<i32>(REC + (<usize>k << 2)), WS_CNT);
+  store<u32>(s, recN, WS_N);
+  store<u32>(s, load<u32>(PKT, P_MARK), WS_MARK_OUT);
+}
+
+/** runChain through the walk cache (walkcache.ts). A global slot with the packet's snapshot
+ * (chain, ctinfo, direction, ct or none, ct status, ct mark, skb mark) or, for an ESTABLISHED
+ * packet, its (ct, direction, chain) slot with the same snapshot (+ seq, devices, hook, L4OK):
+ * the walk's counters and skb mark are replayed and the packet accepted. Otherwise the chain is
+ * walked, recording, and an ACCEPT of flow-invariant rules is kept: in a global slot when the walk
+ * read nothing else, else (ESTABLISHED) in the ct's. Packets the host emits walk as usual. */
 function runCached(entry: i32): i32 {
-  const ct = load<u32>(PKT, P_CT);
-  if (ct == 0 || load<u8>(PKT, P_LOCALGEN) != 0) return walk<u8>(entry);
-  const dev = load<u32>(PKT, P_IIF); // iif, oif, hook, ctinfo (P_IIF + 0..3)
-  const dir = <u32>load<u8>(PKT, P_CTDIR);
-  const e = entryAddr(ct);
-  const s = slotOf(ct, dir, entry);
-  const key = (<u32>entry << 2) | (dir << 1) | <u32>load<u8>(PKT, P_L4OK);
-  const seq = load<u32>(e, CT_SEQ);
-  const st = load<u32>(e, CT_STATUS);
-  const cm = load<u32>(e, CT_MARK);
-  const mark = load<u32>(PKT, P_MARK);
-  if (load<u32>(s, WS_CT) == ct && load<u32>(s, WS_SEQ) == seq && load<u32>(s, WS_KEY) == key &&
-    load<u32>(s, WS_STATUS) == st && load<u32>(s, WS_CTMARK) == cm && load<u32>(s, WS_MARK) == mark &&
-    load<u32>(s, WS_DEV) == dev) {
-    const bytes = load<u32>(PKT, P_IPLEN);
-    const n = load<u32>(s, WS_N);
-    for (let k: u32 = 0; k < n; k++) count(load<i32>(s + (<usize>k << 2), WS_CNT), bytes);
-    store<u32>(PKT, load<u32>(s, WS_MARK_OUT), P_MARK);
-    wcHit();
-    return V_ACCEPT;
+  if (load<u8>(PKT, P_LOCALGEN) != 0) return walk<u8>(entry);
+  const fa = failsAt(entry);
+  const f = load<u32>(fa);
+  if (f >= WC_FAIL_SKIP) {
+    store<u32>(fa, f + 1);
+    if ((f & 63) != 0) return walk<u8>(entry);
   }
-  store<u32>(s, 0, WS_CT); // the recording overwrites the slot's counters
-  recAt = s; recN = 0; recOk = true;
+  const ct = load<u32>(PKT, P_CT);
+  const dev = load<u32>(PKT, P_IIF); // iif, oif, hook, ctinfo (P_IIF + 0..3)
+  const ci = dev >> 24;
+  const dir = <u32>load<u8>(PKT, P_CTDIR);
+  let st: u32 = 0;
+  let cm: u32 = 0;
+  let e: usize = 0;
+  if (ct != 0) {
+    e = entryAddr(ct);
+    st = load<u32>(e, CT_STATUS);
+    cm = load<u32>(e, CT_MARK);
+  }
+  const mark = load<u32>(PKT, P_MARK);
+  const gk = (<u32>entry << 8) | (ci << 2) | (dir << 1) | (ct != 0 ? 1 : 0);
+  const g = globalSlotOf(gk, st, cm, mark);
+  if (load<u32>(g, WS_CT) != 0 && load<u32>(g, WS_KEY) == gk && load<u32>(g, WS_STATUS) == st &&
+    load<u32>(g, WS_CTMARK) == cm && load<u32>(g, WS_MARK) == mark) {
+    if (f != 0) store<u32>(fa, 0);
+    return replay(g);
+  }
+  const est = ct != 0 && (ci == <u32>CTINFO_ESTABLISHED || ci == <u32>CTINFO_ESTABLISHED_REPLY);
+  let s: usize = 0;
+  let key: u32 = 0;
+  let seq: u32 = 0;
+  if (est) {
+    s = slotOf(ct, dir, entry);
+    key = (<u32>entry << 2) | (dir << 1) | <u32>load<u8>(PKT, P_L4OK);
+    seq = load<u32>(e, CT_SEQ);
+    if (load<u32>(s, WS_CT) == ct && load<u32>(s, WS_SEQ) == seq && load<u32>(s, WS_KEY) == key &&
+      load<u32>(s, WS_STATUS) == st && load<u32>(s, WS_CTMARK) == cm && load<u32>(s, WS_MARK) == mark &&
+      load<u32>(s, WS_DEV) == dev) {
+      if (f != 0) store<u32>(fa, 0);
+      return replay(s);
+    }
+  }
+  recN = 0; recOk = true; recGlobal = true;
   const v = walk<u16>(entry);
-  if (v == V_ACCEPT && recOk && recN <= WC_MAXC) {
-    store<u32>(s, seq, WS_SEQ);
-    store<u32>(s, key, WS_KEY);
-    store<u32>(s, st, WS_STATUS);
-    store<u32>(s, cm, WS_CTMARK);
-    store<u32>(s, mark, WS_MARK);
-    store<u32>(s, dev, WS_DEV);
-    store<u32>(s, load<u32>(PKT, P_MARK), WS_MARK_OUT);
-    store<u32>(s, recN, WS_N);
-    store<u32>(s, ct, WS_CT);
+  if (v == V_ACCEPT && recOk && recN <= WC_MAXC && (recGlobal || est)) {
+    if (f != 0) store<u32>(fa, 0);
+    if (recGlobal) {
+      fillEffects(g);
+      store<u32>(g, gk, WS_KEY);
+      store<u32>(g, st, WS_STATUS);
+      store<u32>(g, cm, WS_CTMARK);
+      store<u32>(g, mark, WS_MARK);
+      store<u32>(g, 1, WS_CT);
+    } else {
+      fillEffects(s);
+      store<u32>(s, seq, WS_SEQ);
+      store<u32>(s, key, WS_KEY);
+      store<u32>(s, st, WS_STATUS);
+      store<u32>(s, cm, WS_CTMARK);
+      store<u32>(s, mark, WS_MARK);
+      store<u32>(s, dev, WS_DEV);
+      store<u32>(s, ct, WS_CT);
+    }
+  } else {
+    store<u32>(fa, f + 1);
   }
   return v;
 }

@@ -7,7 +7,8 @@
 // generated conversations, and a ruleset built to defeat a careless cache (skb marks that change
 // per packet, CONNMARK save/restore, ct status changes, tcp flags, limit/statistic/recent/length/
 // --ctexpire in the walk, REJECT, a user chain RETURN, a tiny conntrack table so that entries are
-// reused and early-dropped, UDP timeouts that expire connections).
+// reused and early-dropped, UDP timeouts that expire connections), and one whose walks read no
+// header field (the global slots) but turn on ctinfo, ct status, ct mark and skb mark.
 // An in-process replay of each checks the cache was used (hits > 0), so that the comparison is
 // not vacuous, and that it was not used when off.
 import { describe, it, expect, afterAll } from 'vitest';
@@ -145,6 +146,79 @@ COMMIT
 COMMIT
 `;
 
+// Walks that read no header field (kept in the global slots, shared by all connections) whose
+// outcome turns on what those slots key on: ctinfo, ct status, ct mark, skb mark; and rules
+// without base-match fields that do read the packet or the ct's tuple (iprange, --ctorigdst), and
+// a chain long enough for a decision tree (whose walk reads header fields whatever rules it picks).
+const STATEFUL = `*mangle
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -j CONNMARK --restore-mark --mask 0x4
+-A PREROUTING -p tcp -m length --length 0:200 -j MARK --or-mark 0x1
+-A POSTROUTING -p tcp -m length --length 0:100 -j CONNMARK --save-mark --mask 0x1
+-A POSTROUTING -p udp -m length --length 0:100 -j CONNMARK --set-mark 0x4/0x4
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A PREROUTING -d 198.51.100.1 -p tcp --dport 80 -j DNAT --to-destination 192.0.2.1:80
+-A POSTROUTING -o eth1 -j MASQUERADE
+COMMIT
+*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:I - [0:0]
+:S - [0:0]
+:C - [0:0]
+:D - [0:0]
+:E - [0:0]
+:H1 - [0:0]
+:H2 - [0:0]
+:T - [0:0]
+-A FORWARD -m conntrack --ctstate INVALID -j I
+-A FORWARD -m state --state NEW -j S
+-A FORWARD -j C
+-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+-A FORWARD -m conntrack --ctstate NEW -j ACCEPT
+-A I -j LOG
+-A I -m mark --mark 0x1/0x1 -j ACCEPT
+-A S -m mark --mark 0x1/0x1 -j RETURN
+-A S -j MARK --or-mark 0x2
+-A C -m conntrack --ctstatus ASSURED -j LOG
+-A C -m conntrack --ctstatus SEEN_REPLY ! --ctstate NEW -j LOG
+-A C -m conntrack --ctstate DNAT -j LOG
+-A C -m conntrack --ctdir REPLY -j D
+-A C -j E
+-A C -j T
+-A D -m connmark --mark 0x1/0x1 -j MARK --or-mark 0x8
+-A D -m mark --mark 0x8/0x8 -j LOG
+-A E -m comment --comment "chains of few rules stay single leaves (a tree reads header fields)"
+-A E -m mark --mark 0x1/0x1 -j LOG
+-A E -m mark --mark 0x2/0x2 -j LOG
+-A E -m connmark --mark 0x1/0x1 -j LOG
+-A E -m connmark --mark 0x4/0x4 -m conntrack --ctdir ORIGINAL -j H1
+-A E -m connmark --mark 0x4/0x4 -m conntrack --ctdir REPLY -j H2
+-A H1 -m conntrack --ctorigdst 203.0.113.3 -j LOG
+-A H2 -m iprange --src-range 203.0.113.1-203.0.113.2 -j LOG
+-A T -s 192.0.2.3 -j LOG
+-A T -s 192.0.2.4 -j LOG
+-A T -d 203.0.113.2 -j LOG
+-A T -s 192.0.2.5 -j LOG
+-A T -s 192.0.2.6 -j LOG
+-A T -s 192.0.2.7 -j LOG
+-A T -s 192.0.2.8 -j LOG
+-A T -s 192.0.2.9 -j LOG
+-A T -s 192.0.2.10 -j LOG
+-A T -m mark --mark 0x1/0x1 -j LOG
+COMMIT
+`;
+
 interface Scenario { name: string; rules: string; host: HostModel; pkts?: Pkt[]; pcap?: string; workers?: number[] }
 const smallCt: HostModel = { ...ROUTER, sysctl: { 'net.netfilter.nf_conntrack_max': 48, 'net.netfilter.nf_conntrack_udp_timeout': 5 } };
 const k8s = join(ROOT, 'pcaps/k8s/service3');
@@ -153,6 +227,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'nat-router', rules: R('nat-router.rules'), host: ROUTER, pkts: conversations(1, 300) },
   { name: 'port-forward', rules: R('port-forward.rules'), host: ROUTER, pkts: conversations(2, 300, { inReplyTo: '192.0.2.254' }) },
   { name: 'tricky rules', rules: TRICKY, host: ROUTER, pkts: conversations(3, 400), workers: [1, 2] },
+  { name: 'state/mark-only walks (global slots)', rules: STATEFUL, host: ROUTER, pkts: conversations(5, 400) },
   { name: 'tricky rules, 48-entry conntrack table', rules: TRICKY, host: smallCt, pkts: conversations(4, 400, { span: 60 }) },
 ];
 
