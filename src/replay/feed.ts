@@ -356,7 +356,9 @@ async function openStream(path: string): Promise<OpenStream | null> {
     next = async () => { const r = await it.next(); return r.done ? null : typeof r.value === 'string' ? Buffer.from(r.value, 'latin1') : r.value; };
     close = async () => { await it.return?.(); };
   } else {
-    try { if (statSync(path).isFile()) return null; } catch { return null; }
+    // a FIFO, a character device or a socket (a regular file is read by position, a directory or
+    // anything unreadable is reported by readCapture)
+    try { const st = statSync(path); if (!st.isFIFO() && !st.isCharacterDevice() && !st.isSocket()) return null; } catch { return null; }
     let fh: Awaited<ReturnType<typeof openFile>>;
     try { fh = await openFile(path, 'r'); } catch { return null; }
     next = async () => {
