@@ -661,8 +661,7 @@ export class PcapngBlocks {
   private readonly scratch = new Batch(1);
   constructor(name: string) {
     this.p = new Parser(name);
-    this.p.kind = 'pcapng';
-    this.p.info.format = 'pcapng';
+    this.p.kind = 'pcapng'; // the caller saw the section header's type (the SHB sets info.format)
   }
   get info(): CaptureInfo { return this.p.info; }
   /** Bytes needed from the position block() returned (0: the input ended there). */
