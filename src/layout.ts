@@ -60,6 +60,8 @@ export const P_ICMP_TYPE = 44;  // u8
 export const P_ICMP_CODE = 45;  // u8
 export const P_TCPFLAGS = 46;   // u8 (FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80)
 export const P_PKTTYPE = 47;    // u8 PACKET_HOST 0, BROADCAST 1, MULTICAST 2, OTHERHOST 3 (from L2 / address)
+// P_IIF, P_OIF, P_HOOK, P_CTINFO are one u32 word, in this order: the walk cache (assembly/interp.ts
+// runCached) keys on that word.
 export const P_IIF = 48;        // u8 in-interface index, IF_NONE when absent
 export const P_OIF = 49;        // u8 out-interface index, IF_NONE when absent
 export const P_HOOK = 50;       // u8 HOOK_* being traversed

@@ -282,3 +282,11 @@ describe('walk cache: outputs identical with the cache on and off', () => {
     }, 120000);
   }
 });
+
+describe('walk cache: the packet word it keys on', () => {
+  it('P_IIF, P_OIF, P_HOOK, P_CTINFO are the bytes of one u32, in that order (runCached reads them as one load)', async () => {
+    const L = await import('../../src/layout.js');
+    expect(L.P_IIF % 4).toBe(0);
+    expect([L.P_OIF, L.P_HOOK, L.P_CTINFO]).toEqual([L.P_IIF + 1, L.P_IIF + 2, L.P_IIF + 3]);
+  });
+});
