@@ -34,7 +34,7 @@ import { compileReplay, partialNote, type ReplayOptions, type ReplayOutcome } fr
 import type { Ruleset } from '../rules/model.js';
 import type { CompiledImage } from '../compile/image.js';
 import type { RulesApi } from './rules-adapter.js';
-import { openClassicPcap, openPcapng, PcapChunks, PcapngChunks, POOL_CHUNK_BYTES, TEST_DELAY_MS, TRACE, type NgBatchMsg } from './feed.js';
+import { openClassicPcap, openPcapng, PcapChunks, PcapngChunks, POOL_CHUNK_BYTES, TEST_DELAY_MS, TRACE, type NgBatchMsg, type RawBatch } from './feed.js';
 import { DropsWriter, outputFormat, replayDropRecords, type OutputFormat } from './drops.js';
 import { Dependencies, orderedState, overrideTable, plan, recentMask, needsDependencyLog, RECENT_LIST_TOT, DEFRAG_QUEUES, type BatchMsg, type ShardResult, type ShardTask, type WorkerData } from './shard.js';
 import { mergeConntrack, mergeResults, writeForwarded, MERGED_CT_TABLE } from './merge.js';
@@ -166,62 +166,52 @@ class PoolRun {
       bytes += batchBytes;
       progress?.update(read.packets, bytes);
     };
+    /** Post the batches of a chunked file (whole records or blocks in shared buffers, framed by
+     *  the workers' cores): a buffer is sealed when the reader moves to the next chunk. */
+    const postChunks = async <B extends RawBatch>(chunks: { next(reuse: SharedArrayBuffer | undefined): { sab: SharedArrayBuffer; batches: B[] } | null; close(): void },
+      message: (b: B, sab: SharedArrayBuffer) => BatchMsg | NgBatchMsg, afterNext?: () => void): Promise<void> => {
+      let prev: Buf | null = null;
+      try {
+        outer: for (;;) {
+          if (!(await room())) break;
+          let c: { sab: SharedArrayBuffer; batches: B[] } | null;
+          try {
+            c = chunks.next(free.pop());
+          } finally {
+            afterNext?.();
+          }
+          if (prev) { prev.sealed = true; release(prev); prev = null; }
+          if (!c) break;
+          const buf: Buf = { sab: c.sab, left: 0, sealed: false };
+          prev = buf;
+          for (const b of c.batches) {
+            if (!(await room())) break outer;
+            post(message(b, c.sab), buf, b.n, b.len);
+            read.lastTsSec = b.tsSec; read.lastTsNsec = b.tsNsec;
+            if (maxBatches === null && TEST_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
+          }
+        }
+      } finally {
+        chunks.close();
+      }
+    };
     const raw = openClassicPcap(path, name ?? path);
     const ngFd = raw ? null : openPcapng(path);
     try {
       if (ngFd !== null) {
         // pcapng: the file's bytes in shared buffers, the packet blocks framed by the workers' cores
         const chunks = new PcapngChunks(ngFd, name ?? path, hostNames, POOL_BATCH, POOL_CHUNK_BYTES);
-        let prev: Buf | null = null;
-        try {
-          outer: for (;;) {
-            if (!(await room())) break;
-            let c: ReturnType<PcapngChunks['next']>;
-            try {
-              c = chunks.next(free.pop());
-            } finally {
-              read.info = chunks.info();
-            }
-            if (prev) { prev.sealed = true; release(prev); prev = null; }
-            if (!c) break;
-            const buf: Buf = { sab: c.sab, left: 0, sealed: false };
-            prev = buf;
-            for (const b of c.batches) {
-              if (!(await room())) break outer;
-              if (read.linktype === null) { read.linktype = chunks.linktype; read.format = chunks.format; }
-              post({ t: 'ng', seq: read.batches, sab: c.sab, off: b.off, len: b.len, n: b.n, ord: b.ord, be: b.be, table: b.table, nIf: b.nIf }, buf, b.n, b.len);
-              read.lastTsSec = b.tsSec; read.lastTsNsec = b.tsNsec;
-              if (maxBatches === null && TEST_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
-            }
-          }
-        } finally {
-          chunks.close();
-        }
+        await postChunks(chunks, (b, sab) => {
+          if (read.linktype === null) { read.linktype = chunks.linktype; read.format = chunks.format; }
+          return { t: 'ng', seq: read.batches, sab, off: b.off, len: b.len, n: b.n, ord: b.ord, be: b.be, table: b.table, nIf: b.nIf };
+        }, () => { read.info = chunks.info(); });
       } else if (raw) {
         // classic pcap: the file's bytes in shared buffers, framed by the workers' cores
         read.info = raw.info;
         read.linktype = raw.linktype;
         read.format = outputFormat(raw.info, raw.linktype);
-        const chunks = new PcapChunks(raw, POOL_BATCH, POOL_CHUNK_BYTES);
-        let prev: Buf | null = null;
-        try {
-          outer: for (;;) {
-            if (!(await room())) break;
-            const c = chunks.next(free.pop());
-            if (prev) { prev.sealed = true; release(prev); prev = null; }
-            if (!c) break;
-            const buf: Buf = { sab: c.sab, left: 0, sealed: false };
-            prev = buf;
-            for (const b of c.batches) {
-              if (!(await room())) break outer;
-              post({ t: 'raw', seq: read.batches, sab: c.sab, off: b.off, len: b.len, n: b.n, ord: b.ord, flags: raw.flags, linktype: raw.linktype }, buf, b.n, b.len);
-              read.lastTsSec = b.tsSec; read.lastTsNsec = b.tsNsec;
-              if (maxBatches === null && TEST_DELAY_MS > 0) await new Promise((r) => setTimeout(r, TEST_DELAY_MS));
-            }
-          }
-        } finally {
-          chunks.close();
-        }
+        await postChunks(new PcapChunks(raw, POOL_BATCH, POOL_CHUNK_BYTES),
+          (b, sab) => ({ t: 'raw', seq: read.batches, sab, off: b.off, len: b.len, n: b.n, ord: b.ord, flags: raw.flags, linktype: raw.linktype }));
       } else {
         // anything else (pcapng): read with readCapture; descriptors built here
         let ifmap: Uint16Array | null = null;
