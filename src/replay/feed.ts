@@ -72,26 +72,70 @@ export function readFull(fd: number, buf: Uint8Array, off: number, len: number, 
 /** A batch of whole records inside a chunk: byte offset, byte length, packets, first ordinal. */
 export interface RawBatch { off: number; len: number; n: number; ord: number; tsSec: number; tsNsec: number }
 
+/** A capture file read in chunks for the pool's main thread: each chunk a SharedArrayBuffer of
+ * whole records (or blocks); the incomplete tail of one is carried to the start of the next. */
+abstract class SharedChunks {
+  /** Absolute file offset of the next byte to read. */
+  private filePos: number;
+  /** Bytes of an incomplete record carried to the next chunk (in `carrySab` at `carryOff`). */
+  protected carry = 0;
+  protected carrySab: SharedArrayBuffer | null = null;
+  protected carryOff = 0;
+  protected eof = false;
+  /** Set when the framing met damage: thrown by the next `next()` (after the packets before it). */
+  protected pending: CaptureError | null = null;
+  /** Packets framed so far (the next ordinal). */
+  packets = 0;
+  /** Bytes of the file consumed (whole records or blocks, and the file header). */
+  bytes: number;
+
+  constructor(protected readonly fd: number, start: number) {
+    this.filePos = start;
+    this.bytes = start;
+  }
+
+  close(): void {
+    try { closeSync(this.fd); } catch { /* closed */ }
+  }
+
+  /** Whether there is a next chunk; throws the pending error (once) first. */
+  protected more(): boolean {
+    if (this.pending) { const e = this.pending; this.pending = null; this.eof = true; this.carry = 0; throw e; }
+    return !(this.eof && this.carry === 0);
+  }
+
+  /** A chunk of at least `need` bytes (`reuse` when large enough): the carried bytes, then as
+   *  many of the file's next bytes as fit; `filled` = bytes in it. */
+  protected fill(reuse: SharedArrayBuffer | undefined, need: number): { sab: SharedArrayBuffer; u8: Uint8Array; filled: number } {
+    const sab = reuse && reuse.byteLength >= need ? reuse : new SharedArrayBuffer(need);
+    const u8 = new Uint8Array(sab);
+    if (this.carry) u8.set(new Uint8Array(this.carrySab!, this.carryOff, this.carry), 0);
+    let filled = this.carry;
+    if (!this.eof) {
+      const got = readFull(this.fd, u8, filled, sab.byteLength - filled, this.filePos);
+      this.filePos += got;
+      filled += got;
+      if (filled < sab.byteLength) this.eof = true;
+    }
+    return { sab, u8, filled };
+  }
+
+  /** Bytes [pos, filled) of `sab` are carried to the next chunk (none after damage). */
+  protected keep(sab: SharedArrayBuffer, pos: number, filled: number): void {
+    this.carry = this.pending ? 0 : filled - pos;
+    this.carrySab = sab;
+    this.carryOff = pos;
+  }
+}
+
 /** The pool's main thread: a classic pcap file in chunks of whole records, each in a
  * SharedArrayBuffer, cut into batches of at most `batch` packets. The only per-packet work is
  * reading each record's caplen (to find the next record); the workers' cores build the
  * descriptors. */
-export class PcapChunks {
-  /** Absolute file offset of the next byte to read. */
-  private filePos = 24;
-  /** Bytes of an incomplete record carried to the next chunk (in `carrySab` at `carryOff`). */
-  private carry = 0;
-  private carrySab: SharedArrayBuffer | null = null;
-  private carryOff = 0;
-  private eof = false;
-  /** Packets framed so far (the next ordinal). */
-  packets = 0;
-  /** Bytes of the file consumed (whole records and the header). */
-  bytes = 24;
-  /** Set when the framing met damage: thrown by the next `next()` (after the packets before it). */
-  private pending: CaptureError | null = null;
-
-  constructor(readonly raw: RawPcap, private readonly batch: number, private readonly chunkBytes = CHUNK_BYTES) {}
+export class PcapChunks extends SharedChunks {
+  constructor(readonly raw: RawPcap, private readonly batch: number, private readonly chunkBytes = CHUNK_BYTES) {
+    super(raw.fd, 24);
+  }
 
   /** The timestamp of the record at `at` (as the reader gives it). */
   private ts(dv: DataView, at: number): { tsSec: number; tsNsec: number } {
@@ -99,15 +143,10 @@ export class PcapChunks {
     return { tsSec: dv.getUint32(at, le), tsNsec: (dv.getUint32(at + 4, le) * (this.raw.nanosecond ? 1 : 1000)) >>> 0 };
   }
 
-  close(): void {
-    try { closeSync(this.raw.fd); } catch { /* closed */ }
-  }
-
   /** The next chunk, in `reuse` when it is large enough, else in a new buffer; null at the end.
    * Throws the CaptureError of damaged input once the packets before it have been returned. */
   next(reuse: SharedArrayBuffer | undefined): { sab: SharedArrayBuffer; batches: RawBatch[] } | null {
-    if (this.pending) { const e = this.pending; this.pending = null; this.eof = true; this.carry = 0; throw e; }
-    if (this.eof && this.carry === 0) return null;
+    if (!this.more()) return null;
     const r = this.raw;
     // a record longer than a chunk gets a chunk of its own size
     let need = this.chunkBytes;
@@ -116,16 +155,7 @@ export class PcapChunks {
       const cl = dv.getUint32(8, !r.bigEndian);
       if (cl <= r.maxCaplen) need = Math.max(need, 16 + cl);
     }
-    const sab = reuse && reuse.byteLength >= need ? reuse : new SharedArrayBuffer(need);
-    const u8 = new Uint8Array(sab);
-    if (this.carry) u8.set(new Uint8Array(this.carrySab!, this.carryOff, this.carry), 0);
-    let filled = this.carry;
-    if (!this.eof) {
-      const got = readFull(r.fd, u8, filled, sab.byteLength - filled, this.filePos);
-      this.filePos += got;
-      filled += got;
-      if (filled < sab.byteLength) this.eof = true;
-    }
+    const { sab, filled } = this.fill(reuse, need);
     const base = this.bytes; // file offset of byte 0 of this chunk
     const dv = new DataView(sab);
     const le = !r.bigEndian, max = r.maxCaplen, per = this.batch;
@@ -146,9 +176,7 @@ export class PcapChunks {
     }
     if (n) { batches.push({ off: start, len: pos - start, n, ord: this.packets, ...this.ts(dv, last) }); this.packets += n; }
     this.bytes = base + pos;
-    this.carry = this.pending ? 0 : filled - pos;
-    this.carrySab = sab;
-    this.carryOff = pos;
+    this.keep(sab, pos, filled);
     if (this.eof && this.carry && !this.pending) {
       // the end of the file inside a record
       this.pending = pcapTruncatedError(r.name, base + pos, this.packets + 1);
@@ -520,19 +548,9 @@ export type NgBatchMsg = { t: 'ng'; seq: number; sab: SharedArrayBuffer; off: nu
  * pcapngFrame makes, so that a worker's core frames exactly the batch's packets); the workers'
  * cores build the descriptors. Damage: the reader's CaptureError, thrown by the next `next()`
  * after the packets before it. */
-export class PcapngChunks {
-  private filePos = 0;
-  private carry = 0;
-  private carrySab: SharedArrayBuffer | null = null;
-  private carryOff = 0;
+export class PcapngChunks extends SharedChunks {
   private need = 0;
-  private eof = false;
-  private pending: CaptureError | null = null;
   readonly blocks: PcapngBlocks;
-  /** Packets framed so far (the next ordinal). */
-  packets = 0;
-  /** Bytes of the file consumed (whole blocks). */
-  bytes = 0;
   /** The output format (drops.ts outputFormat), decided at the first packet as replayCapture does. */
   format: OutputFormat | null = null;
   /** The first packet's link type. */
@@ -543,31 +561,17 @@ export class PcapngChunks {
   /** Interfaces changed since the last `takeInfo()`. */
   private changed = false;
 
-  constructor(private readonly fd: number, name: string, private readonly hostNames: string[], private readonly batch: number, private readonly chunkBytes = CHUNK_BYTES) {
+  constructor(fd: number, name: string, private readonly hostNames: string[], private readonly batch: number, private readonly chunkBytes = CHUNK_BYTES) {
+    super(fd, 0);
     this.blocks = new PcapngBlocks(name);
   }
 
   /** The capture's info once an interface was read (null before), as readCapture's onInfo gives it. */
   info(): CaptureInfo | null { return this.changed || this.blocks.info.interfaces.length ? this.blocks.info : null; }
 
-  close(): void {
-    try { closeSync(this.fd); } catch { /* closed */ }
-  }
-
   next(reuse: SharedArrayBuffer | undefined): { sab: SharedArrayBuffer; batches: NgBatch[] } | null {
-    if (this.pending) { const e = this.pending; this.pending = null; this.eof = true; this.carry = 0; throw e; }
-    if (this.eof && this.carry === 0) return null;
-    const need = Math.max(this.chunkBytes, this.need, this.carry);
-    const sab = reuse && reuse.byteLength >= need ? reuse : new SharedArrayBuffer(need);
-    const u8 = new Uint8Array(sab);
-    if (this.carry) u8.set(new Uint8Array(this.carrySab!, this.carryOff, this.carry), 0);
-    let filled = this.carry;
-    if (!this.eof) {
-      const got = readFull(this.fd, u8, filled, sab.byteLength - filled, this.filePos);
-      this.filePos += got;
-      filled += got;
-      if (filled < sab.byteLength) this.eof = true;
-    }
+    if (!this.more()) return null;
+    const { sab, u8, filled } = this.fill(reuse, Math.max(this.chunkBytes, this.need, this.carry));
     const base = this.bytes;
     const dv = new DataView(sab);
     const per = this.batch, blocks = this.blocks;
@@ -633,9 +637,7 @@ export class PcapngChunks {
       pos = start = q;
     }
     this.bytes = base + pos;
-    this.carry = this.pending ? 0 : filled - pos;
-    this.carrySab = sab;
-    this.carryOff = pos;
+    this.keep(sab, pos, filled);
     return { sab, batches };
   }
 
