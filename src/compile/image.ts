@@ -447,32 +447,35 @@ function chainOrder(chains: ChainInfo[], jumpTo: Int32Array, firstAt: Int32Array
   return order;
 }
 
-export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
-  const ifaceNames = ifaceNamesFromHost(opts.host.host);
-  const chains: ChainInfo[] = [];
-  const rules: RuleInfo[] = [];
-  // chain ids by name, one map per table (a jump resolves without building a `table/name` key): id = base +
-  // byName.get(name). The parser's name -> position map of a table when the model still has exactly the chains
-  // it indexed (src/rules/chains.ts chainPositionsChecked; base = the table's first id), else one built here.
-  const chainIdx = new Map<TableName, ChainIds>();
-  const distinctTables = new Set(rs.tables.map((t) => t.name)).size === rs.tables.length;
-  for (const t of rs.tables) {
-    const parsed = distinctTables ? chainPositionsChecked(t) : undefined;
-    let ids = chainIdx.get(t.name);
-    if (!ids) chainIdx.set(t.name, (ids = parsed ? { byName: parsed, base: chains.length, chains: t.chains } : { byName: new Map(), base: 0, chains: null }));
-    for (const c of t.chains) {
-      const id = chains.length;
-      if (!parsed) ids.byName.set(c.name, id);
-      chains.push({ id, table: t.name, name: c.name, builtin: c.builtin, policy: c.policy, counter: 0, rules: [], model: c, structure: 'leaf', structureWords: 0 });
-    }
+/** A ChainInfo per chain of t (ids from chains.length on); their ids into byName unless null. */
+function addChainInfos(chains: ChainInfo[], t: Ruleset['tables'][number], byName: Map<string, number> | null): void {
+  for (const c of t.chains) {
+    const id = chains.length;
+    if (byName !== null) byName.set(c.name, id);
+    chains.push({ id, table: t.name, name: c.name, builtin: c.builtin, policy: c.policy, counter: 0, rules: [], model: c, structure: 'leaf', structureWords: 0 });
   }
-  // Rule indices (the rule table's order, and the rules' counters): model order (chain id, then position),
-  // or with ruleOrder 'walk' the chains in walk order (chainOrder: a chain's rules, then those of the chains
-  // it jumps to). jumpTo: by model order, the chain a rule jumps to or -1.
-  let nRules = 0;
-  for (const ch of chains) nRules += ch.model.rules.length;
-  const jumpTo = new Int32Array(nRules);
-  const firstAt = new Int32Array(chains.length + 1);
+}
+
+function countRules(chains: ChainInfo[]): number {
+  let n = 0;
+  for (const ch of chains) n += ch.model.rules.length;
+  return n;
+}
+
+function setCounters(chains: ChainInfo[], nRules: number): void {
+  for (const ch of chains) ch.counter = nRules + ch.id;
+}
+
+function hookTable(W: Words, hookAt: number, chains: ChainInfo[]): void {
+  for (const ch of chains) {
+    if (!ch.builtin) continue;
+    const h = HOOK_OF[ch.name];
+    if (h !== undefined) W.set(hookAt + h * NUM_TABLES + TABLE_ID[ch.table], ch.id);
+  }
+}
+
+/** jumpTo[m] = the chain id model rule m jumps to, or -1; firstAt[c] = the model index of chain c's first rule. */
+function resolveJumps(chains: ChainInfo[], chainIdx: Map<TableName, ChainIds>, jumpTo: Int32Array, firstAt: Int32Array): void {
   let prevName = ''; // the previous jump's target and its id (kube-proxy: KUBE-MARK-MASQ every other rule)
   let prevTo = -1;
   for (let c = 0, m = 0; c < chains.length; c++) {
@@ -491,12 +494,11 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
       jumpTo[m] = prevTo;
     }
   }
-  firstAt[chains.length] = nRules;
-  const order = chainOrder(chains, jumpTo, firstAt);
-  rules.length = nRules;
-  const jumpOf = new Int32Array(nRules); // by rule index
-  const modelOf = new Int32Array(nRules); // by rule index: the rule's index in model order (R_ID)
-  const walk = opts.ruleOrder === 'walk';
+}
+
+/** Rule indices: chain by chain (model order, or walk order), each chain's consecutive; the RuleInfos. */
+function numberRules(chains: ChainInfo[], order: Int32Array, walk: boolean, rules: RuleInfo[], jumpTo: Int32Array, firstAt: Int32Array,
+  jumpOf: Int32Array, modelOf: Int32Array): void {
   for (let k = 0, idx = 0; k < chains.length; k++) {
     const ch = chains[walk ? order[k] : k];
     const rs = ch.model.rules;
@@ -508,52 +510,26 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
       modelOf[idx] = firstAt[ch.id] + i;
     }
   }
-  for (const ch of chains) ch.counter = rules.length + ch.id;
-  const nCounters = rules.length + chains.length;
+}
 
-  // conntrack on demand: any rule using a conntrack user (match or target), NAT targets included
+function anyConntrack(rules: RuleInfo[]): boolean {
   let conntrack = false;
   for (let i = 0; i < rules.length && !conntrack; i++) {
     const r = rules[i].model;
     for (let k = 0; k < r.matches.length; k++) if (needsConntrack(r.matches[k].module, 'match')) conntrack = true;
     if (r.target?.kind === 'module' && needsConntrack(r.target.module, 'target')) conntrack = true;
   }
-  const hasNat = rs.tables.some((t) => t.name === 'nat');
+  return conntrack;
+}
 
-  // Sized for the usual image (header, hooks, chains, rules, ~12 words of params and structure per rule)
-  // so that a large rule set is not copied through ~7 doublings.
-  const W = new Words(H_SIZE + NUM_HOOKS * NUM_TABLES + chains.length * (CH_SIZE + 4) + rules.length * (R_SIZE + 12) + opts.host.host.length + opts.host.sysctl.length + 1024);
-  W.alloc(H_SIZE);
-  const hookAt = W.alloc(NUM_HOOKS * NUM_TABLES);
-  W.fillFrom(hookAt, -1, NUM_HOOKS * NUM_TABLES);
-  for (const ch of chains) {
-    if (!ch.builtin) continue;
-    const h = HOOK_OF[ch.name];
-    if (h !== undefined) W.set(hookAt + h * NUM_TABLES + TABLE_ID[ch.table], ch.id);
-  }
-  const chainAt = W.alloc(chains.length * CH_SIZE);
-  const ruleAt = W.alloc(rules.length * R_SIZE);
-
-  // Rules (their records), in rule order; their params aside, placed with their chain below. One call per
-  // rule and per chain: functions the JIT optimises once, rather than loops of one huge function compiled
-  // again on stack replacement at every compile.
-  // (In model order, chain by chain, so that state slots and recent list ids are numbered as the rules
-  // appear in the text.)
-  const low = new Lowering(W, ruleAt, ifaceNames, chainIdx, rules.length, jumpOf, modelOf);
+function lowerAll(low: Lowering, chains: ChainInfo[], rules: RuleInfo[]): void {
   for (let c = 0; c < chains.length; c++) {
     const ids = chains[c].rules;
     for (let i = 0; i < ids.length; i++) low.lowerRule(rules[ids[i]]);
   }
-  const { recentIds, recentStamps, nState } = low;
+}
 
-  // Chain records, in id order; and for the walk below, each chain's first rule index and number of rules (a
-  // chain's rule indices are consecutive). A chain of at most DEFAULT_BINTH rules with the default builder is
-  // one linear leaf (defaultTree): its ChainInfo gets that here, in order, and the walk writes the leaf without
-  // reading the ChainInfo (61,000 objects in walk order were a cache miss each).
-  const builder = opts.buildTree; // undefined: defaultTree
-  const linearFast = builder === undefined && !opts.linear;
-  const firstOf = new Int32Array(chains.length);
-  const countOf = new Int32Array(chains.length);
+function chainRecords(W: Words, chainAt: number, chains: ChainInfo[], linearFast: boolean, firstOf: Int32Array, countOf: Int32Array): void {
   for (let c = 0; c < chains.length; c++) {
     const ch = chains[c];
     chainRecord(W, chainAt, ch);
@@ -566,7 +542,10 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
       ch.treeStats = LINEAR_STATS[n];
     }
   }
-  // Chain blocks, in walk order: the chain's decision structure, then its rules' params.
+}
+
+function emitBlocks(W: Words, chainAt: number, chains: ChainInfo[], rules: RuleInfo[], order: Int32Array, firstOf: Int32Array,
+  countOf: Int32Array, linearFast: boolean, builder: Builder | null | undefined, linear: boolean, ifaceNames: string[], low: Lowering): void {
   for (let k = 0; k < order.length; k++) {
     const id = order[k];
     const n = countOf[id];
@@ -576,10 +555,80 @@ export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
       W.push2(NODE_LEAF, n);
       W.pushSeq(first, n);
     } else {
-      emitStructure(W, chainAt, chains[id], rules, builder, !!opts.linear, ifaceNames);
+      emitStructure(W, chainAt, chains[id], rules, builder, linear, ifaceNames);
     }
     for (let i = 0; i < n; i++) low.placeParams(first + i);
   }
+}
+
+export function compile(rs: Ruleset, opts: CompileOptions): CompiledImage {
+  const ifaceNames = ifaceNamesFromHost(opts.host.host);
+  const chains: ChainInfo[] = [];
+  const rules: RuleInfo[] = [];
+  // chain ids by name, one map per table (a jump resolves without building a `table/name` key): id = base +
+  // byName.get(name). The parser's name -> position map of a table when the model still has exactly the chains
+  // it indexed (src/rules/chains.ts chainPositionsChecked; base = the table's first id), else one built here.
+  const chainIdx = new Map<TableName, ChainIds>();
+  const distinctTables = new Set(rs.tables.map((t) => t.name)).size === rs.tables.length;
+  for (const t of rs.tables) {
+    const parsed = distinctTables ? chainPositionsChecked(t) : undefined;
+    let ids = chainIdx.get(t.name);
+    if (!ids) chainIdx.set(t.name, (ids = parsed ? { byName: parsed, base: chains.length, chains: t.chains } : { byName: new Map(), base: 0, chains: null }));
+    addChainInfos(chains, t, parsed ? null : ids.byName);
+  }
+  // Rule indices (the rule table's order, and the rules' counters): model order (chain id, then position),
+  // or with ruleOrder 'walk' the chains in walk order (chainOrder: a chain's rules, then those of the chains
+  // it jumps to). jumpTo: by model order, the chain a rule jumps to or -1.
+  // (Each loop over all chains or rules is a function of its own: the JIT optimises it once as a function,
+  // where loops of one big compile() were compiled again on stack replacement, and deoptimised at the next loop
+  // for want of type feedback, at every compile.)
+  const nRules = countRules(chains);
+  const jumpTo = new Int32Array(nRules);
+  const firstAt = new Int32Array(chains.length + 1);
+  resolveJumps(chains, chainIdx, jumpTo, firstAt);
+  firstAt[chains.length] = nRules;
+  const order = chainOrder(chains, jumpTo, firstAt);
+  rules.length = nRules;
+  const jumpOf = new Int32Array(nRules); // by rule index
+  const modelOf = new Int32Array(nRules); // by rule index: the rule's index in model order (R_ID)
+  numberRules(chains, order, opts.ruleOrder === 'walk', rules, jumpTo, firstAt, jumpOf, modelOf);
+  setCounters(chains, rules.length);
+  const nCounters = rules.length + chains.length;
+
+  // conntrack on demand: any rule using a conntrack user (match or target), NAT targets included
+  const conntrack = anyConntrack(rules);
+  const hasNat = rs.tables.some((t) => t.name === 'nat');
+
+  // Sized for the usual image (header, hooks, chains, rules, ~12 words of params and structure per rule)
+  // so that a large rule set is not copied through ~7 doublings.
+  const W = new Words(H_SIZE + NUM_HOOKS * NUM_TABLES + chains.length * (CH_SIZE + 4) + rules.length * (R_SIZE + 12) + opts.host.host.length + opts.host.sysctl.length + 1024);
+  W.alloc(H_SIZE);
+  const hookAt = W.alloc(NUM_HOOKS * NUM_TABLES);
+  W.fillFrom(hookAt, -1, NUM_HOOKS * NUM_TABLES);
+  hookTable(W, hookAt, chains);
+  const chainAt = W.alloc(chains.length * CH_SIZE);
+  const ruleAt = W.alloc(rules.length * R_SIZE);
+
+  // Rules (their records), in rule order; their params aside, placed with their chain below. One call per
+  // rule and per chain: functions the JIT optimises once, rather than loops of one huge function compiled
+  // again on stack replacement at every compile.
+  // (In model order, chain by chain, so that state slots and recent list ids are numbered as the rules
+  // appear in the text.)
+  const low = new Lowering(W, ruleAt, ifaceNames, chainIdx, rules.length, jumpOf, modelOf);
+  lowerAll(low, chains, rules);
+  const { recentIds, recentStamps, nState } = low;
+
+  // Chain records, in id order; and for the walk below, each chain's first rule index and number of rules (a
+  // chain's rule indices are consecutive). A chain of at most DEFAULT_BINTH rules with the default builder is
+  // one linear leaf (defaultTree): its ChainInfo gets that here, in order, and the walk writes the leaf without
+  // reading the ChainInfo (61,000 objects in walk order were a cache miss each).
+  const builder = opts.buildTree; // undefined: defaultTree
+  const linearFast = builder === undefined && !opts.linear;
+  const firstOf = new Int32Array(chains.length);
+  const countOf = new Int32Array(chains.length);
+  chainRecords(W, chainAt, chains, linearFast, firstOf, countOf);
+  // Chain blocks, in walk order: the chain's decision structure, then its rules' params.
+  emitBlocks(W, chainAt, chains, rules, order, firstOf, countOf, linearFast, builder, !!opts.linear, ifaceNames, low);
 
   // recent directory: per table [byteOffset, stampsMask]; table = 16 + 100 * (24 + 8 * stamps)
   const recentDir = W.length;
