@@ -13,6 +13,7 @@ import {
   RES_NONE, RES_LOCAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RES_DROP_TTL, RES_DROP_NOROUTE,
   RES_DROP_NAT, RES_DROP_INVALID, RES_DROP_MTU, DESC_SIZE,
   SYS_IP_FORWARD, P_DADDR, P_SADDR, P_IPLEN, RES_FRAG_QUEUED, RES_DROP_FRAG, RESF_REASSEMBLED, P_CTINFO, CTINFO_INVALID,
+  CTINFO_ESTABLISHED, CTINFO_ESTABLISHED_REPLY, P_CTDIR, P_IIF,
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
@@ -25,13 +26,39 @@ import {
   dissect, defrag, defragMaxSize, defragDf, ctIn, ctConfirm, ctAbort, natNeeded, natNullBinding, natManip, routeInput,
 } from './engine-deps';
 import { DEFRAG_HELD, DEFRAG_DROP, DEFRAG_DONE } from './dissect';
-import { ctPrefetch } from './conntrack';
+import { ctPrefetch, entryAddr } from './conntrack';
+import { CT_ROUTE } from '../src/layout-ct';
 import { ifMtu, mainRouteType, sysctl } from './host';
 
 /** Result word for a drop by the interpreter: RES_DROP_RULE (extra = rule + 1) or RES_DROP_POLICY. */
 function dropRes(): u32 {
   if (dropBy >= 0) return RES_DROP_RULE | (<u32>(dropBy + 1) << 16);
   return RES_DROP_POLICY | (<u32>(-dropBy) << 16);
+}
+
+/** routeInput for the packet, remembered per connection direction (CT_ROUTE) for ESTABLISHED
+ *  packets: after PREROUTING's NAT their addresses are the ct's tuple, so the route (and rp_filter's
+ *  answer) can change only with the ingress device, kept beside it. RELATED packets (ICMP errors)
+ *  carry other addresses and are routed. Only MASQUERADE reads routeNexthop(), on a NEW packet. */
+function routeCt(track: bool): i32 {
+  if (track) {
+    const ci = load<u8>(PKT, P_CTINFO);
+    const ct = load<u32>(PKT, P_CT);
+    if ((ci == CTINFO_ESTABLISHED || ci == CTINFO_ESTABLISHED_REPLY) && ct != 0) {
+      const a = entryAddr(ct) + CT_ROUTE + (<usize>load<u8>(PKT, P_CTDIR) << 2);
+      const iif = <u32>load<u8>(PKT, P_IIF);
+      const w = load<u32>(a);
+      if ((w & 0xffff) == (1 | (iif << 8))) {
+        const r = <i32>(<i8>(w >> 16));
+        if (r == HOOK_FORWARD) store<u8>(PKT, <u8>(w >> 24), P_OIF);
+        return r;
+      }
+      const r = routeInput();
+      store<u32>(a, 1 | (iif << 8) | ((<u32>r & 0xff) << 16) | (r == HOOK_FORWARD ? <u32>load<u8>(PKT, P_OIF) << 24 : 0));
+      return r;
+    }
+  }
+  return routeInput();
 }
 
 // @ts-ignore: decorator
@@ -77,7 +104,7 @@ export function processPacket(desc: usize): u32 {
     v = natHook(HOOK_PREROUTING, MANIP_DST);
     if (v != V_ACCEPT) return fail(v, track);
   }
-  const route = routeInput();
+  const route = routeCt(track);
   if (route < 0) {
     if (-route == RES_DROP_NOROUTE) routeError(track);
     if (track) ctAbort();

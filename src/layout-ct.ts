@@ -75,6 +75,10 @@ export const CT_LAST_WIN = 106;  // u16
 export const CT_LAST_SEQ = 108;  // u32
 export const CT_LAST_ACK = 112;  // u32
 export const CT_LAST_END = 116;  // u32
+// Per direction (u32 at CT_ROUTE + 4 * dir): the input route of the direction's ESTABLISHED packets
+// (assembly/hooks.ts routeCt): byte 0 = 1 when set, 1 = ingress device, 2 = routeInput's answer
+// (i8), 3 = out device when it is HOOK_FORWARD. Outside the TCP/UDP/SCTP overlays; zeroed with the entry.
+export const CT_ROUTE = 120;
 // UDP: stream timestamp (jiffies, u64) overlays the TCP window area
 export const CT_UDP_STREAM_TS = 64;
 // SCTP (overlays the TCP window area too): state in CT_TCPSTATE, verification tags per direction
