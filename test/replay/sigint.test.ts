@@ -22,6 +22,23 @@ const RULES = `*filter
 COMMIT
 `;
 
+/** Run `nfreplay replay ARGS` with pass 1 slowed down, send SIGINT once the first batch is done;
+ * the exit code, stdout, stderr and whether the signal was sent. */
+async function interruptAfterFirstBatch(args: string[]): Promise<{ code: number | null; out: string; err: string; sent: boolean }> {
+  const child = spawn(process.execPath, [CLI, 'replay', ...args], {
+    env: { ...process.env, NFREPLAY_TRACE: '1', NFREPLAY_TEST_BATCH_DELAY_MS: '300' },
+  });
+  let out = '', err = '';
+  let sent = false;
+  child.stdout.on('data', (b) => { out += b; });
+  child.stderr.on('data', (b) => {
+    err += b;
+    if (!sent && err.includes('batch 1 done')) { sent = true; child.kill('SIGINT'); }
+  });
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  return { code, out, err, sent };
+}
+
 describe('Ctrl-C', () => {
   it('stops after a batch and writes the partial report', async () => {
     const d = tmp();
@@ -32,18 +49,8 @@ describe('Ctrl-C', () => {
     }
     w.close();
     writeFileSync(join(d, 'rules'), RULES);
-    const child = spawn(process.execPath, [CLI, 'replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'in.pcap'), '--workers', '2',
-      '--save-counters', join(d, 'save'), '--json', join(d, 'json')], {
-      env: { ...process.env, NFREPLAY_TRACE: '1', NFREPLAY_TEST_BATCH_DELAY_MS: '300' },
-    });
-    let out = '', err = '';
-    let sent = false;
-    child.stdout.on('data', (b) => { out += b; });
-    child.stderr.on('data', (b) => {
-      err += b;
-      if (!sent && err.includes('batch 1 done')) { sent = true; child.kill('SIGINT'); }
-    });
-    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    const { code, out, err, sent } = await interruptAfterFirstBatch(['--rules', join(d, 'rules'), '--pcap', join(d, 'in.pcap'), '--workers', '2',
+      '--save-counters', join(d, 'save'), '--json', join(d, 'json')]);
     expect(sent, err).toBe(true);
     expect(code, err).toBe(130);
     const n = Number(/^packets: (\d+)$/m.exec(out)![1]);
@@ -82,18 +89,8 @@ describe('Ctrl-C', () => {
         w.close();
       }
       writeFileSync(join(d, 'rules'), RULES);
-      const child = spawn(process.execPath, [CLI, 'replay', '--rules', join(d, 'rules'), '--pcap', cap, '--workers', '1',
-        '--save-counters', join(d, 'save'), '--json', join(d, 'json'), '--out', join(d, 'out.pcap')], {
-        env: { ...process.env, NFREPLAY_TRACE: '1', NFREPLAY_TEST_BATCH_DELAY_MS: '300' },
-      });
-      let out = '', err = '';
-      let sent = false;
-      child.stdout.on('data', (b) => { out += b; });
-      child.stderr.on('data', (b) => {
-        err += b;
-        if (!sent && err.includes('batch 1 done')) { sent = true; child.kill('SIGINT'); }
-      });
-      const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+      const { code, out, err, sent } = await interruptAfterFirstBatch(['--rules', join(d, 'rules'), '--pcap', cap, '--workers', '1',
+        '--save-counters', join(d, 'save'), '--json', join(d, 'json'), '--out', join(d, 'out.pcap')]);
       expect(sent, err).toBe(true);
       expect(code, err).toBe(130);
       const n = Number(/^packets: (\d+)$/m.exec(out)![1]);
