@@ -30,6 +30,7 @@ import { PcapWriter, PcapngWriter, AtomicTextWriter } from '../pcap/writer.js';
 import { RES_LABELS } from '../report/verdicts.js';
 import type { RulesApi } from './rules-adapter.js';
 import { l2Length } from './outframes.js';
+import { recordsByOrdinal } from './merge.js';
 
 /** The verdicts that are drops. */
 export const DROP_CODES: readonly number[] = [RES_DROP_RULE, RES_DROP_POLICY, RES_DROP_INVALID, RES_DROP_MARTIAN, RES_DROP_NOROUTE,
@@ -116,18 +117,7 @@ export class DropRecords {
 /** Every record of the shards' buffers to `sink` in ordinal order (each dropped packet has its own
  * ordinal: the order is the capture's whatever the sharding). */
 export function replayDropRecords(buffers: ArrayBuffer[][], sink: DropSink): void {
-  const recs: { ord: number; buf: ArrayBuffer; at: number }[] = [];
-  for (const list of buffers) {
-    for (const b of list) {
-      const dv = new DataView(b);
-      for (let p = 0; p < b.byteLength;) {
-        recs.push({ ord: dv.getUint32(p, true), buf: b, at: p });
-        p += REC + ((dv.getUint32(p + 24, true) + 3) & ~3);
-      }
-    }
-  }
-  recs.sort((a, b) => a.ord - b.ord);
-  for (const { buf, at } of recs) {
+  for (const { buf, at } of recordsByOrdinal(buffers.flat(), REC, 24)) {
     const dv = new DataView(buf);
     const lw = dv.getUint32(at + 16, true);
     sink(dv.getUint32(at, true), dv.getUint32(at + 4, true), dv.getUint32(at + 8, true),

@@ -80,18 +80,7 @@ export function mergeConntrack(rs: ShardResult[]): ArrayBuffer {
  * packet's frames (fragments, then what the host sent because of it) in the order the single
  * worker writes them. */
 export function writeForwarded(rs: ShardResult[], path: string, fmt: OutputFormat): void {
-  const recs: { ord: number; buf: ArrayBuffer; at: number }[] = [];
-  for (const r of rs) {
-    for (const b of r.fwd) {
-      const dv = new DataView(b);
-      for (let p = 0; p < b.byteLength;) {
-        recs.push({ ord: dv.getUint32(p, true), buf: b, at: p });
-        p += 24 + ((dv.getUint32(p + 20, true) + 3) & ~3);
-      }
-    }
-  }
-  // stable: the frames a packet leaves as (fragments) keep their order
-  recs.sort((a, b) => a.ord - b.ord);
+  const recs = recordsByOrdinal(rs.flatMap((r) => r.fwd), 24, 20);
   const w = new PcapWriter(path, { linktype: fmt.linktype, nanosecond: fmt.nanosecond });
   try {
     for (const { buf, at } of recs) {
@@ -104,4 +93,21 @@ export function writeForwarded(rs: ShardResult[], path: string, fmt: OutputForma
     throw e;
   }
   w.close();
+}
+
+/** The records in the shards' buffers, in capture order. A record is `head` bytes of u32 fields, the
+ * first its packet's ordinal and the one at byte `lenAt` the length of the frame that follows
+ * (padded to 4 bytes); the sort is stable, so the records of one packet (its fragments, then what
+ * the host sent because of it) keep the order a worker wrote them in. */
+export function recordsByOrdinal(buffers: ArrayBuffer[], head: number, lenAt: number): { ord: number; buf: ArrayBuffer; at: number }[] {
+  const recs: { ord: number; buf: ArrayBuffer; at: number }[] = [];
+  for (const b of buffers) {
+    const dv = new DataView(b);
+    for (let p = 0; p < b.byteLength;) {
+      recs.push({ ord: dv.getUint32(p, true), buf: b, at: p });
+      p += head + ((dv.getUint32(p + lenAt, true) + 3) & ~3);
+    }
+  }
+  recs.sort((a, b) => a.ord - b.ord);
+  return recs;
 }
