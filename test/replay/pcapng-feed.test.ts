@@ -210,12 +210,10 @@ function damaged(bytes: Uint8Array, blocks: Blk[], seed: number): [string, Uint8
   const shb = pickBlk((b) => b.type === 0x0a0d0d0a);
   if (shb) {
     const c = bytes.slice();
-    const dv = new DataView(c.buffer);
     const spb = new Uint8Array(20);
     const sv = new DataView(spb.buffer);
     sv.setUint32(0, 3, shb.le); sv.setUint32(4, 20, shb.le); sv.setUint32(8, 4, shb.le); sv.setUint32(16, 20, shb.le);
     out.push(['spb before idb', cat(c.subarray(0, shb.off + shb.len), spb, c.subarray(shb.off + shb.len))]);
-    void dv;
   }
   return out;
 }
