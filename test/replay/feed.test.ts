@@ -8,7 +8,7 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cleanup, cli, rng, tmp, masqRules } from './helpers.js';
+import { cleanup, cli, rng, tmp, masqRules, compiledRules } from './helpers.js';
 import { PcapWriter } from '../../src/pcap/writer.js';
 import { buildFrame } from '../../src/pcap/craft.js';
 import { readAllPackets } from '../../src/pcap/reader.js';
@@ -41,23 +41,11 @@ function capture(path: string, opts: { nanosecond?: boolean; bigEndian?: boolean
   return k;
 }
 
-/** RULES compiled for the default host, with the engine and the raw feed (from dist/). */
-async function compiledRules() {
-  const { Engine } = await dist('replay/engine.js');
-  const { replayCapture } = await dist('replay/feed.js');
-  const { compile } = await dist('compile/image.js');
-  const { lowerHost, defaultHost } = await dist('host/index.js');
-  const { loadRulesApi } = await dist('replay/rules-adapter.js');
-  const api = await loadRulesApi();
-  return { Engine, replayCapture, compiled: compile(api.parseRuleset(RULES, 'rules'), { host: lowerHost(defaultHost()) }) };
-}
-
 async function engineRun(path: string, feed: Record<string, unknown>) {
-  const { Engine, replayCapture, compiled } = await compiledRules();
+  const { Engine, replayCapture, formatConntrack, compiled } = await compiledRules(RULES);
   const e = new Engine(compiled);
   const out: string[] = [];
   const r = await replayCapture(e, path, { hostNames: compiled.ifaceNames, sink: () => (s: number, ns: number, f: Uint8Array, wl: number) => out.push(`${s}.${ns} ${wl} ${Buffer.from(f).toString('hex')}`), ...feed });
-  const { formatConntrack } = await dist('report/conntrack.js');
   return {
     packets: e.packets, lastTsSec: e.lastTsSec, lastTsNsec: e.lastTsNsec, counters: e.counters(), stats: e.stats(),
     drops: [...r.drops.entries()], error: r.captureError?.message ?? null, info: r.info, out,
@@ -169,7 +157,7 @@ describe('pool chunker', () => {
 describe('worker core reset', () => {
   it('a reset core set up and run again is byte for byte a fresh one that ran once', async () => {
     const { resettableCoreModule, instantiateCore, resetCore } = await dist('replay/core.js');
-    const { Engine, replayCapture, compiled } = await compiledRules();
+    const { Engine, replayCapture, compiled } = await compiledRules(RULES);
     const d = tmp();
     capture(join(d, 'a.pcap'), {}, 400);
     capture(join(d, 'b.pcap'), { nanosecond: true }, 300);

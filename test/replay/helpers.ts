@@ -76,3 +76,18 @@ COMMIT
 ${extra.map((r) => `-A FORWARD ${r}\n`).join('')}COMMIT
 `;
 }
+
+const dist = (m: string) => import(new URL(`../../dist/${m}`, import.meta.url).href);
+
+/** `rules` compiled for the default host, with the engine, the raw feed and the conntrack
+ *  formatter (from dist/: the code `nfreplay replay` runs). */
+export async function compiledRules(rules: string) {
+  const { Engine } = await dist('replay/engine.js');
+  const { replayCapture } = await dist('replay/feed.js');
+  const { compile } = await dist('compile/image.js');
+  const { lowerHost, defaultHost } = await dist('host/index.js');
+  const { loadRulesApi } = await dist('replay/rules-adapter.js');
+  const { formatConntrack } = await dist('report/conntrack.js');
+  const api = await loadRulesApi();
+  return { Engine, replayCapture, formatConntrack, compiled: compile(api.parseRuleset(rules, 'rules'), { host: lowerHost(defaultHost()) }) };
+}

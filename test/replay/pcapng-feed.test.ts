@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
-import { cleanup, cli, rng, tmp, masqRules, CLI } from './helpers.js';
+import { cleanup, cli, rng, tmp, masqRules, CLI, compiledRules } from './helpers.js';
 import { buildFrame, LINKTYPE_OF, type LinkKind } from '../../src/pcap/craft.js';
 
 afterAll(cleanup);
@@ -220,21 +220,10 @@ function damaged(bytes: Uint8Array, blocks: Blk[], seed: number): [string, Uint8
 
 // ---------------------------------------------------------------- the two feeds
 
-async function compiledRules() {
-  const { Engine } = await dist('replay/engine.js');
-  const { replayCapture } = await dist('replay/feed.js');
-  const { compile } = await dist('compile/image.js');
-  const { lowerHost, defaultHost } = await dist('host/index.js');
-  const { loadRulesApi } = await dist('replay/rules-adapter.js');
-  const { formatConntrack } = await dist('report/conntrack.js');
-  const api = await loadRulesApi();
-  return { Engine, replayCapture, formatConntrack, compiled: compile(api.parseRuleset(RULES, 'rules'), { host: lowerHost(defaultHost()) }) };
-}
-
 let rules: Awaited<ReturnType<typeof compiledRules>> | null = null;
 
 async function engineRun(path: string, feed: Record<string, unknown>) {
-  rules ??= await compiledRules();
+  rules ??= await compiledRules(RULES);
   const { Engine, replayCapture, formatConntrack, compiled } = rules;
   const e = new Engine(compiled);
   const out: string[] = [];
