@@ -3,7 +3,7 @@
 // the path `nfreplay replay --workers 1` takes (the raw feed: the capture read straight into the
 // core), beside the rate of reading the same capture alone (ratio = replay time / read time); then
 // the core alone, and the JS reader's batches replayed (readCapture + runBatch).
-// BENCH_CASE=a|b runs one case; BENCH_REPEAT (default 3) timed runs, the best is shown;
+// BENCH_CASE=a|b runs one case; BENCH_REPEAT (default 5) timed runs, the best is shown;
 // BENCH_CTMAX sets the conntrack table size (default: the tool's, as `nfreplay replay`); BENCH_PREFAULT=1 faults the core's memory in before timing.
 // Not a test. Needs `npm run build`. Captures are written to a temp dir and removed.
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ const VIP = '198.19.14.162';
 const ESTABLISHED = Number(process.env.BENCH_EST ?? 2_000_000);
 const NEW = Number(process.env.BENCH_NEW ?? 200_000);
 const CONNS = 1000;
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 /** A full GC (node --expose-gc, as `npm run bench` runs it); a no-op without the flag. */
 const gc = () => globalThis.gc?.();
 const dir = mkdtempSync(join(tmpdir(), 'nfr-bench-'));
@@ -128,7 +128,7 @@ for (const [name, path, target] of CASES.filter((c) => !process.env.BENCH_CASE |
   let rt = Infinity, n = 0;
   for (let r = 0; r < REPEAT; r++) { const [s, k] = await readOnly(path); rt = Math.min(rt, s); n = k; }
   await replayFile(path, engine()); // warm-up (JIT tiers)
-  // best of BENCH_REPEAT timed replays (default 3), each on a fresh engine after a full GC (the
+  // best of BENCH_REPEAT timed replays (default 5), each on a fresh engine after a full GC (the
   // earlier repetitions' engines and wasm memories are garbage that `nfreplay replay`, one engine per
   // process, never has; bench:k8s does the same): the machine is shared
   let t = Infinity, core = Infinity, cpu = Infinity, faults = 0, st;
