@@ -26,6 +26,7 @@ import { dissect } from './dissect';
 import { processBatch, recordDesc } from './api-engine';
 import { ctEntry } from './conntrack';
 import { reserve } from './mem';
+import { redirectPeerTaken } from './hooks';
 
 // @ts-ignore: decorator
 @inline function mix(x: u32): u32 {
@@ -320,6 +321,7 @@ let dedup: usize = 0;
 
 /** The dependency records of the packet just run (descriptor `d`, index `i` in the arrays). */
 function logPacket(i: u32, d: usize, keys: usize, hashes: usize, srcs: usize): void {
+  const redirected = redirectPeerTaken(); // ip_rt_send_redirect consulted the source's peer record
   const code = load<u32>(d, DESC_RESULT) & 0xff;
   if (code == RES_NOT_IP || code == RES_MALFORMED) return;
   const key = load<u32>(keys + (<usize>i << 2));
@@ -327,7 +329,7 @@ function logPacket(i: u32, d: usize, keys: usize, hashes: usize, srcs: usize): v
   // packets the host answers with an ICMP error (REJECT, TTL exceeded, no route, frag needed):
   // the per-destination rate limit (assembly/modules/reject.ts, a direct-mapped peer table of 4096
   // slots) couples every source that maps to the same slot
-  if (code == RES_DROP_TTL || code == RES_DROP_NOROUTE || code == RES_DROP_MTU ||
+  if (redirected || code == RES_DROP_TTL || code == RES_DROP_NOROUTE || code == RES_DROP_MTU ||
       (code == RES_DROP_RULE && rejectN != 0 && isReject((load<u32>(d, DESC_RESULT) >>> 16) - 1))) {
     const src = load<u32>(srcs + (<usize>i << 2));
     hLo = (((src * 0x9e3779b1) >> 20) & 4095) | 0x10000;

@@ -13,12 +13,13 @@ import {
   RES_NONE, RES_LOCAL, RES_FORWARDED, RES_DROP_RULE, RES_DROP_POLICY, RES_DROP_TTL, RES_DROP_NOROUTE,
   RES_DROP_NAT, RES_DROP_INVALID, RES_DROP_MTU, DESC_SIZE,
   SYS_IP_FORWARD, P_DADDR, P_SADDR, P_IPLEN, RES_FRAG_QUEUED, RES_DROP_FRAG, RESF_REASSEMBLED, P_CTINFO, CTINFO_INVALID,
-  CTINFO_ESTABLISHED, CTINFO_ESTABLISHED_REPLY, P_CTDIR, P_IIF,
+  CTINFO_ESTABLISHED, CTINFO_ESTABLISHED_REPLY, P_CTDIR, P_IIF, P_SIZE, IMGF_NAT,
+  IPS_SRC_NAT, IPS_DST_NAT, IPS_SRC_NAT_DONE, IPS_DST_NAT_DONE,
 } from '../src/layout';
 import { PKT, imgw } from './state';
 import { runTable, dropBy } from './interp';
 import {
-  buildReject, buildEchoReply, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow,
+  buildReject, buildEchoReply, ICMP_TIME_EXCEEDED, ICMP_OWN, setIcmpError, ipErrorAllow, redirectAllow,
   emitReply, resetEmit, // --out: the packets the host emits
 } from './modules/reject';
 import { lastRejectWith } from './modules/targets';
@@ -27,8 +28,8 @@ import {
 } from './engine-deps';
 import { DEFRAG_HELD, DEFRAG_DROP, DEFRAG_DONE } from './dissect';
 import { ctPrefetch, entryAddr } from './conntrack';
-import { CT_ROUTE } from '../src/layout-ct';
-import { ifMtu, mainRouteType, sysctl } from './host';
+import { CT_ROUTE, CT_STATUS } from '../src/layout-ct';
+import { ifMtu, mainRouteType, sysctl, routeRedirect, setRouteRedirect, forwardNexthop } from './host';
 
 /** Result word for a drop by the interpreter: RES_DROP_RULE (extra = rule + 1) or RES_DROP_POLICY. */
 function dropRes(): u32 {
@@ -39,7 +40,9 @@ function dropRes(): u32 {
 /** routeInput for the packet, remembered per connection direction (CT_ROUTE) for ESTABLISHED
  *  packets: after PREROUTING's NAT their addresses are the ct's tuple, so the route (and rp_filter's
  *  answer) can change only with the ingress device, kept beside it. RELATED packets (ICMP errors)
- *  carry other addresses and are routed. Only MASQUERADE reads routeNexthop(), on a NEW packet. */
+ *  carry other addresses and are routed. Only MASQUERADE reads routeNexthop(), on a NEW packet.
+ *  The memo word: valid 1 | iif << 8 | route << 16 | out device << 24, the device's bit 7 being
+ *  IPSKB_DOREDIRECT (a function of the same addresses, devices and the image, as the route). */
 function routeCt(track: bool): i32 {
   if (track) {
     const ci = load<u8>(PKT, P_CTINFO);
@@ -50,11 +53,13 @@ function routeCt(track: bool): i32 {
       const w = load<u32>(a);
       if ((w & 0xffff) == (1 | (iif << 8))) {
         const r = <i32>(<i8>(w >> 16));
-        if (r == HOOK_FORWARD) store<u8>(PKT, <u8>(w >> 24), P_OIF);
+        setRouteRedirect(w >= 0x80000000);
+        if (r == HOOK_FORWARD) store<u8>(PKT, <u8>((w >> 24) & 0x7f), P_OIF);
         return r;
       }
       const r = routeInput();
-      store<u32>(a, 1 | (iif << 8) | ((<u32>r & 0xff) << 16) | (r == HOOK_FORWARD ? <u32>load<u8>(PKT, P_OIF) << 24 : 0));
+      store<u32>(a, 1 | (iif << 8) | ((<u32>r & 0xff) << 16)
+        | (r == HOOK_FORWARD ? (<u32>load<u8>(PKT, P_OIF) << 24) | (routeRedirect() ? 0x80000000 : 0) : 0));
       return r;
     }
   }
@@ -144,6 +149,8 @@ export function processPacket(desc: usize): u32 {
   store<u16>(l3 + 10, <u16>c);
   store<u8>(l3 + 8, <u8>(ttl - 1));
   store<u8>(PKT, <u8>(ttl - 1), P_TTL);
+  // IPSKB_DOREDIRECT (the route's): ip_rt_send_redirect, before the FORWARD hook; the packet goes on
+  if (routeRedirect()) sendRedirect(track);
   v = tbl(HOOK_FORWARD, TABLE_MANGLE);
   if (v == V_ACCEPT) v = tbl(HOOK_FORWARD, TABLE_FILTER);
   if (v == V_ACCEPT) v = tbl(HOOK_FORWARD, TABLE_SECURITY);
@@ -219,15 +226,49 @@ function routeError(track: bool): void {
 /** Replies the host sent (REJECT, ICMP time exceeded) that left it (after OUTPUT and POSTROUTING). */
 export let rejectSent: u64 = 0;
 
+/** The packet record of the forwarded packet while its redirect walks OUTPUT/POSTROUTING. */
+const SAVED_PKT: usize = memory.data(P_SIZE, 16);
+/** The packet consulted a source's inet_peer record for a redirect (pool dependency log). */
+let redirectPeer: bool = false;
+/** Whether the last packet(s) consulted the redirect limiter since the last call; clears it. */
+export function redirectPeerTaken(): bool { const r = redirectPeer; redirectPeer = false; return r; }
+
+/** ip_rt_send_redirect for PKT (forwarded out of the device it came in on, its TTL decremented):
+ *  the source's limiter, then icmp_send(ICMP_REDIRECT, ICMP_REDIR_HOST, rt_nexthop) — quoting the
+ *  packet as it is now (TTL - 1) — through OUTPUT/POSTROUTING. The forwarded packet then goes on to
+ *  FORWARD unchanged: buildReject/hostReply rewrite the packet record (PKT), which is kept aside
+ *  and put back (the reply is built in its own buffer; the frame is only read). */
+function sendRedirect(track: bool): void {
+  redirectPeer = true;
+  if (!redirectAllow(load<u32>(PKT, P_SADDR))) return;
+  memory.copy(SAVED_PKT, PKT, P_SIZE);
+  setIcmpError(5, 1, bswap<u32>(forwardNexthop(load<u32>(PKT, P_DADDR))));
+  if (buildReject(ICMP_OWN, false, track)) hostReply(track, false, true);
+  memory.copy(PKT, SAVED_PKT, P_SIZE);
+}
+
+/** nf_nat_icmp_reply_translation refuses (NF_DROP at the first nat hook, nat OUTPUT) a redirect
+ *  whose connection has not both NAT manips done or has any address translated: sent from
+ *  ip_forward, before POSTROUTING, a connection's first packet's redirect always goes there. */
+function redirectNatDrop(): bool {
+  if ((imgw(H_FLAGS) & IMGF_NAT) == 0) return false;
+  const ct = load<u32>(PKT, P_CT);
+  if (ct == 0) return false;
+  const st = load<u32>(entryAddr(ct), CT_STATUS);
+  return (st & (IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE)) != (IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE) || (st & (IPS_SRC_NAT | IPS_DST_NAT)) != 0;
+}
+
 /** A packet the host sends (PKT) through OUTPUT (raw, [conntrack], mangle, nat DST, filter,
  *  security) and POSTROUTING (mangle, nat SRC, [confirm]). `own`: a packet of its own (echo reply,
  *  P_LOCALGEN), looked up and confirmed by conntrack; otherwise a REJECT/ICMP error, which carries
- *  the offending packet's ct (no lookup; NAT per natNeeded; never confirmed). */
-function hostReply(track: bool, own: bool): void {
+ *  the offending packet's ct (no lookup; NAT per natNeeded; never confirmed). `redirect`: an ICMP
+ *  redirect (redirectNatDrop at the nat hooks). */
+function hostReply(track: bool, own: bool, redirect: bool = false): void {
   const ct = track && own;
   let v = tbl(HOOK_OUTPUT, TABLE_RAW);
   if (v == V_ACCEPT && ct && ctIn() != V_ACCEPT) { ctAbort(); return; }
   if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_MANGLE);
+  if (v == V_ACCEPT && redirect && track && redirectNatDrop()) return;
   if (v == V_ACCEPT && track) v = natHook(HOOK_OUTPUT, MANIP_DST);
   if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_FILTER);
   if (v == V_ACCEPT) v = tbl(HOOK_OUTPUT, TABLE_SECURITY);

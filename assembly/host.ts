@@ -6,7 +6,7 @@ import {
   IF_SIZE, IF_FLAGS, IF_MTU, IF_ROUTE_LOCALNET, IF_RP_FILTER, AD_ADDR, AD_MASK, AD_BCAST, AD_IF, AD_SIZE,
   RT_DST, RT_MASK, RT_GW, RT_IF, RT_TYPE, RT_SIZE, SYS_IP_FORWARD,
   P_SADDR, P_DADDR, P_IIF, P_OIF, IF_NONE, HOOK_INPUT, HOOK_FORWARD,
-  RES_DROP_MARTIAN, RES_DROP_NOROUTE,
+  RES_DROP_MARTIAN, RES_DROP_NOROUTE, IFX_SEND_REDIRECTS, IFX_SHARED_MEDIA,
 } from '../src/layout';
 import { PKT, IMG, imgw } from './state';
 
@@ -24,6 +24,16 @@ export const IFF_LOOPBACK = 8;
 
 /** Next hop of the last routeInput() that chose FORWARD (gateway, or the destination when on-link). */
 let lastNexthop: u32 = 0;
+
+/** IPSKB_DOREDIRECT of the last forwarding decision (routeInput, or hooks.ts routeCt's memo). */
+let lastRedirect: bool = false;
+/** ip_forward sends a redirect for the packet just routed (IPSKB_DOREDIRECT). */
+// @ts-ignore: decorator
+@inline export function routeRedirect(): bool { return lastRedirect; }
+// @ts-ignore: decorator
+@inline export function setRouteRedirect(v: bool): void { lastRedirect = v; }
+/** Bit 7 of the out-device byte the route caches keep (devices are < 32): IPSKB_DOREDIRECT. */
+export const OIF_REDIRECT: u32 = 0x80;
 
 // Host section pointers, recomputed when the image address changes (setImage). Images are never
 // rewritten in place (reserve() only bumps), so the address identifies the image.
@@ -200,14 +210,16 @@ export function routeInput(): i32 {
   if (load<u32>(c) == saddr && load<u32>(c, 4) == daddr && <u32>load<u16>(c, 8) == (iifb | 0x100)) {
     const r = <i32>load<i8>(c, 11);
     lastNexthop = load<u32>(c, 12);
-    if (r == HOOK_FORWARD) store<u8>(PKT, load<u8>(c, 10), P_OIF);
+    const o = <u32>load<u8>(c, 10);
+    lastRedirect = o >= OIF_REDIRECT;
+    if (r == HOOK_FORWARD) store<u8>(PKT, <u8>(o & 0x7f), P_OIF);
     return r;
   }
   const r = routeSlow(saddr, daddr, <i32>iifb);
   store<u32>(c, saddr);
   store<u32>(c, daddr, 4);
   store<u16>(c, <u16>(iifb | 0x100), 8);
-  store<u8>(c, r == HOOK_FORWARD ? load<u8>(PKT, P_OIF) : 0, 10);
+  store<u8>(c, r == HOOK_FORWARD ? <u8>(<u32>load<u8>(PKT, P_OIF) | (lastRedirect ? OIF_REDIRECT : 0)) : 0, 10);
   store<i8>(c, <i8>r, 11);
   store<u32>(c, lastNexthop, 12);
   return r;
@@ -216,6 +228,7 @@ export function routeInput(): i32 {
 function routeSlow(saddr: u32, daddr: u32, iifb: i32): i32 {
   const iif = iifb == IF_NONE ? -1 : iifb;
   lastNexthop = 0;
+  lastRedirect = false;
   if (isMulticast(saddr) || isLbcast(saddr)) return -RES_DROP_MARTIAN;
   if (isMulticast(daddr)) {
     // the host is a member of 224.0.0.1 (all hosts) only; no multicast forwarding
@@ -242,12 +255,70 @@ function routeSlow(saddr: u32, daddr: u32, iifb: i32): i32 {
   if (sysctl(SYS_IP_FORWARD) == 0) return -RES_DROP_NOROUTE;
   const t = <i32>rtWord(r, RT_TYPE);
   if (t != RTN_UNICAST) return -RES_DROP_NOROUTE;          // blackhole / unreachable / prohibit
-  const v = validateSource(saddr, iif);
-  if (v != 0) return -v;
   const gw = rtWord(r, RT_GW);
+  const oif = <i32>rtWord(r, RT_IF);
+  if (oif == iif && (ifWord(iif, IF_FLAGS) & IFX_SEND_REDIRECTS) != 0) {
+    // __mkroute_input: out_dev == in_dev and IN_DEV_TX_REDIRECTS: fib_validate_source takes its full
+    // path (__fib_validate_source, even without rp_filter) and returns 1 when the source is reachable
+    // on-link through this device; then IPSKB_DOREDIRECT if the medium is shared or the source (and
+    // the gateway) are on one of the device's subnets (inet_addr_onlink).
+    const v = validateSourceFull(saddr, iif);
+    if (v < 0) return v;
+    lastRedirect = v > 0 && ((ifWord(iif, IF_FLAGS) & IFX_SHARED_MEDIA) != 0 || addrOnlink(iif, saddr, gw));
+  } else {
+    const v = validateSource(saddr, iif);
+    if (v != 0) return -v;
+  }
   lastNexthop = gw != 0 ? gw : daddr;
-  store<u8>(PKT, <u8>rtWord(r, RT_IF), P_OIF);
+  store<u8>(PKT, <u8>oif, P_OIF);
   return HOOK_FORWARD;
+}
+
+/** __fib_validate_source for a packet leaving by the device it came in on (iif >= 0): -RES_DROP_MARTIAN,
+ *  0, or 1 when the reverse route to the source is a direct (gateway-less: nh scope host) route
+ *  through iif. The reverse lookup is a main-table lookup of the source (fl4.daddr = saddr). */
+function validateSourceFull(saddr: u32, iif: i32): i32 {
+  const rpf = ifWord(iif, IF_RP_FILTER);
+  // local table first: a local or broadcast source is not RTN_UNICAST -> -EINVAL (accept_local 0)
+  if (localLookup(saddr) != RTN_UNSPEC) return -RES_DROP_MARTIAN;
+  const r = mainLookup(saddr);
+  if (r < 0 || !hasAddr(iif)) return rpf != 0 ? -RES_DROP_MARTIAN : 0;   // last_resort
+  if (<i32>rtWord(r, RT_TYPE) != RTN_UNICAST) return -RES_DROP_MARTIAN;
+  if (<i32>rtWord(r, RT_IF) == iif) return rtWord(r, RT_GW) == 0 ? 1 : 0;
+  if (rpf == 1) return -RES_DROP_MARTIAN;
+  // loose (or no) rp_filter: a second lookup restricted to routes through iif (flowi4_oif = iif)
+  const n = nRoutes();
+  for (let i = 0; i < n; i++) {
+    if ((saddr & rtWord(i, RT_MASK)) != rtWord(i, RT_DST) || <i32>rtWord(i, RT_IF) != iif) continue;
+    return <i32>rtWord(i, RT_TYPE) == RTN_UNICAST && rtWord(i, RT_GW) == 0 ? 1 : 0;
+  }
+  return 0;
+}
+
+/** The device has an IPv4 address (in_dev->ifa_list != NULL). */
+function hasAddr(dev: i32): bool {
+  const n = nAddrs();
+  for (let i = 0; i < n; i++) if (<i32>adWord(i, AD_IF) == dev) return true;
+  return false;
+}
+
+/** inet_addr_onlink(dev, a, b): one of dev's addresses has a subnet holding a, and b when b != 0. */
+function addrOnlink(dev: i32, a: u32, b: u32): bool {
+  const n = nAddrs();
+  for (let i = 0; i < n; i++) {
+    if (<i32>adWord(i, AD_IF) != dev) continue;
+    const m = adWord(i, AD_MASK), x = adWord(i, AD_ADDR);
+    if (((a ^ x) & m) == 0 && (b == 0 || ((b ^ x) & m) == 0)) return true;
+  }
+  return false;
+}
+
+/** rt_nexthop of the forwarding route towards `daddr`: its gateway, or daddr itself when on-link
+ *  (for a packet whose route came from a memo that does not keep the next hop). */
+export function forwardNexthop(daddr: u32): u32 {
+  const r = mainLookup(daddr);
+  const gw = r < 0 ? 0 : rtWord(r, RT_GW);
+  return gw != 0 ? gw : daddr;
 }
 
 function brdInput(saddr: u32, iif: i32): i32 {

@@ -431,3 +431,9 @@ export const NGI_OFFSET = 32;   // i64 if_tsoffset, seconds
 export const NGI_SIZE = 40;
 export const PCAPNG_MAX_BLOCK = 16 * 1024 * 1024; // as the reader: a longer block is corrupt
 export const PCAPNG_MAX_CAPLEN = 262144; // the reader's MAX_CAPLEN (an EPB caplen over it and over the snaplen is corrupt)
+
+// ---- ICMP redirects (the stack's send_redirects; assembly/host.ts, hooks.ts) ----
+// Extra IF_FLAGS bits written by src/host/lower.ts: the effective devconf switches of the device
+// (IN_DEV_ORCONF: conf.all || conf.<dev>), read by __mkroute_input's IPSKB_DOREDIRECT decision.
+export const IFX_SEND_REDIRECTS = 0x100;  // net.ipv4.conf.{all,IFACE}.send_redirects (kernel default 1)
+export const IFX_SHARED_MEDIA = 0x200;    // net.ipv4.conf.{all,IFACE}.shared_media (kernel default 1)

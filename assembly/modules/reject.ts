@@ -5,7 +5,9 @@
 // (RELATED_REPLY), so conntrack at OUTPUT leaves it alone; an ICMP error never walks nat; a TCP RST
 // skips nat OUTPUT (DST already set at PREROUTING) but walks nat POSTROUTING (SRC not yet set).
 // ICMP errors are rate limited per destination as inet_peer_xrlim_allow does (icmp_ratelimit
-// 1000 ms, burst 6, a new peer starts full); TCP resets are not. The global ICMP limit
+// 1000 ms, burst 6, a new peer starts full) for the types of icmp_ratemask (0x1818: 3, 4, 11, 12)
+// except fragmentation needed (icmpv4_mask_allow: PMTU discovery is never limited); redirects have
+// their own limiter (redirectAllow); TCP resets are not limited. The global ICMP limit
 // (icmp_msgs_per_sec 1000, burst 50) is not modelled.
 import {
   P_L3, P_IPLEN, P_SADDR, P_DADDR, P_PROTO, P_TOS, P_TTL, P_IHL, P_FRAGOFF, P_MF, P_L4, P_L4LEN, P_L4OK,
@@ -42,7 +44,7 @@ function peerAllow(addr: u32, cost: u64, burst: u64): bool {
   const p = PEER + <usize>h * 24;
   let token: u64, last: u64;
   if (load<u32>(p, 4) == 0 || load<u32>(p) != addr) {
-    store<u32>(p, addr); store<u32>(p, 1, 4);
+    store<u32>(p, addr); store<u32>(p, 1, 4);   // n_redirects 0 (redirectAllow)
     token = 0; last = now - 60 * <u64><u32>imgw(H_HZ);
   } else { token = load<u64>(p, 8); last = load<u64>(p, 16); }
   token += now - last;
@@ -65,6 +67,33 @@ export const ICMP_TIME_EXCEEDED = 100;
 export const ICMP_OWN = 101;
 let errType: u32 = 3, errCode: u32 = 0, errInfo: u32 = 0;
 export function setIcmpError(type: u32, code: u32, info: u32): void { errType = type; errCode = code; errInfo = info; }
+
+/** ip_rt_send_redirect's limiter on the source's peer record (route.c): n_redirects (kept in the
+ *  record's word 1 above the valid bit) and rate_last, which it shares with icmp_send's and
+ *  ip_error's token buckets. After ip_rt_redirect_silence ((HZ/50) << 10 jiffies) without a
+ *  redirected packet the count and the tokens restart; after ip_rt_redirect_number (9) redirects
+ *  none is sent (each packet moves rate_last); otherwise the first is sent at once and the n-th
+ *  only more than (HZ/50) << (n - 1) jiffies after the previous one. True: send the redirect.
+ *  The caller sends it (icmp_send) or not, the peer counts it as sent either way. */
+export function redirectAllow(src: u32): bool {
+  const now = load<u64>(PKT, P_JIFFIES);
+  const hz = <u64><u32>imgw(H_HZ);
+  const h = ((src * 0x9e3779b1) >> 20) & (PEERS - 1);
+  const p = PEER + <usize>h * 24;
+  let w: u32, token: u64, last: u64;
+  if (load<u32>(p, 4) == 0 || load<u32>(p) != src) {
+    w = 1; token = 0; last = now - 60 * hz;       // inet_getpeer: a new peer
+    store<u32>(p, src);
+  } else { w = load<u32>(p, 4); token = load<u64>(p, 8); last = load<u64>(p, 16); }
+  const load_ = hz / 50;
+  let n = w >> 8;
+  if (<i64>(now - (last + (load_ << 10))) > 0) { token = 0; n = 0; }   // time_after(jiffies, rate_last + silence)
+  let ok = false;
+  if (n >= 9) last = now;
+  else if (n == 0 || <i64>(now - (last + (load_ << <u64>n))) > 0) { ok = true; last = now; n++; }
+  store<u32>(p, 1 | (n << 8), 4); store<u64>(p, token, 8); store<u64>(p, last, 16);
+  return ok;
+}
 
 /** ip_error's limiter on the same per-source peer record (ip_rt_error_cost HZ, burst 5 HZ). */
 export function ipErrorAllow(src: u32): bool {
@@ -172,9 +201,12 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
     if (load<u8>(PKT, P_PKTTYPE) != 0) return false;        // no errors for broadcast/multicast
     if (oproto == 1 && load<u8>(PKT, P_L4OK) != 0) {
       const t = <u32>load<u8>(PKT, P_ICMP_TYPE);
-      if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12) return false; // never an error for an error
+      // never an error for an error (icmp_pointers[].error), nor for an unknown type (> NR_ICMP_TYPES)
+      if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12 || t > 18) return false;
     }
-    if (!isLoopbackDev(oif) && !xrlimAllow(osrc)) return false;
+    // icmpv4_mask_allow: only icmp_ratemask's types are limited, never fragmentation needed
+    const limited = kind != ICMP_OWN || (errType != 5 && !(errType == 3 && errCode == 4));
+    if (limited && !isLoopbackDev(oif) && !xrlimAllow(osrc)) return false;
     const iplen = load<u32>(PKT, P_IPLEN);
     const q = min(iplen, <u32>548);
     len = 28 + q;

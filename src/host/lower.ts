@@ -3,7 +3,7 @@
 // host.interfaces, with `lo` (127.0.0.1/8) appended when the model does not list it.
 import {
   HOST_NIFS, HOST_IFS, HOST_NADDRS, HOST_ADDRS, HOST_NROUTES, HOST_ROUTES, HOST_INGRESS, HOST_MACS, HOST_SIZE,
-  IF_NAME0, IF_MTU, IF_FLAGS, IF_ROUTE_LOCALNET, IF_RP_FILTER, IF_SIZE,
+  IF_NAME0, IF_MTU, IF_FLAGS, IF_ROUTE_LOCALNET, IF_RP_FILTER, IF_SIZE, IFX_SEND_REDIRECTS, IFX_SHARED_MEDIA,
   AD_ADDR, AD_MASK, AD_BCAST, AD_IF, AD_SIZE, RT_DST, RT_MASK, RT_GW, RT_IF, RT_TYPE, RT_SIZE,
   SYS_IP_FORWARD, SYS_CT_CHECKSUM, SYS_TCP_LOOSE, SYS_TCP_BE_LIBERAL, SYS_CT_MAX, SYS_TCP_MAX_RETRANS,
   SYS_UDP_TIMEOUT, SYS_UDP_TIMEOUT_STREAM, SYS_ICMP_TIMEOUT, SYS_GENERIC_TIMEOUT,
@@ -65,12 +65,17 @@ export function lowerHost(h: HostModel): { host: number[]; sysctl: number[] } {
   const subnets: { net: number; mask: number; dev: number }[] = [];
   const allLocalnet = sysctlValue(h, 'net.ipv4.conf.all.route_localnet');
   const allRp = sysctlValue(h, 'net.ipv4.conf.all.rp_filter');
+  const allRedirects = sysctlValue(h, 'net.ipv4.conf.all.send_redirects');
+  const allShared = sysctlValue(h, 'net.ipv4.conf.all.shared_media');
   ifs.forEach((itf, k) => {
     const w = new Array<number>(IF_SIZE).fill(0);
     const name = Buffer.from(itf.name, 'latin1');
     for (let b = 0; b < Math.min(name.length, 15); b++) w[IF_NAME0 + (b >> 2)] |= name[b] << ((b & 3) * 8);
     w[IF_MTU] = itf.mtu ?? (itf.name === 'lo' ? 65536 : 1500);
     w[IF_FLAGS] = IFF_UP | (itf.name === 'lo' ? IFF_LOOPBACK : 0);
+    // IN_DEV_TX_REDIRECTS / IN_DEV_SHARED_MEDIA: IN_DEV_ORCONF, conf.all || conf.<dev>
+    if (allRedirects || sysctlValue(h, `net.ipv4.conf.${itf.name}.send_redirects`)) w[IF_FLAGS] |= IFX_SEND_REDIRECTS;
+    if (allShared || sysctlValue(h, `net.ipv4.conf.${itf.name}.shared_media`)) w[IF_FLAGS] |= IFX_SHARED_MEDIA;
     w[IF_ROUTE_LOCALNET] = allLocalnet || sysctlValue(h, `net.ipv4.conf.${itf.name}.route_localnet`) ? 1 : 0;
     w[IF_RP_FILTER] = Math.max(allRp, sysctlValue(h, `net.ipv4.conf.${itf.name}.rp_filter`));
     ifWords.push(...w.map((x) => x | 0));

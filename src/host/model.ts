@@ -46,6 +46,10 @@ export const SYSCTL_DEFAULTS: Record<string, number> = {
   'net.ipv4.conf.all.rp_filter': 0,
   'net.ipv4.conf.default.route_localnet': 0,
   'net.ipv4.conf.default.rp_filter': 0,
+  'net.ipv4.conf.all.send_redirects': 1,
+  'net.ipv4.conf.default.send_redirects': 1,
+  'net.ipv4.conf.all.shared_media': 1,
+  'net.ipv4.conf.default.shared_media': 1,
   'net.netfilter.nf_conntrack_checksum': 1,
   'net.netfilter.nf_conntrack_tcp_loose': 1,
   'net.netfilter.nf_conntrack_tcp_be_liberal': 0,
@@ -87,7 +91,7 @@ export const SYSCTL_NO_EFFECT = new Set([
   'net.netfilter.nf_conntrack_events', 'net.netfilter.nf_conntrack_expect_max', 'net.netfilter.nf_log_all_netns',
 ]);
 
-const PER_IF = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|rp_filter|forwarding)$/;
+const PER_IF = /^net\.ipv4\.conf\.([^.]+)\.(route_localnet|rp_filter|forwarding|send_redirects|shared_media)$/;
 
 /** The default host: ingress `eth0` 192.0.2.1/24, egress `eth1` 198.51.100.1/24, default route via
  *  198.51.100.254 on eth1, plus `lo` 127.0.0.1/8 (added by lowerHost). Nothing else is local;

@@ -161,9 +161,10 @@ export function emittedFrames(l2: Uint8Array, ip: Uint8Array, mtu: number): Uint
 
 /** The --out frame loop over `n` descriptors at `descs` that processBatch has run (one batch:
  * out records by descriptor index at `outRecAddr`, 0 = none; emitted packets at `emitAddr`,
- * 0 = none): every forwarded packet's frames as they leave, and after each packet the packets the
- * host sent because of it, in descriptor order, time/ordinal/linktype from the descriptors. The
- * single-worker engine and the pool worker both call it. */
+ * 0 = none): every forwarded packet's frames as they leave, and before them the packets the host
+ * sent because of that packet (in its place when it was not forwarded), in descriptor order,
+ * time/ordinal/linktype from the descriptors. The single-worker engine and the pool worker both
+ * call it. */
 export function forEachLeavingFrame(mem: ArrayBuffer, descs: number, n: number, outRecAddr: number, mtus: readonly number[], sink: LeavingSink, emitAddr = 0): void {
   const dv = new DataView(mem);
   const u8 = new Uint8Array(mem);
@@ -175,6 +176,20 @@ export function forEachLeavingFrame(mem: ArrayBuffer, descs: number, n: number, 
   for (let i = 0; i < n; i++) {
     const d = descs + i * DESC_SIZE;
     const res = dv.getUint32(d + DESC_RESULT, true);
+    // the host's packets first: a forwarded packet's ICMP redirect leaves before it (ip_forward
+    // sends it before the FORWARD hook); every other emission has no forwarded packet beside it
+    while (eIdx === i) {
+      const len = dv.getUint32(eAt + EMR_LEN, true);
+      const oif = dv.getUint32(eAt + EMR_OIF, true);
+      const ip = u8.subarray(eAt + EMR_SIZE, eAt + EMR_SIZE + len);
+      const f = dv.getUint32(d + DESC_FRAME, true);
+      const lt = dv.getUint16(d + DESC_LINKTYPE, true);
+      const l2 = emittedL2(u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true)), lt);
+      const ord = dv.getUint32(d + DESC_ORDINAL, true), s = dv.getUint32(d + DESC_TS_SEC, true), ns = dv.getUint32(d + DESC_TS_NSEC, true);
+      for (const x of emittedFrames(l2, ip, mtus[oif] ?? 65535)) sink(ord, s, ns, x, x.length, lt);
+      eAt += EMR_SIZE + ((len + 3) & ~3);
+      eIdx = --eLeft > 0 ? dv.getUint32(eAt + EMR_INDEX, true) : -1;
+    }
     if ((res & 0xff) === RES_FORWARDED) {
       let rec: OutRecord | undefined;
       let lost = false;
@@ -191,18 +206,6 @@ export function forEachLeavingFrame(mem: ArrayBuffer, descs: number, n: number, 
         const wl = dv.getUint32(d + DESC_WIRELEN, true);
         for (const x of leavingFrames(frame, lt, mtus[(res >>> 8) & 0xff] ?? 65535, rec)) sink(ord, s, ns, x, x === frame ? wl : x.length, lt);
       }
-    }
-    while (eIdx === i) {
-      const len = dv.getUint32(eAt + EMR_LEN, true);
-      const oif = dv.getUint32(eAt + EMR_OIF, true);
-      const ip = u8.subarray(eAt + EMR_SIZE, eAt + EMR_SIZE + len);
-      const f = dv.getUint32(d + DESC_FRAME, true);
-      const lt = dv.getUint16(d + DESC_LINKTYPE, true);
-      const l2 = emittedL2(u8.subarray(f, f + dv.getUint32(d + DESC_CAPLEN, true)), lt);
-      const ord = dv.getUint32(d + DESC_ORDINAL, true), s = dv.getUint32(d + DESC_TS_SEC, true), ns = dv.getUint32(d + DESC_TS_NSEC, true);
-      for (const x of emittedFrames(l2, ip, mtus[oif] ?? 65535)) sink(ord, s, ns, x, x.length, lt);
-      eAt += EMR_SIZE + ((len + 3) & ~3);
-      eIdx = --eLeft > 0 ? dv.getUint32(eAt + EMR_INDEX, true) : -1;
     }
   }
 }

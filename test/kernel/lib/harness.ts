@@ -8,8 +8,9 @@
 //    ingress iface)    interface, same names)
 //
 // - The router is configured from host.json: interface addresses and MTUs, routes, sysctls (the
-//   harness first sets ip_forward=1, the model's default, and send_redirects=0 so hairpin traffic does
-//   not make the stack emit ICMP redirects nfreplay does not model; then the file's values), TX
+//   harness first sets ip_forward=1, the model's default, and send_redirects=0 (all and every
+//   interface) so that hairpin traffic makes no ICMP redirects unless a case asks for them with
+//   net.ipv4.conf.all.send_redirects 1 in its host.json; then the file's values), TX
 //   checksum offload off on its interfaces (lib/txcsum.py: otherwise the packets its own stack sends,
 //   e.g. a REJECT's reset, are captured with partial checksums a real NIC would have completed), and
 //   PERMANENT neighbour entries pointing at the peer MACs for every next hop and every host address of
@@ -63,6 +64,9 @@ export interface Case {
   rules: string;
   host: HostModel;
   packets: CasePacket[];
+  /** capture.ts `export const realTime = true`: tcpreplay keeps the capture's timing instead of
+   *  --pps (a case whose kernel behaviour depends on the time between packets: rate limits). */
+  realTime?: boolean;
 }
 
 export interface EgressPacket {
@@ -108,9 +112,9 @@ export async function loadCase(dir: string): Promise<Case> {
     ? readFileSync(join(dir, 'rules.txt'), 'utf8')
     : (await import(pathToFileURL(join(dir, 'rules.ts')).href) as { default: () => string }).default();
   const host = JSON.parse(readFileSync(join(dir, 'host.json'), 'utf8')) as HostModel;
-  const mod = await import(pathToFileURL(join(dir, 'capture.ts')).href) as { default: (seed: number) => CasePacket[] };
+  const mod = await import(pathToFileURL(join(dir, 'capture.ts')).href) as { default: (seed: number) => CasePacket[]; realTime?: boolean };
   const packets = mod.default(SEED);
-  return { name, dir, rules, host, packets };
+  return { name, dir, rules, host, packets, realTime: mod.realTime === true };
 }
 
 // ------------------------------------------------------------------ small address helpers
@@ -264,13 +268,15 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
   if (ifacesUsed.length === 1) {
     replayer = 'tcpreplay';
     const m = mac[ifacesUsed[0]];
-    const r = await lab.exec(m.peerNs, ['tcpreplay', '-i', m.peerName, '--pps=4000', pcapPath], { timeoutMs: 60_000 });
+    const pace = c.realTime ? [] : ['--pps=4000']; // without it tcpreplay keeps the capture's timing
+    const r = await lab.exec(m.peerNs, ['tcpreplay', '-i', m.peerName, ...pace, pcapPath], { timeoutMs: 60_000 });
     const ok = /Successful packets:\s+(\d+)/.exec(r.stdout);
     const failed = /Failed packets:\s+(\d+)/.exec(r.stdout);
     if (!ok || Number(ok[1]) !== frames.length || !failed || Number(failed[1]) !== 0) {
       throw new LossError(`${c.name}: tcpreplay did not send every frame:\n${r.stdout}${r.stderr}`);
     }
   } else {
+    if (c.realTime) throw new Error(`${c.name}: realTime needs a capture entering on one interface (tcpreplay)`);
     replayer = 'inject.py';
     const targets = ifnames.map((n) => `${mac[n].peerNs}:${mac[n].peerName}`);
     const parts: Uint8Array[] = [];
