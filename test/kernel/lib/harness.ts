@@ -10,7 +10,8 @@
 // - The router is configured from host.json: interface addresses and MTUs, routes, sysctls (the
 //   harness first sets ip_forward=1, the model's default, and send_redirects=0 (all and every
 //   interface) so that hairpin traffic makes no ICMP redirects unless a case asks for them with
-//   net.ipv4.conf.all.send_redirects 1 in its host.json; then the file's values), TX
+//   net.ipv4.conf.all.send_redirects 1 in its host.json; then the file's values; the host.json given
+//   to nfreplay carries the same send_redirects settings), TX
 //   checksum offload off on its interfaces (lib/txcsum.py: otherwise the packets its own stack sends,
 //   e.g. a REJECT's reset, are captured with partial checksums a real NIC would have completed), and
 //   PERMANENT neighbour entries pointing at the peer MACs for every next hop and every host address of
@@ -232,7 +233,10 @@ export async function runKernel(c: Case, lab: Lab): Promise<KernelResult> {
   const rulesPath = join(work, 'rules.txt');
   writeFileSync(rulesPath, c.rules);
   const hostPath = join(work, 'host.json');
-  writeFileSync(hostPath, JSON.stringify(host, null, 2));
+  // nfreplay gets the router's redirect switches too: off on all and every interface (as set above)
+  // unless the case's sysctls turn them on
+  const redirectsOff = Object.fromEntries(['all', ...ifnames].map((n) => [`net.ipv4.conf.${n}.send_redirects`, 0]));
+  writeFileSync(hostPath, JSON.stringify({ ...host, sysctl: { ...redirectsOff, ...host.sysctl } }, null, 2));
   await lab.exec(router, ['iptables-legacy-restore'], { input: c.rules });
 
   // Frames with the veth MACs, in order, and the capture nfreplay will read.
