@@ -86,4 +86,43 @@ describe('ICMP redirects', () => {
     expect(off.redirects.length).toBe(0);
     expect(off.total).toBe(84);
   });
+
+  it('which packets qualify (fib_validate_source > 0, shared_media, inet_addr_onlink, loose rp_filter): as measured on the kernel', () => {
+    // Measured on this machine's kernel (6.18) with the same addresses, routes and sysctls in network
+    // namespaces (tcpreplay in, tcpdump -Q out): with eth0.shared_media 0 the kernel sent redirects to
+    // 192.0.2.10 (gw 192.0.2.20) and 192.0.2.12 (gw 192.0.2.254), none to 198.18.0.5 (a gateway-less
+    // route through eth0, but on none of eth0's subnets) nor to 192.0.2.11 (its gateway 198.18.0.254 is
+    // on none of them); the packet from 198.51.100.200 in and out of eth1 (rp_filter 2: the source's
+    // best route leaves by eth0, the second lookup through eth1 finds the connected route) got one,
+    // sent by eth0 (the route back) from 192.0.2.1. With eth0.shared_media 1 all five got one.
+    const d = tmp();
+    writeFileSync(join(d, 'rules'), RULES);
+    const u = (src: string, dst: string, id: number, on: string, t: number): Pkt =>
+      ({ on, src, dst, proto: 'udp', sport: 4000 + id, dport: 7, payload: 20, id, t });
+    writeCapture(join(d, 'c.pcapng'), ['eth0', 'eth1'], [
+      u('198.18.0.5', '192.0.2.20', 1, 'eth0', 0), u('192.0.2.10', '192.0.2.20', 2, 'eth0', 1),
+      u('192.0.2.11', '203.0.113.5', 3, 'eth0', 2), u('192.0.2.12', '198.51.100.150', 6, 'eth0', 3),
+      u('198.51.100.200', '198.51.100.20', 4, 'eth1', 4),
+    ]);
+    const routes = [{ dst: '198.18.0.0/24', dev: 'eth0' }, { dst: '203.0.113.0/24', via: '198.18.0.254', dev: 'eth0' },
+      { dst: '198.51.100.128/25', via: '192.0.2.254', dev: 'eth0' }];
+    const run = (sm0: number, rpf1: number) => {
+      writeJson(join(d, 'host.json'), { ...HOST, routes, sysctl: { 'net.ipv4.conf.all.shared_media': 0,
+        'net.ipv4.conf.eth0.shared_media': sm0, 'net.ipv4.conf.eth1.shared_media': 1, 'net.ipv4.conf.eth1.rp_filter': rpf1 } });
+      const out = join(d, `o${sm0}.pcap`);
+      const r = cli(['replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'c.pcapng'), '--host', join(d, 'host.json'), '--quiet', '--out', out]);
+      expect(r.status, r.stderr).toBe(0);
+      const { batch: b } = parseCaptureBuffer(new Uint8Array(readFileSync(out)));
+      const ip = (f: Uint8Array, o: number) => f.subarray(14 + o, 14 + o + 4).join('.');
+      return Array.from({ length: b.count }, (_, i) => b.data.subarray(b.offset[i], b.offset[i] + b.caplen[i]))
+        .filter((f) => f[14 + 9] === 1 && f[14 + 20] === 5).map((f) => [ip(f, 12), ip(f, 16), ip(f, 24)]);
+    };
+    expect(run(0, 2)).toEqual([
+      ['192.0.2.1', '192.0.2.10', '192.0.2.20'], ['192.0.2.1', '192.0.2.12', '192.0.2.254'], ['192.0.2.1', '198.51.100.200', '198.51.100.20'],
+    ]);
+    expect(run(1, 0)).toEqual([
+      ['192.0.2.1', '198.18.0.5', '192.0.2.20'], ['192.0.2.1', '192.0.2.10', '192.0.2.20'], ['192.0.2.1', '192.0.2.11', '198.18.0.254'],
+      ['192.0.2.1', '192.0.2.12', '192.0.2.254'], ['192.0.2.1', '198.51.100.200', '198.51.100.20'],
+    ]);
+  });
 });
