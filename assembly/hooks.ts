@@ -231,7 +231,8 @@ const SAVED_PKT: usize = memory.data(P_SIZE, 16);
 /** The packet consulted a source's inet_peer record for a redirect (pool dependency log). */
 let redirectPeer: bool = false;
 /** Whether the last packet(s) consulted the redirect limiter since the last call; clears it. */
-export function redirectPeerTaken(): bool { const r = redirectPeer; redirectPeer = false; return r; }
+// @ts-ignore: decorator
+@inline export function redirectPeerTaken(): bool { const r = redirectPeer; redirectPeer = false; return r; }
 
 /** ip_rt_send_redirect for PKT (forwarded out of the device it came in on, its TTL decremented):
  *  the source's limiter, then icmp_send(ICMP_REDIRECT, ICMP_REDIR_HOST, rt_nexthop) — quoting the
