@@ -26,12 +26,16 @@ const FLOWS: Record<string, FrameSpec> = {
   big: { src: A, dst: B, sport: 5000, payload: 100 },
 };
 
-/** [ms, flow] in time order; check.ts walks the limiter through them. */
+/** [ms, flow] in time order; check.ts walks the limiter through them. A packet that must not get a
+ *  redirect comes soon after the previous redirect (>= 34 ms before the next is allowed), one that
+ *  must get one 50 ms or more after it is allowed: a late packet cannot turn a "no" into a "yes"
+ *  unless it is that late. */
 export const SCHEDULE: [number, string][] = [
-  [0, 'AB'], [10, 'AB'], [20, 'AR'], [30, 'CB'], [40, 'CB'], [50, 'DB'], [60, 'AE'],
-  [100, 'AB'], [120, 'CB'], [150, 'AB'], [250, 'AB'], [260, 'err'], [300, 'CB'], [310, 'DB'],
-  [460, 'big'], [470, 'CB'], [500, 'CB'], [510, 'FD'], [600, 'FD'], [650, 'FD'], [740, 'AB'],
-  [830, 'AR'], [1300, 'AB'], [1520, 'AB'], [2850, 'AR'], [5000, 'AE'], [5460, 'AB'], [10000, 'AB'], [10630, 'AB'], [10700, 'AB'], [10800, 'AR'],
+  [0, 'AB'], [3, 'AB'], [6, 'AR'], [30, 'CB'], [33, 'CB'], [50, 'DB'], [60, 'AE'],
+  [100, 'AB'], [120, 'CB'], [125, 'AB'], [250, 'AB'], [260, 'err'], [300, 'CB'], [310, 'DB'],
+  [460, 'big'], [470, 'CB'], [500, 'CB'], [510, 'FD'], [600, 'FD'], [620, 'FD'], [700, 'AB'],
+  [830, 'AR'], [1300, 'AB'], [1520, 'AB'], [2850, 'AR'], [5000, 'AE'], [5460, 'AB'], [10000, 'AB'],
+  [10630, 'AB'], [10700, 'AB'], [10800, 'AR'],
 ];
 
 export default function capture(_seed: number): CasePacket[] {

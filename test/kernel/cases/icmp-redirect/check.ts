@@ -9,12 +9,12 @@
 //
 // The limiter per source (HZ 250: ip_rt_redirect_load 5 jiffies = 20 ms; the n-th redirect needs more
 // than 20 ms << (n - 1) since the previous; none after 9), times in ms:
-//   A:   0 #1 | 10 no (<= 0+40) | 100 #2 | 150 no (<= 180) | 250 #3 | 460 #4 (big) | 740 no (<= 780)
+//   A:   0 #1 | 3, 6 (AR) no (<= 0+40) | 100 #2 | 125 no (<= 180) | 250 #3 | 460 #4 (big) | 700 no (<= 780)
 //        | 830 #5 (AR) | 1300 no (<= 1470) | 1520 #6 | 2850 #7 (AR) | 5460 #8 | 10000 no (<= 10580)
 //        | 10630 #9 | 10700 no (9 sent) | 10800 no.   (A's packets to E at 60 and 5000 do not qualify.)
-//   C:  30 #1 | 40 no (<= 70) | 120 #2 | 260 #3, the ICMP error: counted by the peer, but icmp_send
+//   C:  30 #1 | 33 no (<= 70) | 120 #2 | 260 #3, the ICMP error: counted by the peer, but icmp_send
 //        sends no error about an error | 300 no (<= 260+160) | 470 #4 | 500 no.
-//   F: 510 #1 | 600 #2 (> 510+40) | 650 no (<= 600+80).
+//   F: 510 #1 | 600 #2 (> 510+40) | 620 no (<= 600+80).
 // So icmp_send builds 9 (A) + 3 (C: #1 #2 #4) + 2 (F) = 14 redirects: raw OUTPUT counts them all.
 // The first packet of a connection is NEW: its redirect leaves ip_forward before POSTROUTING, so the
 // connection's SRC manip is not done and the nat OUTPUT hook drops it (A #1 at 0, C #1 at 30, F #1
