@@ -20,7 +20,7 @@ import {
 import { PKT } from './common';
 import { imgw } from '../state';
 import { ifAddr } from '../engine-deps';
-import { mainRouteType, mainRouteDev, isLoopbackDev } from '../host';
+import { mainRouteType, mainRouteDev, isLoopbackDev, ifMtu } from '../host';
 import { reserve } from '../mem';
 import { csumCompute } from '../csum';
 
@@ -208,7 +208,10 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
     const limited = kind != ICMP_OWN || (errType != 5 && !(errType == 3 && errCode == 4));
     if (limited && !isLoopbackDev(oif) && !xrlimAllow(osrc)) return false;
     const iplen = load<u32>(PKT, P_IPLEN);
-    const q = min(iplen, <u32>548);
+    // "as much as we can without exceeding 576 bytes", within the route's MTU (the out device's)
+    const room = <i32>min(<u32>ifMtu(oif), <u32>576) - 28;
+    if (room <= 20) return false;
+    const q = min(iplen, <u32>room);
     len = 28 + q;
     memory.copy(r + 28, l3, q);
     memory.fill(r, 0, 28);
