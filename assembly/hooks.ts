@@ -223,7 +223,8 @@ function routeError(track: bool): void {
   if (buildReject(ICMP_OWN, false, track)) hostReply(track, false);
 }
 
-/** Replies the host sent (REJECT, ICMP time exceeded) that left it (after OUTPUT and POSTROUTING). */
+/** Packets the host sent (REJECT replies, the stack's ICMP errors and redirects, echo replies) that
+ *  left it (after OUTPUT and POSTROUTING). */
 export let rejectSent: u64 = 0;
 
 /** The packet record of the forwarded packet while its redirect walks OUTPUT/POSTROUTING. */
