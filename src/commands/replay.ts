@@ -147,8 +147,11 @@ Replay a capture (pcap/pcapng, '-' = stdin) through an iptables-save ruleset, as
   --hz N                jiffies per second for recent/limit/conntrack timeouts (default 250)
   --save-counters F     the ruleset with our counters, as iptables-save -c prints it
   --json F              everything as one JSON object (schema: src/report/SCHEMA.md)
-  --out F.pcap          forwarded packets as they leave (NAT applied, TTL decremented), with the
-                        input's link type and timestamp precision (µs or ns)
+  --out F.pcap          every packet that left the host, as it left: forwarded ones (NAT applied,
+                        TTL decremented, fragmented to the MTU) and the host's own (REJECT
+                        replies, ICMP errors, echo replies right after their cause; ICMP
+                        redirects right before it), with the input's link type and timestamp
+                        precision (µs or ns)
   --drops F             every dropped packet, in capture order, with what dropped it:
                         F.pcapng: each packet's comment names it (Wireshark: frame.comment), e.g.
                           'frame 17: filter FORWARD rule 3: -A FORWARD -s 203.0.113.0/24 -j DROP';

@@ -80,7 +80,7 @@ export function formatTotals(t: Totals): string {
     lines.push(`  ${l.label.padEnd(34)} ${t.res[code]}`);
     if (code === L.RES_DROP_POLICY && t.droppedInvalid) lines.push(`  ${'  of the drops: conntrack INVALID'.padEnd(34)} ${t.droppedInvalid}`);
   }
-  if (t.rejectReplies > 0n) lines.push(`  ${'host replies sent (REJECT, TTL exc.)'.padEnd(34)} ${t.rejectReplies}`);
+  if (t.rejectReplies > 0n) lines.push(`  ${'host packets sent (replies, ICMP)'.padEnd(34)} ${t.rejectReplies}`);
   if (t.ct) {
     lines.push(`conntrack: ${t.ct.entries} entries held at the end (capacity ${t.ct.capacity}, ${t.ct.bytesPerConn} bytes per connection), ${t.ct.earlyDrops} early drops, ${t.ct.fullDrops} packets dropped on a full table`);
   }

@@ -110,7 +110,7 @@ describe('emitted packets in --out: 1, 2, 4, 8 workers byte-identical', () => {
     expect(emitted).toBe(500);
     expect(own).toBe(emitted);
     expect(own + fwd).toBe(b.count);
-    expect(runs[0].stdout).toMatch(new RegExp(`host replies sent \\(REJECT, TTL exc.\\)\\s+${emitted}$`, 'm'));
+    expect(runs[0].stdout).toMatch(new RegExp(`host packets sent \\(replies, ICMP\\)\\s+${emitted}$`, 'm'));
   }, 240000);
 
   it('ICMP errors rate limited per destination across flows: flows joined, replayed again, same --out', () => {
