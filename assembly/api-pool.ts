@@ -27,6 +27,7 @@ import { processBatch, recordDesc } from './api-engine';
 import { ctEntry } from './conntrack';
 import { reserve } from './mem';
 import { redirectPeerTaken } from './hooks';
+import { icmpGlobalTaken } from './modules/reject';
 
 // @ts-ignore: decorator
 @inline function mix(x: u32): u32 {
@@ -322,14 +323,18 @@ let dedup: usize = 0;
 /** The dependency records of the packet just run (descriptor `d`, index `i` in the arrays). */
 function logPacket(i: u32, d: usize, keys: usize, hashes: usize, srcs: usize): void {
   const redirected = redirectPeerTaken(); // ip_rt_send_redirect consulted the source's peer record
+  const global = icmpGlobalTaken();       // icmp_global_allow: one per-netns bucket for all of them
   const code = load<u32>(d, DESC_RESULT) & 0xff;
   if (code == RES_NOT_IP || code == RES_MALFORMED) return;
   const key = load<u32>(keys + (<usize>i << 2));
   if (key == 0) return;
+  // the global ICMP limiter's state couples every packet that consults it: one fixed slot (above
+  // the 4096 peer slots below) joins all their flows into one shard, replayed in capture order
+  if (global) { hLo = 0x10000 | 4096; hHi = 0; logRec(key, K_ICMP); }
   // packets the host answers with an ICMP error (REJECT, TTL exceeded, no route, frag needed):
   // the per-destination rate limit (assembly/modules/reject.ts, a direct-mapped peer table of 4096
   // slots) couples every source that maps to the same slot
-  if (redirected || code == RES_DROP_TTL || code == RES_DROP_NOROUTE || code == RES_DROP_MTU ||
+  if (redirected || global || code == RES_DROP_TTL || code == RES_DROP_NOROUTE || code == RES_DROP_MTU ||
       (code == RES_DROP_RULE && rejectN != 0 && isReject((load<u32>(d, DESC_RESULT) >>> 16) - 1))) {
     const src = load<u32>(srcs + (<usize>i << 2));
     hLo = (((src * 0x9e3779b1) >> 20) & 4095) | 0x10000;
@@ -407,7 +412,7 @@ export function poolAfterPacket(i: u32, d: usize): void {
 
 /** Run `n` compact descriptors (from poolSelect) in one processBatch (which calls
  * poolAfterPacket after each packet) and log the dependency records (flow key, tuple hash lo,
- * hi | kind << 20: 12 bytes each, at most 8 per packet) at `log`. Returns the number of records. */
+ * hi | kind << 20: 12 bytes each, at most 9 per packet) at `log`. Returns the number of records. */
 export function poolRun(descs: usize, n: u32, keys: usize, hashes: usize, srcs: usize, log: usize): u32 {
   if (dedup == 0) dedup = reserve(<usize>DEDUP_SLOTS * 12);
   logPtr = log;

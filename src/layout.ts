@@ -437,3 +437,10 @@ export const PCAPNG_MAX_CAPLEN = 262144; // the reader's MAX_CAPLEN (an EPB capl
 // (IN_DEV_ORCONF: conf.all || conf.<dev>), read by __mkroute_input's IPSKB_DOREDIRECT decision.
 export const IFX_SEND_REDIRECTS = 0x100;  // net.ipv4.conf.{all,IFACE}.send_redirects (kernel default 1)
 export const IFX_SHARED_MEDIA = 0x200;    // net.ipv4.conf.{all,IFACE}.shared_media (kernel default 1)
+// The host's ICMP rate limits (net/ipv4/icmp.c; assembly/modules/reject.ts): more sysctl words,
+// within SYS_SIZE_CT. ICMP_RATELIMIT is in milliseconds as the sysctl is written (the core converts
+// to jiffies as msecs_to_jiffies does).
+export const SYS_ICMP_MSGS_PER_SEC = 35;   // net.ipv4.icmp_msgs_per_sec (1000): the per-netns limiter's refill rate
+export const SYS_ICMP_MSGS_BURST = 36;     // net.ipv4.icmp_msgs_burst (50): its bucket size
+export const SYS_ICMP_RATELIMIT = 37;      // net.ipv4.icmp_ratelimit (1000 ms): the per-destination token cost
+export const SYS_ICMP_RATEMASK = 38;       // net.ipv4.icmp_ratemask (0x1818): types both limiters apply to

@@ -4,23 +4,28 @@
 // netns, conntrack active): the reply carries the rejected packet's ct (nf_ct_attach) as RELATED
 // (RELATED_REPLY), so conntrack at OUTPUT leaves it alone; an ICMP error never walks nat; a TCP RST
 // skips nat OUTPUT (DST already set at PREROUTING) but walks nat POSTROUTING (SRC not yet set).
-// ICMP errors are rate limited per destination as inet_peer_xrlim_allow does (icmp_ratelimit
-// 1000 ms, burst 6, a new peer starts full) for the types of icmp_ratemask (0x1818: 3, 4, 11, 12)
-// except fragmentation needed (icmpv4_mask_allow: PMTU discovery is never limited); redirects have
-// their own limiter (redirectAllow); TCP resets are not limited. The global ICMP limit
-// (icmp_msgs_per_sec 1000, burst 50) is not modelled.
+// ICMP errors (and echo replies) of the types in icmp_ratemask (0x1818: 3, 4, 11, 12), except
+// fragmentation needed (icmpv4_mask_allow: PMTU discovery is never limited), pass two limiters, as
+// net/ipv4/icmp.c (6.12+) applies them: first the per-netns global bucket (icmpv4_global_allow ->
+// icmp_global_allow: icmp_msgs_per_sec, icmp_msgs_burst; skipped when the offending packet came in
+// on loopback), before the route lookup; then, after it, the per-destination inet_peer bucket
+// (icmpv4_xrlim_allow -> inet_peer_xrlim_allow: icmp_ratelimit, burst 6 of it, a new peer starts
+// full; skipped when the reply leaves on loopback), and when that allows, icmp_global_consume takes
+// a random 0, 1 or 2 credits. Types outside the mask are limited by neither. Redirects (type 5, not
+// in the default mask) have their own limiter first (redirectAllow); TCP resets are not ICMP.
 import {
   P_L3, P_IPLEN, P_SADDR, P_DADDR, P_PROTO, P_TOS, P_TTL, P_IHL, P_FRAGOFF, P_MF, P_L4, P_L4LEN, P_L4OK,
   P_SPORT, P_DPORT, P_ICMP_TYPE, P_ICMP_CODE, P_TCPFLAGS, P_PKTTYPE, P_IIF, P_OIF, P_MARK, P_CT,
   P_CTINFO, P_CTDIR, P_LOCALGEN, P_IN_L3, P_CSUM_OK, P_JIFFIES, IF_NONE, CTINFO_NONE, CTINFO_INVALID,
   CTINFO_RELATED, CTINFO_RELATED_REPLY, H_HZ, HOST_IFS,
-  IF_FLAGS,
+  IF_FLAGS, SYS_ICMP_MSGS_PER_SEC, SYS_ICMP_MSGS_BURST, SYS_ICMP_RATELIMIT, SYS_ICMP_RATEMASK,
   EM_COUNT, EM_USED, EM_CAP, EM_DATA, EMR_INDEX, EMR_LEN, EMR_OIF, EMR_SIZE,
 } from '../../src/layout';
 import { PKT } from './common';
 import { imgw } from '../state';
 import { ifAddr } from '../engine-deps';
-import { mainRouteType, mainRouteDev, isLoopbackDev, ifMtu } from '../host';
+import { mainRouteType, mainRouteDev, isLoopbackDev, ifMtu, sysctl } from '../host';
+import { draw } from '../rng';
 import { reserve } from '../mem';
 import { csumCompute } from '../csum';
 
@@ -55,10 +60,71 @@ function peerAllow(addr: u32, cost: u64, burst: u64): bool {
   return ok;
 }
 
-/** inet_peer_xrlim_allow: icmp_ratelimit 1000 ms (HZ), burst 6 of it. */
+/** inet_peer_xrlim_allow: icmp_ratelimit (ms, as msecs_to_jiffies rounds: up) per message, burst
+ *  6 of it (XRLIM_BURST_FACTOR). */
 function xrlimAllow(dst: u32): bool {
   const hz = <u64><u32>imgw(H_HZ);
-  return peerAllow(dst, hz, 6 * hz);
+  const t = (<u64><u32>sysctl(SYS_ICMP_RATELIMIT) * hz + 999) / 1000;
+  return peerAllow(dst, t, 6 * t);
+}
+
+// ---- The per-netns global ICMP limiter (icmp_global_allow / icmp_global_consume) ----
+// net->ipv4.icmp_global_credit and _stamp: both 0 in a new netns. A stamp of 0 is so far behind any
+// real jiffies value that the first check sees the full second (delta = min(now - stamp, HZ) = HZ),
+// so the first error refills the bucket to icmp_msgs_burst: modelled by gStamped = false.
+let gCredit: i32 = 0;
+let gStamp: u32 = 0;
+let gStamped = false;
+let gTaken = false;
+/** Key of the global limiter's draws (get_random_u32_below(3) in icmp_global_consume): above every
+ *  rule id, distinct from rng.ts NAT_DRAW_KEY (0xfffff000). */
+const ICMP_GLOBAL_DRAW_KEY: u32 = 0xfffff001;
+
+/** Whether a packet consulted the global limiter since the last call (the pool logs it: that state
+ *  couples every such packet of the capture); clears it. */
+// @ts-ignore: decorator
+@inline export function icmpGlobalTaken(): bool { const r = gTaken; gTaken = false; return r; }
+
+/** icmpv4_mask_allow: true when ICMP `type`/`code` is limited by neither limiter. */
+// @ts-ignore: decorator
+@inline function maskAllow(type: u32, code: u32): bool {
+  if (type > 18) return true;                      // > NR_ICMP_TYPES
+  if (type == 3 && code == 4) return true;         // ICMP_FRAG_NEEDED: never limit PMTU discovery
+  return ((<u32>1 << type) & <u32>sysctl(SYS_ICMP_RATEMASK)) == 0;
+}
+
+/** icmp_global_allow: credit left, or (at least HZ/50 jiffies after the last refill) a refill of
+ *  msgs_per_sec * delta / HZ credits capped at msgs_burst. Jiffies are u32 in the kernel. */
+function globalAllow(): bool {
+  gTaken = true;
+  if (gCredit > 0) return true;
+  const now = <u32>load<u64>(PKT, P_JIFFIES);
+  const hz = <u32>imgw(H_HZ);
+  let delta = gStamped ? now - gStamp : hz;
+  if (delta > hz) delta = hz;
+  if (delta < hz / 50) return false;
+  const incr = <i64>((<u64><u32>sysctl(SYS_ICMP_MSGS_PER_SEC) * <u64>delta) / <u64>hz);
+  if (incr == 0) return false;
+  gStamp = now; gStamped = true;
+  const burst = <i64>sysctl(SYS_ICMP_MSGS_BURST);
+  const c = <i64>gCredit + incr;
+  gCredit = <i32>(c < burst ? c : burst);
+  return true;
+}
+
+/** icmp_global_consume: get_random_u32_below(3) credits (the credit may go negative). */
+function globalConsume(): void {
+  gCredit -= <i32>((<u64>draw(ICMP_GLOBAL_DRAW_KEY) * 3) >> 32);
+}
+
+/** The limiters of an ICMP message of `type`/`code` to `dst` leaving on `oif` whose route lookup
+ *  succeeded (icmpv4_xrlim_allow), after icmpv4_global_allow allowed it with `apply` (= the type is
+ *  limited and the global check ran). */
+function xrlimGlobal(apply: bool, dst: u32, oif: i32): bool {
+  if (!apply) return true;
+  if (!isLoopbackDev(oif) && !xrlimAllow(dst)) return false;
+  globalConsume();
+  return true;
 }
 
 /** ICMP error kinds beyond ipt_REJECT's: the kernel's own errors (icmp_send from ip_forward,
@@ -125,7 +191,12 @@ export function buildEchoReply(): bool {
   const dlen = load<u32>(PKT, P_IPLEN) - <u32>load<u8>(PKT, P_IHL);
   if (load<u32>(PKT, P_L4LEN) < dlen || dlen + 20 > 65535) return false;
   const osrc = load<u32>(PKT, P_SADDR);
+  // icmp_reply: icmpv4_global_allow(ICMP_ECHOREPLY) (type 0 is outside the default mask), the route
+  // lookup, icmpv4_xrlim_allow
+  let apply = false;
+  if (!maskAllow(0, 0)) { if (!globalAllow()) return false; apply = true; }
   if (!routable(osrc)) return false;
+  if (!xrlimGlobal(apply, osrc, mainRouteDev(osrc))) return false;
   const r = ECHO;
   memory.fill(r, 0, 20);
   memory.copy(r + 20, l4, dlen);
@@ -167,11 +238,11 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
   const osrc = load<u32>(PKT, P_SADDR), odst = load<u32>(PKT, P_DADDR);
   const oproto = <u32>load<u8>(PKT, P_PROTO);
   if (load<u16>(PKT, P_FRAGOFF) != 0) return false;
-  if (!routable(osrc)) return false;
   const oif = mainRouteDev(osrc);
   const r = REPLY;
   let len: u32;
   if (kind == REJECT_TCP_RESET) {
+    if (!routable(osrc)) return false;
     if (oproto != 6 || load<u8>(PKT, P_L4OK) == 0) return false;
     const oth = <usize>load<u32>(PKT, P_L4);
     const ofl = <u32>load<u8>(oth + 13);
@@ -204,9 +275,16 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
       // never an error for an error (icmp_pointers[].error), nor for an unknown type (> NR_ICMP_TYPES)
       if (t == 3 || t == 4 || t == 5 || t == 11 || t == 12 || t > 18) return false;
     }
-    // icmpv4_mask_allow: only icmp_ratemask's types are limited, never fragmentation needed
-    const limited = kind != ICMP_OWN || (errType != 5 && !(errType == 3 && errCode == 4));
-    if (limited && !isLoopbackDev(oif) && !xrlimAllow(osrc)) return false;
+    const type: u32 = kind == ICMP_OWN ? errType : kind == ICMP_TIME_EXCEEDED ? 11 : 3;
+    const code: u32 = kind == ICMP_OWN ? errCode : kind == ICMP_TIME_EXCEEDED ? 0 : kind == 5 ? 9 : kind == 6 ? 10 : kind == 8 ? 13 : <u32>kind;
+    // __icmp_send: the global limiter before the route lookup, unless skb_in->dev is loopback
+    let apply = false;
+    if (!maskAllow(type, code) && !isLoopbackDev(<i32>load<u8>(PKT, P_IIF))) {
+      if (!globalAllow()) return false;
+      apply = true;
+    }
+    if (!routable(osrc)) return false;
+    if (!xrlimGlobal(apply, osrc, oif)) return false;
     const iplen = load<u32>(PKT, P_IPLEN);
     // "as much as we can without exceeding 576 bytes", within the route's MTU (the out device's)
     const room = <i32>min(<u32>ifMtu(oif), <u32>576) - 28;
@@ -215,8 +293,7 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
     len = 28 + q;
     memory.copy(r + 28, l3, q);
     memory.fill(r, 0, 28);
-    const code: u32 = kind == ICMP_OWN ? errCode : kind == ICMP_TIME_EXCEEDED ? 0 : kind == 5 ? 9 : kind == 6 ? 10 : kind == 8 ? 13 : <u32>kind;
-    store<u8>(r + 20, <u8>(kind == ICMP_OWN ? errType : kind == ICMP_TIME_EXCEEDED ? 11 : 3)); store<u8>(r + 21, <u8>code);
+    store<u8>(r + 20, <u8>type); store<u8>(r + 21, <u8>code);
     if (kind == ICMP_OWN) store<u32>(r + 24, bswap<u32>(errInfo));
     store<u16>(r + 22, csumCompute(r + 20, 8 + q, 0));
     store<u8>(r + 1, <u8>((load<u8>(PKT, P_TOS) & 0x1e) | 0xc0));

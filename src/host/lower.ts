@@ -12,6 +12,7 @@ import {
   SYS_TCP_TIMEOUT_TIME_WAIT, SYS_TCP_TIMEOUT_CLOSE, SYS_TCP_TIMEOUT_MAX_RETRANS,
   SYS_TCP_TIMEOUT_UNACK, SYS_GRE_TIMEOUT, SYS_GRE_TIMEOUT_STREAM, SYS_SCTP_TIMEOUT0,
   SYS_TCP_IGNORE_INVALID_RST, SYS_SIZE_CT,
+  SYS_ICMP_MSGS_PER_SEC, SYS_ICMP_MSGS_BURST, SYS_ICMP_RATELIMIT, SYS_ICMP_RATEMASK,
 } from '../layout.js';
 import { HostModel, HostInterface, SYSCTL_DEFAULTS, parseCidr, parseIPv4 } from './model.js';
 
@@ -164,5 +165,9 @@ export function lowerHost(h: HostModel): { host: number[]; sysctl: number[] } {
   sys[SYS_GRE_TIMEOUT_STREAM] = sysctlValue(h, n + 'gre_timeout_stream');
   ['closed', 'cookie_wait', 'cookie_echoed', 'established', 'shutdown_sent', 'shutdown_recd', 'shutdown_ack_sent', 'heartbeat_sent']
     .forEach((st, i) => { sys[SYS_SCTP_TIMEOUT0 + i] = sysctlValue(h, `${n}sctp_timeout_${st}`); });
+  sys[SYS_ICMP_MSGS_PER_SEC] = sysctlValue(h, 'net.ipv4.icmp_msgs_per_sec');
+  sys[SYS_ICMP_MSGS_BURST] = sysctlValue(h, 'net.ipv4.icmp_msgs_burst');
+  sys[SYS_ICMP_RATELIMIT] = sysctlValue(h, 'net.ipv4.icmp_ratelimit');
+  sys[SYS_ICMP_RATEMASK] = sysctlValue(h, 'net.ipv4.icmp_ratemask');
   return { host: host.map((x) => x | 0), sysctl: sys.map((x) => x | 0) };
 }

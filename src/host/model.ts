@@ -81,6 +81,12 @@ export const SYSCTL_DEFAULTS: Record<string, number> = {
   'net.netfilter.nf_conntrack_sctp_timeout_shutdown_recd': 3,
   'net.netfilter.nf_conntrack_sctp_timeout_shutdown_ack_sent': 3,
   'net.netfilter.nf_conntrack_sctp_timeout_heartbeat_sent': 30,
+  // the host's ICMP error limits (net/ipv4/icmp.c, per netns since 6.12): the global token bucket
+  // (msgs_per_sec refill, msgs_burst size), the per-destination cost (ms) and the limited types
+  'net.ipv4.icmp_msgs_per_sec': 1000,
+  'net.ipv4.icmp_msgs_burst': 50,
+  'net.ipv4.icmp_ratelimit': 1000,
+  'net.ipv4.icmp_ratemask': 0x1818,
 };
 
 /** Kernel sysctls accepted in a host file that do not change what a replay computes
@@ -171,6 +177,8 @@ export function validateHost(h: HostModel, file: string, text: string): HostMode
     const m = PER_IF.exec(k);
     if (!(k in SYSCTL_DEFAULTS) && !SYSCTL_NO_EFFECT.has(k) && !(m && (names.has(m[1]) || m[1] === 'lo'))) fail(file, text, `"${k}"`, `host: unknown sysctl '${k}'`);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(file, text, `"${k}"`, `host: sysctl '${k}' needs a non-negative integer, got '${v}'`);
+    // the kernel keeps the ICMP limits in an int (proc_dointvec_minmax, min 0)
+    if (k.startsWith('net.ipv4.icmp_') && v > 0x7fffffff) fail(file, text, `"${k}"`, `host: sysctl '${k}' must be at most 2147483647, got '${v}'`);
   }
   return h;
 }

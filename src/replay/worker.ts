@@ -84,7 +84,7 @@ class ShardRunner {
       this.keys = core.reserve(this.cap * 4) >>> 0;
       this.hashes = core.reserve(this.cap * 8) >>> 0;
       this.srcs = core.reserve(this.cap * 4) >>> 0;
-      this.log = core.reserve(this.cap * 8 * LOG_REC) >>> 0;
+      this.log = core.reserve(this.cap * 9 * LOG_REC) >>> 0; // at most 9 records per packet (api-pool.ts poolRun)
     }
     if (bytes > this.dataCap) {
       this.dataCap = Math.max(bytes, 4 << 20);
