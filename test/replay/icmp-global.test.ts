@@ -136,6 +136,16 @@ describe('the global ICMP limiter', () => {
     expect(echo.own.map((x) => x[0])).toEqual(['rst', '3/4', '5/1', '3/3', '3/3']);
   });
 
+  it('the sysctls are ints, as the kernel keeps them: a larger value is an error naming it', () => {
+    const d = tmp();
+    writeFileSync(join(d, 'rules'), RULES);
+    writeCapture(join(d, 'c.pcapng'), ['eth0', 'eth1', 'lo'], [pkt('rej', 0, 0)]);
+    writeFileSync(join(d, 'host.json'), JSON.stringify({ ...HOST, sysctl: { 'net.ipv4.icmp_msgs_burst': 2147483648 } }, null, 1));
+    const r = cli(['replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'c.pcapng'), '--host', join(d, 'host.json'), '--quiet']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/host\.json:\d+:\d+: host: sysctl 'net\.ipv4\.icmp_msgs_burst' must be at most 2147483647/);
+  });
+
   it('default burst 50: the first error refills to 50, each sent one takes 0-2 credits (seeded draws); 1, 2 and 4 workers agree', () => {
     // 300 rejected packets from 300 sources 0.1 ms apart (30 ms: jiffies 0..7), then 200 more 1.5 s
     // later (2 ms: one jiffy). Per-peer limiter: each source is new (full bucket), never refuses.
