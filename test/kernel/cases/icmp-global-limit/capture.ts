@@ -5,8 +5,10 @@
 // (time exceeded, limited), `rst` TCP SYN to :23 (REJECT tcp-reset: not ICMP), `ping` echo request
 // to the router (echo reply: type 0, outside icmp_ratemask), `big` 1100-byte UDP to :10 with DF
 // (eth1's MTU is 1000: frag needed, never limited), all other packets 48-byte datagrams.
-// Groups are 2 ms long and 60 ms or more apart, so that tcpreplay's lateness cannot move a packet
-// across a limiter threshold (check.ts).
+// Groups are 2 ms long and 30 ms or more apart. A group that must be refused comes 30 ms after the
+// refill before it: 20 ms or less (delta < HZ/50) and up to 100 ms (incr 0) both refuse, so only a
+// tcpreplay lateness of 70 ms between two groups could move a packet across a limiter threshold
+// (check.ts).
 import { buildFrame, type FrameSpec } from '../../../../src/pcap/craft.js';
 import type { CasePacket } from '../../lib/harness.js';
 
@@ -16,9 +18,9 @@ export const realTime = true;
 /** [ms, kind] in time order. */
 export const SCHEDULE: [number, string][] = [
   [0, 'rej'], [0.3, 'rej'], [0.6, 'rst'], [0.9, 'ping'], [1.2, 'big'], [1.5, 'ttl'],
-  [60, 'rej'], [60.3, 'ttl'], [60.6, 'ping'], [60.9, 'rst'],
+  [30, 'rej'], [30.3, 'ttl'], [30.6, 'ping'], [30.9, 'rst'],
   [200, 'ttl'], [200.3, 'rej'], [200.6, 'big'],
-  [260, 'rej'],
+  [230, 'rej'],
   [400, 'rej'], [400.3, 'rej'],
   [1500, 'rej'], [1500.3, 'rej'],
 ];

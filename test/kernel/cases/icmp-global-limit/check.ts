@@ -8,10 +8,10 @@
 //   G1 @0:      #0 rej -> refill (first): SENT, stamp 0; #1 rej, #5 ttl: 1 ms later, refused;
 //               #2 rst: RST (not ICMP); #3 ping: echo reply (type 0 outside icmp_ratemask 0x1818);
 //               #4 big: frag needed (never limited: icmpv4_mask_allow).
-//   G2 @60:     #6 rej, #7 ttl: delta 15 jiffies (+-1) -> incr 0 -> refused; #8 echo reply; #9 RST.
+//   G2 @30:     #6 rej, #7 ttl: delta 7 or 8 jiffies -> incr 0 -> refused; #8 echo reply; #9 RST.
 //   G3 @200:    #10 ttl: delta 50 -> incr 2 -> time exceeded SENT, stamp 200; #11 rej refused;
 //               #12 big: frag needed.
-//   G4 @260:    #13 rej: delta 15 -> refused.
+//   G4 @230:    #13 rej: delta 7 or 8 -> refused.
 //   G5 @400:    #14 rej: delta 50 -> SENT; #15 refused.
 //   G6 @1500:   #16 rej: delta min(275, 250) = 250 -> incr 10 -> SENT; #17 refused.
 // Limited errors sent: #0, #14, #16 (port unreachable) and #10 (time exceeded); without the global
