@@ -177,8 +177,8 @@ export function validateHost(h: HostModel, file: string, text: string): HostMode
     const m = PER_IF.exec(k);
     if (!(k in SYSCTL_DEFAULTS) && !SYSCTL_NO_EFFECT.has(k) && !(m && (names.has(m[1]) || m[1] === 'lo'))) fail(file, text, `"${k}"`, `host: unknown sysctl '${k}'`);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(file, text, `"${k}"`, `host: sysctl '${k}' needs a non-negative integer, got '${v}'`);
-    // the kernel keeps the ICMP limits in an int (proc_dointvec_minmax, min 0)
-    if (k.startsWith('net.ipv4.icmp_') && v > 0x7fffffff) fail(file, text, `"${k}"`, `host: sysctl '${k}' must be at most 2147483647, got '${v}'`);
+    // the kernel keeps every one of these in an int (proc_dointvec*), and lowerHost writes i32 words
+    if (v > 0x7fffffff) fail(file, text, `"${k}"`, `host: sysctl '${k}' must be at most 2147483647, got '${v}'`);
   }
   return h;
 }
