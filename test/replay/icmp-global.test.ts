@@ -58,10 +58,10 @@ function pkt(kind: Kind, n: number, ms: number): Pkt {
   }
 }
 
-function replay(d: string, pkts: Pkt[], sysctl: Record<string, number>, workers = '1', seed = '7') {
+function replay(d: string, pkts: Pkt[], sysctl: Record<string, number>, workers = '1', seed = '7', host = HOST) {
   writeFileSync(join(d, 'rules'), RULES);
   writeCapture(join(d, 'c.pcapng'), ['eth0', 'eth1', 'lo'], pkts);
-  writeJson(join(d, 'host.json'), { ...HOST, sysctl });
+  writeJson(join(d, 'host.json'), { ...host, sysctl });
   const out = join(d, `out.${workers}.pcap`), save = join(d, `save.${workers}`);
   const r = cli(['replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'c.pcapng'), '--host', join(d, 'host.json'),
     '--workers', workers, '--seed', seed, '--quiet', '--save-counters', save, '--out', out]);
@@ -154,16 +154,7 @@ describe('the global ICMP limiter', () => {
     for (let i = 0; i < 200; i++) pk.push({ ...pkt('rej', 300 + i, 0), src: `198.19.${i >> 8}.${i & 255}`, t: 1.5 + i / 100000 });
     const host = { ...HOST, routes: [...HOST.routes, { dst: '198.18.0.0/15', via: '192.0.2.1', dev: 'eth0' }] };
     const d = tmp();
-    writeFileSync(join(d, 'rules'), RULES);
-    writeCapture(join(d, 'c.pcapng'), ['eth0', 'eth1', 'lo'], pk);
-    writeJson(join(d, 'host.json'), { ...host, sysctl: {} });
-    const outs = ['1', '2', '4'].map((w) => {
-      const out = join(d, `out.${w}.pcap`), save = join(d, `save.${w}`);
-      const r = cli(['replay', '--rules', join(d, 'rules'), '--pcap', join(d, 'c.pcapng'), '--host', join(d, 'host.json'),
-        '--workers', w, '--seed', '7', '--quiet', '--save-counters', save, '--out', out]);
-      expect(r.status, r.stderr).toBe(0);
-      return { out: readFileSync(out), save: readFileSync(save, 'utf8') };
-    });
+    const outs = ['1', '2', '4'].map((w) => replay(d, pk, {}, w, '7', host));
     // The model, step by step: packet i (ordinal i) at jiffy j_i = floor(t_i * 250) (t from the
     // capture's start, whole seconds 1700000000 apart: 250 * 1700000000 is whole).
     const seed = 7n;
