@@ -117,11 +117,10 @@ function globalConsume(): void {
   gCredit -= <i32>((<u64>draw(ICMP_GLOBAL_DRAW_KEY) * 3) >> 32);
 }
 
-/** The limiters of an ICMP message of `type`/`code` to `dst` leaving on `oif` whose route lookup
- *  succeeded (icmpv4_xrlim_allow), after icmpv4_global_allow allowed it with `apply` (= the type is
- *  limited and the global check ran). */
-function xrlimGlobal(apply: bool, dst: u32, oif: i32): bool {
-  if (!apply) return true;
+/** icmpv4_xrlim_allow with apply_ratelimit (the type is limited and icmpv4_global_allow let it
+ *  through) for a message to `dst` leaving on `oif` whose route lookup succeeded: the per-peer
+ *  bucket, then the global consume. Without apply_ratelimit the kernel allows it: callers skip it. */
+function xrlimGlobal(dst: u32, oif: i32): bool {
   if (!isLoopbackDev(oif) && !xrlimAllow(dst)) return false;
   globalConsume();
   return true;
@@ -196,7 +195,7 @@ export function buildEchoReply(): bool {
   let apply = false;
   if (!maskAllow(0, 0)) { if (!globalAllow()) return false; apply = true; }
   if (!routable(osrc)) return false;
-  if (!xrlimGlobal(apply, osrc, mainRouteDev(osrc))) return false;
+  if (apply && !xrlimGlobal(osrc, mainRouteDev(osrc))) return false;
   const r = ECHO;
   memory.fill(r, 0, 20);
   memory.copy(r + 20, l4, dlen);
@@ -284,7 +283,7 @@ export function buildReject(kind: i32, wasLocal: bool, track: bool): bool {
       apply = true;
     }
     if (!routable(osrc)) return false;
-    if (!xrlimGlobal(apply, osrc, oif)) return false;
+    if (apply && !xrlimGlobal(osrc, oif)) return false;
     const iplen = load<u32>(PKT, P_IPLEN);
     // "as much as we can without exceeding 576 bytes", within the route's MTU (the out device's)
     const room = <i32>min(<u32>ifMtu(oif), <u32>576) - 28;
